@@ -1,0 +1,90 @@
+//! Accuracy of a network on a data set with the analytic solver, on several threads.
+
+use super::forward::{forward, ForwardPass, LayerScratch, Net};
+use crate::data::Dataset;
+use crate::encoding::Encoding;
+use crate::real::Real;
+use serde::Serialize;
+
+/// Result of [`evaluate`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EvalStats {
+    /// Images classified correctly.
+    pub correct: usize,
+    /// Images evaluated.
+    pub total: usize,
+    /// Images on which no output neuron fired (counted as errors).
+    pub no_output_spike: usize,
+    /// Mean number of neurons that fired, per layer (index 0 = input spikes).
+    pub fired_mean: Vec<f64>,
+}
+
+impl EvalStats {
+    /// correct / total.
+    pub fn accuracy(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
+    }
+
+    fn merge(&mut self, o: &EvalStats) {
+        self.correct += o.correct;
+        self.total += o.total;
+        self.no_output_spike += o.no_output_spike;
+        if self.fired_mean.len() < o.fired_mean.len() {
+            self.fired_mean.resize(o.fired_mean.len(), 0.0);
+        }
+        for (a, b) in self.fired_mean.iter_mut().zip(&o.fired_mean) {
+            *a += b; // sums until finished
+        }
+    }
+}
+
+/// Evaluates `net` on `data` (encoded with `enc`) on `threads` threads.
+pub fn evaluate<F: Real>(net: &Net<F>, enc: &Encoding, data: &Dataset, threads: usize) -> EvalStats {
+    let n = data.len();
+    let threads = threads.clamp(1, n.max(1));
+    let chunk = n.div_ceil(threads);
+    let mut total = EvalStats::default();
+    let parts: Vec<EvalStats> = crossbeam::scope(|sc| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                sc.spawn(move |_| {
+                    let mut st = EvalStats { fired_mean: vec![0.0; net.layers.len() + 1], ..Default::default() };
+                    let mut scratch = LayerScratch::default();
+                    let mut pass = ForwardPass::default();
+                    let mut t_in = vec![F::zero(); data.dim()];
+                    for i in (t * chunk)..((t + 1) * chunk).min(n) {
+                        for (o, &p) in t_in.iter_mut().zip(data.image(i)) {
+                            *o = F::of(enc.time(p));
+                        }
+                        forward(net, &t_in, &mut scratch, &mut pass);
+                        st.total += 1;
+                        match pass.decision() {
+                            Some(d) if d == data.labels[i] as usize => st.correct += 1,
+                            Some(_) => {}
+                            None => st.no_output_spike += 1,
+                        }
+                        for (l, f) in st.fired_mean.iter_mut().enumerate() {
+                            *f += pass.fired(l) as f64;
+                        }
+                    }
+                    st
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
+    })
+    .expect("evaluation threads");
+    for p in &parts {
+        total.merge(p);
+    }
+    if total.total > 0 {
+        for f in &mut total.fired_mean {
+            *f /= total.total as f64;
+        }
+    }
+    total
+}

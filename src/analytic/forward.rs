@@ -1,0 +1,277 @@
+//! Forward pass of the analytic solver, generic over f32/f64.
+
+use crate::model::Model;
+use crate::real::Real;
+
+/// A model's weights in the precision `F`, ready to run.
+#[derive(Clone, Debug)]
+pub struct Net<F> {
+    /// Per layer: (n_in, n_out, weights input-major).
+    pub layers: Vec<(usize, usize, Vec<F>)>,
+    /// theta in `F`.
+    pub theta: F,
+    /// tau_syn in `F`.
+    pub tau: F,
+}
+
+impl<F: Real> Net<F> {
+    /// Converts a model's weights to `F`.
+    pub fn from_model(m: &Model) -> Self {
+        Net {
+            layers: m
+                .layers
+                .iter()
+                .map(|l| (l.n_in, l.n_out, l.w.iter().map(|&w| F::of(w)).collect()))
+                .collect(),
+            theta: F::of(m.params.theta),
+            tau: F::of(m.params.tau_syn),
+        }
+    }
+
+    /// Writes the weights back into a model (same shapes).
+    pub fn write_to(&self, m: &mut Model) {
+        for (l, (_, _, w)) in m.layers.iter_mut().zip(&self.layers) {
+            for (d, s) in l.w.iter_mut().zip(w) {
+                *d = s.f64();
+            }
+        }
+    }
+
+    /// Number of output neurons.
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.1)
+    }
+}
+
+/// What one forward pass leaves behind: every layer's spike times, the order in which each
+/// layer's inputs arrived, and each neuron's causal set (its size along that order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ForwardPass<F> {
+    /// `times[0]` are the input spike times, `times[l + 1]` those of layer `l`'s neurons;
+    /// `+inf` for no spike. Units of tau_syn.
+    pub times: Vec<Vec<F>>,
+    /// `order[l]`: the inputs of layer `l` that spiked, sorted by (time, index).
+    pub order: Vec<Vec<u32>>,
+    /// `causal[l][j]`: size of neuron j's causal set along `order[l]` (0 if it never fired).
+    pub causal: Vec<Vec<u32>>,
+    /// `s_minus_theta[l][j]`: S - theta over the causal set (0 if it never fired).
+    pub s_minus_theta: Vec<Vec<F>>,
+}
+
+impl<F: Real> ForwardPass<F> {
+    /// Output spike times.
+    pub fn outputs(&self) -> &[F] {
+        self.times.last().map_or(&[], |v| v.as_slice())
+    }
+
+    /// The decision: the output neuron that fired first (ties: lowest index), `None` if no
+    /// output fired.
+    pub fn decision(&self) -> Option<usize> {
+        argmin_finite(self.outputs())
+    }
+
+    /// Number of neurons that fired in layer `l` (0 = inputs).
+    pub fn fired(&self, l: usize) -> usize {
+        self.times[l].iter().filter(|t| t.is_finite()).count()
+    }
+}
+
+/// Index of the smallest finite value (first on ties), `None` if none is finite.
+pub fn argmin_finite<F: Real>(ts: &[F]) -> Option<usize> {
+    let mut best: Option<(usize, F)> = None;
+    for (k, &t) in ts.iter().enumerate() {
+        if t.is_finite() && best.is_none_or(|(_, b)| t < b) {
+            best = Some((k, t));
+        }
+    }
+    best.map(|b| b.0)
+}
+
+/// Reusable per-thread buffers for [`layer_forward`].
+#[derive(Clone, Debug, Default)]
+pub struct LayerScratch<F> {
+    s: Vec<F>,
+    a: Vec<F>,
+    pred_z: Vec<F>,
+    alive: Vec<bool>,
+}
+
+/// One fully connected layer: input times `t_in` (+inf = none) to output times, recording the
+/// input order and each neuron's causal set.
+///
+/// For each input k in (time, index) order, first every still-silent neuron whose pending
+/// crossing `t_ref + tau ln(pred_z)` is no later than input k fires (causal set = the first k
+/// inputs); then input k's row is added: `S += w`, `A += w exp((t_k - t_ref)/tau)`,
+/// `pred_z = A/(S - theta)` where `S > theta`. `t_ref` is the first input's time, rebased as in
+/// [`crate::neuron::NeuronState::on_input`]. Stops early once every neuron has fired.
+/// Cost O(inputs until all fired x n_out).
+#[allow(clippy::too_many_arguments)]
+pub fn layer_forward<F: Real>(
+    w: &[F],
+    n_in: usize,
+    n_out: usize,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    order: &mut Vec<u32>,
+    t_out: &mut Vec<F>,
+    causal: &mut Vec<u32>,
+    s_minus_theta: &mut Vec<F>,
+) {
+    debug_assert_eq!(w.len(), n_in * n_out);
+    debug_assert_eq!(t_in.len(), n_in);
+    order.clear();
+    order.extend((0..n_in as u32).filter(|&i| t_in[i as usize].is_finite()));
+    order.sort_unstable_by(|&x, &y| {
+        let (tx, ty) = (t_in[x as usize], t_in[y as usize]);
+        tx.partial_cmp(&ty).unwrap().then(x.cmp(&y))
+    });
+    t_out.clear();
+    t_out.resize(n_out, F::infinity());
+    causal.clear();
+    causal.resize(n_out, 0);
+    s_minus_theta.clear();
+    s_minus_theta.resize(n_out, F::zero());
+    if order.is_empty() {
+        return;
+    }
+    let LayerScratch { s, a, pred_z, alive } = scratch;
+    s.clear();
+    s.resize(n_out, F::zero());
+    a.clear();
+    a.resize(n_out, F::zero());
+    pred_z.clear();
+    pred_z.resize(n_out, F::infinity());
+    alive.clear();
+    alive.resize(n_out, true);
+    let mut silent = n_out;
+    let mut t_ref = t_in[order[0] as usize];
+    let near = F::one() + F::TIE_MARGIN;
+    let inf = F::infinity();
+
+    for (k, &i) in order.iter().enumerate() {
+        let t = t_in[i as usize];
+        let mut x = (t - t_ref) / tau;
+        // Check: pending crossings no later than this input fire now (causal set = k inputs).
+        let zc = x.exp() * near;
+        for j in 0..n_out {
+            if pred_z[j] <= zc && alive[j] {
+                let tp = t_ref + tau * pred_z[j].ln();
+                if tp <= t {
+                    alive[j] = false;
+                    t_out[j] = tp;
+                    causal[j] = k as u32;
+                    s_minus_theta[j] = s[j] - theta;
+                    pred_z[j] = inf;
+                    silent -= 1;
+                }
+            }
+        }
+        if silent == 0 {
+            return;
+        }
+        if x > F::REBASE_LIMIT {
+            let f = (-x).exp();
+            a.iter_mut().for_each(|v| *v = *v * f);
+            t_ref = t;
+            x = F::zero();
+        }
+        let z = x.exp();
+        let row = &w[i as usize * n_out..(i as usize + 1) * n_out];
+        for j in 0..n_out {
+            let sj = s[j] + row[j];
+            let aj = a[j] + row[j] * z;
+            s[j] = sj;
+            a[j] = aj;
+            pred_z[j] = if sj > theta && alive[j] { aj / (sj - theta) } else { inf };
+        }
+    }
+    // After the last input: whatever crossing is pending happens.
+    let n = order.len() as u32;
+    for j in 0..n_out {
+        if alive[j] && pred_z[j] < inf {
+            t_out[j] = t_ref + tau * pred_z[j].ln();
+            causal[j] = n;
+            s_minus_theta[j] = s[j] - theta;
+        }
+    }
+}
+
+/// Full forward pass of `net` on input times `t_in`, reusing `pass` and `scratch`.
+pub fn forward<F: Real>(
+    net: &Net<F>,
+    t_in: &[F],
+    scratch: &mut LayerScratch<F>,
+    pass: &mut ForwardPass<F>,
+) {
+    let nl = net.layers.len();
+    pass.times.resize_with(nl + 1, Vec::new);
+    pass.order.resize_with(nl, Vec::new);
+    pass.causal.resize_with(nl, Vec::new);
+    pass.s_minus_theta.resize_with(nl, Vec::new);
+    pass.times[0].clear();
+    pass.times[0].extend_from_slice(t_in);
+    for (l, (n_in, n_out, w)) in net.layers.iter().enumerate() {
+        let (before, after) = pass.times.split_at_mut(l + 1);
+        layer_forward(
+            w,
+            *n_in,
+            *n_out,
+            &before[l],
+            net.theta,
+            net.tau,
+            scratch,
+            &mut pass.order[l],
+            &mut after[0],
+            &mut pass.causal[l],
+            &mut pass.s_minus_theta[l],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuron::first_spike;
+    use rand::{Rng, SeedableRng};
+
+    /// The batched layer equals the scalar reference [`first_spike`] neuron by neuron.
+    #[test]
+    fn layer_matches_scalar_reference() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..200 {
+            let n_in = rng.gen_range(1..20);
+            let n_out = rng.gen_range(1..8);
+            let w: Vec<f64> = (0..n_in * n_out).map(|_| rng.gen_range(-0.5..1.0)).collect();
+            let t_in: Vec<f64> = (0..n_in)
+                .map(|_| match rng.gen_range(0..10) {
+                    0 => f64::INFINITY,
+                    1 => 1.0, // deliberate ties
+                    _ => rng.gen_range(0.0..3.0),
+                })
+                .collect();
+            let (mut order, mut out, mut causal, mut smt) = (vec![], vec![], vec![], vec![]);
+            layer_forward(&w, n_in, n_out, &t_in, 1.0, 1.0, &mut LayerScratch::default(), &mut order, &mut out, &mut causal, &mut smt);
+            for j in 0..n_out {
+                let ins: Vec<(f64, f64)> = order.iter().map(|&i| (t_in[i as usize], w[i as usize * n_out + j])).collect();
+                match first_spike(&ins, 1.0, 1.0) {
+                    Some((t, k)) => {
+                        assert_eq!(out[j], t);
+                        assert_eq!(causal[j] as usize, k);
+                    }
+                    None => {
+                        assert_eq!(out[j], f64::INFINITY);
+                        assert_eq!(causal[j], 0);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn argmin_prefers_lowest_index_on_ties() {
+        assert_eq!(argmin_finite(&[2.0, 1.0, 1.0]), Some(1));
+        assert_eq!(argmin_finite::<f64>(&[f64::INFINITY]), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! The analytic solver: layer by layer, closed-form spike times.
+//!
+//! Owns the batched forward pass ([`forward`]) and the parallel evaluation of a data set
+//! ([`evaluate`]). Backward passes live in [`crate::grad`] and consume the [`ForwardPass`]
+//! records this module produces; the event engine lives in [`crate::event`].
+//!
+//! All neurons of a fully connected layer see the same inputs, so the layer's input times are
+//! sorted once (by time, then input index) and every neuron is swept along that order at
+//! once: each input adds one contiguous row of weights to the running sums `S` and `A` of all
+//! neurons (SPEC 1). A neuron's spike is decided when its predicted crossing comes no later
+//! than the next input. The arithmetic is the same, operation for operation, as
+//! [`crate::neuron::NeuronState::on_input`], which the event engine uses; that is why the two
+//! agree to rounding in f64.
+
+mod forward;
+mod eval;
+
+pub use eval::{evaluate, EvalStats};
+pub use forward::{forward, layer_forward, ForwardPass, LayerScratch, Net};

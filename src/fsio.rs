@@ -1,0 +1,82 @@
+//! Atomic file output: write to a temporary file beside the target, then rename.
+//!
+//! Owns only that. A crash or error mid-write leaves the previous file (or none), never a
+//! half-written one.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("output folder {} does not exist; create it first", dir.display()),
+            ),
+        ));
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Reads a whole file, refusing one larger than `limit` bytes before reading it.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.len() > limit {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("file is {} bytes, more than the {limit}-byte limit", meta.len()),
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_folder_is_an_error_and_writes_nothing() {
+        let p = Path::new("/nonexistent-firstspike-dir/x.bin");
+        assert!(write_atomic(p, b"x").is_err());
+    }
+
+    #[test]
+    fn writes_and_replaces() {
+        let d = std::env::temp_dir().join(format!("fs-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("a.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "no temporary left behind");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,102 @@
+//! The training loss on output spike times and the weight costs (SPEC 2).
+//!
+//! Owns formulas only: no network, no optimiser.
+
+/// Softmax cross-entropy over `-z` of the outputs, with `z_k = exp(t_k / tau)` (t in units of
+/// tau, measured from the start of the input window, t = 0):
+///
+/// ```text
+/// L = -ln( exp(-z_g) / sum_k exp(-z_k) ) = z_g - m + ln sum_k exp(-(z_k - m)),  m = min_k z_k
+/// dL/dz_k = [k = g] - p_k,    p_k = softmax(-z)_k
+/// dL/dt_k = dL/dz_k * z_k / tau
+/// ```
+///
+/// Outputs that never fire have z = +inf, p = 0 and no gradient. If the target `g` never fires
+/// the loss is infinite: the sample is an error, `None` is returned, and it gives no gradient
+/// (the weight-sum cost is what keeps neurons able to fire).
+///
+/// Writes dL/dt into `dl_dt` (length = outputs) and returns the loss. Computed in f64.
+pub fn output_loss(t_out: &[f64], target: usize, tau: f64, dl_dt: &mut [f64]) -> Option<f64> {
+    dl_dt.iter_mut().for_each(|g| *g = 0.0);
+    if !t_out[target].is_finite() {
+        return None;
+    }
+    let z: Vec<f64> = t_out.iter().map(|&t| (t / tau).exp()).collect();
+    let m = z.iter().copied().fold(f64::INFINITY, f64::min);
+    let e: Vec<f64> = z.iter().map(|&zk| if zk.is_finite() { (-(zk - m)).exp() } else { 0.0 }).collect();
+    let sum: f64 = e.iter().sum();
+    let loss = z[target] - m + sum.ln();
+    for k in 0..t_out.len() {
+        if z[k].is_finite() {
+            let p = e[k] / sum;
+            let dz = if k == target { 1.0 - p } else { -p };
+            dl_dt[k] = dz * z[k] / tau;
+        }
+    }
+    Some(loss)
+}
+
+/// Weight-sum cost of one layer, `K sum_j max(0, theta - sum_i w_ji)`, which keeps every
+/// neuron's total input weight above threshold so that it can fire; plus an L2 term
+/// `(lambda/2) sum w^2`. Adds its gradient to `grad` (same input-major layout as `w`) and
+/// returns the cost.
+pub fn weight_costs(w: &[f32], n_in: usize, n_out: usize, theta: f32, k: f32, l2: f32, grad: &mut [f32]) -> f64 {
+    let mut sums = vec![0.0f32; n_out];
+    for i in 0..n_in {
+        for (s, &x) in sums.iter_mut().zip(&w[i * n_out..(i + 1) * n_out]) {
+            *s += x;
+        }
+    }
+    let mut cost: f64 = sums.iter().map(|&s| (k * (theta - s)).max(0.0) as f64).sum();
+    let deficit: Vec<f32> = sums.iter().map(|&s| if s < theta { k } else { 0.0 }).collect();
+    for i in 0..n_in {
+        let row = &w[i * n_out..(i + 1) * n_out];
+        let g = &mut grad[i * n_out..(i + 1) * n_out];
+        for j in 0..n_out {
+            g[j] += l2 * row[j] - deficit[j];
+            cost += 0.5 * (l2 * row[j] * row[j]) as f64;
+        }
+    }
+    cost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_gradient_matches_finite_differences() {
+        let t = [0.7, 1.3, 0.9, f64::INFINITY];
+        let mut g = [0.0; 4];
+        let l = output_loss(&t, 2, 1.0, &mut g).unwrap();
+        assert!(l > 0.0);
+        let h = 1e-7;
+        for k in 0..3 {
+            let mut p = t;
+            p[k] += h;
+            let mut m = t;
+            m[k] -= h;
+            let mut s = [0.0; 4];
+            let fd = (output_loss(&p, 2, 1.0, &mut s).unwrap() - output_loss(&m, 2, 1.0, &mut s).unwrap()) / (2.0 * h);
+            assert!((fd - g[k]).abs() < 1e-6, "{k}: {fd} vs {}", g[k]);
+        }
+        assert_eq!(g[3], 0.0);
+    }
+
+    #[test]
+    fn silent_target_gives_no_loss() {
+        let mut g = [1.0; 2];
+        assert_eq!(output_loss(&[0.5, f64::INFINITY], 1, 1.0, &mut g), None);
+        assert_eq!(g, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn weight_sum_cost_pushes_weak_neurons_up() {
+        // Two inputs, two neurons: neuron 0 sums to 0.2 (< 1), neuron 1 to 2.0.
+        let w = [0.1, 1.0, 0.1, 1.0];
+        let mut g = [0.0; 4];
+        let c = weight_costs(&w, 2, 2, 1.0, 100.0, 0.0, &mut g);
+        assert!((c - 80.0).abs() < 1e-4);
+        assert_eq!(g, [-100.0, 0.0, -100.0, 0.0]);
+    }
+}

@@ -1,0 +1,348 @@
+//! Trained networks and their files.
+//!
+//! Owns the [`Model`] type (architecture, neuron parameters, input encoding, weights, and how it
+//! was made) and its two files: `NAME.bin` (magic, format version, bincode payload) and
+//! `NAME.json` (the same minus the weights, plus the weights' sha256, for people and tools).
+//! Loading validates everything before returning: magic, version, shapes, finite weights.
+//! It does not run networks (see [`crate::analytic`] and [`crate::event`]).
+
+use crate::encoding::Encoding;
+use crate::error::{Error, Result};
+use crate::fsio;
+use crate::neuron::NeuronParams;
+use crate::train::TrainConfig;
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// First bytes of every model file.
+pub const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
+/// Current model format version. Files of another version are refused.
+pub const MODEL_VERSION: u32 = 1;
+/// Largest model file we read (bytes). A 784-800-10 model is about 5 MB.
+pub const MAX_MODEL_BYTES: u64 = 1 << 31;
+
+/// One fully connected layer. `w[i * n_out + j]` is the weight from input `i` to neuron `j`
+/// (input-major, so that one input spike touches one contiguous row). Threshold units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    /// Inputs (neurons of the previous layer, or pixels).
+    pub n_in: usize,
+    /// Neurons of this layer.
+    pub n_out: usize,
+    /// Weights, `n_in * n_out`, input-major.
+    pub w: Vec<f64>,
+}
+
+impl Layer {
+    /// The row of weights leaving input `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.w[i * self.n_out..(i + 1) * self.n_out]
+    }
+}
+
+/// How a model was made and how well it did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Data set it was trained on (e.g. "mnist").
+    pub dataset: String,
+    /// Training settings, including the seed.
+    pub train: Option<TrainConfig>,
+    /// Epochs trained.
+    pub epochs_trained: usize,
+    /// Test accuracy measured after training (fraction), and on how many images.
+    pub test_accuracy: Option<f64>,
+    /// Number of test images behind `test_accuracy`.
+    pub test_samples: usize,
+}
+
+/// A feedforward first-spike network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Neuron parameters (tau_syn, theta).
+    pub params: NeuronParams,
+    /// Pixel-to-time encoding of the input layer.
+    pub encoding: Encoding,
+    /// Layers, input side first.
+    pub layers: Vec<Layer>,
+    /// Provenance.
+    pub meta: ModelMeta,
+}
+
+/// The human-readable sidecar `NAME.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// "firstspike-model".
+    pub format: String,
+    /// [`MODEL_VERSION`].
+    pub version: u32,
+    /// Layer sizes, e.g. [784, 800, 10].
+    pub arch: Vec<usize>,
+    /// Neuron parameters.
+    pub params: NeuronParams,
+    /// Input encoding.
+    pub encoding: Encoding,
+    /// Provenance.
+    pub meta: ModelMeta,
+    /// sha256 of the weights (see [`Model::weights_hash`]).
+    pub weights_sha256: String,
+    /// Units of times and weights.
+    pub units: String,
+}
+
+fn codec() -> impl bincode::Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .with_limit(MAX_MODEL_BYTES)
+}
+
+/// Parses an architecture string like `784-800-10`.
+pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
+    let bad = |why: &str| Error::Usage(format!("architecture '{s}': {why} (expected e.g. 784-800-10)"));
+    let sizes: Vec<usize> = s
+        .split('-')
+        .map(|p| p.trim().parse::<usize>().map_err(|_| bad(&format!("'{p}' is not a whole number"))))
+        .collect::<Result<_>>()?;
+    if sizes.len() < 2 {
+        return Err(bad("needs at least an input and an output size"));
+    }
+    if sizes.contains(&0) {
+        return Err(bad("a layer of size 0"));
+    }
+    Ok(sizes)
+}
+
+impl Model {
+    /// Layer sizes, input first.
+    pub fn arch(&self) -> Vec<usize> {
+        let mut a = vec![self.layers.first().map_or(0, |l| l.n_in)];
+        a.extend(self.layers.iter().map(|l| l.n_out));
+        a
+    }
+
+    /// Architecture as a string, e.g. `784-800-10`.
+    pub fn arch_string(&self) -> String {
+        self.arch().iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+    }
+
+    /// Inputs of the first layer.
+    pub fn n_inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.n_in)
+    }
+
+    /// Neurons of the output layer (classes).
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.n_out)
+    }
+
+    /// sha256 of all weights (little-endian f64, layer by layer), hex: the model's identity.
+    pub fn weights_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for l in &self.layers {
+            h.update((l.n_in as u64).to_le_bytes());
+            h.update((l.n_out as u64).to_le_bytes());
+            for w in &l.w {
+                h.update(w.to_le_bytes());
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Checks shapes, parameters and that every weight is finite.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.params.validate()?;
+        self.encoding.validate()?;
+        if self.layers.is_empty() {
+            return Err("the network has no layers".into());
+        }
+        for (k, l) in self.layers.iter().enumerate() {
+            if l.n_in == 0 || l.n_out == 0 {
+                return Err(format!("layer {k} has a zero size ({} -> {})", l.n_in, l.n_out));
+            }
+            if l.w.len() != l.n_in * l.n_out {
+                return Err(format!(
+                    "layer {k}: {} weights for {} x {} ",
+                    l.w.len(),
+                    l.n_in,
+                    l.n_out
+                ));
+            }
+            if k > 0 && self.layers[k - 1].n_out != l.n_in {
+                return Err(format!(
+                    "layer {k} takes {} inputs but layer {} has {} neurons",
+                    l.n_in,
+                    k - 1,
+                    self.layers[k - 1].n_out
+                ));
+            }
+            if let Some(p) = l.w.iter().position(|w| !w.is_finite()) {
+                return Err(format!(
+                    "layer {k}: weight {p} (input {}, neuron {}) is {}",
+                    p / l.n_out,
+                    p % l.n_out,
+                    l.w[p]
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the model takes images of `dim` pixels.
+    pub fn check_input_dim(&self, dim: usize) -> Result<()> {
+        if self.n_inputs() != dim {
+            return Err(Error::Dimension(format!(
+                "the model takes {} inputs but the images have {} pixels",
+                self.n_inputs(),
+                dim
+            )));
+        }
+        Ok(())
+    }
+
+    /// The sidecar card.
+    pub fn card(&self) -> ModelCard {
+        ModelCard {
+            format: "firstspike-model".into(),
+            version: MODEL_VERSION,
+            arch: self.arch(),
+            params: self.params,
+            encoding: self.encoding,
+            meta: self.meta.clone(),
+            weights_sha256: self.weights_hash(),
+            units: "time in units of tau_syn; weights and potentials in units of theta".into(),
+        }
+    }
+
+    /// Serialises to the `.bin` format (magic, version, bincode).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(MODEL_MAGIC);
+        out.extend_from_slice(&MODEL_VERSION.to_le_bytes());
+        out.extend(codec().serialize(self).expect("a model always serialises"));
+        out
+    }
+
+    /// Parses and validates the `.bin` format. `path` only names the source in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Model> {
+        if bytes.len() < 12 || &bytes[..8] != MODEL_MAGIC {
+            return Err(Error::model(
+                path,
+                "not a firstspike model file (bad magic); give the NAME.bin written by 'firstspike train'",
+            ));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if version != MODEL_VERSION {
+            return Err(Error::model(
+                path,
+                format!("format version {version}, this build reads version {MODEL_VERSION}; retrain or convert the model with a matching firstspike"),
+            ));
+        }
+        let m: Model = codec()
+            .deserialize(&bytes[12..])
+            .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
+        m.validate().map_err(|w| Error::model(path, w))?;
+        Ok(m)
+    }
+
+    /// Writes `PREFIX.bin` and `PREFIX.json` atomically. Returns both paths.
+    pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
+        self.validate().map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
+        let bin = with_ext(prefix, "bin");
+        let json = with_ext(prefix, "json");
+        fsio::write_atomic(&bin, &self.to_bytes())?;
+        let card = serde_json::to_vec_pretty(&self.card()).expect("card serialises");
+        fsio::write_atomic(&json, &card)?;
+        Ok((bin, json))
+    }
+
+    /// Loads a model from `NAME.bin` (or from `NAME.json`/`NAME`, finding `NAME.bin`).
+    pub fn load(path: &Path) -> Result<Model> {
+        let bin = match path.extension().and_then(|e| e.to_str()) {
+            Some("bin") => path.to_path_buf(),
+            Some("json") => path.with_extension("bin"),
+            _ => with_ext(path, "bin"),
+        };
+        if !bin.is_file() {
+            return Err(Error::model(
+                &bin,
+                "file not found; pass --model with the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)",
+            ));
+        }
+        let bytes = fsio::read_limited(&bin, MAX_MODEL_BYTES)?;
+        Model::from_bytes(&bytes, &bin)
+    }
+}
+
+/// `prefix` + `.ext` (keeps dots already in the name).
+pub fn with_ext(prefix: &Path, ext: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn tiny() -> Model {
+        Model {
+            params: NeuronParams::default(),
+            encoding: Encoding::default(),
+            layers: vec![
+                Layer { n_in: 3, n_out: 2, w: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6] },
+                Layer { n_in: 2, n_out: 1, w: vec![1.0, 2.0] },
+            ],
+            meta: ModelMeta::default(),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = tiny();
+        let b = m.to_bytes();
+        assert_eq!(Model::from_bytes(&b, Path::new("m")).unwrap(), m);
+    }
+
+    #[test]
+    fn truncated_file_is_refused() {
+        let b = tiny().to_bytes();
+        let e = Model::from_bytes(&b[..b.len() - 3], Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn other_version_is_refused() {
+        let mut b = tiny().to_bytes();
+        b[8] = 99;
+        let e = Model::from_bytes(&b, Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("version 99"), "{e}");
+    }
+
+    #[test]
+    fn nan_weight_is_refused() {
+        let mut m = tiny();
+        m.layers[1].w[1] = f64::NAN;
+        let e = Model::from_bytes(&m.to_bytes(), Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("NaN"), "{e}");
+    }
+
+    #[test]
+    fn wrong_shapes_are_refused() {
+        let mut m = tiny();
+        m.layers[1].n_in = 3;
+        m.layers[1].w = vec![0.0; 3];
+        let e = Model::from_bytes(&m.to_bytes(), Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("takes 3 inputs"), "{e}");
+    }
+
+    #[test]
+    fn arch_strings() {
+        assert_eq!(parse_arch("784-800-10").unwrap(), vec![784, 800, 10]);
+        assert!(parse_arch("784-0-10").is_err());
+        assert!(parse_arch("784").is_err());
+        assert!(parse_arch("784-x-10").is_err());
+    }
+}

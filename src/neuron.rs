@@ -1,0 +1,279 @@
+//! The neuron: non-leaky integrate-and-fire with exponentially decaying synaptic current.
+//!
+//! Owns the closed-form first-spike time, the causal-set rule and the z-domain gradient
+//! formulas, as small pure functions over a typed state. It does not own any network, queue or
+//! batch logic: the analytic solver and the event engine both build on [`NeuronState`].
+//!
+//! # Model (time in units of tau_syn, potential in units of theta)
+//!
+//! ```text
+//! dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau),   V(0) = 0
+//! ```
+//!
+//! Over a set C of inputs that have arrived, with `S = sum_C w_i` (dimensionless, threshold
+//! units) and `A = sum_C w_i exp((t_i - t_ref)/tau)` (same units; `t_ref` is a reference time
+//! that keeps the exponent small):
+//!
+//! ```text
+//! V(t) = S - A exp(-(t - t_ref)/tau)                  (between inputs)
+//! exp((t_out - t_ref)/tau) = A / (S - theta)          (the crossing, only if S > theta)
+//! ```
+//!
+//! Between two inputs V is monotone (dV/dt = A exp(..) keeps the sign of A), so the neuron
+//! fires in that interval iff S > theta and the crossing comes no later than the next input.
+//! **A crossing exactly at the next input's time fires at that time**, and that input is not
+//! part of the causal set (the current it injects changes V only after its arrival).
+//!
+//! The neuron fires at most once: inputs after its first spike change nothing.
+
+use crate::real::Real;
+use serde::{Deserialize, Serialize};
+
+/// Neuron parameters shared by every neuron of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeuronParams {
+    /// Synaptic time constant tau_syn (the unit of time; default 1).
+    pub tau_syn: f64,
+    /// Firing threshold theta (the unit of potential; default 1).
+    pub theta: f64,
+}
+
+impl Default for NeuronParams {
+    fn default() -> Self {
+        NeuronParams {
+            tau_syn: 1.0,
+            theta: 1.0,
+        }
+    }
+}
+
+impl NeuronParams {
+    /// Checks that both parameters are finite and positive.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.tau_syn.is_finite() && self.tau_syn > 0.0) {
+            return Err(format!(
+                "tau_syn must be finite and > 0, got {}",
+                self.tau_syn
+            ));
+        }
+        if !(self.theta.is_finite() && self.theta > 0.0) {
+            return Err(format!("theta must be finite and > 0, got {}", self.theta));
+        }
+        Ok(())
+    }
+}
+
+/// Closed-form crossing in the z domain: `z_out = A / (S - theta)` if `S > theta`, else `None`
+/// (V tends to S <= theta and never crosses in this interval). Dimensionless; z is relative to
+/// the reference time of `A`.
+#[inline(always)]
+pub fn crossing_z<F: Real>(s: F, a: F, theta: F) -> Option<F> {
+    if s > theta {
+        Some(a / (s - theta))
+    } else {
+        None
+    }
+}
+
+/// Converts a z value relative to `t_ref` into a time: `t = t_ref + tau ln z` (units of tau).
+#[inline(always)]
+pub fn z_to_time<F: Real>(t_ref: F, z: F, tau: F) -> F {
+    t_ref + tau * z.ln()
+}
+
+/// What happened when an input reached a neuron.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputOutcome<F> {
+    /// The neuron's pending spike comes no later than this input (or it already fired): the
+    /// input is not integrated. The pending spike stands.
+    Ignored,
+    /// The input was integrated; the new predicted first spike (or `None`: not on its own).
+    Integrated(Option<F>),
+}
+
+/// Running state of one neuron: `S`, `A` (relative to `t_ref`), and its pending prediction.
+///
+/// One operation, [`NeuronState::on_input`], advances it; both engines use it so that their
+/// arithmetic is the same operation for operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NeuronState<F> {
+    /// S = sum of the weights integrated so far (threshold units).
+    pub s: F,
+    /// A = sum of w_i exp((t_i - t_ref)/tau) over the inputs integrated so far.
+    pub a: F,
+    /// Reference time of `a` (time of the first input, moved forward by rebasing).
+    pub t_ref: F,
+    /// Number of inputs integrated (the causal set's size once the neuron fires).
+    pub n_in: u32,
+    /// Predicted crossing as z relative to `t_ref`, if `S > theta`.
+    pub pred_z: Option<F>,
+    /// Predicted first-spike time `t_ref + tau ln(pred_z)`.
+    pub pred_t: Option<F>,
+}
+
+impl<F: Real> NeuronState<F> {
+    /// A neuron that has received nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An input of weight `w` arrives at time `t` (inputs must arrive in non-decreasing time).
+    ///
+    /// If a spike is pending at `pred_t <= t` the input is ignored: the neuron fires at
+    /// `pred_t`. Otherwise `S += w`, `A += w exp((t - t_ref)/tau)` and the crossing is
+    /// re-predicted. When `(t - t_ref)/tau` exceeds [`Real::REBASE_LIMIT`], `A` is first
+    /// rebased to `t_ref = t` (multiplied by `exp(-(t - t_ref)/tau)`), so z never overflows.
+    #[inline]
+    pub fn on_input(&mut self, t: F, w: F, theta: F, tau: F) -> InputOutcome<F> {
+        if let Some(p) = self.pred_t {
+            if p <= t {
+                return InputOutcome::Ignored;
+            }
+        }
+        if self.n_in == 0 {
+            self.t_ref = t;
+        }
+        let mut x = (t - self.t_ref) / tau;
+        if x > F::REBASE_LIMIT {
+            self.a = self.a * (-x).exp();
+            self.t_ref = t;
+            x = F::zero();
+        }
+        debug_assert!(x >= F::zero(), "inputs must arrive in time order");
+        self.s = self.s + w;
+        self.a = self.a + w * x.exp();
+        self.n_in += 1;
+        self.pred_z = crossing_z(self.s, self.a, theta);
+        self.pred_t = self.pred_z.map(|z| z_to_time(self.t_ref, z, tau));
+        InputOutcome::Integrated(self.pred_t)
+    }
+}
+
+/// First spike of one neuron over inputs `(t_i, w_i)` sorted by time (ties in any fixed order).
+///
+/// The causal-set rule: take the first k inputs for k = 1..N and accept the first k with
+/// `S_k > theta` and crossing no later than input k+1 (or k = N). Returns the spike time and
+/// k (the causal set's size), or `None` when the neuron never fires. Exact for weights of any
+/// sign. O(N). This is the scalar reference; the batched solver does the same per layer.
+pub fn first_spike<F: Real>(inputs: &[(F, F)], theta: F, tau: F) -> Option<(F, usize)> {
+    let mut st = NeuronState::<F>::new();
+    for &(t, w) in inputs {
+        if st.on_input(t, w, theta, tau) == InputOutcome::Ignored {
+            break;
+        }
+    }
+    st.pred_t.map(|t| (t, st.n_in as usize))
+}
+
+/// z-domain gradients of one neuron's spike for a fixed causal set C (SPEC 1):
+///
+/// ```text
+/// dz_out/dz_i = w_i / (S - theta)          dz_out/dw_i = (z_i - z_out) / (S - theta)
+/// ```
+///
+/// In the time domain (t = tau ln z), with `r_i = z_i / z_out = exp((t_i - t_out)/tau)`:
+///
+/// ```text
+/// dt_out/dt_i = w_i r_i / (S - theta)      dt_out/dw_i = tau (r_i - 1) / (S - theta)
+/// ```
+///
+/// Returns `(dt_out/dt_i, dt_out/dw_i)` for one input `i` of C. `s_minus_theta` must be > 0
+/// (the neuron fired); callers guard its size (see [`crate::grad::DENOM_FLOOR`]).
+#[inline]
+pub fn time_gradients(w_i: f64, t_i: f64, t_out: f64, s_minus_theta: f64, tau: f64) -> (f64, f64) {
+    let r = ((t_i - t_out) / tau).exp();
+    (w_i * r / s_minus_theta, tau * (r - 1.0) / s_minus_theta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_input_above_threshold_fires_at_closed_form() {
+        // One input of weight 2 at t = 0: V(t) = 2 (1 - e^-t) = 1 at t = ln 2.
+        let (t, k) = first_spike(&[(0.0f64, 2.0)], 1.0, 1.0).unwrap();
+        assert!((t - 2f64.ln()).abs() < 1e-15);
+        assert_eq!(k, 1);
+    }
+
+    #[test]
+    fn no_inputs_never_fires() {
+        assert_eq!(first_spike::<f64>(&[], 1.0, 1.0), None);
+    }
+
+    #[test]
+    fn weight_equal_to_threshold_never_fires() {
+        // S = theta: V tends to theta but never reaches it.
+        assert_eq!(first_spike(&[(0.0f64, 1.0)], 1.0, 1.0), None);
+    }
+
+    #[test]
+    fn inputs_after_the_spike_are_ignored() {
+        let alone = first_spike(&[(0.0f64, 2.0)], 1.0, 1.0).unwrap();
+        let with_late = first_spike(&[(0.0f64, 2.0), (5.0, -10.0)], 1.0, 1.0).unwrap();
+        assert_eq!(alone, with_late);
+    }
+
+    #[test]
+    fn negative_weight_delays_the_spike() {
+        let alone = first_spike(&[(0.0f64, 2.0)], 1.0, 1.0).unwrap().0;
+        let delayed = first_spike(&[(0.0f64, 2.0), (0.1, -0.5)], 1.0, 1.0).unwrap();
+        assert!(delayed.0 > alone);
+        assert_eq!(delayed.1, 2);
+    }
+
+    #[test]
+    fn negative_weight_can_cancel_the_spike() {
+        assert_eq!(first_spike(&[(0.0f64, 2.0), (0.1, -1.5)], 1.0, 1.0), None);
+    }
+
+    #[test]
+    fn simultaneous_inputs_act_together() {
+        // Two 0.6 inputs at once: S = 1.2, crossing at ln(1.2/0.2) = ln 6.
+        let (t, k) = first_spike(&[(0.0f64, 0.6), (0.0, 0.6)], 1.0, 1.0).unwrap();
+        assert!((t - 6f64.ln()).abs() < 1e-14);
+        assert_eq!(k, 2);
+    }
+
+    #[test]
+    fn crossing_exactly_at_next_input_fires_then() {
+        // w = 2 at t = 0 crosses at ln 2; an inhibitory input exactly at ln 2 is too late.
+        let t1 = 2f64.ln();
+        let (t, k) = first_spike(&[(0.0f64, 2.0), (t1, -5.0)], 1.0, 1.0).unwrap();
+        assert_eq!(k, 1);
+        assert!((t - t1).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rebasing_keeps_late_inputs_finite() {
+        // Inputs 1000 tau apart would overflow exp without rebasing.
+        let (t, k) = first_spike(&[(0.0f64, 0.5), (1000.0, 0.5), (1000.0, 1.0)], 1.0, 1.0).unwrap();
+        assert_eq!(k, 3);
+        // After 1000 tau the first input's current is gone: A ~ 1.5 at t_ref = 1000, S = 2.
+        assert!((t - (1000.0 + 1.5f64.ln())).abs() < 1e-9, "t = {t}");
+    }
+
+    #[test]
+    fn time_gradients_match_finite_differences() {
+        let ins = [(0.0f64, 0.7), (0.3, 0.9)];
+        let (t, _) = first_spike(&ins, 1.0, 1.0).unwrap();
+        let s = 1.6 - 1.0;
+        let h = 1e-6;
+        for i in 0..2 {
+            let (dti, dwi) = time_gradients(ins[i].1, ins[i].0, t, s, 1.0);
+            let mut p = ins;
+            p[i].1 += h;
+            let mut m = ins;
+            m[i].1 -= h;
+            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0) / (2.0 * h);
+            assert!((fd - dwi).abs() < 1e-6, "dw {i}: {fd} vs {dwi}");
+            let mut p = ins;
+            p[i].0 += h;
+            let mut m = ins;
+            m[i].0 -= h;
+            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0) / (2.0 * h);
+            assert!((fd - dti).abs() < 1e-6, "dt {i}: {fd} vs {dti}");
+        }
+    }
+}

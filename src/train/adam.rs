@@ -1,0 +1,69 @@
+//! The Adam optimiser (Kingma & Ba 2015), per-parameter, in f32.
+//!
+//! ```text
+//! m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
+//! w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+//! ```
+
+/// Adam state for a list of parameter buffers.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    t: i32,
+    /// beta1 (0.9).
+    pub b1: f32,
+    /// beta2 (0.999).
+    pub b2: f32,
+    /// eps (1e-8).
+    pub eps: f32,
+}
+
+impl Adam {
+    /// State for buffers of the given sizes.
+    pub fn new(sizes: &[usize]) -> Self {
+        Adam {
+            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            t: 0,
+            b1: 0.9,
+            b2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    /// One step on `params` with gradients `grads` (same shapes) and step size `lr`.
+    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
+        self.t += 1;
+        let c1 = 1.0 - self.b1.powi(self.t);
+        let c2 = 1.0 - self.b2.powi(self.t);
+        let (b1, b2, eps) = (self.b1, self.b2, self.eps);
+        let step = lr / c1;
+        let c2s = c2.sqrt();
+        for (k, p) in params.iter_mut().enumerate() {
+            let (m, v, g) = (&mut self.m[k], &mut self.v[k], grads[k]);
+            for i in 0..p.len() {
+                let gi = g[i];
+                m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                p[i] -= step * m[i] / (v[i].sqrt() / c2s + eps);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimises_a_quadratic() {
+        let mut w = vec![3.0f32, -2.0];
+        let mut a = Adam::new(&[2]);
+        for _ in 0..2000 {
+            let g: Vec<f32> = w.iter().map(|x| 2.0 * x).collect();
+            a.step(&mut [&mut w[..]], &[&g[..]], 0.01);
+        }
+        assert!(w.iter().all(|x| x.abs() < 1e-2), "{w:?}");
+    }
+}

@@ -1,0 +1,104 @@
+//! Training settings: everything a run needs to be repeated, recorded in the model file.
+
+use crate::encoding::Encoding;
+use crate::error::{Error, Result};
+use crate::neuron::NeuronParams;
+use serde::{Deserialize, Serialize};
+
+/// Settings of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Layer sizes, input first, e.g. [784, 800, 10].
+    pub arch: Vec<usize>,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Samples per gradient step.
+    pub batch_size: usize,
+    /// Adam step size at epoch 0.
+    pub lr: f64,
+    /// The step size is multiplied by this after every epoch.
+    pub lr_decay: f64,
+    /// K of the weight-sum cost K sum_j max(0, theta - sum_i w_ji).
+    pub weight_sum_k: f64,
+    /// lambda of the L2 cost (lambda/2) sum w^2.
+    pub l2: f64,
+    /// Standard deviation of the Gaussian jitter added to input spike times while training
+    /// (units of tau_syn; 0 = none). Jittered times are clamped at 0.
+    pub jitter_sd: f64,
+    /// Initial weights ~ N(init_mean * theta / n_in, (init_sd / sqrt(n_in))^2) per layer.
+    pub init_mean: f64,
+    /// See `init_mean`.
+    pub init_sd: f64,
+    /// Seed of every random choice of the run.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Neuron parameters of the model.
+    pub params: NeuronParams,
+    /// Input encoding of the model.
+    pub encoding: Encoding,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            arch: vec![784, 800, 10],
+            epochs: 30,
+            batch_size: 32,
+            lr: 1e-3,
+            lr_decay: 0.9,
+            weight_sum_k: 100.0,
+            l2: 1e-4,
+            jitter_sd: 0.0,
+            init_mean: 4.0,
+            init_sd: 1.0,
+            seed: 1,
+            threads: 2,
+            params: NeuronParams::default(),
+            encoding: Encoding::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every setting; the message names the flag.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Usage(m));
+        if self.arch.len() < 2 || self.arch.contains(&0) {
+            return bad(format!("--arch {:?}: needs at least two sizes, none zero", self.arch));
+        }
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("--batch must be at least 1".into());
+        }
+        if self.threads == 0 {
+            return bad("--threads must be at least 1".into());
+        }
+        for (name, v, min_excl) in [
+            ("--lr", self.lr, 0.0),
+            ("--lr-decay", self.lr_decay, 0.0),
+        ] {
+            if !(v.is_finite() && v > min_excl) {
+                return bad(format!("{name} must be a finite number > 0, got {v}"));
+            }
+        }
+        for (name, v) in [
+            ("--weight-sum-k", self.weight_sum_k),
+            ("--l2", self.l2),
+            ("--jitter", self.jitter_sd),
+            ("--init-sd", self.init_sd),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("{name} must be a finite number >= 0, got {v}"));
+            }
+        }
+        if !self.init_mean.is_finite() {
+            return bad(format!("--init-mean must be finite, got {}", self.init_mean));
+        }
+        self.params.validate().map_err(Error::Usage)?;
+        self.encoding.validate().map_err(Error::Usage)?;
+        Ok(())
+    }
+}
