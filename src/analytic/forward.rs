@@ -92,19 +92,21 @@ pub fn argmin_finite<F: Real>(ts: &[F]) -> Option<usize> {
 pub struct LayerScratch<F> {
     s: Vec<F>,
     a: Vec<F>,
-    pred_z: Vec<F>,
-    alive: Vec<bool>,
 }
 
 /// One fully connected layer: input times `t_in` (+inf = none) to output times, recording the
 /// input order and each neuron's causal set.
 ///
 /// For each input k in (time, index) order, first every still-silent neuron whose pending
-/// crossing `t_ref + tau ln(pred_z)` is no later than input k fires (causal set = the first k
-/// inputs); then input k's row is added: `S += w`, `A += w exp((t_k - t_ref)/tau)`,
-/// `pred_z = A/(S - theta)` where `S > theta`. `t_ref` is the first input's time, rebased as in
+/// crossing `t_ref + tau ln(A/(S - theta))` (with `S > theta`) is no later than input k fires,
+/// with the first k inputs as its causal set; then input k's row is added:
+/// `S += w`, `A += w exp((t_k - t_ref)/tau)`. `t_ref` is the first input's time, rebased as in
 /// [`crate::neuron::NeuronState::on_input`]. Stops early once every neuron has fired.
-/// Cost O(inputs until all fired x n_out).
+///
+/// Cost O(inputs until all fired x n_out), in two vectorised sweeps per input: a read-only
+/// test `A <= z_k (1 + margin)(S - theta)` that finds candidate crossings without dividing
+/// (candidates are then decided exactly in the time domain), and the update. A neuron that
+/// has fired gets `S = -inf`, which keeps it out of every later test.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_forward<F: Real>(
     w: &[F],
@@ -136,40 +138,41 @@ pub fn layer_forward<F: Real>(
     if order.is_empty() {
         return;
     }
-    let LayerScratch { s, a, pred_z, alive } = scratch;
+    let LayerScratch { s, a } = scratch;
     s.clear();
     s.resize(n_out, F::zero());
     a.clear();
     a.resize(n_out, F::zero());
-    pred_z.clear();
-    pred_z.resize(n_out, F::infinity());
-    alive.clear();
-    alive.resize(n_out, true);
     let mut silent = n_out;
     let mut t_ref = t_in[order[0] as usize];
     let near = F::one() + F::TIE_MARGIN;
-    let inf = F::infinity();
+    let gone = F::neg_infinity();
 
     for (k, &i) in order.iter().enumerate() {
         let t = t_in[i as usize];
         let mut x = (t - t_ref) / tau;
         // Check: pending crossings no later than this input fire now (causal set = k inputs).
         let zc = x.exp() * near;
-        for j in 0..n_out {
-            if pred_z[j] <= zc && alive[j] {
-                let tp = t_ref + tau * pred_z[j].ln();
-                if tp <= t {
-                    alive[j] = false;
-                    t_out[j] = tp;
-                    causal[j] = k as u32;
-                    s_minus_theta[j] = s[j] - theta;
-                    pred_z[j] = inf;
-                    silent -= 1;
+        let candidates = s
+            .iter()
+            .zip(a.iter())
+            .fold(0u32, |n, (&sj, &aj)| n + ((sj > theta) as u32 & (aj <= zc * (sj - theta)) as u32));
+        if candidates > 0 {
+            for j in 0..n_out {
+                if s[j] > theta && a[j] <= zc * (s[j] - theta) {
+                    let tp = t_ref + tau * (a[j] / (s[j] - theta)).ln();
+                    if tp <= t {
+                        t_out[j] = tp;
+                        causal[j] = k as u32;
+                        s_minus_theta[j] = s[j] - theta;
+                        s[j] = gone;
+                        silent -= 1;
+                    }
                 }
             }
-        }
-        if silent == 0 {
-            return;
+            if silent == 0 {
+                return;
+            }
         }
         if x > F::REBASE_LIMIT {
             let f = (-x).exp();
@@ -179,19 +182,16 @@ pub fn layer_forward<F: Real>(
         }
         let z = x.exp();
         let row = &w[i as usize * n_out..(i as usize + 1) * n_out];
-        for j in 0..n_out {
-            let sj = s[j] + row[j];
-            let aj = a[j] + row[j] * z;
-            s[j] = sj;
-            a[j] = aj;
-            pred_z[j] = if sj > theta && alive[j] { aj / (sj - theta) } else { inf };
+        for ((sj, aj), &wj) in s.iter_mut().zip(a.iter_mut()).zip(row) {
+            *sj = *sj + wj;
+            *aj = *aj + wj * z;
         }
     }
     // After the last input: whatever crossing is pending happens.
     let n = order.len() as u32;
     for j in 0..n_out {
-        if alive[j] && pred_z[j] < inf {
-            t_out[j] = t_ref + tau * pred_z[j].ln();
+        if s[j] > theta {
+            t_out[j] = t_ref + tau * (a[j] / (s[j] - theta)).ln();
             causal[j] = n;
             s_minus_theta[j] = s[j] - theta;
         }
