@@ -24,10 +24,11 @@
 use crate::analytic::{ForwardPass, Net};
 use crate::real::Real;
 
-/// Guard on `S - theta` in gradients (threshold units). A neuron that barely crosses
+/// Default guard on `S - theta` in gradients (threshold units). A neuron that barely crosses
 /// threshold has S - theta near 0+, and 1/(S - theta) would blow its gradients up (its spike
-/// time is then extremely sensitive). Gradients use `max(S - theta, DENOM_FLOOR)`: exact for
-/// every neuron with S - theta >= 0.01, bounded for the others. The forward pass is unchanged.
+/// time is then extremely sensitive). Gradients use `max(S - theta, floor)`: exact for every
+/// neuron with S - theta >= floor, bounded for the others. The forward pass is unchanged.
+/// Training takes the floor from its settings (`TrainConfig::denom_floor`).
 pub const DENOM_FLOOR: f64 = 0.01;
 
 /// Largest `(t_j - t_ref)/tau` for which a neuron passes gradient: beyond it, exp would lose
@@ -38,7 +39,7 @@ pub const GRAD_TIME_LIMIT: f64 = 60.0;
 /// Counters of what the guards did during backward passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BackwardStats {
-    /// Neurons whose S - theta was below [`DENOM_FLOOR`].
+    /// Neurons whose S - theta was below the floor.
     pub floored: u64,
     /// Neurons beyond [`GRAD_TIME_LIMIT`].
     pub too_late: u64,
@@ -54,18 +55,20 @@ pub struct BackScratch<F> {
 }
 
 /// Accumulates dL/dw into `grads` (one input-major buffer per layer) given `dl_dt_out`
-/// (dL/dt of each output neuron) and the forward record `pass` of the same weights.
+/// (dL/dt of each output neuron) and the forward record `pass` of the same weights, with
+/// `denom_floor` guarding S - theta (see [`DENOM_FLOOR`]).
 pub fn backward<F: Real>(
     net: &Net<F>,
     pass: &ForwardPass<F>,
     dl_dt_out: &[F],
     grads: &mut [Vec<F>],
+    denom_floor: F,
     scratch: &mut BackScratch<F>,
     stats: &mut BackwardStats,
 ) {
     let nl = net.layers.len();
     let tau = net.tau;
-    let floor = F::of(DENOM_FLOOR);
+    let floor = denom_floor;
     let limit = F::of(GRAD_TIME_LIMIT);
     scratch.delta.resize_with(nl + 1, Vec::new);
     scratch.delta[nl].clear();

@@ -34,3 +34,7 @@ pub mod real;
 pub mod train;
 
 pub use error::{Error, Result};
+pub mod event;
+pub mod counts;
+pub mod simulate;
+pub mod parallel;

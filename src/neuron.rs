@@ -144,7 +144,9 @@ impl<F: Real> NeuronState<F> {
         self.a = self.a + w * x.exp();
         self.n_in += 1;
         self.pred_z = crossing_z(self.s, self.a, theta);
-        self.pred_t = self.pred_z.map(|z| z_to_time(self.t_ref, z, tau));
+        // The crossing comes after this input (V is continuous and was below theta); `max`
+        // only absorbs rounding, so that a spike is never predicted before its last input.
+        self.pred_t = self.pred_z.map(|z| z_to_time(self.t_ref, z, tau).max(t));
         InputOutcome::Integrated(self.pred_t)
     }
 }

@@ -3,6 +3,7 @@
 use super::forward::{forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
 use crate::encoding::Encoding;
+use crate::parallel::par_chunks;
 use crate::real::Real;
 use serde::Serialize;
 
@@ -44,40 +45,29 @@ impl EvalStats {
 
 /// Evaluates `net` on `data` (encoded with `enc`) on `threads` threads.
 pub fn evaluate<F: Real>(net: &Net<F>, enc: &Encoding, data: &Dataset, threads: usize) -> EvalStats {
-    let n = data.len();
-    let threads = threads.clamp(1, n.max(1));
-    let chunk = n.div_ceil(threads);
+    let parts = par_chunks(data.len(), threads, |range| {
+        let mut st = EvalStats { fired_mean: vec![0.0; net.layers.len() + 1], ..Default::default() };
+        let mut scratch = LayerScratch::default();
+        let mut pass = ForwardPass::default();
+        let mut t_in = vec![F::zero(); data.dim()];
+        for i in range {
+            for (o, &p) in t_in.iter_mut().zip(data.image(i)) {
+                *o = F::of(enc.time(p));
+            }
+            forward(net, &t_in, &mut scratch, &mut pass);
+            st.total += 1;
+            match pass.decision() {
+                Some(d) if d == data.labels[i] as usize => st.correct += 1,
+                Some(_) => {}
+                None => st.no_output_spike += 1,
+            }
+            for (l, f) in st.fired_mean.iter_mut().enumerate() {
+                *f += pass.fired(l) as f64;
+            }
+        }
+        st
+    });
     let mut total = EvalStats::default();
-    let parts: Vec<EvalStats> = crossbeam::scope(|sc| {
-        let hs: Vec<_> = (0..threads)
-            .map(|t| {
-                sc.spawn(move |_| {
-                    let mut st = EvalStats { fired_mean: vec![0.0; net.layers.len() + 1], ..Default::default() };
-                    let mut scratch = LayerScratch::default();
-                    let mut pass = ForwardPass::default();
-                    let mut t_in = vec![F::zero(); data.dim()];
-                    for i in (t * chunk)..((t + 1) * chunk).min(n) {
-                        for (o, &p) in t_in.iter_mut().zip(data.image(i)) {
-                            *o = F::of(enc.time(p));
-                        }
-                        forward(net, &t_in, &mut scratch, &mut pass);
-                        st.total += 1;
-                        match pass.decision() {
-                            Some(d) if d == data.labels[i] as usize => st.correct += 1,
-                            Some(_) => {}
-                            None => st.no_output_spike += 1,
-                        }
-                        for (l, f) in st.fired_mean.iter_mut().enumerate() {
-                            *f += pass.fired(l) as f64;
-                        }
-                    }
-                    st
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().expect("evaluation thread panicked")).collect()
-    })
-    .expect("evaluation threads");
     for p in &parts {
         total.merge(p);
     }

@@ -98,7 +98,8 @@ pub struct LayerScratch<F> {
 /// input order and each neuron's causal set.
 ///
 /// For each input k in (time, index) order, first every still-silent neuron whose pending
-/// crossing `t_ref + tau ln(A/(S - theta))` (with `S > theta`) is no later than input k fires,
+/// crossing `max(t_ref + tau ln(A/(S - theta)), t_last)` (with `S > theta`; `t_last` the last
+/// integrated input's time, which only absorbs rounding) is no later than input k fires,
 /// with the first k inputs as its causal set; then input k's row is added:
 /// `S += w`, `A += w exp((t_k - t_ref)/tau)`. `t_ref` is the first input's time, rebased as in
 /// [`crate::neuron::NeuronState::on_input`]. Stops early once every neuron has fired.
@@ -160,7 +161,8 @@ pub fn layer_forward<F: Real>(
         if candidates > 0 {
             for j in 0..n_out {
                 if s[j] > theta && a[j] <= zc * (s[j] - theta) {
-                    let tp = t_ref + tau * (a[j] / (s[j] - theta)).ln();
+                    let t_last = t_in[order[k - 1] as usize];
+                    let tp = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last);
                     if tp <= t {
                         t_out[j] = tp;
                         causal[j] = k as u32;
@@ -189,9 +191,10 @@ pub fn layer_forward<F: Real>(
     }
     // After the last input: whatever crossing is pending happens.
     let n = order.len() as u32;
+    let t_last = t_in[order[order.len() - 1] as usize];
     for j in 0..n_out {
         if s[j] > theta {
-            t_out[j] = t_ref + tau * (a[j] / (s[j] - theta)).ln();
+            t_out[j] = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last);
             causal[j] = n;
             s_minus_theta[j] = s[j] - theta;
         }

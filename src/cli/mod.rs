@@ -5,6 +5,7 @@
 mod common;
 mod demo;
 mod eval;
+mod simulate;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,10 @@ enum Cmd {
     Train(train::TrainArgs),
     /// Measure a model's accuracy with the analytic solver.
     Eval(eval::EvalArgs),
+    /// Simulate a model spike by spike with the discrete-event engine.
+    Simulate(simulate::SimulateArgs),
+    /// Run both engines on every sample and compare every spike.
+    Verify(simulate::VerifyArgs),
     /// Run the shipped model on the bundled MNIST digits (no download needed).
     Demo(demo::DemoArgs),
 }
@@ -35,6 +40,8 @@ pub fn run() -> ExitCode {
         Cmd::Train(a) => train::run(a),
         Cmd::Eval(a) => eval::run(a),
         Cmd::Demo(a) => demo::run(a),
+        Cmd::Simulate(a) => simulate::run_simulate(a),
+        Cmd::Verify(a) => simulate::run_verify(a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

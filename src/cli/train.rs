@@ -78,6 +78,12 @@ pub struct TrainArgs {
     /// Initial weight spread (sd x sqrt(n_in)).
     #[arg(long, default_value_t = TrainConfig::default().init_sd)]
     init_sd: f64,
+    /// Floor on S - theta in gradients (threshold units).
+    #[arg(long, default_value_t = TrainConfig::default().denom_floor)]
+    denom_floor: f64,
+    /// Clip each batch's loss-gradient L2 norm to this (0 = off).
+    #[arg(long, default_value_t = TrainConfig::default().clip_norm)]
+    clip: f64,
     /// Output prefix: writes PREFIX.bin, PREFIX.json and PREFIX.log.jsonl.
     #[arg(long)]
     out: PathBuf,
@@ -98,6 +104,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         jitter_sd: a.jitter,
         init_mean: a.init_mean,
         init_sd: a.init_sd,
+        denom_floor: a.denom_floor,
+        clip_norm: a.clip,
         seed: a.seed,
         threads: threads(a.threads)?,
         params: Default::default(),

@@ -29,6 +29,11 @@ pub struct TrainConfig {
     pub init_mean: f64,
     /// See `init_mean`.
     pub init_sd: f64,
+    /// Floor on S - theta in gradients (see `grad::DENOM_FLOOR`).
+    pub denom_floor: f64,
+    /// Largest L2 norm of a batch's loss gradient (all layers); larger ones are scaled down
+    /// to it. 0 = no clipping.
+    pub clip_norm: f64,
     /// Seed of every random choice of the run.
     pub seed: u64,
     /// Worker threads.
@@ -52,6 +57,8 @@ impl Default for TrainConfig {
             jitter_sd: 0.0,
             init_mean: 4.0,
             init_sd: 1.0,
+            denom_floor: 0.01,
+            clip_norm: 0.0,
             seed: 1,
             threads: 2,
             params: NeuronParams::default(),
@@ -89,10 +96,14 @@ impl TrainConfig {
             ("--l2", self.l2),
             ("--jitter", self.jitter_sd),
             ("--init-sd", self.init_sd),
+            ("--clip", self.clip_norm),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(format!("{name} must be a finite number >= 0, got {v}"));
             }
+        }
+        if !(self.denom_floor.is_finite() && self.denom_floor > 0.0) {
+            return bad(format!("--denom-floor must be a finite number > 0, got {}", self.denom_floor));
         }
         if !self.init_mean.is_finite() {
             return bad(format!("--init-mean must be finite, got {}", self.init_mean));

@@ -132,7 +132,7 @@ impl Worker {
             for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
                 *d = g as f32;
             }
-            backward(net, &self.pass, &self.dl32, &mut self.grads, &mut self.back, &mut self.stats);
+            backward(net, &self.pass, &self.dl32, &mut self.grads, cfg.denom_floor as f32, &mut self.back, &mut self.stats);
         }
     }
 }
@@ -204,13 +204,27 @@ pub fn train(
             // Sum the workers' gradients (only those that ran this batch), mean over the batch.
             let used = batch.chunks(per).count();
             let inv = 1.0 / batch.len() as f32;
+            let mut norm2 = 0.0f64;
             for (l, cg) in cost_grads.iter_mut().enumerate() {
-                let (n_in, n_out, ref wl) = net.layers[l];
                 cg.iter_mut().for_each(|x| *x = 0.0);
                 for w in &workers[..used] {
                     for (c, &g) in cg.iter_mut().zip(&w.grads[l]) {
                         *c += g * inv;
                     }
+                }
+                norm2 += cg.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
+            }
+            // Clip the loss gradient's norm (not the costs'): one sample with a huge z must
+            // not throw the weights far.
+            let scale = if cfg.clip_norm > 0.0 && norm2.sqrt() > cfg.clip_norm {
+                (cfg.clip_norm / norm2.sqrt()) as f32
+            } else {
+                1.0
+            };
+            for (l, cg) in cost_grads.iter_mut().enumerate() {
+                let (n_in, n_out, ref wl) = net.layers[l];
+                if scale != 1.0 {
+                    cg.iter_mut().for_each(|x| *x *= scale);
                 }
                 weight_costs(wl, n_in, n_out, net.theta, cfg.weight_sum_k as f32, cfg.l2 as f32, cg);
             }

@@ -1,0 +1,162 @@
+//! `firstspike simulate` and `firstspike verify`: the event engine on real data.
+
+use super::common::{load_split, print_json, threads};
+use clap::Args;
+use firstspike::counts::CountReport;
+use firstspike::data::Split;
+use firstspike::event::{EventNet, RunOptions};
+use firstspike::model::Model;
+use firstspike::simulate::{simulate, verify};
+use firstspike::{Error, Result};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Flags of `simulate`.
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Model file (NAME.bin).
+    #[arg(long)]
+    model: PathBuf,
+    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Stop each sample at its first output spike (the decision).
+    #[arg(long)]
+    until_decision: bool,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Flags of `verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Model file (NAME.bin).
+    #[arg(long)]
+    model: PathBuf,
+    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_simulate(a: SimulateArgs) -> Result<()> {
+    let threads = threads(a.threads)?;
+    let model = Model::load(&a.model)?;
+    let data = load_split(&a.data, Split::Test, a.limit)?;
+    model.check_input_dim(data.dim())?;
+    let net = EventNet::from_model(&model)?.compile()?;
+    let opts = RunOptions { until_decision: a.until_decision };
+    let start = Instant::now();
+    let rep = simulate(&net, &model.encoding, &data, opts, threads)?;
+    let secs = start.elapsed().as_secs_f64();
+    let c = CountReport::of(&rep.runs);
+    let n = rep.runs.len();
+    let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
+    let acc = rep.correct as f64 / n as f64;
+    let eps = events as f64 / secs;
+    if a.json {
+        print_json(&json!({
+            "model": a.model,
+            "accuracy": acc,
+            "correct": rep.correct,
+            "samples": n,
+            "no_output_spike": rep.no_output_spike,
+            "until_decision": a.until_decision,
+            "spikes_per_sample_mean": c.spikes_total.mean,
+            "spikes_before_decision_mean": c.spikes_before_decision_total.mean,
+            "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
+            "decision_time_mean": c.decision_time_mean,
+            "wall_seconds": secs,
+            "threads": threads,
+            "seconds_per_sample": secs / n as f64,
+            "synaptic_events_per_second": eps,
+            "synaptic_events_per_second_per_thread": eps / threads as f64,
+            "counts": c,
+        }));
+    } else {
+        println!(
+            "event engine, {} samples{}: accuracy {:.2} % ({} / {}), no output spike on {}",
+            n,
+            if a.until_decision { ", stopping at the decision" } else { "" },
+            100.0 * acc,
+            rep.correct,
+            n,
+            rep.no_output_spike
+        );
+        println!("per sample        mean     median   p90      max");
+        let row = |name: &str, s: &firstspike::counts::Summary| {
+            println!("{name:<17} {:<8.1} {:<8.0} {:<8.0} {:<8.0}", s.mean, s.median, s.p90, s.max)
+        };
+        let nl = c.fired.len();
+        for l in 0..nl {
+            let name = if l == 0 { "input".to_string() } else if l + 1 == nl { "output".into() } else { format!("hidden {l}") };
+            row(&format!("{name} fired"), &c.fired[l]);
+            row(&format!("{name} before dec."), &c.fired_before_decision[l]);
+        }
+        row("all spikes", &c.spikes_total);
+        row("before decision", &c.spikes_before_decision_total);
+        row("synaptic events", &c.synaptic_events_total);
+        if let Some(t) = c.decision_time_mean {
+            println!("mean decision time {t:.3} tau_syn");
+        }
+        println!(
+            "{:.2} s on {} threads: {:.1} us per sample, {:.1} M synaptic events/s ({:.1} M per thread)",
+            secs,
+            threads,
+            1e6 * secs / n as f64,
+            eps / 1e6,
+            eps / 1e6 / threads as f64
+        );
+    }
+    Ok(())
+}
+
+pub fn run_verify(a: VerifyArgs) -> Result<()> {
+    let threads = threads(a.threads)?;
+    let model = Model::load(&a.model)?;
+    let data = load_split(&a.data, Split::Test, a.limit)?;
+    let start = Instant::now();
+    let rep = verify(&model, &data, threads)?;
+    let secs = start.elapsed().as_secs_f64();
+    if a.json {
+        let mut v = serde_json::to_value(&rep).expect("json");
+        v["agree"] = json!(rep.agree());
+        v["seconds"] = json!(secs);
+        print_json(&v);
+    } else {
+        println!(
+            "verify {} samples ({} spikes compared): prediction mismatches {}, fired-status mismatches {}, causal-set mismatches {}, max |dt| {:.3e}, max rel dt {:.3e} (tolerance {:.0e}), {:.1} s",
+            rep.samples,
+            rep.spikes_compared,
+            rep.prediction_mismatches,
+            rep.fired_status_mismatches,
+            rep.causal_set_mismatches,
+            rep.max_abs_time_diff,
+            rep.max_rel_time_diff,
+            rep.tolerance,
+            secs
+        );
+        println!("{}", if rep.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" });
+    }
+    if rep.agree() {
+        Ok(())
+    } else {
+        Err(Error::Engine("the event engine and the analytic solver disagree beyond the tolerance".into()))
+    }
+}

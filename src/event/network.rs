@@ -1,0 +1,190 @@
+//! The network the event engine runs: a general feedforward graph of neurons and synapses.
+//!
+//! [`EventNet`] is the editable form: neurons in a `slotmap` (stable typed keys), each with its
+//! outgoing synapses; layers are one way to build it ([`EventNet::from_model`]), but sparse and
+//! skip connections work too. [`EventNet::compile`] checks it and lays it out densely
+//! ([`CompiledNet`]) for the engine's hot loop: neuron ids 0..n in (layer, insertion) order,
+//! fan-out in compressed rows.
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::neuron::NeuronParams;
+use slotmap::{new_key_type, SlotMap};
+
+new_key_type! {
+    /// A neuron of an [`EventNet`].
+    pub struct NeuronKey;
+}
+
+/// One neuron (or network input) and its outgoing synapses.
+#[derive(Clone, Debug)]
+struct Node {
+    layer: u32,
+    out: Vec<(NeuronKey, f64)>,
+}
+
+/// An editable feedforward spiking network.
+#[derive(Clone, Debug)]
+pub struct EventNet {
+    nodes: SlotMap<NeuronKey, Node>,
+    insertion: Vec<NeuronKey>,
+    params: NeuronParams,
+}
+
+/// The dense, checked form of an [`EventNet`] that the engine runs.
+#[derive(Clone, Debug)]
+pub struct CompiledNet {
+    /// Neuron parameters.
+    pub params: NeuronParams,
+    /// Layer of each dense id (0 = network inputs).
+    pub layer: Vec<u32>,
+    /// Index of each dense id within its layer.
+    pub index: Vec<u32>,
+    /// Number of neurons per layer.
+    pub layer_sizes: Vec<usize>,
+    /// Fan-out of id `i`: `targets[offsets[i]..offsets[i + 1]]`, same for `weights`.
+    pub offsets: Vec<usize>,
+    /// Target ids.
+    pub targets: Vec<u32>,
+    /// Synaptic weights (threshold units).
+    pub weights: Vec<f64>,
+    /// The slotmap key of each dense id.
+    pub keys: Vec<NeuronKey>,
+}
+
+impl EventNet {
+    /// An empty network.
+    pub fn new(params: NeuronParams) -> Self {
+        EventNet {
+            nodes: SlotMap::with_key(),
+            insertion: Vec::new(),
+            params,
+        }
+    }
+
+    /// Adds a neuron in `layer` (0 = a network input, driven by given spike times).
+    pub fn add_neuron(&mut self, layer: u32) -> NeuronKey {
+        let k = self.nodes.insert(Node { layer, out: Vec::new() });
+        self.insertion.push(k);
+        k
+    }
+
+    /// Adds a synapse `from -> to` of weight `w`. The target must be in a later layer
+    /// (feedforward); the weight must be finite.
+    pub fn connect(&mut self, from: NeuronKey, to: NeuronKey, w: f64) -> Result<()> {
+        let (lf, lt) = match (self.nodes.get(from), self.nodes.get(to)) {
+            (Some(a), Some(b)) => (a.layer, b.layer),
+            _ => return Err(Error::Engine("connect: unknown neuron key".into())),
+        };
+        if lt <= lf {
+            return Err(Error::Engine(format!(
+                "connect: a synapse from layer {lf} to layer {lt} is not feedforward"
+            )));
+        }
+        if !w.is_finite() {
+            return Err(Error::Engine(format!("connect: weight {w} is not finite")));
+        }
+        self.nodes[from].out.push((to, w));
+        Ok(())
+    }
+
+    /// The layered, fully connected network of a model: `arch[0]` inputs in layer 0, then
+    /// each layer's neurons.
+    pub fn from_model(m: &Model) -> Result<Self> {
+        m.validate().map_err(|w| Error::model("<memory>", w))?;
+        let mut net = EventNet::new(m.params);
+        let mut prev: Vec<NeuronKey> = (0..m.n_inputs()).map(|_| net.add_neuron(0)).collect();
+        for (l, layer) in m.layers.iter().enumerate() {
+            let cur: Vec<NeuronKey> = (0..layer.n_out).map(|_| net.add_neuron(l as u32 + 1)).collect();
+            for (i, &src) in prev.iter().enumerate() {
+                let row = layer.row(i);
+                net.nodes[src].out = cur.iter().zip(row).map(|(&k, &w)| (k, w)).collect();
+            }
+            prev = cur;
+        }
+        Ok(net)
+    }
+
+    /// Number of neurons (inputs included).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the network has no neurons.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Checks and lays out the network. Errors: no neurons, no inputs, a layer with no neurons
+    /// between others, invalid parameters.
+    pub fn compile(&self) -> Result<CompiledNet> {
+        self.params.validate().map_err(Error::Engine)?;
+        if self.nodes.is_empty() {
+            return Err(Error::Engine("the network is empty".into()));
+        }
+        let n_layers = self.nodes.values().map(|n| n.layer).max().unwrap() as usize + 1;
+        let mut layer_sizes = vec![0usize; n_layers];
+        for n in self.nodes.values() {
+            layer_sizes[n.layer as usize] += 1;
+        }
+        if layer_sizes[0] == 0 {
+            return Err(Error::Engine("the network has no inputs (layer 0)".into()));
+        }
+        if let Some(l) = layer_sizes.iter().position(|&s| s == 0) {
+            return Err(Error::Engine(format!("layer {l} has no neurons")));
+        }
+        // Dense ids: by layer, then insertion order (stable, documented tie order).
+        let mut keys: Vec<NeuronKey> = self.insertion.iter().copied().filter(|k| self.nodes.contains_key(*k)).collect();
+        keys.sort_by_key(|k| self.nodes[*k].layer);
+        let mut id_of = slotmap::SecondaryMap::new();
+        for (i, &k) in keys.iter().enumerate() {
+            id_of.insert(k, i as u32);
+        }
+        let mut layer = Vec::with_capacity(keys.len());
+        let mut index = Vec::with_capacity(keys.len());
+        let mut seen = vec![0u32; n_layers];
+        let mut offsets = vec![0usize];
+        let mut targets = Vec::new();
+        let mut weights = Vec::new();
+        for &k in &keys {
+            let node = &self.nodes[k];
+            layer.push(node.layer);
+            index.push(seen[node.layer as usize]);
+            seen[node.layer as usize] += 1;
+            for &(t, w) in &node.out {
+                targets.push(id_of[t]);
+                weights.push(w);
+            }
+            offsets.push(targets.len());
+        }
+        Ok(CompiledNet { params: self.params, layer, index, layer_sizes, offsets, targets, weights, keys })
+    }
+}
+
+impl CompiledNet {
+    /// Number of neurons, inputs included.
+    pub fn len(&self) -> usize {
+        self.layer.len()
+    }
+    /// Whether empty (never, once compiled).
+    pub fn is_empty(&self) -> bool {
+        self.layer.is_empty()
+    }
+    /// Number of network inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.layer_sizes[0]
+    }
+    /// Number of layers, inputs included.
+    pub fn n_layers(&self) -> usize {
+        self.layer_sizes.len()
+    }
+    /// Dense id of the first neuron of the output (last) layer.
+    pub fn first_output(&self) -> u32 {
+        (self.len() - self.layer_sizes[self.n_layers() - 1]) as u32
+    }
+    /// Fan-out of id `i`.
+    #[inline]
+    pub fn fan_out(&self, i: u32) -> usize {
+        self.offsets[i as usize + 1] - self.offsets[i as usize]
+    }
+}
