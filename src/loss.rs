@@ -2,13 +2,29 @@
 //!
 //! Owns formulas only: no network, no optimiser.
 
-/// Softmax cross-entropy over `-z` of the outputs, with `z_k = exp(t_k / tau)` (t in units of
-/// tau, measured from the start of the input window, t = 0):
+use serde::{Deserialize, Serialize};
+
+/// Where the z of the loss is measured from. The softmax over -z is invariant to adding a
+/// constant to z but not to scaling it, and shifting the time origin by d scales z by
+/// exp(d/tau): the origin sets the softmax's temperature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LossOrigin {
+    /// `z_k = exp(t_k/tau)`, t from the start of the input window (SPEC 2 as written). Late
+    /// outputs give huge z, so the softmax saturates into a margin-free hinge.
+    Input,
+    /// `z_k = exp((t_k - t_first)/tau)`, t_first the earliest output spike: the first output
+    /// has z = 1 whatever the absolute timing. The dependence of t_first on the weights is
+    /// differentiated too.
+    FirstOutput,
+}
+
+/// Softmax cross-entropy over `-z` of the outputs, with `z_k = exp((t_k - t_0)/tau)` (t in
+/// units of tau; `t_0` from `origin`):
 ///
 /// ```text
 /// L = -ln( exp(-z_g) / sum_k exp(-z_k) ) = z_g - m + ln sum_k exp(-(z_k - m)),  m = min_k z_k
 /// dL/dz_k = [k = g] - p_k,    p_k = softmax(-z)_k
-/// dL/dt_k = dL/dz_k * z_k / tau
+/// dL/dt_k = dL/dz_k * z_k / tau        (and, for FirstOutput, dL/dt_first -= sum of them all)
 /// ```
 ///
 /// Outputs that never fire have z = +inf, p = 0 and no gradient. If the target `g` never fires
@@ -16,22 +32,32 @@
 /// (the weight-sum cost is what keeps neurons able to fire).
 ///
 /// Writes dL/dt into `dl_dt` (length = outputs) and returns the loss. Computed in f64.
-pub fn output_loss(t_out: &[f64], target: usize, tau: f64, dl_dt: &mut [f64]) -> Option<f64> {
+pub fn output_loss(t_out: &[f64], target: usize, tau: f64, origin: LossOrigin, dl_dt: &mut [f64]) -> Option<f64> {
     dl_dt.iter_mut().for_each(|g| *g = 0.0);
     if !t_out[target].is_finite() {
         return None;
     }
-    let z: Vec<f64> = t_out.iter().map(|&t| (t / tau).exp()).collect();
+    let first = crate::analytic::argmin_finite(t_out).expect("the target fired");
+    let t0 = match origin {
+        LossOrigin::Input => 0.0,
+        LossOrigin::FirstOutput => t_out[first],
+    };
+    let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
     let m = z.iter().copied().fold(f64::INFINITY, f64::min);
     let e: Vec<f64> = z.iter().map(|&zk| if zk.is_finite() { (-(zk - m)).exp() } else { 0.0 }).collect();
     let sum: f64 = e.iter().sum();
     let loss = z[target] - m + sum.ln();
+    let mut total = 0.0;
     for k in 0..t_out.len() {
         if z[k].is_finite() {
             let p = e[k] / sum;
             let dz = if k == target { 1.0 - p } else { -p };
             dl_dt[k] = dz * z[k] / tau;
+            total += dl_dt[k];
         }
+    }
+    if origin == LossOrigin::FirstOutput {
+        dl_dt[first] -= total;
     }
     Some(loss)
 }
@@ -66,9 +92,10 @@ mod tests {
 
     #[test]
     fn loss_gradient_matches_finite_differences() {
+      for origin in [LossOrigin::Input, LossOrigin::FirstOutput] {
         let t = [0.7, 1.3, 0.9, f64::INFINITY];
         let mut g = [0.0; 4];
-        let l = output_loss(&t, 2, 1.0, &mut g).unwrap();
+        let l = output_loss(&t, 2, 1.0, origin, &mut g).unwrap();
         assert!(l > 0.0);
         let h = 1e-7;
         for k in 0..3 {
@@ -77,16 +104,17 @@ mod tests {
             let mut m = t;
             m[k] -= h;
             let mut s = [0.0; 4];
-            let fd = (output_loss(&p, 2, 1.0, &mut s).unwrap() - output_loss(&m, 2, 1.0, &mut s).unwrap()) / (2.0 * h);
-            assert!((fd - g[k]).abs() < 1e-6, "{k}: {fd} vs {}", g[k]);
+            let fd = (output_loss(&p, 2, 1.0, origin, &mut s).unwrap() - output_loss(&m, 2, 1.0, origin, &mut s).unwrap()) / (2.0 * h);
+            assert!((fd - g[k]).abs() < 1e-6, "{origin:?} {k}: {fd} vs {}", g[k]);
         }
         assert_eq!(g[3], 0.0);
+      }
     }
 
     #[test]
     fn silent_target_gives_no_loss() {
         let mut g = [1.0; 2];
-        assert_eq!(output_loss(&[0.5, f64::INFINITY], 1, 1.0, &mut g), None);
+        assert_eq!(output_loss(&[0.5, f64::INFINITY], 1, 1.0, LossOrigin::Input, &mut g), None);
         assert_eq!(g, [0.0, 0.0]);
     }
 

@@ -2,7 +2,7 @@
 
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::grad::{backward, BackScratch, BackwardStats, DENOM_FLOOR};
-use firstspike::loss::output_loss;
+use firstspike::loss::{output_loss, LossOrigin};
 use rand::{Rng, SeedableRng};
 
 /// Relative tolerance of analytic vs finite-difference gradients. The map is piecewise smooth;
@@ -15,7 +15,7 @@ fn loss(net: &Net<f64>, t_in: &[f64], label: usize) -> (f64, ForwardPass<f64>) {
     let mut pass = ForwardPass::default();
     forward(net, t_in, &mut LayerScratch::default(), &mut pass);
     let mut g = vec![0.0; net.n_outputs()];
-    (output_loss(pass.outputs(), label, 1.0, &mut g).unwrap_or(f64::NAN), pass)
+    (output_loss(pass.outputs(), label, 1.0, LossOrigin::FirstOutput, &mut g).unwrap_or(f64::NAN), pass)
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn network_gradients_match_finite_differences() {
             continue;
         }
         let mut g_out = vec![0.0; 3];
-        output_loss(pass.outputs(), label, 1.0, &mut g_out).unwrap();
+        output_loss(pass.outputs(), label, 1.0, LossOrigin::FirstOutput, &mut g_out).unwrap();
         let mut grads: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
         backward(&net, &pass, &g_out, &mut grads, DENOM_FLOOR, &mut BackScratch::default(), &mut BackwardStats::default());
         for l in 0..net.layers.len() {

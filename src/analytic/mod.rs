@@ -16,4 +16,4 @@ mod forward;
 mod eval;
 
 pub use eval::{evaluate, EvalStats};
-pub use forward::{forward, layer_forward, ForwardPass, LayerScratch, Net};
+pub use forward::{argmin_finite, forward, layer_forward, ForwardPass, LayerScratch, Net};

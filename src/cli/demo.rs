@@ -4,8 +4,12 @@ use super::common::threads;
 use clap::Args;
 use firstspike::analytic::{evaluate, Net};
 use firstspike::embedded::mnist_test_slice;
+use firstspike::counts::CountReport;
+use firstspike::event::{EventNet, RunOptions};
 use firstspike::model::Model;
-use firstspike::Result;
+use firstspike::simulate::{simulate, verify};
+use firstspike::{Error, Result};
+use std::time::Instant;
 use std::path::PathBuf;
 
 /// Flags of `demo`.
@@ -54,5 +58,35 @@ pub fn run(a: DemoArgs) -> Result<()> {
         "mean neurons fired per layer (input, hidden..., output): {}",
         st.fired_mean.iter().map(|f| format!("{f:.1}")).collect::<Vec<_>>().join(", ")
     );
+
+    let net = EventNet::from_model(&model)?.compile()?;
+    let start = Instant::now();
+    let rep = simulate(&net, &model.encoding, &data, RunOptions { until_decision: true }, threads)?;
+    let secs = start.elapsed().as_secs_f64();
+    let c = CountReport::of(&rep.runs);
+    let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
+    println!(
+        "event engine, stopping at each decision: accuracy {:.2} %, {:.1} spikes per digit (of which {:.1} input spikes), {:.0} synaptic events, decision at {:.3} tau_syn on average; {:.1} M synaptic events/s on {} threads",
+        100.0 * rep.correct as f64 / data.len() as f64,
+        c.spikes_total.mean,
+        c.fired[0].mean,
+        c.synaptic_events_total.mean,
+        c.decision_time_mean.unwrap_or(f64::NAN),
+        events as f64 / secs / 1e6,
+        threads
+    );
+    let v = verify(&model, &data, threads)?;
+    println!(
+        "verify (event engine vs analytic solver, f64, full runs): {} spikes compared, {} prediction mismatches, {} fired-status mismatches, max relative time difference {:.1e} (tolerance {:.0e}): {}",
+        v.spikes_compared,
+        v.prediction_mismatches,
+        v.fired_status_mismatches,
+        v.max_rel_time_diff,
+        v.tolerance,
+        if v.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" }
+    );
+    if !v.agree() {
+        return Err(Error::Engine("the engines disagree on the bundled digits".into()));
+    }
     Ok(())
 }

@@ -5,12 +5,21 @@ use clap::{Args, ValueEnum};
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::Split;
 use firstspike::encoding::{Encoding, EncodingKind};
+use firstspike::loss::LossOrigin;
 use firstspike::model::{parse_arch, with_ext};
 use firstspike::train::{train, Progress, TrainConfig};
 use firstspike::{fsio, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Origin {
+    /// z = exp(t/tau), t from the start of the input window.
+    Input,
+    /// z = exp((t - t_first)/tau), t_first the earliest output spike.
+    FirstOutput,
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Kind {
@@ -84,6 +93,9 @@ pub struct TrainArgs {
     /// Clip each batch's loss-gradient L2 norm to this (0 = off).
     #[arg(long, default_value_t = TrainConfig::default().clip_norm)]
     clip: f64,
+    /// Time origin of the loss's z = exp((t - origin)/tau).
+    #[arg(long, value_enum, default_value = "first-output")]
+    loss_origin: Origin,
     /// Output prefix: writes PREFIX.bin, PREFIX.json and PREFIX.log.jsonl.
     #[arg(long)]
     out: PathBuf,
@@ -106,6 +118,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         init_sd: a.init_sd,
         denom_floor: a.denom_floor,
         clip_norm: a.clip,
+        loss_origin: match a.loss_origin {
+            Origin::Input => LossOrigin::Input,
+            Origin::FirstOutput => LossOrigin::FirstOutput,
+        },
         seed: a.seed,
         threads: threads(a.threads)?,
         params: Default::default(),

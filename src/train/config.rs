@@ -2,6 +2,7 @@
 
 use crate::encoding::Encoding;
 use crate::error::{Error, Result};
+use crate::loss::LossOrigin;
 use crate::neuron::NeuronParams;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,8 @@ pub struct TrainConfig {
     /// Largest L2 norm of a batch's loss gradient (all layers); larger ones are scaled down
     /// to it. 0 = no clipping.
     pub clip_norm: f64,
+    /// Time origin of the loss's z (see `loss::LossOrigin`).
+    pub loss_origin: LossOrigin,
     /// Seed of every random choice of the run.
     pub seed: u64,
     /// Worker threads.
@@ -59,6 +62,7 @@ impl Default for TrainConfig {
             init_sd: 1.0,
             denom_floor: 0.01,
             clip_norm: 0.0,
+            loss_origin: LossOrigin::FirstOutput,
             seed: 1,
             threads: 2,
             params: NeuronParams::default(),

@@ -126,7 +126,7 @@ impl Worker {
         for (o, &t) in self.t_out.iter_mut().zip(self.pass.outputs()) {
             *o = t as f64;
         }
-        if let Some(l) = output_loss(&self.t_out, label, cfg.params.tau_syn, &mut self.dl) {
+        if let Some(l) = output_loss(&self.t_out, label, cfg.params.tau_syn, cfg.loss_origin, &mut self.dl) {
             self.loss += l;
             self.loss_n += 1;
             for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
