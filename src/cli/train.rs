@@ -64,7 +64,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.9)]
     lr_decay: f64,
     /// K of the weight-sum cost.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = TrainConfig::default().weight_sum_k)]
     weight_sum_k: f64,
     /// L2 cost lambda.
     #[arg(long, default_value_t = 1e-4)]

@@ -19,7 +19,9 @@ pub struct TrainConfig {
     pub lr: f64,
     /// The step size is multiplied by this after every epoch.
     pub lr_decay: f64,
-    /// K of the weight-sum cost K sum_j max(0, theta - sum_i w_ji).
+    /// K of the weight-sum cost K sum_j max(0, theta - sum_i w_ji). The costs take plain
+    /// gradient steps of size `lr` outside Adam, so each step raises a deficient neuron's
+    /// weight sum by lr K n_in.
     pub weight_sum_k: f64,
     /// lambda of the L2 cost (lambda/2) sum w^2.
     pub l2: f64,
@@ -55,7 +57,7 @@ impl Default for TrainConfig {
             batch_size: 32,
             lr: 1e-3,
             lr_decay: 0.9,
-            weight_sum_k: 100.0,
+            weight_sum_k: 1.0,
             l2: 1e-4,
             jitter_sd: 0.0,
             init_mean: 4.0,

@@ -221,17 +221,24 @@ pub fn train(
             } else {
                 1.0
             };
-            for (l, cg) in cost_grads.iter_mut().enumerate() {
-                let (n_in, n_out, ref wl) = net.layers[l];
-                if scale != 1.0 {
-                    cg.iter_mut().for_each(|x| *x *= scale);
-                }
-                weight_costs(wl, n_in, n_out, net.theta, cfg.weight_sum_k as f32, cfg.l2 as f32, cg);
+            if scale != 1.0 {
+                cost_grads.iter_mut().flatten().for_each(|x| *x *= scale);
             }
             {
                 let mut params: Vec<&mut [f32]> = net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
                 let grads: Vec<&[f32]> = cost_grads.iter().map(|g| &g[..]).collect();
                 adam.step(&mut params, &grads, lr as f32);
+            }
+            // The weight costs take a plain gradient step of the same size, outside Adam (as
+            // AdamW decouples weight decay): inside Adam, the constant gradient K of the
+            // weight-sum cost would swamp the second-moment estimates of a neuron's weights
+            // and freeze its learning for thousands of steps.
+            for (l, cg) in cost_grads.iter_mut().enumerate() {
+                let (n_in, n_out, ref mut wl) = net.layers[l];
+                cg.iter_mut().for_each(|x| *x = 0.0);
+                weight_costs(wl, n_in, n_out, net.theta, cfg.weight_sum_k as f32, cfg.l2 as f32, cg);
+                let step = lr as f32;
+                wl.iter_mut().zip(cg.iter()).for_each(|(w, g)| *w -= step * g);
             }
             if let Some((l, p)) = net
                 .layers
