@@ -1,0 +1,66 @@
+//! Training scenarios: XOR in spike times, and a short real-MNIST run.
+
+use firstspike::analytic::{evaluate, Net};
+use firstspike::data::{Dataset, Split};
+use firstspike::encoding::{Encoding, EncodingKind};
+use firstspike::train::{train, TrainConfig};
+use std::path::Path;
+
+/// XOR: two input pixels, each white (spike at 0) or black (spike at t_max), plus a bias
+/// pixel that is always white. Class = a XOR b. Needs the hidden layer: no single neuron's
+/// first spike separates XOR.
+#[test]
+fn tiny_network_learns_xor_in_spike_times() {
+    let patterns = [([255u8, 255, 255], 0u8), ([255, 0, 255], 1), ([0, 255, 255], 1), ([0, 0, 255], 0)];
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    for _ in 0..64 {
+        for (p, l) in patterns {
+            images.extend_from_slice(&p);
+            labels.push(l);
+        }
+    }
+    let data = Dataset { images, labels, rows: 1, cols: 3 };
+    let cfg = TrainConfig {
+        arch: vec![3, 12, 2],
+        epochs: 60,
+        batch_size: 8,
+        lr: 3e-3,
+        lr_decay: 0.98,
+        init_mean: 2.0,
+        threads: 1,
+        seed: 5,
+        encoding: Encoding { kind: EncodingKind::Linear, t_max: 2.0, silent_below: 0 },
+        ..TrainConfig::default()
+    };
+    let out = train(&cfg, &data, None, |_| {}).unwrap();
+    let st = evaluate(&Net::<f64>::from_model(&out.model), &cfg.encoding, &data, 1);
+    assert_eq!(st.correct, st.total, "XOR not learned: {} / {}", st.correct, st.total);
+}
+
+fn mnist_dir() -> std::path::PathBuf {
+    let d = firstspike::data::resolve_data_dir(None);
+    let d = if d.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join(d) } else { d };
+    assert!(
+        d.join("train-images-idx3-ubyte.gz").is_file() || d.join("train-images-idx3-ubyte").is_file(),
+        "MNIST not found in {}: run tools/fetch-mnist.sh (or set FIRSTSPIKE_DATA) before cargo test",
+        d.display()
+    );
+    d
+}
+
+/// One epoch on the first 5,000 MNIST training images, tested on the first 1,000 test images.
+/// Measured 88-89 % with these settings (seed 1); the bound leaves room for changes of
+/// rounding, not for a broken trainer (an untrained network scores about 10 %).
+#[test]
+fn short_mnist_run_learns() {
+    let dir = mnist_dir();
+    let mut tr = Dataset::load(&dir, Split::Train).unwrap();
+    tr.truncate(5000).unwrap();
+    let mut te = Dataset::load(&dir, Split::Test).unwrap();
+    te.truncate(1000).unwrap();
+    let cfg = TrainConfig { arch: vec![784, 200, 10], epochs: 1, threads: 2, ..TrainConfig::default() };
+    let out = train(&cfg, &tr, Some(&te), |_| {}).unwrap();
+    let acc = out.log[0].test_accuracy.unwrap();
+    assert!(acc >= 0.85, "test accuracy after one short epoch: {acc}");
+}
