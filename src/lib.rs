@@ -38,3 +38,6 @@ pub mod event;
 pub mod counts;
 pub mod simulate;
 pub mod parallel;
+pub mod trace;
+pub mod raster;
+pub mod replay;

@@ -44,6 +44,7 @@ impl Layer {
 
 /// How a model was made and how well it did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ModelMeta {
     /// Data set it was trained on (e.g. "mnist").
     pub dataset: String,
@@ -89,6 +90,16 @@ pub struct ModelCard {
     pub weights_sha256: String,
     /// Units of times and weights.
     pub units: String,
+}
+
+/// The `.bin` payload: weights in bincode, provenance as JSON text so that it can gain fields
+/// without changing the format version.
+#[derive(Serialize, Deserialize)]
+struct ModelBin {
+    params: NeuronParams,
+    encoding: Encoding,
+    layers: Vec<Layer>,
+    meta_json: String,
 }
 
 fn codec() -> impl bincode::Options {
@@ -220,7 +231,13 @@ impl Model {
         let mut out = Vec::new();
         out.extend_from_slice(MODEL_MAGIC);
         out.extend_from_slice(&MODEL_VERSION.to_le_bytes());
-        out.extend(codec().serialize(self).expect("a model always serialises"));
+        let bin = ModelBin {
+            params: self.params,
+            encoding: self.encoding,
+            layers: self.layers.clone(),
+            meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
+        };
+        out.extend(codec().serialize(&bin).expect("a model always serialises"));
         out
     }
 
@@ -239,9 +256,12 @@ impl Model {
                 format!("format version {version}, this build reads version {MODEL_VERSION}; retrain or convert the model with a matching firstspike"),
             ));
         }
-        let m: Model = codec()
+        let b: ModelBin = codec()
             .deserialize(&bytes[12..])
             .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
+        let meta = serde_json::from_str(&b.meta_json)
+            .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
+        let m = Model { params: b.params, encoding: b.encoding, layers: b.layers, meta };
         m.validate().map_err(|w| Error::model(path, w))?;
         Ok(m)
     }

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::event::{CompiledNet, Engine, NoRecord, RunOptions, RunSummary, SpikeLog};
 use crate::model::Model;
 use crate::parallel::par_chunks;
+use crate::trace::{SampleTrace, TraceRecorder};
 use serde::Serialize;
 
 /// Relative tolerance on spike times between the engines: |t_a - t_e| <= TOL * max(|t|, tau).
@@ -28,23 +29,37 @@ pub struct SimReport {
     pub correct: usize,
     /// Samples with no output spike.
     pub no_output_spike: usize,
+    /// Every sample's trace, if recording was asked for.
+    pub traces: Vec<SampleTrace>,
 }
 
-/// Simulates every sample of `data` with the event engine.
-pub fn simulate(net: &CompiledNet, enc: &Encoding, data: &Dataset, opts: RunOptions, threads: usize) -> Result<SimReport> {
-    let parts = par_chunks(data.len(), threads, |range| -> Result<Vec<RunSummary>> {
+/// Simulates every sample of `data` with the event engine; with `record`, keeps every
+/// sample's trace (`net` must then be layered, from [`crate::event::EventNet::from_model`]).
+pub fn simulate(net: &CompiledNet, enc: &Encoding, data: &Dataset, opts: RunOptions, threads: usize, record: bool) -> Result<SimReport> {
+    type Part = (Vec<RunSummary>, Vec<SampleTrace>);
+    let parts = par_chunks(data.len(), threads, |range| -> Result<Part> {
         let mut eng = Engine::new(net);
         let mut t_in = vec![0.0; data.dim()];
         let mut out = Vec::with_capacity(range.len());
+        let mut traces = Vec::new();
+        let mut rec = TraceRecorder::new(net);
         for i in range {
             enc.encode_into(data.image(i), &mut t_in);
-            out.push(eng.run(&t_in, opts, &mut NoRecord)?);
+            if record {
+                rec.reset(i as u64, Some(data.labels[i]));
+                out.push(eng.run(&t_in, opts, &mut rec)?);
+                traces.push(rec.trace.clone());
+            } else {
+                out.push(eng.run(&t_in, opts, &mut NoRecord)?);
+            }
         }
-        Ok(out)
+        Ok((out, traces))
     });
     let mut rep = SimReport::default();
     for p in parts {
-        rep.runs.extend(p?);
+        let (runs, traces) = p?;
+        rep.runs.extend(runs);
+        rep.traces.extend(traces);
     }
     for (r, &l) in rep.runs.iter().zip(&data.labels) {
         match r.decision {
@@ -159,4 +174,23 @@ pub fn verify(model: &Model, data: &Dataset, threads: usize) -> Result<VerifyRep
         rep.merge(&p?);
     }
     Ok(rep)
+}
+
+/// The analytic solver's (f64) trace of every sample of `data`.
+pub fn record_analytic(model: &Model, data: &Dataset, threads: usize) -> Result<Vec<SampleTrace>> {
+    model.check_input_dim(data.dim())?;
+    let net = Net::<f64>::from_model(model);
+    let parts = par_chunks(data.len(), threads, |range| {
+        let mut scratch = LayerScratch::default();
+        let mut pass = ForwardPass::default();
+        let mut t_in = vec![0.0; data.dim()];
+        range
+            .map(|i| {
+                model.encoding.encode_into(data.image(i), &mut t_in);
+                forward(&net, &t_in, &mut scratch, &mut pass);
+                SampleTrace::from_pass(&pass, i as u64, Some(data.labels[i]))
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(parts.into_iter().flatten().collect())
 }

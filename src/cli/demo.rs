@@ -61,7 +61,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
 
     let net = EventNet::from_model(&model)?.compile()?;
     let start = Instant::now();
-    let rep = simulate(&net, &model.encoding, &data, RunOptions { until_decision: true }, threads)?;
+    let rep = simulate(&net, &model.encoding, &data, RunOptions { until_decision: true }, threads, false)?;
     let secs = start.elapsed().as_secs_f64();
     let c = CountReport::of(&rep.runs);
     let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();

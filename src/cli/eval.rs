@@ -5,7 +5,10 @@ use clap::Args;
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::Split;
 use firstspike::model::Model;
+use firstspike::simulate::record_analytic;
+use firstspike::trace::{write_traces, EngineKind, TraceHeader};
 use firstspike::Result;
+use super::simulate::TRACES_PER_FILE;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -25,6 +28,9 @@ pub struct EvalArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
+    /// Write every sample's analytic trace under this folder (created if missing).
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -38,6 +44,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let start = Instant::now();
     let st = evaluate(&Net::<f64>::from_model(&model), &model.encoding, &test, threads);
     let secs = start.elapsed().as_secs_f64();
+    if let Some(dir) = &a.record {
+        let traces = record_analytic(&model, &test, threads)?;
+        let h = TraceHeader::for_model(&model, EngineKind::Analytic, true);
+        let files = write_traces(dir, &h, &traces, TRACES_PER_FILE)?;
+        eprintln!("recorded {} traces in {} files under {}", traces.len(), files.len(), dir.display());
+    }
     if a.json {
         print_json(&json!({
             "model": a.model,

@@ -6,6 +6,7 @@ mod common;
 mod demo;
 mod eval;
 mod simulate;
+mod trace;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,10 @@ enum Cmd {
     Simulate(simulate::SimulateArgs),
     /// Run both engines on every sample and compare every spike.
     Verify(simulate::VerifyArgs),
+    /// Replay recorded traces against a model: counts, decisions, gradients.
+    Replay(trace::ReplayArgs),
+    /// Write a spike raster (CSV, JSON sidecar, SVG picture).
+    Raster(trace::RasterArgs),
     /// Run the shipped model on the bundled MNIST digits (no download needed).
     Demo(demo::DemoArgs),
 }
@@ -42,6 +47,8 @@ pub fn run() -> ExitCode {
         Cmd::Demo(a) => demo::run(a),
         Cmd::Simulate(a) => simulate::run_simulate(a),
         Cmd::Verify(a) => simulate::run_verify(a),
+        Cmd::Replay(a) => trace::run_replay(a),
+        Cmd::Raster(a) => trace::run_raster(a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,11 @@ use firstspike::data::Split;
 use firstspike::event::{EventNet, RunOptions};
 use firstspike::model::Model;
 use firstspike::simulate::{simulate, verify};
+use firstspike::trace::{write_traces, EngineKind, TraceHeader};
 use firstspike::{Error, Result};
+
+/// Samples per trace file written by --record.
+pub const TRACES_PER_FILE: usize = 1000;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,6 +31,9 @@ pub struct SimulateArgs {
     /// Stop each sample at its first output spike (the decision).
     #[arg(long)]
     until_decision: bool,
+    /// Write every sample's trace under this folder (created if missing).
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
@@ -63,7 +70,12 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let net = EventNet::from_model(&model)?.compile()?;
     let opts = RunOptions { until_decision: a.until_decision };
     let start = Instant::now();
-    let rep = simulate(&net, &model.encoding, &data, opts, threads)?;
+    let rep = simulate(&net, &model.encoding, &data, opts, threads, a.record.is_some())?;
+    if let Some(dir) = &a.record {
+        let h = TraceHeader::for_model(&model, EngineKind::Event, !a.until_decision);
+        let files = write_traces(dir, &h, &rep.traces, TRACES_PER_FILE)?;
+        eprintln!("recorded {} traces in {} files under {}", rep.traces.len(), files.len(), dir.display());
+    }
     let secs = start.elapsed().as_secs_f64();
     let c = CountReport::of(&rep.runs);
     let n = rep.runs.len();

@@ -7,6 +7,7 @@ use firstspike::data::Split;
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::loss::LossOrigin;
 use firstspike::model::{parse_arch, with_ext};
+use firstspike::trace::EngineKind;
 use firstspike::train::{train, Progress, TrainConfig};
 use firstspike::{fsio, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,6 +20,14 @@ enum Origin {
     Input,
     /// z = exp((t - t_first)/tau), t_first the earliest output spike.
     FirstOutput,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Eng {
+    /// The layer-by-layer analytic solver (f32).
+    Analytic,
+    /// The discrete-event engine (f64); its traces are replayed for the gradients.
+    Event,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -96,6 +105,9 @@ pub struct TrainArgs {
     /// Time origin of the loss's z = exp((t - origin)/tau).
     #[arg(long, value_enum, default_value = "first-output")]
     loss_origin: Origin,
+    /// Engine producing the forward traces that the backward pass replays.
+    #[arg(long, value_enum, default_value = "analytic")]
+    engine: Eng,
     /// Output prefix: writes PREFIX.bin, PREFIX.json and PREFIX.log.jsonl.
     #[arg(long)]
     out: PathBuf,
@@ -121,6 +133,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         loss_origin: match a.loss_origin {
             Origin::Input => LossOrigin::Input,
             Origin::FirstOutput => LossOrigin::FirstOutput,
+        },
+        engine: match a.engine {
+            Eng::Analytic => EngineKind::Analytic,
+            Eng::Event => EngineKind::Event,
         },
         seed: a.seed,
         threads: threads(a.threads)?,

@@ -182,6 +182,24 @@ impl CompiledNet {
     pub fn first_output(&self) -> u32 {
         (self.len() - self.layer_sizes[self.n_layers() - 1]) as u32
     }
+    /// Replaces every synaptic weight, in the order the synapses were laid out (for a network
+    /// from [`EventNet::from_model`]: the model's layers' input-major weights, concatenated).
+    /// The count must match and every weight be finite.
+    pub fn set_weights(&mut self, w: impl Iterator<Item = f64>) -> Result<()> {
+        let mut n = 0;
+        for (d, x) in self.weights.iter_mut().zip(w) {
+            if !x.is_finite() {
+                return Err(Error::Engine(format!("weight {n} is {x}")));
+            }
+            *d = x;
+            n += 1;
+        }
+        if n != self.weights.len() {
+            return Err(Error::Dimension(format!("{n} weights for {} synapses", self.weights.len())));
+        }
+        Ok(())
+    }
+
     /// Fan-out of id `i`.
     #[inline]
     pub fn fan_out(&self, i: u32) -> usize {

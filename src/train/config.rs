@@ -4,10 +4,12 @@ use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::loss::LossOrigin;
 use crate::neuron::NeuronParams;
+use crate::trace::EngineKind;
 use serde::{Deserialize, Serialize};
 
-/// Settings of a training run.
+/// Settings of a training run. Fields missing from an older record take their defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TrainConfig {
     /// Layer sizes, input first, e.g. [784, 800, 10].
     pub arch: Vec<usize>,
@@ -39,6 +41,8 @@ pub struct TrainConfig {
     pub clip_norm: f64,
     /// Time origin of the loss's z (see `loss::LossOrigin`).
     pub loss_origin: LossOrigin,
+    /// The engine whose traces feed the backward pass.
+    pub engine: EngineKind,
     /// Seed of every random choice of the run.
     pub seed: u64,
     /// Worker threads.
@@ -65,6 +69,7 @@ impl Default for TrainConfig {
             denom_floor: 0.01,
             clip_norm: 0.0,
             loss_origin: LossOrigin::FirstOutput,
+            engine: EngineKind::Analytic,
             seed: 1,
             threads: 2,
             params: NeuronParams::default(),

@@ -7,7 +7,9 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::grad::{backward, BackScratch, BackwardStats};
 use crate::loss::{output_loss, weight_costs};
+use crate::event::{Engine, EventNet, RunOptions};
 use crate::model::Model;
+use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -65,6 +67,13 @@ pub struct TrainOutcome {
     pub train_seconds: f64,
 }
 
+/// What a worker needs to run the event engine instead of the analytic solver.
+struct EventSide<'a> {
+    engine: Engine<'a>,
+    rec: TraceRecorder<'a>,
+    model: &'a Model,
+}
+
 struct Worker {
     grads: Vec<Vec<f32>>,
     scratch: LayerScratch<f32>,
@@ -101,7 +110,7 @@ impl Worker {
     }
 
     /// Forward, loss and backward of one sample; gradients accumulate in `self.grads`.
-    fn sample(&mut self, net: &Net<f32>, cfg: &TrainConfig, data: &Dataset, idx: usize, epoch: usize) {
+    fn sample(&mut self, net: &Net<f32>, ev: Option<&mut EventSide>, cfg: &TrainConfig, data: &Dataset, idx: usize, epoch: usize) {
         let enc = &cfg.encoding;
         self.t_in.clear();
         self.t_in.extend(data.image(idx).iter().map(|&p| enc.time(p) as f32));
@@ -116,7 +125,19 @@ impl Worker {
                 *t = (*t + sd * n).max(0.0);
             }
         }
-        forward(net, &self.t_in, &mut self.scratch, &mut self.pass);
+        match ev {
+            None => forward(net, &self.t_in, &mut self.scratch, &mut self.pass),
+            Some(ev) => {
+                // The event engine runs in f64 on the current weights; its trace is replayed
+                // into the record the backward pass consumes.
+                let t64: Vec<f64> = self.t_in.iter().map(|&t| t as f64).collect();
+                ev.rec.reset(idx as u64, Some(data.labels[idx]));
+                ev.engine
+                    .run(&t64, RunOptions::default(), &mut ev.rec)
+                    .expect("encoded times are valid engine input");
+                self.pass = ev.rec.trace.to_pass::<f32>(ev.model);
+            }
+        }
         let label = data.labels[idx] as usize;
         match self.pass.decision() {
             Some(d) if d == label => self.correct += 1,
@@ -171,6 +192,10 @@ pub fn train(
     let mut log = Vec::new();
     let mut train_seconds = 0.0;
     let mut cost_grads: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
+    let mut ev_net = match cfg.engine {
+        EngineKind::Analytic => None,
+        EngineKind::Event => Some(EventNet::from_model(&model)?.compile()?),
+    };
 
     for epoch in 1..=cfg.epochs {
         let start = Instant::now();
@@ -184,17 +209,27 @@ pub fn train(
             w.stats = BackwardStats::default();
         }
         for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
+            if let Some(en) = ev_net.as_mut() {
+                net.write_to(&mut model);
+                en.set_weights(model.layers.iter().flat_map(|l| l.w.iter().copied()))?;
+            }
             let per = batch.len().div_ceil(threads);
             {
                 let net = &net;
+                let (ev_net, model) = (&ev_net, &model);
                 crossbeam::scope(|sc| {
                     for (w, part) in workers.iter_mut().zip(batch.chunks(per)) {
                         sc.spawn(move |_| {
                             for g in w.grads.iter_mut() {
                                 g.iter_mut().for_each(|x| *x = 0.0);
                             }
+                            let mut ev = ev_net.as_ref().map(|n| EventSide {
+                                engine: Engine::new(n),
+                                rec: TraceRecorder::new(n),
+                                model,
+                            });
                             for &idx in part {
-                                w.sample(net, cfg, train_data, idx, epoch);
+                                w.sample(net, ev.as_mut(), cfg, train_data, idx, epoch);
                             }
                         });
                     }

@@ -1,0 +1,160 @@
+//! `firstspike replay` and `firstspike raster`: reading traces and drawing spikes.
+
+use super::common::{load_split, print_json};
+use clap::{Args, ValueEnum};
+use firstspike::data::Split;
+use firstspike::event::{Engine, EventNet, RunOptions};
+use firstspike::model::{with_ext, Model};
+use firstspike::raster;
+use firstspike::replay::replay;
+use firstspike::simulate::record_analytic;
+use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder};
+use firstspike::{fsio, Error, Result};
+use std::path::PathBuf;
+
+/// Flags of `replay`.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// A trace file, or a folder of them.
+    #[arg(long)]
+    trace: PathBuf,
+    /// The model that recorded the traces (NAME.bin).
+    #[arg(long)]
+    model: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Eng {
+    Event,
+    Analytic,
+}
+
+/// Flags of `raster`.
+#[derive(Args)]
+pub struct RasterArgs {
+    /// Model to simulate (with --index); not needed with --trace.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Data folder [default: $FIRSTSPIKE_DATA or data/mnist].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Test-set sample(s) to draw, e.g. 0 or 0,1,2 (with --model); with --trace, which
+    /// recorded samples to draw [default: the first].
+    #[arg(long, value_delimiter = ',')]
+    index: Vec<usize>,
+    /// Draw from a recorded trace file instead of simulating.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Engine used with --model.
+    #[arg(long, value_enum, default_value = "event")]
+    engine: Eng,
+    /// Output prefix: writes PREFIX.csv, PREFIX.json, PREFIX.svg.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run_replay(a: ReplayArgs) -> Result<()> {
+    let model = Model::load(&a.model)?;
+    let files: Vec<(PathBuf, TraceFile)> =
+        trace_files(&a.trace)?.into_iter().map(|p| TraceFile::load(&p).map(|f| (p, f))).collect::<Result<_>>()?;
+    let rep = replay(&model, &files)?;
+    if a.json {
+        let mut v = serde_json::to_value(&rep).expect("json");
+        v["files"] = serde_json::json!(files.len());
+        v["accuracy"] = serde_json::json!(rep.correct as f64 / rep.labelled.max(1) as f64);
+        print_json(&v);
+    } else {
+        println!(
+            "replayed {} samples from {} files: decision mismatches {}, accuracy {:.2} % ({} / {}), mean spikes per layer {}",
+            rep.samples,
+            files.len(),
+            rep.decision_mismatches,
+            100.0 * rep.correct as f64 / rep.labelled.max(1) as f64,
+            rep.correct,
+            rep.labelled,
+            rep.spikes_per_layer_mean.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(", ")
+        );
+        match rep.loss_mean {
+            Some(l) => println!(
+                "gradients replayed on {} samples: mean loss {:.4}, gradient norm per layer {}",
+                rep.gradients_replayed,
+                l,
+                rep.grad_norm_per_layer.iter().map(|x| format!("{x:.3e}")).collect::<Vec<_>>().join(", ")
+            ),
+            None => println!("no gradients replayed (traces stopped at the decision, or no labels)"),
+        }
+    }
+    if rep.decision_mismatches > 0 {
+        return Err(Error::Trace { path: a.trace, what: format!("{} recorded decisions differ from the replayed spikes", rep.decision_mismatches) });
+    }
+    Ok(())
+}
+
+pub fn run_raster(a: RasterArgs) -> Result<()> {
+    let (header, traces, model_name) = match (&a.trace, &a.model) {
+        (Some(tp), _) => {
+            let f = TraceFile::load(tp)?;
+            let picked: Vec<SampleTrace> = if a.index.is_empty() {
+                f.samples.iter().take(1).cloned().collect()
+            } else {
+                a.index
+                    .iter()
+                    .map(|&k| {
+                        f.samples.iter().find(|s| s.sample == k as u64).cloned().ok_or_else(|| {
+                            Error::Usage(format!("sample {k} is not in {}", tp.display()))
+                        })
+                    })
+                    .collect::<Result<_>>()?
+            };
+            if let Some(m) = &a.model {
+                f.header.check_model(&Model::load(m)?, tp)?;
+            }
+            (f.header, picked, a.model.as_ref().map_or(String::new(), |m| m.display().to_string()))
+        }
+        (None, Some(mp)) => {
+            if a.index.is_empty() {
+                return Err(Error::Usage("raster --model needs --index K (one or more test samples)".into()));
+            }
+            let model = Model::load(mp)?;
+            let max = *a.index.iter().max().unwrap();
+            let data = load_split(&a.data, Split::Test, Some(max + 1))?;
+            model.check_input_dim(data.dim())?;
+            let traces = match a.engine {
+                Eng::Event => {
+                    let net = EventNet::from_model(&model)?.compile()?;
+                    let mut eng = Engine::new(&net);
+                    let mut rec = TraceRecorder::new(&net);
+                    let mut out = Vec::new();
+                    for &k in &a.index {
+                        rec.reset(k as u64, Some(data.labels[k]));
+                        eng.run(&model.encoding.encode(data.image(k)), RunOptions::default(), &mut rec)?;
+                        out.push(rec.trace.clone());
+                    }
+                    out
+                }
+                Eng::Analytic => {
+                    let all = record_analytic(&model, &data, 1)?;
+                    a.index.iter().map(|&k| all[k].clone()).collect()
+                }
+            };
+            let engine = match a.engine {
+                Eng::Event => EngineKind::Event,
+                Eng::Analytic => EngineKind::Analytic,
+            };
+            (TraceHeader::for_model(&model, engine, true), traces, mp.display().to_string())
+        }
+        (None, None) => return Err(Error::Usage("raster needs --model with --index, or --trace".into())),
+    };
+    let csv = with_ext(&a.out, "csv");
+    let json = with_ext(&a.out, "json");
+    let svg = with_ext(&a.out, "svg");
+    fsio::write_atomic(&csv, raster::csv(&traces).as_bytes())?;
+    let side = raster::sidecar(&header, &model_name, &traces);
+    fsio::write_atomic(&json, serde_json::to_string_pretty(&side).expect("json").as_bytes())?;
+    fsio::write_atomic(&svg, raster::svg(&header, &traces).as_bytes())?;
+    println!("wrote {}, {} and {}", csv.display(), json.display(), svg.display());
+    Ok(())
+}
