@@ -1,11 +1,25 @@
 //! Spike rasters: CSV rows, a JSON sidecar, and an SVG picture, from traces.
 //!
-//! Owns the three renderings only (pure functions returning text; the caller writes files).
+//! Owns the three renderings (pure functions returning text) and writing them side by side.
 //! Neurons that never fired are absent from the CSV and the picture: no fake times.
 
+use crate::error::Result;
+use crate::fsio;
+use crate::model::with_ext;
 use crate::trace::{SampleTrace, TraceHeader};
 use serde_json::json;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `PREFIX.csv`, `PREFIX.json` and `PREFIX.svg` (each atomically); returns the paths.
+pub fn write_all(prefix: &Path, header: &TraceHeader, model_name: &str, traces: &[SampleTrace]) -> Result<[PathBuf; 3]> {
+    let paths = [with_ext(prefix, "csv"), with_ext(prefix, "json"), with_ext(prefix, "svg")];
+    fsio::write_atomic(&paths[0], csv(traces).as_bytes())?;
+    let side = serde_json::to_string_pretty(&sidecar(header, model_name, traces)).expect("json");
+    fsio::write_atomic(&paths[1], side.as_bytes())?;
+    fsio::write_atomic(&paths[2], svg(header, traces).as_bytes())?;
+    Ok(paths)
+}
 
 /// CSV with header `sample,layer,neuron,time`, one row per spike, in each trace's order.
 pub fn csv(traces: &[SampleTrace]) -> String {

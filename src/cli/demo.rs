@@ -5,7 +5,9 @@ use clap::Args;
 use firstspike::analytic::{evaluate, Net};
 use firstspike::embedded::mnist_test_slice;
 use firstspike::counts::CountReport;
-use firstspike::event::{EventNet, RunOptions};
+use firstspike::event::{Engine, EventNet, RunOptions};
+use firstspike::raster;
+use firstspike::trace::{EngineKind, TraceHeader, TraceRecorder};
 use firstspike::model::Model;
 use firstspike::simulate::{simulate, verify};
 use firstspike::{Error, Result};
@@ -88,5 +90,16 @@ pub fn run(a: DemoArgs) -> Result<()> {
     if !v.agree() {
         return Err(Error::Engine("the engines disagree on the bundled digits".into()));
     }
+
+    // One raster: the first bundled digit, spike by spike.
+    let mut eng = Engine::new(&net);
+    let mut rec = TraceRecorder::new(&net);
+    rec.reset(0, Some(data.labels[0]));
+    eng.run(&model.encoding.encode(data.image(0)), RunOptions::default(), &mut rec)?;
+    let dir = PathBuf::from("traces/demo");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let header = TraceHeader::for_model(&model, EngineKind::Event, true);
+    let [csv, _, svg] = raster::write_all(&dir.join("digit0"), &header, &path.display().to_string(), &[rec.trace])?;
+    println!("raster of bundled digit 0 (label {}): picture {}, spikes {}", data.labels[0], svg.display(), csv.display());
     Ok(())
 }

@@ -4,12 +4,12 @@ use super::common::{load_split, print_json};
 use clap::{Args, ValueEnum};
 use firstspike::data::Split;
 use firstspike::event::{Engine, EventNet, RunOptions};
-use firstspike::model::{with_ext, Model};
+use firstspike::model::Model;
 use firstspike::raster;
 use firstspike::replay::replay;
 use firstspike::simulate::record_analytic;
 use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder};
-use firstspike::{fsio, Error, Result};
+use firstspike::{Error, Result};
 use std::path::PathBuf;
 
 /// Flags of `replay`.
@@ -148,13 +148,7 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
         }
         (None, None) => return Err(Error::Usage("raster needs --model with --index, or --trace".into())),
     };
-    let csv = with_ext(&a.out, "csv");
-    let json = with_ext(&a.out, "json");
-    let svg = with_ext(&a.out, "svg");
-    fsio::write_atomic(&csv, raster::csv(&traces).as_bytes())?;
-    let side = raster::sidecar(&header, &model_name, &traces);
-    fsio::write_atomic(&json, serde_json::to_string_pretty(&side).expect("json").as_bytes())?;
-    fsio::write_atomic(&svg, raster::svg(&header, &traces).as_bytes())?;
+    let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &traces)?;
     println!("wrote {}, {} and {}", csv.display(), json.display(), svg.display());
     Ok(())
 }
