@@ -31,7 +31,7 @@ impl Default for Encoding {
     fn default() -> Self {
         Encoding {
             kind: EncodingKind::Linear,
-            t_max: 2.0,
+            t_max: 3.0,
             silent_below: 0,
         }
     }

@@ -41,3 +41,5 @@ pub mod parallel;
 pub mod trace;
 pub mod raster;
 pub mod replay;
+pub mod rate;
+pub mod plot;

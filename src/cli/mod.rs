@@ -1,7 +1,8 @@
 //! Command-line parsing and dispatch. Turns flags into validated library settings, runs the
 //! library, prints results (text, or one JSON object with `--json`). Exit codes: 0 success,
-//! 1 failure, 2 usage error.
+//! 1 failure, 2 usage error, 130 training stopped by Ctrl-C (after writing a checkpoint).
 
+mod baseline;
 mod common;
 mod demo;
 mod eval;
@@ -10,7 +11,10 @@ mod trace;
 mod train;
 
 use clap::{Parser, Subcommand};
+use firstspike::Error;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exact first-spike spiking networks: train, evaluate, simulate spike by spike.
 #[derive(Parser)]
@@ -36,29 +40,84 @@ enum Cmd {
     Raster(trace::RasterArgs),
     /// Run the shipped model on the bundled MNIST digits (no download needed).
     Demo(demo::DemoArgs),
+    /// The rate-coded baseline: train a ReLU network and convert it to spiking neurons.
+    Baseline(baseline::BaselineArgs),
+    /// Compare a first-spike model with the rate-coded baseline: accuracy, spikes, events.
+    Compare(baseline::CompareArgs),
 }
 
-/// Parses argv, runs the command, maps errors to exit codes.
+/// Parses argv, runs the command, maps errors to exit codes: 0 success, 1 failure, 2 usage
+/// error, 130 stopped by Ctrl-C after writing a checkpoint. A panic (a bug) becomes a one-line
+/// error and exit code 1, a broken pipe on stdout (e.g. `| head`) a quiet exit 0.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    let res = match cli.cmd {
-        Cmd::Train(a) => train::run(a),
-        Cmd::Eval(a) => eval::run(a),
-        Cmd::Demo(a) => demo::run(a),
-        Cmd::Simulate(a) => simulate::run_simulate(a),
-        Cmd::Verify(a) => simulate::run_verify(a),
-        Cmd::Replay(a) => trace::run_replay(a),
-        Cmd::Raster(a) => trace::run_raster(a),
+    std::panic::set_hook(Box::new(panic_hook));
+    let res = std::panic::catch_unwind(|| {
+        let cli = Cli::parse();
+        match cli.cmd {
+            Cmd::Train(a) => train::run(a),
+            Cmd::Eval(a) => eval::run(a),
+            Cmd::Demo(a) => demo::run(a),
+            Cmd::Simulate(a) => simulate::run_simulate(a),
+            Cmd::Verify(a) => simulate::run_verify(a),
+            Cmd::Replay(a) => trace::run_replay(a),
+            Cmd::Raster(a) => trace::run_raster(a),
+            Cmd::Baseline(a) => baseline::run_baseline(a),
+            Cmd::Compare(a) => baseline::run_compare(a),
+        }
+    });
+    // Writes to stderr ignore errors: a closed stderr must not turn into a panic here.
+    let say = |m: std::fmt::Arguments| {
+        let _ = writeln!(std::io::stderr(), "{m}");
     };
     match res {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(Error::Io { path, source })) if source.kind() == std::io::ErrorKind::Interrupted => {
+            say(format_args!("interrupted: {}: {source}", path.display()));
+            ExitCode::from(130)
+        }
+        Ok(Err(e)) => {
+            say(format_args!("error: {e}"));
             if e.is_usage() {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
             }
         }
+        // The hook has already said what happened (or stayed quiet for a broken pipe).
+        Err(_) if BROKEN_PIPE.load(Ordering::SeqCst) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+/// Set when a panic came from writing to a closed stdout.
+static BROKEN_PIPE: AtomicBool = AtomicBool::new(false);
+/// Set once a panic has been reported, so that a panic it causes (a worker's panic
+/// re-raised by the thread that joins it) adds no second message.
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Reports the first panic as one line instead of Rust's panic dump (with a backtrace if
+/// `RUST_BACKTRACE` is set); says nothing for a broken pipe.
+fn panic_hook(info: &std::panic::PanicHookInfo) {
+    let msg = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into());
+    if msg.contains("Broken pipe") || msg.contains("os error 32") {
+        BROKEN_PIPE.store(true, Ordering::SeqCst);
+        return;
+    }
+    if REPORTED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "error: internal error: {msg}{at}. This is a bug in firstspike; please report it with the command that caused it"
+    );
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        let _ = writeln!(err, "{}", std::backtrace::Backtrace::force_capture());
     }
 }

@@ -1,18 +1,26 @@
-//! `firstspike train`: trains with the analytic solver, logs every epoch, saves the model.
+//! `firstspike train`: trains with the analytic solver, logs every epoch, checkpoints, saves
+//! the model; `--resume` continues a checkpointed run.
+//!
+//! Ctrl-C (or SIGTERM) stops after the current batch, writes a checkpoint and exits with
+//! code 130; a second Ctrl-C quits at once, keeping the last checkpoint written.
 
-use super::common::{load_split, print_json, threads};
+use super::common::{default_threads, load_split, print_json};
 use clap::{Args, ValueEnum};
 use firstspike::analytic::{evaluate, Net};
-use firstspike::data::Split;
-use firstspike::encoding::{Encoding, EncodingKind};
+use firstspike::data::{Dataset, Split};
+use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
 use firstspike::model::{parse_arch, with_ext};
 use firstspike::trace::EngineKind;
-use firstspike::train::{train, Progress, TrainConfig};
-use firstspike::{fsio, Result};
+use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::{fsio, Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Origin {
@@ -36,168 +44,380 @@ enum Kind {
     Zlinear,
 }
 
-/// Flags of `train`.
+/// Flags of `train`. The training settings are optional so that, with `--resume`, a flag
+/// given can be checked against the checkpoint and one not given takes the checkpoint's
+/// value; without `--resume`, a flag not given takes the default shown.
 #[derive(Args)]
 pub struct TrainArgs {
     /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Name of the data set, recorded in the model (e.g. mnist, fashion).
-    #[arg(long, default_value = "mnist")]
-    dataset: String,
-    /// Layer sizes, input first.
-    #[arg(long, default_value = "784-800-10")]
-    arch: String,
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 30)]
-    epochs: usize,
+    /// Name of the data set, recorded in the model (e.g. mnist, fashion) [default: mnist].
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Layer sizes, input first [default: 784-800-10].
+    #[arg(long)]
+    arch: Option<String>,
+    /// Passes over the training set [default: 30]. With --resume, may differ from the
+    /// checkpoint's, to train longer or shorter.
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Use only the first N training images.
     #[arg(long)]
     limit: Option<usize>,
     /// Use only the first N test images for the per-epoch test accuracy.
     #[arg(long)]
     test_limit: Option<usize>,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of every random choice [default: 1].
+    #[arg(long)]
+    seed: Option<u64>,
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Samples per step.
-    #[arg(long, default_value_t = 32)]
-    batch: usize,
-    /// Adam step size.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
-    /// Step size factor per epoch.
-    #[arg(long, default_value_t = 0.9)]
-    lr_decay: f64,
-    /// K of the weight-sum cost.
-    #[arg(long, default_value_t = TrainConfig::default().weight_sum_k)]
-    weight_sum_k: f64,
-    /// L2 cost lambda.
-    #[arg(long, default_value_t = 1e-4)]
-    l2: f64,
-    /// Gaussian jitter of input times while training (tau_syn units).
-    #[arg(long, default_value_t = 0.0)]
-    jitter: f64,
-    /// Input encoding.
-    #[arg(long, value_enum, default_value = "linear")]
-    encoding: Kind,
-    /// Latest input time (black pixels), tau_syn units.
-    #[arg(long, default_value_t = Encoding::default().t_max)]
-    t_max: f64,
-    /// Pixels below this intensity send no spike.
-    #[arg(long, default_value_t = 0)]
-    silent_below: u8,
-    /// Initial mean weight sum per neuron, in thresholds.
-    #[arg(long, default_value_t = TrainConfig::default().init_mean)]
-    init_mean: f64,
-    /// Initial weight spread (sd x sqrt(n_in)).
-    #[arg(long, default_value_t = TrainConfig::default().init_sd)]
-    init_sd: f64,
-    /// Floor on S - theta in gradients (threshold units).
-    #[arg(long, default_value_t = TrainConfig::default().denom_floor)]
-    denom_floor: f64,
-    /// Clip each batch's loss-gradient L2 norm to this (0 = off).
-    #[arg(long, default_value_t = TrainConfig::default().clip_norm)]
-    clip: f64,
-    /// Time origin of the loss's z = exp((t - origin)/tau).
-    #[arg(long, value_enum, default_value = "first-output")]
-    loss_origin: Origin,
-    /// Engine producing the forward traces that the backward pass replays.
-    #[arg(long, value_enum, default_value = "analytic")]
-    engine: Eng,
-    /// Output prefix: writes PREFIX.bin, PREFIX.json and PREFIX.log.jsonl.
+    /// Samples per step [default: 32].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam step size [default: 0.001].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Step size factor per epoch [default: 0.9].
+    #[arg(long)]
+    lr_decay: Option<f64>,
+    /// K of the weight-sum cost [default: 1].
+    #[arg(long)]
+    weight_sum_k: Option<f64>,
+    /// L2 cost lambda [default: 0.0001].
+    #[arg(long)]
+    l2: Option<f64>,
+    /// Gaussian jitter of input times while training (tau_syn units) [default: 0].
+    #[arg(long)]
+    jitter: Option<f64>,
+    /// Input encoding [default: linear].
+    #[arg(long, value_enum)]
+    encoding: Option<Kind>,
+    /// Latest input time (black pixels), tau_syn units [default: 2].
+    #[arg(long)]
+    t_max: Option<f64>,
+    /// Pixels below this intensity send no spike [default: 0].
+    #[arg(long)]
+    silent_below: Option<u8>,
+    /// Initial mean weight sum per neuron, in thresholds [default: 4].
+    #[arg(long)]
+    init_mean: Option<f64>,
+    /// Initial weight spread (sd x sqrt(n_in)) [default: 1].
+    #[arg(long)]
+    init_sd: Option<f64>,
+    /// Floor on S - theta in gradients (threshold units) [default: 0.01].
+    #[arg(long)]
+    denom_floor: Option<f64>,
+    /// Clip each batch's loss-gradient L2 norm to this (0 = off) [default: 0].
+    #[arg(long)]
+    clip: Option<f64>,
+    /// Time origin of the loss's z = exp((t - origin)/tau) [default: first-output].
+    #[arg(long, value_enum)]
+    loss_origin: Option<Origin>,
+    /// Engine producing the forward traces that the backward pass replays [default: analytic].
+    #[arg(long, value_enum)]
+    engine: Option<Eng>,
+    /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
+    /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
     #[arg(long)]
     out: PathBuf,
+    /// Continue the run saved in this checkpoint (a PREFIX.ckpt) with its settings, data and
+    /// position: the result is bit for bit that of a run never stopped.
+    #[arg(long, value_name = "CHECKPOINT")]
+    resume: Option<PathBuf>,
+    /// Write the checkpoint at every epoch end and at least every MINUTES minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 10.0, allow_negative_numbers = true)]
+    checkpoint_every: f64,
     /// Print one JSON object at the end.
     #[arg(long)]
     json: bool,
 }
 
+/// Raised by the Ctrl-C handler; the training loop stops before its next batch.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// An architecture, shown as `784-800-10` in messages.
+#[derive(PartialEq)]
+struct Arch(Vec<usize>);
+
+impl Debug for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s: Vec<String> = self.0.iter().map(|x| x.to_string()).collect();
+        f.write_str(&s.join("-"))
+    }
+}
+
+/// Applies flags to a configuration: each flag given replaces the field, or, when `strict`
+/// (resuming), must equal it; disagreements are collected as messages naming the flag.
+struct Apply {
+    strict: bool,
+    clashes: Vec<String>,
+}
+
+impl Apply {
+    fn set<T: PartialEq + Debug>(&mut self, flag: &str, given: Option<T>, field: &mut T) {
+        if let Some(v) = given {
+            if self.strict && v != *field {
+                self.clashes.push(format!("{flag} {v:?} differs from the checkpoint's {field:?}"));
+            } else {
+                *field = v;
+            }
+        }
+    }
+}
+
+/// The run's settings: the flags over the defaults, or over the checkpoint's settings with
+/// `--resume` (where only `--epochs` may differ).
+fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainConfig> {
+    let mut c = base.clone();
+    let mut ap = Apply { strict: resuming, clashes: Vec::new() };
+    let mut arch = Arch(c.arch.clone());
+    ap.set("--arch", a.arch.as_deref().map(parse_arch).transpose()?.map(Arch), &mut arch);
+    c.arch = arch.0;
+    if let Some(e) = a.epochs {
+        c.epochs = e;
+    }
+    ap.set("--seed", a.seed, &mut c.seed);
+    ap.set("--threads", a.threads, &mut c.threads);
+    ap.set("--batch", a.batch, &mut c.batch_size);
+    ap.set("--lr", a.lr, &mut c.lr);
+    ap.set("--lr-decay", a.lr_decay, &mut c.lr_decay);
+    ap.set("--weight-sum-k", a.weight_sum_k, &mut c.weight_sum_k);
+    ap.set("--l2", a.l2, &mut c.l2);
+    ap.set("--jitter", a.jitter, &mut c.jitter_sd);
+    let kind = a.encoding.map(|k| match k {
+        Kind::Linear => EncodingKind::Linear,
+        Kind::Zlinear => EncodingKind::ZLinear,
+    });
+    ap.set("--encoding", kind, &mut c.encoding.kind);
+    ap.set("--t-max", a.t_max, &mut c.encoding.t_max);
+    ap.set("--silent-below", a.silent_below, &mut c.encoding.silent_below);
+    ap.set("--init-mean", a.init_mean, &mut c.init_mean);
+    ap.set("--init-sd", a.init_sd, &mut c.init_sd);
+    ap.set("--denom-floor", a.denom_floor, &mut c.denom_floor);
+    ap.set("--clip", a.clip, &mut c.clip_norm);
+    let origin = a.loss_origin.map(|o| match o {
+        Origin::Input => LossOrigin::Input,
+        Origin::FirstOutput => LossOrigin::FirstOutput,
+    });
+    ap.set("--loss-origin", origin, &mut c.loss_origin);
+    let engine = a.engine.map(|e| match e {
+        Eng::Analytic => EngineKind::Analytic,
+        Eng::Event => EngineKind::Event,
+    });
+    ap.set("--engine", engine, &mut c.engine);
+    if !ap.clashes.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: a resumed run keeps the settings it started with; drop the flag, or start a new run without --resume",
+            ap.clashes.join("; ")
+        )));
+    }
+    Ok(c)
+}
+
+/// `--checkpoint-every` as a duration.
+fn checkpoint_interval(minutes: f64) -> Result<Duration> {
+    let bad = |why: &str| Error::Usage(format!("--checkpoint-every {minutes}: {why} (e.g. --checkpoint-every 10)"));
+    if !(minutes.is_finite() && minutes > 0.0) {
+        return Err(bad("must be a number of minutes > 0"));
+    }
+    Duration::try_from_secs_f64(minutes * 60.0).map_err(|_| bad("too large"))
+}
+
+/// Refuses an `--out` that names a folder rather than a file prefix.
+fn check_out_prefix(out: &Path) -> Result<()> {
+    let s = out.as_os_str().to_string_lossy();
+    if out.is_dir() || s.is_empty() || s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR) {
+        return Err(Error::Usage(format!(
+            "--out '{s}' names a folder; give a file prefix inside it, e.g. --out {}/run1 (writes run1.bin, run1.json, run1.log.jsonl, run1.ckpt)",
+            s.trim_end_matches(['/', std::path::MAIN_SEPARATOR])
+        )));
+    }
+    Ok(())
+}
+
+/// Loads a split keeping the first `limit` images, with messages naming `flag`. `limit` may
+/// also come from a checkpoint (`from_ckpt`), in which case a smaller set is left whole for
+/// the checkpoint's data check to refuse.
+fn load_limited(data: &Option<PathBuf>, split: Split, limit: Option<usize>, flag: &str, from_ckpt: bool) -> Result<Dataset> {
+    if limit == Some(0) {
+        return Err(Error::Usage(format!("{flag} must be at least 1")));
+    }
+    let mut ds = load_split(data, split, None)?;
+    match limit {
+        Some(n) if n < ds.len() => ds.truncate(n)?,
+        Some(n) if n > ds.len() && !from_ckpt => {
+            return Err(Error::Usage(format!(
+                "{flag} {n} is larger than the data set ({} images); use at most {}",
+                ds.len(),
+                ds.len()
+            )))
+        }
+        _ => {}
+    }
+    Ok(ds)
+}
+
+/// A data-set size flag with `--resume`: given, it must match the checkpoint's; not given, it
+/// takes the checkpoint's.
+fn resume_limit(flag: &str, given: Option<usize>, ckpt: Option<u64>, errs: &mut Vec<String>) -> (Option<usize>, bool) {
+    match (given, ckpt) {
+        (Some(g), Some(c)) if g as u64 != c => {
+            errs.push(format!("{flag} {g} differs from the checkpoint's {c} images"));
+            (given, false)
+        }
+        (Some(_), _) => (given, false),
+        (None, c) => (c.map(|c| c as usize), true),
+    }
+}
+
+/// Ctrl-C (and SIGTERM): the first asks the loop to stop and checkpoint, the second quits.
+fn install_stop_handler() {
+    let res = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond interrupt: quitting now; the last checkpoint written is kept");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: finishing the current batch, then writing a checkpoint (Ctrl-C again quits at once)");
+    });
+    if let Err(e) = res {
+        eprintln!("warning: cannot catch Ctrl-C ({e}); an interruption will lose the work since the last checkpoint");
+    }
+}
+
 pub fn run(a: TrainArgs) -> Result<()> {
-    let cfg = TrainConfig {
-        arch: parse_arch(&a.arch)?,
-        epochs: a.epochs,
-        batch_size: a.batch,
-        lr: a.lr,
-        lr_decay: a.lr_decay,
-        weight_sum_k: a.weight_sum_k,
-        l2: a.l2,
-        jitter_sd: a.jitter,
-        init_mean: a.init_mean,
-        init_sd: a.init_sd,
-        denom_floor: a.denom_floor,
-        clip_norm: a.clip,
-        loss_origin: match a.loss_origin {
-            Origin::Input => LossOrigin::Input,
-            Origin::FirstOutput => LossOrigin::FirstOutput,
-        },
-        engine: match a.engine {
-            Eng::Analytic => EngineKind::Analytic,
-            Eng::Event => EngineKind::Event,
-        },
-        seed: a.seed,
-        threads: threads(a.threads)?,
-        params: Default::default(),
-        encoding: Encoding {
-            kind: match a.encoding {
-                Kind::Linear => EncodingKind::Linear,
-                Kind::Zlinear => EncodingKind::ZLinear,
-            },
-            t_max: a.t_max,
-            silent_below: a.silent_below,
-        },
-    };
+    let every = checkpoint_interval(a.checkpoint_every)?;
+    check_out_prefix(&a.out)?;
+    let mut defaults = TrainConfig { threads: default_threads(), ..TrainConfig::default() };
+    let ckpt = a.resume.as_deref().map(Checkpoint::load).transpose()?;
+    let mut limits = (a.limit, false, a.test_limit, false);
+    let mut dataset = a.dataset.clone().unwrap_or_else(|| "mnist".into());
+    if let Some(c) = &ckpt {
+        defaults = c.config.clone();
+        let mut errs = Vec::new();
+        let (l, lf) = resume_limit("--limit", a.limit, Some(c.train_data.samples), &mut errs);
+        let (t, tf) = resume_limit("--test-limit", a.test_limit, c.test_data.as_ref().map(|d| d.samples), &mut errs);
+        limits = (l, lf, t, tf);
+        match &a.dataset {
+            Some(d) if *d != c.dataset => errs.push(format!("--dataset {d} differs from the checkpoint's {}", c.dataset)),
+            _ => dataset = c.dataset.clone(),
+        }
+        if !errs.is_empty() {
+            return Err(Error::Usage(format!(
+                "{}: a resumed run uses the data it started with; drop the flag, or start a new run without --resume",
+                errs.join("; ")
+            )));
+        }
+    }
+    let cfg = settings(&a, &defaults, ckpt.is_some())?;
     cfg.validate()?;
     // Fail on an unwritable output before hours of training, not after.
     let bin = with_ext(&a.out, "bin");
     let log_path = with_ext(&a.out, "log.jsonl");
-    fsio::write_atomic(&log_path, b"")?;
-    let train_set = load_split(&a.data, Split::Train, a.limit)?;
-    let test_set = load_split(&a.data, Split::Test, a.test_limit)?;
+    let ckpt_path = with_ext(&a.out, "ckpt");
+    let mut lines = String::new();
+    for e in ckpt.iter().flat_map(|c| &c.log) {
+        lines.push_str(&serde_json::to_string(e).expect("json"));
+        lines.push('\n');
+    }
+    fsio::write_atomic(&log_path, lines.as_bytes())?;
+    let train_set = load_limited(&a.data, Split::Train, limits.0, "--limit", limits.1)?;
+    let test_set = load_limited(&a.data, Split::Test, limits.2, "--test-limit", limits.3)?;
+    let mut trainer = match ckpt {
+        None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
+        Some(mut c) => {
+            c.config.epochs = cfg.epochs;
+            Trainer::resume(c, &train_set, Some(&test_set))?
+        }
+    };
+    trainer.set_dataset(&dataset);
     let bar = ProgressBar::new(train_set.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
             .expect("template")
             .progress_chars("=> "),
     );
-    let mut lines = String::new();
     let mut log_err = None;
-    let out = train(&cfg, &train_set, Some(&test_set), |p| match p {
-        Progress::Batch { epoch, done, .. } => {
-            bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
-            bar.set_position(done as u64);
-        }
-        Progress::Epoch(e) => {
-            bar.println(format!(
-                "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
-                e.epoch,
-                e.train_loss,
-                100.0 * e.train_accuracy,
-                100.0 * e.test_accuracy.unwrap_or(f64::NAN),
-                e.seconds,
-                e.lr,
-                e.no_output_spike,
-                e.floored,
-                e.too_late
-            ));
-            lines.push_str(&serde_json::to_string(e).expect("json"));
-            lines.push('\n');
-            if let Err(err) = fsio::write_atomic(&log_path, lines.as_bytes()) {
-                log_err.get_or_insert(err);
+    let mut last_ckpt: Option<(usize, usize)> = None;
+    let mut warned: HashSet<(usize, usize)> = HashSet::new();
+    install_stop_handler();
+    let schedule = Schedule { checkpoint_every: Some(every), max_batches: None, stop: Some(&STOP) };
+    let per_epoch = trainer.batches_per_epoch();
+    let res = trainer.run(
+        &schedule,
+        |c| {
+            c.save(&ckpt_path)?;
+            last_ckpt = Some((c.epoch, c.batch));
+            Ok(())
+        },
+        |p| match p {
+            Progress::Batch { epoch, done, .. } => {
+                bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
+                bar.set_position(done as u64);
             }
-            bar.reset();
-        }
-    })?;
+            Progress::SilentLayer { epoch, batch, layer, layers, neurons } => {
+                // Once per layer and epoch: a dead layer stays dead for many batches.
+                if warned.insert((epoch, layer)) {
+                    let which = if layer == layers { "the output layer".to_string() } else { format!("hidden layer {layer}") };
+                    bar.suspend(|| {
+                        eprintln!(
+                            "warning: epoch {epoch}, batch {batch}: no neuron of {which} ({neurons} neurons) fired on any sample of the batch, so it passes no gradient; if this persists, try a larger --init-mean or --weight-sum-k"
+                        )
+                    });
+                }
+            }
+            Progress::Epoch(e) => {
+                bar.println(format!(
+                    "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
+                    e.epoch,
+                    e.train_loss,
+                    100.0 * e.train_accuracy,
+                    100.0 * e.test_accuracy.unwrap_or(f64::NAN),
+                    e.seconds,
+                    e.lr,
+                    e.no_output_spike,
+                    e.floored,
+                    e.too_late
+                ));
+                lines.push_str(&serde_json::to_string(e).expect("json"));
+                lines.push('\n');
+                if let Err(err) = fsio::write_atomic(&log_path, lines.as_bytes()) {
+                    log_err.get_or_insert(err);
+                }
+                bar.reset();
+            }
+        },
+    );
     bar.finish_and_clear();
+    let resume_cmd = format!("firstspike train --resume {} --out {}", ckpt_path.display(), a.out.display());
+    match res {
+        Ok(RunEnd::Finished) => {}
+        Ok(RunEnd::Stopped { epoch, batch }) => {
+            return Err(Error::io(
+                &ckpt_path,
+                std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}, and wrote this checkpoint; continue with: {resume_cmd}"),
+                ),
+            ));
+        }
+        Err(Error::Diverged(m)) => {
+            let kept = match last_ckpt {
+                Some((e, b)) => format!("the last good checkpoint, {} (epoch {e}, batch {b}), is kept", ckpt_path.display()),
+                None => "no checkpoint was written before it".into(),
+            };
+            return Err(Error::Diverged(format!("{m}. {kept}")));
+        }
+        Err(e) => return Err(e),
+    }
     if let Some(e) = log_err {
         return Err(e);
     }
+    let out = trainer.finish();
     let mut model = out.model;
     let st = evaluate(&Net::<f64>::from_model(&model), &model.encoding, &test_set, cfg.threads);
-    model.meta.dataset = a.dataset.clone();
     model.meta.test_accuracy = Some(st.accuracy());
     model.meta.test_samples = st.total;
     let (bin_w, json_w) = model.save(&a.out)?;
@@ -208,6 +428,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             "model": bin_w,
             "card": json_w,
             "log": log_path,
+            "checkpoint": ckpt_path,
+            "resumed_from": a.resume,
             "epochs": cfg.epochs,
             "train_seconds": out.train_seconds,
             "samples_per_second": n as f64 / out.train_seconds,

@@ -57,10 +57,10 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             arch: vec![784, 800, 10],
-            epochs: 30,
+            epochs: 24,
             batch_size: 32,
             lr: 1e-3,
-            lr_decay: 0.9,
+            lr_decay: 0.8,
             weight_sum_k: 1.0,
             l2: 1e-4,
             jitter_sd: 0.0,
@@ -68,7 +68,7 @@ impl Default for TrainConfig {
             init_sd: 1.0,
             denom_floor: 0.01,
             clip_norm: 0.0,
-            loss_origin: LossOrigin::FirstOutput,
+            loss_origin: LossOrigin::Input,
             engine: EngineKind::Analytic,
             seed: 1,
             threads: 2,

@@ -1,19 +1,46 @@
 //! Training: mini-batch gradient descent with Adam on the analytic solver (SPEC 2).
 //!
-//! Owns the training loop, its settings ([`TrainConfig`]) and the optimiser ([`adam`]).
-//! Forward passes come from [`crate::analytic`], gradients from [`crate::grad`], the loss from
-//! [`crate::loss`]. Nothing here prints: progress goes to a callback the caller passes.
+//! Owns the training loop ([`Trainer`], [`train`]), its settings ([`TrainConfig`]), the
+//! optimiser ([`adam`]) and checkpoints ([`Checkpoint`]: a run frozen between two batches, to
+//! resume bit for bit). Forward passes come from [`crate::analytic`], gradients from
+//! [`crate::grad`], the loss from [`crate::loss`]. Nothing here prints or installs signal
+//! handlers: progress and checkpoints go to callbacks, a stop request comes in as a flag.
 //!
 //! Each batch is split between `threads` workers (crossbeam scoped threads), each with its own
 //! gradient buffers; the buffers are summed, the weight-sum and L2 costs added, and Adam takes
 //! one step. Every random choice (initial weights, shuffling, input jitter) comes from ChaCha8
-//! generators seeded from `seed`, so a run is reproducible for a given seed and thread count.
+//! generators seeded from `seed`, so a run is reproducible for a given seed and thread count,
+//! and so is a run stopped and resumed from a checkpoint any number of times.
+//!
+//! ```no_run
+//! use firstspike::data::{Dataset, Split};
+//! use firstspike::train::{Checkpoint, RunEnd, Schedule, TrainConfig, Trainer};
+//! let data = Dataset::load("data/mnist".as_ref(), Split::Train)?;
+//! let cfg = TrainConfig { epochs: 2, ..TrainConfig::default() };
+//! let mut last = None;
+//! let mut t = Trainer::new(&cfg, &data, None)?;
+//! // Stop after 100 batches, as an interruption would.
+//! let schedule = Schedule { max_batches: Some(100), ..Schedule::default() };
+//! let end = t.run(&schedule, |c| Ok(last = Some(c.to_bytes())), |_| {})?;
+//! assert!(matches!(end, RunEnd::Stopped { .. }));
+//! // Later: continue where it stopped.
+//! let ckpt = Checkpoint::from_bytes(&last.unwrap(), "run.ckpt".as_ref())?;
+//! let mut t = Trainer::resume(ckpt, &data, None)?;
+//! t.run(&Schedule::default(), |_| Ok(()), |_| {})?;
+//! let model = t.finish().model;
+//! # Ok::<(), firstspike::Error>(())
+//! ```
 
 pub mod adam;
+mod checkpoint;
 mod config;
 mod init;
 mod run;
 
+pub use checkpoint::{
+    AdamState, Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, MAX_CHECKPOINT_BYTES,
+    MAX_WEIGHTS,
+};
 pub use config::TrainConfig;
 pub use init::init_model;
-pub use run::{train, EpochLog, Progress, TrainOutcome};
+pub use run::{train, EpochLog, Progress, RunEnd, Schedule, Step, TrainOutcome, Trainer, MAX_THREADS};

@@ -1,20 +1,32 @@
-//! The training loop.
+//! The training loop: a [`Trainer`] that takes one batch at a time, can be frozen into a
+//! [`Checkpoint`] between any two batches, and rebuilt from one ([`Trainer::resume`]) to
+//! continue bit for bit as if it had never stopped (same seed, same thread count).
+//!
+//! [`Trainer::run`] drives the batches: it hands out a checkpoint at every epoch end, every
+//! [`Schedule::checkpoint_every`] of wall time and when it stops early (a stop flag the caller
+//! raises, e.g. on Ctrl-C, or a batch budget). It installs no signal handler and writes no
+//! file itself: checkpoints go to the caller's callback. [`train`] runs from scratch to the end.
 
 use super::adam::Adam;
+use super::checkpoint::{AdamState, Checkpoint, DataId, EpochTotals, RngState, MAX_WEIGHTS};
 use super::{init_model, TrainConfig};
 use crate::analytic::{evaluate, forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{backward, BackScratch, BackwardStats};
 use crate::loss::{output_loss, weight_costs};
-use crate::event::{Engine, EventNet, RunOptions};
 use crate::model::Model;
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Most worker threads a run may use (each holds a gradient buffer as large as the model).
+pub const MAX_THREADS: usize = 256;
 
 /// What one epoch measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,7 +44,7 @@ pub struct EpochLog {
     pub no_output_spike: usize,
     /// Adam step size used.
     pub lr: f64,
-    /// Wall time of the epoch's training part (not the test evaluation), seconds.
+    /// Wall time of the epoch's training steps (not the test evaluation), seconds.
     pub seconds: f64,
     /// Neurons whose gradient denominator S - theta was floored (see `grad::DENOM_FLOOR`).
     pub floored: u64,
@@ -54,17 +66,72 @@ pub enum Progress<'a> {
     },
     /// An epoch finished.
     Epoch(&'a EpochLog),
+    /// No neuron of a layer fired on any sample of a whole batch, so that layer (and every
+    /// layer before it) got no gradient from the batch. A warning: training goes on.
+    SilentLayer {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Batch of the epoch, from 1.
+        batch: usize,
+        /// The silent layer, numbered as in traces: 1 = first hidden layer (0 would be the
+        /// inputs), `layers` = the output layer.
+        layer: usize,
+        /// Layers of neurons (hidden and output).
+        layers: usize,
+        /// Neurons in the silent layer.
+        neurons: usize,
+    },
 }
 
-/// The result of [`train`].
+/// The result of [`train`] and [`Trainer::finish`].
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
     /// The trained model (weights in f64, settings in its metadata).
     pub model: Model,
     /// One entry per epoch.
     pub log: Vec<EpochLog>,
-    /// Seconds spent in training steps (all epochs, without test evaluations).
+    /// Seconds spent in training steps (all epochs, without test evaluations; a resumed run
+    /// counts the steps before its checkpoint too).
     pub train_seconds: f64,
+}
+
+/// When [`Trainer::run`] hands out checkpoints and when it stops early.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Schedule<'a> {
+    /// Also hand out a checkpoint once this much wall time has passed since the last one
+    /// (checked after every batch). One is always handed out at every epoch end and when the
+    /// run stops early.
+    pub checkpoint_every: Option<Duration>,
+    /// Stop after this many batches of this call (tests use it to simulate an interruption).
+    pub max_batches: Option<u64>,
+    /// Stop once this is set (checked before every batch). The caller raises it, e.g. from a
+    /// Ctrl-C handler; the library installs none.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// How [`Trainer::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every epoch is done.
+    Finished,
+    /// Stopped early, after handing out a checkpoint of this position.
+    Stopped {
+        /// The epoch in progress, from 1.
+        epoch: usize,
+        /// Batches of it done.
+        batch: usize,
+    },
+}
+
+/// What one [`Trainer::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// One batch, within an epoch.
+    Batch,
+    /// One batch, the last of its epoch, and the epoch's end (log entry, test accuracy).
+    EpochEnd,
+    /// Nothing: every epoch was already done.
+    Finished,
 }
 
 /// What a worker needs to run the event engine instead of the analytic solver.
@@ -83,11 +150,9 @@ struct Worker {
     dl: Vec<f64>,
     dl32: Vec<f32>,
     t_out: Vec<f64>,
-    loss: f64,
-    loss_n: usize,
-    correct: usize,
-    silent: usize,
-    stats: BackwardStats,
+    /// Neurons that fired in each layer (hidden and output) during the current batch.
+    fired: Vec<u64>,
+    totals: EpochTotals,
 }
 
 impl Worker {
@@ -101,11 +166,8 @@ impl Worker {
             dl: vec![0.0; net.n_outputs()],
             dl32: vec![0.0; net.n_outputs()],
             t_out: vec![0.0; net.n_outputs()],
-            loss: 0.0,
-            loss_n: 0,
-            correct: 0,
-            silent: 0,
-            stats: BackwardStats::default(),
+            fired: vec![0; net.layers.len()],
+            totals: EpochTotals::default(),
         }
     }
 
@@ -138,23 +200,416 @@ impl Worker {
                 self.pass = ev.rec.trace.to_pass::<f32>(ev.model);
             }
         }
+        for (l, f) in self.fired.iter_mut().enumerate() {
+            *f += self.pass.fired(l + 1) as u64;
+        }
         let label = data.labels[idx] as usize;
+        let tot = &mut self.totals;
         match self.pass.decision() {
-            Some(d) if d == label => self.correct += 1,
+            Some(d) if d == label => tot.correct += 1,
             Some(_) => {}
-            None => self.silent += 1,
+            None => tot.silent += 1,
         }
         for (o, &t) in self.t_out.iter_mut().zip(self.pass.outputs()) {
             *o = t as f64;
         }
         if let Some(l) = output_loss(&self.t_out, label, cfg.params.tau_syn, cfg.loss_origin, &mut self.dl) {
-            self.loss += l;
-            self.loss_n += 1;
+            tot.loss += l;
+            tot.loss_n += 1;
             for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
                 *d = g as f32;
             }
-            backward(net, &self.pass, &self.dl32, &mut self.grads, cfg.denom_floor as f32, &mut self.back, &mut self.stats);
+            let mut stats = BackwardStats::default();
+            backward(net, &self.pass, &self.dl32, &mut self.grads, cfg.denom_floor as f32, &mut self.back, &mut stats);
+            tot.floored += stats.floored;
+            tot.too_late += stats.too_late;
         }
+    }
+}
+
+/// A training run in progress: weights, optimiser, data order and position.
+pub struct Trainer<'d> {
+    cfg: TrainConfig,
+    train_data: &'d Dataset,
+    test_data: Option<&'d Dataset>,
+    train_id: DataId,
+    test_id: Option<DataId>,
+    dataset: String,
+    /// The f64 model: settings and provenance; its weights are written from `net` when needed.
+    model: Model,
+    net: Net<f32>,
+    adam: AdamState,
+    /// Source of Adam's hyper-parameters (beta1, beta2, eps).
+    adam_hp: Adam,
+    workers: Vec<Worker>,
+    order: Vec<usize>,
+    shuffle_rng: ChaCha8Rng,
+    /// The epoch in progress, from 1; `cfg.epochs + 1` once all are done.
+    epoch: usize,
+    /// Batches of `epoch` done.
+    batch: usize,
+    log: Vec<EpochLog>,
+    train_seconds: f64,
+    epoch_seconds: f64,
+    cost_grads: Vec<Vec<f32>>,
+    ev_net: Option<CompiledNet>,
+}
+
+/// The Adam step size of `epoch` (from 1): `lr lr_decay^(epoch - 1)`.
+fn epoch_lr(cfg: &TrainConfig, epoch: usize) -> f64 {
+    cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1)
+}
+
+/// Checks `cfg` and the data against each other and against the limits of what we can hold.
+fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
+    cfg.validate()?;
+    if cfg.threads > MAX_THREADS {
+        return Err(Error::Usage(format!("--threads {}: at most {MAX_THREADS}", cfg.threads)));
+    }
+    let weights = cfg.arch.windows(2).try_fold(0usize, |acc, p| p[0].checked_mul(p[1]).and_then(|n| acc.checked_add(n)));
+    if weights.is_none_or(|n| n > MAX_WEIGHTS) {
+        return Err(Error::Usage(format!(
+            "--arch {}: more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers",
+            cfg.arch.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+        )));
+    }
+    if train_data.is_empty() {
+        return Err(Error::Usage("the training set is empty".into()));
+    }
+    if train_data.dim() != cfg.arch[0] {
+        return Err(Error::Dimension(format!(
+            "--arch starts with {} inputs but the images have {} pixels",
+            cfg.arch[0],
+            train_data.dim()
+        )));
+    }
+    let classes = train_data.classes();
+    let outputs = *cfg.arch.last().expect("validated: at least two sizes");
+    if outputs < classes {
+        return Err(Error::Dimension(format!("--arch ends with {outputs} outputs but the labels have {classes} classes")));
+    }
+    Ok(())
+}
+
+impl<'d> Trainer<'d> {
+    /// A new run of `cfg` on `train_data`, measuring test accuracy after every epoch on
+    /// `test_data` if given. Weights are drawn from `cfg.seed` ([`init_model`]).
+    pub fn new(cfg: &TrainConfig, train_data: &'d Dataset, test_data: Option<&'d Dataset>) -> Result<Self> {
+        check_setup(cfg, train_data)?;
+        let model = init_model(cfg);
+        let net = Net::<f32>::from_model(&model);
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
+        let ev_net = match cfg.engine {
+            EngineKind::Analytic => None,
+            EngineKind::Event => Some(EventNet::from_model(&model)?.compile()?),
+        };
+        Ok(Trainer {
+            cfg: cfg.clone(),
+            train_data,
+            test_data,
+            train_id: DataId::of(train_data),
+            test_id: test_data.map(DataId::of),
+            dataset: String::new(),
+            workers: (0..cfg.threads).map(|_| Worker::new(&net)).collect(),
+            cost_grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            adam: AdamState::new(&sizes),
+            adam_hp: Adam::new(&[]),
+            model,
+            net,
+            order: (0..train_data.len()).collect(),
+            shuffle_rng: ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1)),
+            epoch: 1,
+            batch: 0,
+            log: Vec::new(),
+            train_seconds: 0.0,
+            epoch_seconds: 0.0,
+            ev_net,
+        })
+    }
+
+    /// Continues the run frozen in `ckpt` on the same data (checked by content: a different
+    /// training or test set is refused). The checkpoint's `config.epochs` may have been
+    /// changed to train longer or shorter, but not shorter than what is already done.
+    pub fn resume(ckpt: Checkpoint, train_data: &'d Dataset, test_data: Option<&'d Dataset>) -> Result<Self> {
+        let c = ckpt;
+        // Epochs the run must have: those finished, and the one in progress if it started.
+        let least = if c.batch > 0 { c.epoch } else { c.epoch.saturating_sub(1) };
+        if c.config.epochs < least {
+            return Err(Error::Usage(format!(
+                "--epochs {}: the checkpoint has already finished {} epochs{}; give --epochs {least} or more",
+                c.config.epochs,
+                c.epoch.saturating_sub(1),
+                if c.batch > 0 { format!(" and is {} batches into epoch {}", c.batch, c.epoch) } else { String::new() },
+            )));
+        }
+        c.validate().map_err(|w| Error::Usage(format!("invalid checkpoint: {w}")))?;
+        let mut t = Trainer::new(&c.config, train_data, test_data)?;
+        if t.train_id != c.train_data {
+            return Err(Error::Usage(format!(
+                "the training set ({}) is not the checkpoint's ({}); pass the --data and --limit of the interrupted run",
+                t.train_id, c.train_data
+            )));
+        }
+        if t.test_id != c.test_data {
+            let show = |d: &Option<DataId>| d.as_ref().map_or("none".into(), |d| d.to_string());
+            return Err(Error::Usage(format!(
+                "the test set ({}) is not the checkpoint's ({}); pass the --data and --test-limit of the interrupted run",
+                show(&t.test_id),
+                show(&c.test_data)
+            )));
+        }
+        for ((_, _, w), cw) in t.net.layers.iter_mut().zip(c.weights) {
+            *w = cw;
+        }
+        t.net.write_to(&mut t.model);
+        t.adam = c.adam;
+        t.order = c.order.iter().map(|&i| i as usize).collect();
+        t.shuffle_rng = c.shuffle_rng.restore();
+        for (w, tot) in t.workers.iter_mut().zip(c.totals) {
+            w.totals = tot;
+        }
+        t.epoch = c.epoch;
+        t.batch = c.batch;
+        t.log = c.log;
+        t.train_seconds = c.train_seconds;
+        t.epoch_seconds = c.epoch_seconds;
+        t.dataset = c.dataset;
+        Ok(t)
+    }
+
+    /// Names the data set (recorded in checkpoints and in the final model's metadata).
+    pub fn set_dataset(&mut self, name: &str) {
+        self.dataset = name.to_string();
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
+    /// Where the run stands: the epoch in progress (from 1; `epochs + 1` when all are done)
+    /// and the batches of it done.
+    pub fn position(&self) -> (usize, usize) {
+        (self.epoch, self.batch)
+    }
+
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.cfg.batch_size)
+    }
+
+    /// Whether every epoch is done.
+    pub fn is_finished(&self) -> bool {
+        self.epoch > self.cfg.epochs
+    }
+
+    /// The log of the finished epochs.
+    pub fn log(&self) -> &[EpochLog] {
+        &self.log
+    }
+
+    /// Freezes the run as it stands (between two batches).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            config: self.cfg.clone(),
+            dataset: self.dataset.clone(),
+            train_data: self.train_id.clone(),
+            test_data: self.test_id.clone(),
+            epoch: self.epoch,
+            batch: self.batch,
+            weights: self.net.layers.iter().map(|l| l.2.clone()).collect(),
+            adam: self.adam.clone(),
+            order: self.order.iter().map(|&i| i as u32).collect(),
+            shuffle_rng: RngState::of(&self.shuffle_rng),
+            totals: self.workers.iter().map(|w| w.totals).collect(),
+            log: self.log.clone(),
+            train_seconds: self.train_seconds,
+            epoch_seconds: self.epoch_seconds,
+        }
+    }
+
+    /// Runs batches until every epoch is done or `schedule` stops it, handing every
+    /// checkpoint to `on_checkpoint` (an error from it ends the run with that error) and
+    /// reporting to `progress`. On divergence it returns [`Error::Diverged`] without a
+    /// checkpoint of the diverged state, so the last one handed out stays the last good one.
+    pub fn run(
+        &mut self,
+        schedule: &Schedule,
+        mut on_checkpoint: impl FnMut(&Checkpoint) -> Result<()>,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<RunEnd> {
+        let mut last = Instant::now();
+        let mut done = 0u64;
+        let mut saved_here = false;
+        while !self.is_finished() {
+            let stop = schedule.stop.is_some_and(|s| s.load(Ordering::SeqCst)) || schedule.max_batches.is_some_and(|m| done >= m);
+            if stop {
+                if !saved_here {
+                    on_checkpoint(&self.checkpoint())?;
+                }
+                return Ok(RunEnd::Stopped { epoch: self.epoch, batch: self.batch });
+            }
+            let step = self.step(&mut progress)?;
+            done += 1;
+            saved_here = step == Step::EpochEnd || schedule.checkpoint_every.is_some_and(|d| last.elapsed() >= d);
+            if saved_here {
+                on_checkpoint(&self.checkpoint())?;
+                last = Instant::now();
+            }
+        }
+        Ok(RunEnd::Finished)
+    }
+
+    /// One batch (and, after the last batch of an epoch, the epoch's end).
+    pub fn step(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Step> {
+        if self.is_finished() {
+            return Ok(Step::Finished);
+        }
+        let start = Instant::now();
+        if self.batch == 0 {
+            self.order.shuffle(&mut self.shuffle_rng);
+            self.workers.iter_mut().for_each(|w| w.totals = EpochTotals::default());
+        }
+        self.train_batch(progress)?;
+        self.epoch_seconds += start.elapsed().as_secs_f64();
+        if self.batch < self.batches_per_epoch() {
+            return Ok(Step::Batch);
+        }
+        self.end_epoch(progress)?;
+        Ok(Step::EpochEnd)
+    }
+
+    /// Consumes the trainer: the model as it stands (fully trained once finished), its log.
+    pub fn finish(mut self) -> TrainOutcome {
+        self.net.write_to(&mut self.model);
+        self.model.meta.epochs_trained = self.log.len();
+        self.model.meta.train = Some(self.cfg.clone());
+        self.model.meta.dataset = self.dataset.clone();
+        TrainOutcome { model: self.model, log: self.log, train_seconds: self.train_seconds }
+    }
+
+    fn train_batch(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+        let (epoch, b) = (self.epoch, self.batch);
+        let cfg = &self.cfg;
+        let lr = epoch_lr(cfg, epoch);
+        let bs = cfg.batch_size;
+        let batch = &self.order[b * bs..((b + 1) * bs).min(self.order.len())];
+        if let Some(en) = self.ev_net.as_mut() {
+            self.net.write_to(&mut self.model);
+            en.set_weights(self.model.layers.iter().flat_map(|l| l.w.iter().copied()))?;
+        }
+        let per = batch.len().div_ceil(cfg.threads);
+        {
+            let (net, data) = (&self.net, self.train_data);
+            let (ev_net, model) = (&self.ev_net, &self.model);
+            crossbeam::scope(|sc| {
+                for (w, part) in self.workers.iter_mut().zip(batch.chunks(per)) {
+                    sc.spawn(move |_| {
+                        for g in w.grads.iter_mut() {
+                            g.iter_mut().for_each(|x| *x = 0.0);
+                        }
+                        w.fired.iter_mut().for_each(|f| *f = 0);
+                        let mut ev = ev_net.as_ref().map(|n| EventSide { engine: Engine::new(n), rec: TraceRecorder::new(n), model });
+                        for &idx in part {
+                            w.sample(net, ev.as_mut(), cfg, data, idx, epoch);
+                        }
+                    });
+                }
+            })
+            .expect("training worker panicked");
+        }
+        // Sum the workers' gradients (only those that ran this batch), mean over the batch.
+        let used = &self.workers[..batch.chunks(per).count()];
+        let inv = 1.0 / batch.len() as f32;
+        let mut norm2 = 0.0f64;
+        for (l, cg) in self.cost_grads.iter_mut().enumerate() {
+            cg.iter_mut().for_each(|x| *x = 0.0);
+            for w in used {
+                for (c, &g) in cg.iter_mut().zip(&w.grads[l]) {
+                    *c += g * inv;
+                }
+            }
+            norm2 += cg.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
+        }
+        let layers = self.net.layers.len();
+        for l in 0..layers {
+            if used.iter().all(|w| w.fired[l] == 0) {
+                progress(Progress::SilentLayer { epoch, batch: b + 1, layer: l + 1, layers, neurons: self.net.layers[l].1 });
+            }
+        }
+        // Clip the loss gradient's norm (not the costs'): one sample with a huge z must
+        // not throw the weights far.
+        let scale = if cfg.clip_norm > 0.0 && norm2.sqrt() > cfg.clip_norm {
+            (cfg.clip_norm / norm2.sqrt()) as f32
+        } else {
+            1.0
+        };
+        if scale != 1.0 {
+            self.cost_grads.iter_mut().flatten().for_each(|x| *x *= scale);
+        }
+        {
+            let mut params: Vec<&mut [f32]> = self.net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
+            let grads: Vec<&[f32]> = self.cost_grads.iter().map(|g| &g[..]).collect();
+            self.adam.step(&self.adam_hp, &mut params, &grads, lr as f32);
+        }
+        // The weight costs take a plain gradient step of the same size, outside Adam (as
+        // AdamW decouples weight decay): inside Adam, the constant gradient K of the
+        // weight-sum cost would swamp the second-moment estimates of a neuron's weights
+        // and freeze its learning for thousands of steps.
+        for (l, cg) in self.cost_grads.iter_mut().enumerate() {
+            let (n_in, n_out, ref mut wl) = self.net.layers[l];
+            cg.iter_mut().for_each(|x| *x = 0.0);
+            weight_costs(wl, n_in, n_out, self.net.theta, cfg.weight_sum_k as f32, cfg.l2 as f32, cg);
+            let step = lr as f32;
+            wl.iter_mut().zip(cg.iter()).for_each(|(w, g)| *w -= step * g);
+        }
+        let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
+        if !loss.is_finite() {
+            return Err(Error::Diverged(format!(
+                "epoch {epoch}, batch {}: the training loss became {loss}; try a smaller --lr or a --clip",
+                b + 1
+            )));
+        }
+        if let Some((l, p)) =
+            self.net.layers.iter().enumerate().find_map(|(l, x)| x.2.iter().position(|w| !w.is_finite()).map(|p| (l, p)))
+        {
+            return Err(Error::Diverged(format!(
+                "epoch {epoch}, batch {}: weight {p} of layer {l} became non-finite; try a smaller --lr or a --clip",
+                b + 1
+            )));
+        }
+        self.batch += 1;
+        progress(Progress::Batch { epoch, done: (self.batch * bs).min(self.order.len()), total: self.order.len() });
+        Ok(())
+    }
+
+    fn end_epoch(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+        let cfg = &self.cfg;
+        let epoch = self.epoch;
+        let secs = self.epoch_seconds;
+        self.train_seconds += secs;
+        let sum = |f: fn(&EpochTotals) -> u64| self.workers.iter().map(|w| f(&w.totals)).sum::<u64>();
+        let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
+        self.net.write_to(&mut self.model);
+        let test_accuracy =
+            self.test_data.map(|t| evaluate(&Net::<f64>::from_model(&self.model), &cfg.encoding, t, cfg.threads).accuracy());
+        let entry = EpochLog {
+            epoch,
+            train_loss: loss / sum(|t| t.loss_n).max(1) as f64,
+            train_accuracy: sum(|t| t.correct) as f64 / self.order.len() as f64,
+            test_accuracy,
+            no_output_spike: sum(|t| t.silent) as usize,
+            lr: epoch_lr(cfg, epoch),
+            seconds: secs,
+            floored: sum(|t| t.floored),
+            too_late: sum(|t| t.too_late),
+        };
+        progress(Progress::Epoch(&entry));
+        self.log.push(entry);
+        self.epoch += 1;
+        self.batch = 0;
+        self.epoch_seconds = 0.0;
+        Ok(())
     }
 }
 
@@ -164,158 +619,9 @@ pub fn train(
     cfg: &TrainConfig,
     train_data: &Dataset,
     test_data: Option<&Dataset>,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<TrainOutcome> {
-    cfg.validate()?;
-    if train_data.dim() != cfg.arch[0] {
-        return Err(Error::Dimension(format!(
-            "--arch starts with {} inputs but the images have {} pixels",
-            cfg.arch[0],
-            train_data.dim()
-        )));
-    }
-    let classes = train_data.classes();
-    if *cfg.arch.last().unwrap() < classes {
-        return Err(Error::Dimension(format!(
-            "--arch ends with {} outputs but the labels have {classes} classes",
-            cfg.arch.last().unwrap()
-        )));
-    }
-    let mut model = init_model(cfg);
-    let mut net = Net::<f32>::from_model(&model);
-    let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
-    let mut adam = Adam::new(&sizes);
-    let threads = cfg.threads;
-    let mut workers: Vec<Worker> = (0..threads).map(|_| Worker::new(&net)).collect();
-    let mut order: Vec<usize> = (0..train_data.len()).collect();
-    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
-    let mut log = Vec::new();
-    let mut train_seconds = 0.0;
-    let mut cost_grads: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
-    let mut ev_net = match cfg.engine {
-        EngineKind::Analytic => None,
-        EngineKind::Event => Some(EventNet::from_model(&model)?.compile()?),
-    };
-
-    for epoch in 1..=cfg.epochs {
-        let start = Instant::now();
-        let lr = cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1);
-        order.shuffle(&mut shuffle_rng);
-        for w in workers.iter_mut() {
-            w.loss = 0.0;
-            w.loss_n = 0;
-            w.correct = 0;
-            w.silent = 0;
-            w.stats = BackwardStats::default();
-        }
-        for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
-            if let Some(en) = ev_net.as_mut() {
-                net.write_to(&mut model);
-                en.set_weights(model.layers.iter().flat_map(|l| l.w.iter().copied()))?;
-            }
-            let per = batch.len().div_ceil(threads);
-            {
-                let net = &net;
-                let (ev_net, model) = (&ev_net, &model);
-                crossbeam::scope(|sc| {
-                    for (w, part) in workers.iter_mut().zip(batch.chunks(per)) {
-                        sc.spawn(move |_| {
-                            for g in w.grads.iter_mut() {
-                                g.iter_mut().for_each(|x| *x = 0.0);
-                            }
-                            let mut ev = ev_net.as_ref().map(|n| EventSide {
-                                engine: Engine::new(n),
-                                rec: TraceRecorder::new(n),
-                                model,
-                            });
-                            for &idx in part {
-                                w.sample(net, ev.as_mut(), cfg, train_data, idx, epoch);
-                            }
-                        });
-                    }
-                })
-                .expect("training worker panicked");
-            }
-            // Sum the workers' gradients (only those that ran this batch), mean over the batch.
-            let used = batch.chunks(per).count();
-            let inv = 1.0 / batch.len() as f32;
-            let mut norm2 = 0.0f64;
-            for (l, cg) in cost_grads.iter_mut().enumerate() {
-                cg.iter_mut().for_each(|x| *x = 0.0);
-                for w in &workers[..used] {
-                    for (c, &g) in cg.iter_mut().zip(&w.grads[l]) {
-                        *c += g * inv;
-                    }
-                }
-                norm2 += cg.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
-            }
-            // Clip the loss gradient's norm (not the costs'): one sample with a huge z must
-            // not throw the weights far.
-            let scale = if cfg.clip_norm > 0.0 && norm2.sqrt() > cfg.clip_norm {
-                (cfg.clip_norm / norm2.sqrt()) as f32
-            } else {
-                1.0
-            };
-            if scale != 1.0 {
-                cost_grads.iter_mut().flatten().for_each(|x| *x *= scale);
-            }
-            {
-                let mut params: Vec<&mut [f32]> = net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
-                let grads: Vec<&[f32]> = cost_grads.iter().map(|g| &g[..]).collect();
-                adam.step(&mut params, &grads, lr as f32);
-            }
-            // The weight costs take a plain gradient step of the same size, outside Adam (as
-            // AdamW decouples weight decay): inside Adam, the constant gradient K of the
-            // weight-sum cost would swamp the second-moment estimates of a neuron's weights
-            // and freeze its learning for thousands of steps.
-            for (l, cg) in cost_grads.iter_mut().enumerate() {
-                let (n_in, n_out, ref mut wl) = net.layers[l];
-                cg.iter_mut().for_each(|x| *x = 0.0);
-                weight_costs(wl, n_in, n_out, net.theta, cfg.weight_sum_k as f32, cfg.l2 as f32, cg);
-                let step = lr as f32;
-                wl.iter_mut().zip(cg.iter()).for_each(|(w, g)| *w -= step * g);
-            }
-            if let Some((l, p)) = net
-                .layers
-                .iter()
-                .enumerate()
-                .find_map(|(l, x)| x.2.iter().position(|w| !w.is_finite()).map(|p| (l, p)))
-            {
-                return Err(Error::Diverged(format!(
-                    "epoch {epoch}, batch {}: weight {p} of layer {l} became non-finite; try a smaller --lr",
-                    b + 1
-                )));
-            }
-            progress(Progress::Batch {
-                epoch,
-                done: ((b + 1) * cfg.batch_size).min(order.len()),
-                total: order.len(),
-            });
-        }
-        let secs = start.elapsed().as_secs_f64();
-        train_seconds += secs;
-        let loss: f64 = workers.iter().map(|w| w.loss).sum();
-        let loss_n: usize = workers.iter().map(|w| w.loss_n).sum();
-        if !loss.is_finite() {
-            return Err(Error::Diverged(format!("epoch {epoch}: the training loss is {loss}; try a smaller --lr")));
-        }
-        net.write_to(&mut model);
-        let test_accuracy = test_data.map(|t| evaluate(&Net::<f64>::from_model(&model), &cfg.encoding, t, threads).accuracy());
-        let entry = EpochLog {
-            epoch,
-            train_loss: loss / loss_n.max(1) as f64,
-            train_accuracy: workers.iter().map(|w| w.correct).sum::<usize>() as f64 / order.len() as f64,
-            test_accuracy,
-            no_output_spike: workers.iter().map(|w| w.silent).sum(),
-            lr,
-            seconds: secs,
-            floored: workers.iter().map(|w| w.stats.floored).sum(),
-            too_late: workers.iter().map(|w| w.stats.too_late).sum(),
-        };
-        progress(Progress::Epoch(&entry));
-        log.push(entry);
-    }
-    model.meta.epochs_trained = cfg.epochs;
-    model.meta.train = Some(cfg.clone());
-    Ok(TrainOutcome { model, log, train_seconds })
+    let mut t = Trainer::new(cfg, train_data, test_data)?;
+    t.run(&Schedule::default(), |_| Ok(()), progress)?;
+    Ok(t.finish())
 }

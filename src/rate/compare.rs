@@ -1,0 +1,338 @@
+//! Counting both codings the same way, and comparing them at matched accuracy (SPEC 5).
+//!
+//! Owns the summaries only (pure functions over finished runs): the rate network's curve over
+//! T ([`rate_curve`]), its per-sample decision times ([`rate_decisions`]), the first-spike
+//! network's counts ([`temporal_counts`]), the operating point ([`operating_point`]) and the
+//! whole [`Comparison`]. Running the networks is the job of [`super::sim`] and
+//! [`crate::simulate`]; rendering that of [`super::report`] and [`super::plot`].
+//!
+//! # What is counted, for both codings
+//!
+//! - **Spikes per inference**: every spike of every layer, **input layer included**. Temporal:
+//!   spikes up to and including the decision (the first output spike), counted by the event
+//!   engine; the full run (every neuron that ever fires) is reported too. Rate: spikes in
+//!   steps 1..=T. Constant-current input sends no input spikes.
+//! - **Synaptic events**: spikes x fan-out (the next layer's size; 0 for the output layer).
+//!   With constant-current input the once-per-sample input projection (non-zero pixels x
+//!   fan-out multiply-accumulates) is added, since it replaces the input spikes.
+//! - **Time to decision**: temporal, the first output spike's time (units of tau_syn); rate,
+//!   per sample the number of steps after which its prediction stops changing (within T).
+//!   Stopping each sample there needs hindsight (an oracle), so it bounds the rate network's
+//!   cost from below; the fair fixed-T figure is the operating point.
+//! - **ANN work**: the ReLU network's multiply-accumulates per image, dense and skipping zeros.
+
+use super::convert::SpikingNet;
+use super::sim::SampleRun;
+use crate::analytic::{forward, ForwardPass, LayerScratch, Net};
+use crate::counts::Summary;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::model::Model;
+use crate::parallel::par_chunks;
+use crate::simulate::SimReport;
+use serde::Serialize;
+
+/// How close (absolute, as a fraction: 0.005 = 0.5 percentage points) the rate network's
+/// accuracy must come to the reference accuracy at the operating point. Half a point is about
+/// the binomial standard error of an accuracy near 97 % on 1,000 images (0.54 %), and 3x that
+/// on the full 10,000: differences smaller than this are not worth a longer simulation.
+pub const MATCH_TOLERANCE: f64 = 0.005;
+
+/// The rate network after every step, averaged over samples (index `t - 1` = after step t).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RateCurve {
+    /// Fraction of samples whose prediction equals the label.
+    pub accuracy: Vec<f64>,
+    /// Mean cumulative spikes per layer (layer 0 = inputs): `spikes_per_layer[t - 1][l]`.
+    pub spikes_per_layer: Vec<Vec<f64>>,
+    /// Mean cumulative spikes, all layers.
+    pub spikes: Vec<f64>,
+    /// Mean cumulative synaptic events, all layers (plus the input projection with currents).
+    pub synaptic_events: Vec<f64>,
+}
+
+impl RateCurve {
+    /// Steps recorded.
+    pub fn steps(&self) -> usize {
+        self.accuracy.len()
+    }
+}
+
+/// Synaptic events of one sample after step `t`: sum over layers of spikes x fan-out, plus the
+/// input projection.
+pub fn rate_events_at(net: &SpikingNet, r: &SampleRun, t: usize) -> u64 {
+    let spikes: u64 = (0..r.n_layers).map(|l| r.spikes_at(t, l) as u64 * net.fan_out(l) as u64).sum();
+    spikes + r.input_projection_macs
+}
+
+/// The curve of `runs` (all with the same step count) against `labels`.
+pub fn rate_curve(net: &SpikingNet, runs: &[SampleRun], labels: &[u8]) -> RateCurve {
+    let steps = runs.first().map_or(0, |r| r.steps());
+    let nl = net.n_layers();
+    let n = runs.len().max(1) as f64;
+    let mut c = RateCurve::default();
+    for t in 1..=steps {
+        let correct = runs.iter().zip(labels).filter(|(r, &y)| r.preds[t - 1] == Some(y)).count();
+        let per: Vec<f64> = (0..nl).map(|l| runs.iter().map(|r| r.spikes_at(t, l) as f64).sum::<f64>() / n).collect();
+        c.accuracy.push(correct as f64 / n);
+        c.spikes.push(per.iter().sum());
+        c.spikes_per_layer.push(per);
+        c.synaptic_events.push(runs.iter().map(|r| rate_events_at(net, r, t) as f64).sum::<f64>() / n);
+    }
+    c
+}
+
+/// Each sample stopped at its own decision step (see the module notes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RateDecisions {
+    /// Samples with a prediction at step T.
+    pub decided: usize,
+    /// Decision steps over the decided samples.
+    pub steps: Summary,
+    /// Mean spikes per sample up to its decision step (undecided samples: up to T).
+    pub spikes_mean: f64,
+    /// Mean synaptic events per sample up to its decision step (undecided: up to T).
+    pub synaptic_events_mean: f64,
+}
+
+/// Decision statistics of `runs`.
+pub fn rate_decisions(net: &SpikingNet, runs: &[SampleRun]) -> RateDecisions {
+    let n = runs.len().max(1) as f64;
+    let mut steps = Vec::new();
+    let (mut spikes, mut events) = (0u64, 0u64);
+    for r in runs {
+        let d = r.decision_steps();
+        if let Some(s) = d {
+            steps.push(s as u64);
+        }
+        let t = d.unwrap_or(r.steps());
+        spikes += (0..r.n_layers).map(|l| r.spikes_at(t, l) as u64).sum::<u64>();
+        events += rate_events_at(net, r, t);
+    }
+    RateDecisions {
+        decided: steps.len(),
+        steps: Summary::of(&steps),
+        spikes_mean: spikes as f64 / n,
+        synaptic_events_mean: events as f64 / n,
+    }
+}
+
+/// The first-spike network's figures: counts up to the decision from the event engine, full-run
+/// counts from [`temporal_full_counts`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TemporalCounts {
+    /// Samples.
+    pub samples: usize,
+    /// Fraction classified correctly (no output spike = wrong).
+    pub accuracy: f64,
+    /// Samples without any output spike.
+    pub no_output_spike: usize,
+    /// Mean spikes per layer up to the decision (layer 0 = inputs).
+    pub spikes_per_layer: Vec<f64>,
+    /// Mean spikes up to the decision, all layers.
+    pub spikes: f64,
+    /// Mean synaptic events up to the decision.
+    pub synaptic_events: f64,
+    /// Mean spikes per layer in the full run.
+    pub spikes_per_layer_full: Vec<f64>,
+    /// Mean spikes in the full run.
+    pub spikes_full: f64,
+    /// Mean synaptic events in the full run.
+    pub synaptic_events_full: f64,
+    /// Mean decision time (tau_syn), over samples with a decision.
+    pub decision_time_mean: Option<f64>,
+}
+
+/// Spikes per layer and sample of complete runs (not stopped at the decision) of a first-spike
+/// model, `counts[l][sample]` (layer 0 = inputs). Computed with the analytic solver in f64,
+/// which fires the same neurons as the event engine (`firstspike verify` checks it on every
+/// spike) about ten times faster than a complete event-engine run.
+pub fn temporal_full_counts(model: &Model, data: &Dataset, threads: usize) -> Result<LayerCounts> {
+    model.check_input_dim(data.dim())?;
+    let net = Net::<f64>::from_model(model);
+    let nl = model.layers.len() + 1;
+    let parts = par_chunks(data.len(), threads, |range| {
+        let mut scratch = LayerScratch::default();
+        let mut pass = ForwardPass::default();
+        let mut t_in = vec![0.0; data.dim()];
+        let mut out: LayerCounts = vec![Vec::new(); nl];
+        for i in range {
+            model.encoding.encode_into(data.image(i), &mut t_in);
+            forward(&net, &t_in, &mut scratch, &mut pass);
+            for (l, o) in out.iter_mut().enumerate() {
+                o.push(pass.fired(l) as u64);
+            }
+        }
+        out
+    });
+    Ok((0..nl).map(|l| parts.iter().flat_map(|p| p[l].iter().copied()).collect()).collect())
+}
+
+/// Counts of the first-spike network: `rep` from the event engine (stopped at the decision or
+/// not), `full` from [`temporal_full_counts`], `arch` its layer sizes (for the fan-outs of the
+/// full-run synaptic events: a fully connected layer's spike reaches every neuron of the next).
+pub fn temporal_counts(rep: &SimReport, full: &LayerCounts, arch: &[usize]) -> TemporalCounts {
+    let runs = &rep.runs;
+    let n = runs.len().max(1) as f64;
+    let nl = runs.first().map_or(0, |r| r.fired.len());
+    let mean = |f: &dyn Fn(&crate::event::RunSummary) -> u64| runs.iter().map(f).sum::<u64>() as f64 / n;
+    let spikes_per_layer: Vec<f64> = (0..nl).map(|l| mean(&|r| r.fired_before_decision[l])).collect();
+    let mean_of = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+    let spikes_per_layer_full: Vec<f64> = full.iter().map(|v| mean_of(v)).collect();
+    let fan_out = |l: usize| arch.get(l + 1).copied().unwrap_or(0) as f64;
+    let dts: Vec<f64> = runs.iter().filter_map(|r| r.decision.map(|d| d.1)).collect();
+    TemporalCounts {
+        samples: runs.len(),
+        accuracy: rep.correct as f64 / n,
+        no_output_spike: rep.no_output_spike,
+        spikes: spikes_per_layer.iter().sum(),
+        spikes_full: spikes_per_layer_full.iter().sum(),
+        synaptic_events: mean(&|r| r.synaptic_events_before_decision.iter().sum()),
+        synaptic_events_full: spikes_per_layer_full.iter().enumerate().map(|(l, s)| s * fan_out(l)).sum(),
+        spikes_per_layer,
+        spikes_per_layer_full,
+        decision_time_mean: (!dts.is_empty()).then(|| dts.iter().sum::<f64>() / dts.len() as f64),
+    }
+}
+
+/// Which accuracy the operating point matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reference {
+    /// The rate network's own accuracy at the last step T.
+    RateFinal,
+    /// The first-spike network's accuracy (it was lower).
+    Temporal,
+}
+
+/// The step at which the rate network is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct OperatingPoint {
+    /// The step (1-based): the first at which `accuracy >= target`.
+    pub step: usize,
+    /// Rate accuracy at that step.
+    pub accuracy: f64,
+    /// `reference_accuracy - MATCH_TOLERANCE`.
+    pub target: f64,
+    /// Which accuracy was matched.
+    pub reference: Reference,
+    /// That accuracy.
+    pub reference_accuracy: f64,
+}
+
+/// The first step at which the rate network comes within [`MATCH_TOLERANCE`] of its own final
+/// accuracy, or of the temporal accuracy if that is lower. Always exists when the curve is not
+/// empty (the last step meets its own target); `None` for an empty curve.
+pub fn operating_point(curve: &RateCurve, temporal_accuracy: f64) -> Option<OperatingPoint> {
+    let last = *curve.accuracy.last()?;
+    let (reference, reference_accuracy) =
+        if temporal_accuracy < last { (Reference::Temporal, temporal_accuracy) } else { (Reference::RateFinal, last) };
+    let target = reference_accuracy - MATCH_TOLERANCE;
+    let k = curve.accuracy.iter().position(|&a| a >= target)?;
+    Some(OperatingPoint { step: k + 1, accuracy: curve.accuracy[k], target, reference, reference_accuracy })
+}
+
+/// Per-layer, per-sample spike counts (for histograms): `counts[l][sample]`.
+pub type LayerCounts = Vec<Vec<u64>>;
+
+/// Rate spikes per layer and sample after step `t`.
+pub fn rate_layer_counts(runs: &[SampleRun], t: usize) -> LayerCounts {
+    let nl = runs.first().map_or(0, |r| r.n_layers);
+    (0..nl).map(|l| runs.iter().map(|r| r.spikes_at(t, l) as u64).collect()).collect()
+}
+
+/// Temporal spikes per layer and sample up to the decision.
+pub fn temporal_layer_counts(rep: &SimReport) -> LayerCounts {
+    let nl = rep.runs.first().map_or(0, |r| r.fired.len());
+    (0..nl).map(|l| rep.runs.iter().map(|r| r.fired_before_decision[l]).collect()).collect()
+}
+
+/// The ReLU network's accuracy and work on the same images.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct AnnWork {
+    /// Accuracy of the ReLU network.
+    pub accuracy: f64,
+    /// Dense multiply-accumulates per image.
+    pub dense_macs: u64,
+    /// Mean multiply-accumulates per image skipping zero inputs and silent ReLUs.
+    pub sparse_macs_mean: f64,
+}
+
+/// Everything the comparison reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Images compared.
+    pub samples: usize,
+    /// The first-spike network.
+    pub temporal: TemporalCounts,
+    /// The rate network over T.
+    pub curve: RateCurve,
+    /// The rate network with per-sample (oracle) stopping.
+    pub decisions: RateDecisions,
+    /// Where the rate network is compared.
+    pub op: OperatingPoint,
+    /// Rate spikes per inference at the operating point / temporal spikes up to the decision.
+    pub spike_ratio: f64,
+    /// The same for synaptic events.
+    pub synaptic_event_ratio: f64,
+    /// The ReLU network.
+    pub ann: AnnWork,
+    /// Temporal spikes per layer and sample, up to the decision.
+    #[serde(skip)]
+    pub temporal_hist: LayerCounts,
+    /// Rate spikes per layer and sample, at the operating point.
+    #[serde(skip)]
+    pub rate_hist: LayerCounts,
+}
+
+impl Comparison {
+    /// Assembles the comparison from finished runs on the same images (`labels`): the rate
+    /// network's, and the first-spike network's (`temporal` from the event engine, `full` from
+    /// [`temporal_full_counts`], `arch` its layer sizes). `None` if there are no rate steps.
+    pub fn new(
+        net: &SpikingNet,
+        rate_runs: &[SampleRun],
+        labels: &[u8],
+        temporal: &SimReport,
+        full: &LayerCounts,
+        arch: &[usize],
+        ann: AnnWork,
+    ) -> Option<Comparison> {
+        let curve = rate_curve(net, rate_runs, labels);
+        let tc = temporal_counts(temporal, full, arch);
+        let op = operating_point(&curve, tc.accuracy)?;
+        let k = op.step - 1;
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
+        Some(Comparison {
+            samples: labels.len(),
+            spike_ratio: ratio(curve.spikes[k], tc.spikes),
+            synaptic_event_ratio: ratio(curve.synaptic_events[k], tc.synaptic_events),
+            decisions: rate_decisions(net, rate_runs),
+            rate_hist: rate_layer_counts(rate_runs, op.step),
+            temporal_hist: temporal_layer_counts(temporal),
+            temporal: tc,
+            curve,
+            op,
+            ann,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(acc: &[f64]) -> RateCurve {
+        RateCurve { accuracy: acc.to_vec(), ..Default::default() }
+    }
+
+    #[test]
+    fn operating_point_matches_the_lower_reference() {
+        let c = curve(&[0.1, 0.5, 0.93, 0.96, 0.976, 0.98]);
+        let op = operating_point(&c, 0.99).unwrap();
+        assert_eq!((op.step, op.reference), (5, Reference::RateFinal)); // 0.976 >= 0.98 - 0.005 > 0.96
+        let op = operating_point(&c, 0.90).unwrap();
+        assert_eq!((op.step, op.reference), (3, Reference::Temporal)); // 0.93 >= 0.895
+        assert!(operating_point(&curve(&[]), 0.9).is_none());
+    }
+}

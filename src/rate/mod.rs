@@ -1,0 +1,39 @@
+//! The rate-coded baseline (SPEC 5): how much sparser is first-spike coding really?
+//!
+//! Owns the standard alternative to first-spike coding and its comparison with it: a ReLU
+//! network of the same shape ([`relu`], trained by [`train`]), converted to integrate-and-fire
+//! neurons with reset by subtraction and data-based weight normalisation ([`convert`]; Diehl
+//! et al. 2015, Rueckauer et al. 2017), simulated in time steps with Poisson or constant-current
+//! input ([`sim`], the only place in the crate where a dt lives), saved in its own model files
+//! ([`model`]), and counted the same way as the first-spike network ([`compare`]), with a
+//! Markdown/CSV report ([`report`]) and an SVG picture ([`plot`]). The first-spike side is the
+//! discrete-event engine ([`crate::event`], run by [`crate::simulate::simulate`]).
+//!
+//! ```no_run
+//! use firstspike::data::{Dataset, Split};
+//! use firstspike::rate::{sim, RateModel};
+//! let rate = RateModel::load("models/rate-784-800-10.bin".as_ref())?;
+//! let test = Dataset::load("data/mnist".as_ref(), Split::Test)?;
+//! let net = rate.spiking()?;
+//! let cfg = sim::SimConfig { steps: 100, input: sim::InputMode::Poisson { rate: 1.0 }, seed: 1 };
+//! let runs = sim::simulate(&net, &test, &cfg, 2)?;
+//! let curve = firstspike::rate::compare::rate_curve(&net, &runs, &test.labels);
+//! println!("accuracy after 100 steps {:.2} %", 100.0 * curve.accuracy[99]);
+//! # Ok::<(), firstspike::Error>(())
+//! ```
+
+pub mod compare;
+pub mod convert;
+pub mod model;
+pub mod plot;
+pub mod relu;
+pub mod report;
+pub mod sim;
+pub mod train;
+
+pub use compare::Comparison;
+pub use convert::{activation_scales, convert, SpikingNet};
+pub use model::RateModel;
+pub use relu::ReluNet;
+pub use sim::{InputMode, SimConfig};
+pub use train::{evaluate_relu, train_relu, ReluTrainConfig};

@@ -1,0 +1,264 @@
+//! The rate baseline's model files: `NAME.bin` and `NAME.json`.
+//!
+//! Owns [`RateModel`] (the trained ReLU weights, the normalisation scales `lambda_l`, and
+//! how they were made) and its files, in the same pattern as [`crate::model`]: `NAME.bin` is a
+//! magic, a format version and a bincode payload; `NAME.json` is the same minus the weights,
+//! plus their sha256. Both are written atomically. Loading validates everything before
+//! returning: magic, version, shapes, finite weights, finite positive scales.
+//!
+//! The file keeps the **unnormalised** ReLU weights and the scales, not the converted weights:
+//! the ReLU network stays inspectable and the conversion ([`super::convert::convert`]) is
+//! one exact rescaling away.
+
+use super::convert::{convert, SpikingNet};
+use super::relu::ReluNet;
+use super::train::ReluTrainConfig;
+use crate::error::{Error, Result};
+use crate::fsio;
+use crate::model::with_ext;
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// First bytes of every rate model file.
+pub const RATE_MAGIC: &[u8; 8] = b"FSPKRATE";
+/// Current rate model format version. Files of another version are refused.
+pub const RATE_VERSION: u32 = 1;
+/// Largest rate model file we read (bytes). A 784-800-10 model is about 2.5 MB.
+pub const MAX_RATE_MODEL_BYTES: u64 = 1 << 31;
+/// Where `firstspike baseline train` saves by default (prefix of `.bin` and `.json`).
+pub const DEFAULT_RATE_PREFIX: &str = "models/rate-784-800-10";
+
+/// A quick check of the converted network made at training time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversionCheck {
+    /// Input drive ("current" or "poisson").
+    pub input: String,
+    /// Steps simulated.
+    pub steps: usize,
+    /// Accuracy of the spiking network after `steps` steps (fraction).
+    pub accuracy: f64,
+    /// Test images behind it.
+    pub samples: usize,
+}
+
+/// How a rate model was made and how well it did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateMeta {
+    /// Data set (e.g. "mnist").
+    pub dataset: String,
+    /// Training settings, including the seed.
+    pub train: Option<ReluTrainConfig>,
+    /// Epochs trained.
+    pub epochs_trained: usize,
+    /// Test accuracy of the ReLU network (fraction).
+    pub relu_test_accuracy: Option<f64>,
+    /// Test images behind `relu_test_accuracy`.
+    pub test_samples: usize,
+    /// Percentile of the positive activations behind the scales.
+    pub percentile: f64,
+    /// Training images the scales were measured on.
+    pub norm_samples: usize,
+    /// A check of the converted network, if one was made.
+    pub conversion_check: Option<ConversionCheck>,
+}
+
+/// A trained ReLU network with its conversion scales.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateModel {
+    /// The ReLU network (unnormalised weights).
+    pub net: ReluNet,
+    /// `lambda_l`, one per layer (see [`super::convert`]).
+    pub scales: Vec<f32>,
+    /// Provenance.
+    pub meta: RateMeta,
+}
+
+/// The human-readable sidecar `NAME.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RateCard {
+    /// "firstspike-rate-model".
+    pub format: String,
+    /// [`RATE_VERSION`].
+    pub version: u32,
+    /// Layer sizes, e.g. [784, 800, 10].
+    pub arch: Vec<usize>,
+    /// `lambda_l` per layer.
+    pub scales: Vec<f32>,
+    /// The spiking neuron the scales are for.
+    pub neuron: String,
+    /// Provenance.
+    pub meta: RateMeta,
+    /// sha256 of the weights and scales (see [`RateModel::weights_hash`]).
+    pub weights_sha256: String,
+}
+
+/// The `.bin` payload; provenance as JSON text so that it can gain fields without a new
+/// format version.
+#[derive(Serialize, Deserialize)]
+struct RateBin {
+    net: ReluNet,
+    scales: Vec<f32>,
+    meta_json: String,
+}
+
+fn codec() -> impl bincode::Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .with_limit(MAX_RATE_MODEL_BYTES)
+}
+
+impl RateModel {
+    /// Checks shapes, finite weights, and one finite positive scale per layer.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.net.validate()?;
+        if self.scales.len() != self.net.layers.len() {
+            return Err(format!("{} scales for {} layers", self.scales.len(), self.net.layers.len()));
+        }
+        if let Some((l, s)) = self.scales.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
+            return Err(format!("scale of layer {} is {s}; scales must be finite and > 0", l + 1));
+        }
+        Ok(())
+    }
+
+    /// The converted spiking network.
+    pub fn spiking(&self) -> Result<SpikingNet> {
+        convert(&self.net, &self.scales)
+    }
+
+    /// sha256 of all weights and scales (little-endian f32, layer by layer), hex.
+    pub fn weights_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for l in &self.net.layers {
+            h.update((l.n_in as u64).to_le_bytes());
+            h.update((l.n_out as u64).to_le_bytes());
+            for w in &l.w {
+                h.update(w.to_le_bytes());
+            }
+        }
+        for s in &self.scales {
+            h.update(s.to_le_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The sidecar card.
+    pub fn card(&self) -> RateCard {
+        RateCard {
+            format: "firstspike-rate-model".into(),
+            version: RATE_VERSION,
+            arch: self.net.arch(),
+            scales: self.scales.clone(),
+            neuron: "integrate-and-fire, threshold 1, reset by subtraction, no leak, no bias; weights W'_l = W_l lambda_{l-1} / lambda_l, lambda_0 = 1; inputs x = pixel / 255".into(),
+            meta: self.meta.clone(),
+            weights_sha256: self.weights_hash(),
+        }
+    }
+
+    /// Serialises to the `.bin` format (magic, version, bincode).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(RATE_MAGIC);
+        out.extend_from_slice(&RATE_VERSION.to_le_bytes());
+        let bin = RateBin {
+            net: self.net.clone(),
+            scales: self.scales.clone(),
+            meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
+        };
+        out.extend(codec().serialize(&bin).expect("a rate model always serialises"));
+        out
+    }
+
+    /// Parses and validates the `.bin` format. `path` only names the source in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<RateModel> {
+        if bytes.len() < 12 || &bytes[..8] != RATE_MAGIC {
+            let hint = if bytes.starts_with(crate::model::MODEL_MAGIC) {
+                "this is a first-spike model; --rate wants the NAME.bin written by 'firstspike baseline train'"
+            } else {
+                "not a firstspike rate model file (bad magic); give the NAME.bin written by 'firstspike baseline train'"
+            };
+            return Err(Error::model(path, hint));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != RATE_VERSION {
+            return Err(Error::model(
+                path,
+                format!("rate model format version {version}, this build reads version {RATE_VERSION}; retrain with 'firstspike baseline train'"),
+            ));
+        }
+        let b: RateBin = codec()
+            .deserialize(&bytes[12..])
+            .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
+        let meta = serde_json::from_str(&b.meta_json)
+            .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
+        let m = RateModel { net: b.net, scales: b.scales, meta };
+        m.validate().map_err(|w| Error::model(path, w))?;
+        Ok(m)
+    }
+
+    /// Writes `PREFIX.bin` and `PREFIX.json` atomically. Returns both paths.
+    pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
+        self.validate().map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
+        let bin = with_ext(prefix, "bin");
+        let json = with_ext(prefix, "json");
+        fsio::write_atomic(&bin, &self.to_bytes())?;
+        let card = serde_json::to_vec_pretty(&self.card()).expect("card serialises");
+        fsio::write_atomic(&json, &card)?;
+        Ok((bin, json))
+    }
+
+    /// Loads from `NAME.bin` (or from `NAME.json` / `NAME`, finding `NAME.bin`).
+    pub fn load(path: &Path) -> Result<RateModel> {
+        let bin = match path.extension().and_then(|e| e.to_str()) {
+            Some("bin") => path.to_path_buf(),
+            Some("json") => path.with_extension("bin"),
+            _ => with_ext(path, "bin"),
+        };
+        if !bin.is_file() {
+            return Err(Error::model(
+                &bin,
+                format!("file not found; pass --rate with the NAME.bin written by 'firstspike baseline train' (e.g. {DEFAULT_RATE_PREFIX}.bin)"),
+            ));
+        }
+        let bytes = fsio::read_limited(&bin, MAX_RATE_MODEL_BYTES)?;
+        RateModel::from_bytes(&bytes, &bin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> RateModel {
+        RateModel { net: ReluNet::init(&[3, 2, 2], 1), scales: vec![1.5, 2.0], meta: RateMeta::default() }
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = tiny();
+        assert_eq!(RateModel::from_bytes(&m.to_bytes(), Path::new("m")).unwrap(), m);
+    }
+
+    #[test]
+    fn other_version_and_first_spike_files_are_refused() {
+        let mut b = tiny().to_bytes();
+        b[8] = 7;
+        let e = RateModel::from_bytes(&b, Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("version 7"), "{e}");
+        let mut fs = crate::model::MODEL_MAGIC.to_vec();
+        fs.extend([1, 0, 0, 0, 0]);
+        let e = RateModel::from_bytes(&fs, Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("first-spike model"), "{e}");
+    }
+
+    #[test]
+    fn bad_scales_are_refused() {
+        let mut m = tiny();
+        m.scales[1] = 0.0;
+        let e = RateModel::from_bytes(&m.to_bytes(), Path::new("m")).unwrap_err();
+        assert!(e.to_string().contains("scale of layer 2"), "{e}");
+    }
+}

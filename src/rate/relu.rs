@@ -1,0 +1,328 @@
+//! The ReLU network of the rate-coded baseline: a bias-free multilayer perceptron.
+//!
+//! Owns the network type ([`ReluNet`]), its forward pass and its backward pass (softmax
+//! cross-entropy), one sample at a time. It does not train (see [`super::train`]), convert
+//! (see [`super::convert`]) or simulate spikes (see [`super::sim`]).
+//!
+//! **No biases**, on purpose (Diehl et al. 2015): in the converted spiking network a bias is a
+//! constant current into every neuron at every step, work that spike counts would not show.
+//!
+//! Inputs are pixels scaled to `x = p / 255` in [0, 1]. Hidden layers apply ReLU; the output
+//! layer is linear (its values are the logits). Weights are input-major, like
+//! [`crate::model::Layer`]: `w[i * n_out + j]` connects input `i` to neuron `j`, so the
+//! contribution of one active input (or one spike) is one contiguous row.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use serde::{Deserialize, Serialize};
+
+/// One fully connected layer without bias, input-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    /// Inputs.
+    pub n_in: usize,
+    /// Neurons.
+    pub n_out: usize,
+    /// `n_in * n_out` weights, input-major.
+    pub w: Vec<f32>,
+}
+
+impl Dense {
+    /// The row of weights leaving input `i`.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.w[i * self.n_out..(i + 1) * self.n_out]
+    }
+}
+
+/// A bias-free ReLU multilayer perceptron.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReluNet {
+    /// Layers, input side first.
+    pub layers: Vec<Dense>,
+}
+
+impl ReluNet {
+    /// He-initialised weights, `w ~ N(0, 2 / n_in)`, from a ChaCha8 generator seeded by `seed`.
+    /// `arch` lists layer sizes, input first (at least two, none zero: the caller checks, e.g.
+    /// with [`crate::model::parse_arch`]).
+    pub fn init(arch: &[usize], seed: u64) -> ReluNet {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let layers = arch
+            .windows(2)
+            .map(|p| {
+                let (n_in, n_out) = (p[0], p[1]);
+                let d = Normal::new(0.0f32, (2.0 / n_in as f32).sqrt()).expect("finite sd");
+                Dense { n_in, n_out, w: (0..n_in * n_out).map(|_| d.sample(&mut rng)).collect() }
+            })
+            .collect();
+        ReluNet { layers }
+    }
+
+    /// Layer sizes, input first.
+    pub fn arch(&self) -> Vec<usize> {
+        let mut a = vec![self.n_inputs()];
+        a.extend(self.layers.iter().map(|l| l.n_out));
+        a
+    }
+
+    /// Architecture as a string, e.g. `784-800-10`.
+    pub fn arch_string(&self) -> String {
+        self.arch().iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+    }
+
+    /// Inputs of the first layer.
+    pub fn n_inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.n_in)
+    }
+
+    /// Neurons of the output layer (classes).
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.n_out)
+    }
+
+    /// Multiply-accumulates of one dense forward pass: `sum_l n_in(l) * n_out(l)`.
+    pub fn dense_macs(&self) -> u64 {
+        self.layers.iter().map(|l| (l.n_in * l.n_out) as u64).sum()
+    }
+
+    /// Checks shapes and that every weight is finite.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.layers.is_empty() {
+            return Err("the network has no layers".into());
+        }
+        for (k, l) in self.layers.iter().enumerate() {
+            if l.n_in == 0 || l.n_out == 0 {
+                return Err(format!("layer {k} has a zero size ({} -> {})", l.n_in, l.n_out));
+            }
+            if l.w.len() != l.n_in * l.n_out {
+                return Err(format!("layer {k}: {} weights for {} x {}", l.w.len(), l.n_in, l.n_out));
+            }
+            if k > 0 && self.layers[k - 1].n_out != l.n_in {
+                return Err(format!(
+                    "layer {k} takes {} inputs but layer {} has {} neurons",
+                    l.n_in,
+                    k - 1,
+                    self.layers[k - 1].n_out
+                ));
+            }
+            if let Some(p) = l.w.iter().position(|w| !w.is_finite()) {
+                return Err(format!(
+                    "layer {k}: weight {p} (input {}, neuron {}) is {}",
+                    p / l.n_out,
+                    p % l.n_out,
+                    l.w[p]
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Scales pixels to network inputs, `x = p / 255` (white = 1, black = 0).
+pub fn pixels_into(px: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(px.iter().map(|&p| p as f32 * (1.0 / 255.0)));
+}
+
+/// What a forward pass leaves behind: `a[0]` the input, `a[l]` the output of layer `l`
+/// (ReLU for hidden layers, the logits for the last).
+#[derive(Clone, Debug, Default)]
+pub struct Pass {
+    /// Activations per layer, input first.
+    pub a: Vec<Vec<f32>>,
+}
+
+impl Pass {
+    /// The logits.
+    pub fn logits(&self) -> &[f32] {
+        self.a.last().map_or(&[], |v| v.as_slice())
+    }
+}
+
+/// Hidden-layer dropout while training: each hidden activation is zeroed with probability
+/// `p` and the survivors scaled by `1 / (1 - p)` (inverted dropout), drawn from `rng`.
+pub struct Dropout<'r> {
+    /// Probability of dropping a unit, in [0, 1).
+    pub p: f32,
+    /// The generator of the masks.
+    pub rng: &'r mut ChaCha8Rng,
+}
+
+/// `out = input . W` over the non-zero inputs only (zero inputs and silent ReLUs cost
+/// nothing). Returns the multiply-accumulates done: (non-zero inputs) x n_out.
+fn layer_forward(layer: &Dense, input: &[f32], out: &mut Vec<f32>) -> u64 {
+    out.clear();
+    out.resize(layer.n_out, 0.0);
+    let mut macs = 0;
+    for (i, &a) in input.iter().enumerate() {
+        if a == 0.0 {
+            continue;
+        }
+        macs += layer.n_out as u64;
+        for (o, &w) in out.iter_mut().zip(layer.row(i)) {
+            *o += a * w;
+        }
+    }
+    macs
+}
+
+/// Forward pass of one input `x` (length `n_inputs`). With `dropout`, hidden activations are
+/// masked (training only). Returns the multiply-accumulates done, skipping zero inputs.
+pub fn forward(net: &ReluNet, x: &[f32], pass: &mut Pass, mut dropout: Option<Dropout<'_>>) -> u64 {
+    debug_assert_eq!(x.len(), net.n_inputs());
+    let nl = net.layers.len();
+    pass.a.resize_with(nl + 1, Vec::new);
+    pass.a[0].clear();
+    pass.a[0].extend_from_slice(x);
+    let mut macs = 0;
+    for (k, layer) in net.layers.iter().enumerate() {
+        let (done, rest) = pass.a.split_at_mut(k + 1);
+        let out = &mut rest[0];
+        macs += layer_forward(layer, &done[k], out);
+        if k + 1 < nl {
+            out.iter_mut().for_each(|v| *v = v.max(0.0));
+            if let Some(d) = dropout.as_mut() {
+                let keep = 1.0 / (1.0 - d.p);
+                for v in out.iter_mut() {
+                    *v = if d.rng.gen::<f32>() < d.p { 0.0 } else { *v * keep };
+                }
+            }
+        }
+    }
+    macs
+}
+
+/// Index of the largest value (ties: the lowest index).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Softmax cross-entropy of `logits` for class `y`: `L = logsumexp(z) - z_y`; writes
+/// `dL/dz = softmax(z) - onehot(y)` into `delta`. Stable: exponents are taken of `z - max z`.
+pub fn softmax_xent(logits: &[f32], y: usize, delta: &mut Vec<f32>) -> f32 {
+    let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    delta.clear();
+    delta.extend(logits.iter().map(|&z| (z - m).exp()));
+    let s: f32 = delta.iter().sum();
+    delta.iter_mut().for_each(|d| *d /= s);
+    delta[y] -= 1.0;
+    s.ln() + m - logits[y]
+}
+
+/// Buffers of [`backward`], reused between samples.
+#[derive(Clone, Debug, Default)]
+pub struct BackScratch {
+    delta: Vec<f32>,
+    prev: Vec<f32>,
+}
+
+/// Adds the gradient of the softmax cross-entropy of one sample (its forward `pass`, label `y`)
+/// to `grads` (one buffer per layer, shaped like the weights) and returns the loss.
+///
+/// With `delta_l = dL/dz_l` (z the layer's pre-activation), `dL/dW_l[i, j] = a_{l-1, i} delta_l[j]`
+/// and `delta_{l-1}[i] = (W_l[i, :] . delta_l) * dA/dz`, where `dA/dz` is `keep_scale` if the
+/// unit is active (`a > 0`) and 0 otherwise: ReLU, times the inverted-dropout factor
+/// `keep_scale = 1 / (1 - p)` of a unit that survived (1 without dropout).
+pub fn backward(
+    net: &ReluNet,
+    pass: &Pass,
+    y: usize,
+    keep_scale: f32,
+    grads: &mut [Vec<f32>],
+    s: &mut BackScratch,
+) -> f32 {
+    let loss = softmax_xent(pass.logits(), y, &mut s.delta);
+    for k in (0..net.layers.len()).rev() {
+        let layer = &net.layers[k];
+        let input = &pass.a[k];
+        let g = &mut grads[k];
+        for (i, &a) in input.iter().enumerate() {
+            if a == 0.0 {
+                continue;
+            }
+            let gr = &mut g[i * layer.n_out..(i + 1) * layer.n_out];
+            for (gw, &d) in gr.iter_mut().zip(&s.delta) {
+                *gw += a * d;
+            }
+        }
+        if k > 0 {
+            s.prev.clear();
+            s.prev.extend(input.iter().enumerate().map(|(i, &a)| {
+                if a > 0.0 {
+                    let dot: f32 = layer.row(i).iter().zip(&s.delta).map(|(w, d)| w * d).sum();
+                    dot * keep_scale
+                } else {
+                    0.0
+                }
+            }));
+            std::mem::swap(&mut s.delta, &mut s.prev);
+        }
+    }
+    loss
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> ReluNet {
+        ReluNet::init(&[5, 4, 3], 7)
+    }
+
+    fn loss_of(net: &ReluNet, x: &[f32], y: usize) -> f32 {
+        let mut p = Pass::default();
+        forward(net, x, &mut p, None);
+        let mut d = Vec::new();
+        softmax_xent(p.logits(), y, &mut d)
+    }
+
+    /// Backward against central finite differences, in f64-free f32: step 1e-2 on weights of
+    /// order 1 keeps the truncation error (h^2) and rounding error (eps / h) both near 1e-4; no
+    /// ReLU changes sign for this input within the step (checked by the loss being smooth).
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let net = tiny();
+        let x = [0.3, 0.0, 0.9, 0.5, 0.1];
+        let y = 2;
+        let mut pass = Pass::default();
+        forward(&net, &x, &mut pass, None);
+        let mut grads: Vec<Vec<f32>> = net.layers.iter().map(|l| vec![0.0; l.w.len()]).collect();
+        backward(&net, &pass, y, 1.0, &mut grads, &mut BackScratch::default());
+        let h = 1e-2;
+        for k in 0..net.layers.len() {
+            for p in 0..net.layers[k].w.len() {
+                let mut a = net.clone();
+                a.layers[k].w[p] += h;
+                let mut b = net.clone();
+                b.layers[k].w[p] -= h;
+                let fd = (loss_of(&a, &x, y) - loss_of(&b, &x, y)) / (2.0 * h);
+                assert!((fd - grads[k][p]).abs() < 2e-3, "layer {k} weight {p}: fd {fd} vs {}", grads[k][p]);
+            }
+        }
+    }
+
+    #[test]
+    fn zero_inputs_cost_no_macs() {
+        let net = tiny();
+        let mut p = Pass::default();
+        let macs = forward(&net, &[0.0, 0.0, 1.0, 0.0, 0.0], &mut p, None);
+        let active = p.a[1].iter().filter(|&&v| v > 0.0).count() as u64;
+        assert_eq!(macs, 4 + active * 3);
+    }
+
+    #[test]
+    fn softmax_xent_is_stable() {
+        let mut d = Vec::new();
+        let l = softmax_xent(&[1000.0, 0.0], 0, &mut d);
+        assert!(l.is_finite() && l < 1e-6, "{l}");
+        assert!((d[0] - 0.0).abs() < 1e-6 && (d[1] - 0.0).abs() < 1e-6);
+    }
+}

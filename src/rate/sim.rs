@@ -1,0 +1,320 @@
+//! Time-stepped simulation of a converted rate-coded network: the only place in the crate
+//! where a time step (dt) exists.
+//!
+//! Owns the step loop ([`run_sample`]), the input drive ([`InputMode`]) and the record of one
+//! sample ([`SampleRun`]); [`simulate`] runs a data set on several threads. Pure: no I/O, and
+//! the only randomness is the Poisson input, drawn from a generator the caller passes (or, in
+//! [`simulate`], one ChaCha8 generator per sample derived from the seed: see [`sample_rng`]).
+//!
+//! # Time
+//!
+//! Time advances in steps of **dt = one step**; every time-like quantity of the rate baseline
+//! (rates, decision times) is counted in steps. The neurons have no time constant (no leak), so
+//! dt only sets the unit: a rate of 1 spike per step is the fastest any neuron can fire.
+//!
+//! # One step
+//!
+//! 1. The inputs drive the first layer: with [`InputMode::Poisson`] pixel `i` spikes with
+//!    probability `min(1, rate * x_i)` (`x_i = p_i / 255`) and each input spike adds its weight
+//!    row to the first layer's potentials; with [`InputMode::Current`] the constant current
+//!    `sum_i x_i W'_0[i, :]` (computed once per sample) is added.
+//! 2. Layer by layer, every neuron with `V >= 1` fires once and is reset by subtraction,
+//!    `V <- V - 1`; each spike adds its weight row to the next layer's potentials **in the same
+//!    step** (no synaptic delay). Only spiking neurons cost work (event-driven).
+//! 3. The output layer's spike counts so far give the step's prediction: the class with the
+//!    most output spikes, `None` while no output has fired or while the top count is tied.
+
+use super::convert::SpikingNet;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::parallel::par_chunks;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Largest record of one [`simulate`] call, in counters (`samples * steps * layers`, 4 bytes
+/// each): 512 MB. More is refused before running (use fewer samples or steps).
+pub const MAX_RECORD_ENTRIES: usize = 1 << 27;
+
+/// How pixels drive the network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputMode {
+    /// Independent Bernoulli spikes per pixel and step (a discretised Poisson process), with
+    /// probability `min(1, rate * p / 255)`: `rate` is the spikes per step of a white pixel.
+    Poisson {
+        /// Spikes per step of a white pixel, in (0, 1].
+        rate: f64,
+    },
+    /// No input spikes: the first layer receives the constant current `x . W'_0` every step.
+    Current,
+}
+
+/// Settings of a simulation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Steps per sample (T).
+    pub steps: usize,
+    /// Input drive.
+    pub input: InputMode,
+    /// Seed of the Poisson inputs (see [`sample_rng`]); unused with constant currents.
+    pub seed: u64,
+}
+
+impl SimConfig {
+    /// Checks the settings (usage errors).
+    pub fn validate(&self) -> Result<()> {
+        if self.steps == 0 {
+            return Err(Error::Usage("--steps must be at least 1".into()));
+        }
+        if let InputMode::Poisson { rate } = self.input {
+            if !(rate > 0.0 && rate <= 1.0) {
+                return Err(Error::Usage(format!(
+                    "the input rate must be in (0, 1] spikes per step, got {rate}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one sample's simulation leaves behind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SampleRun {
+    /// Layers including the input layer.
+    pub n_layers: usize,
+    /// Prediction after each step (index 0 = after step 1).
+    pub preds: Vec<Option<u8>>,
+    /// Cumulative spikes per layer after each step, step-major: `spikes[t * n_layers + l]` is
+    /// layer `l`'s spikes in steps 1..=t+1 (layer 0 = input spikes).
+    pub spikes: Vec<u32>,
+    /// Multiply-accumulates of the constant-current input projection (`[non-zero pixels] *
+    /// n_out`), done once per sample; 0 with Poisson input.
+    pub input_projection_macs: u64,
+}
+
+impl SampleRun {
+    /// Steps simulated.
+    pub fn steps(&self) -> usize {
+        self.preds.len()
+    }
+
+    /// Spikes of layer `l` in steps 1..=t (t = 0 gives 0).
+    pub fn spikes_at(&self, t: usize, l: usize) -> u32 {
+        if t == 0 {
+            0
+        } else {
+            self.spikes[(t - 1) * self.n_layers + l]
+        }
+    }
+
+    /// The number of steps after which the prediction no longer changes (up to the last step):
+    /// the first step of the final unchanging run of predictions. `None` if the last
+    /// prediction is `None` (no decision).
+    pub fn decision_steps(&self) -> Option<usize> {
+        let last = (*self.preds.last()?)?;
+        let changed = self.preds.iter().rposition(|p| *p != Some(last));
+        Some(changed.map_or(1, |k| k + 2))
+    }
+}
+
+/// Per-thread buffers, reused between samples.
+#[derive(Clone, Debug, Default)]
+pub struct SimState {
+    v: Vec<Vec<f32>>,
+    fired: Vec<usize>,
+    active: Vec<(usize, u64)>,
+    out_counts: Vec<u32>,
+}
+
+/// Prediction from output spike counts: the unique largest count, `None` if all are zero or
+/// the top is tied.
+pub fn count_prediction(counts: &[u32]) -> Option<u8> {
+    let mut best = 0;
+    let mut tied = false;
+    for (i, &c) in counts.iter().enumerate().skip(1) {
+        if c > counts[best] {
+            best = i;
+            tied = false;
+        } else if c == counts[best] {
+            tied = true;
+        }
+    }
+    (counts.first().is_some_and(|_| counts[best] > 0) && !tied).then_some(best as u8)
+}
+
+/// `v += row`.
+#[inline]
+fn add_row(v: &mut [f32], row: &[f32]) {
+    for (a, &b) in v.iter_mut().zip(row) {
+        *a += b;
+    }
+}
+
+/// Simulates one image (`pixels`, one byte each, `n_inputs` of them) for `cfg.steps` steps.
+/// Poisson input spikes are drawn from `rng`, in pixel order within a step.
+pub fn run_sample<R: RngCore>(
+    net: &SpikingNet,
+    pixels: &[u8],
+    cfg: &SimConfig,
+    rng: &mut R,
+    st: &mut SimState,
+) -> SampleRun {
+    debug_assert_eq!(pixels.len(), net.layers[0].n_in);
+    let nl = net.n_layers();
+    let depth = net.layers.len();
+    st.v.resize_with(depth, Vec::new);
+    for (v, d) in st.v.iter_mut().zip(&net.layers) {
+        v.clear();
+        v.resize(d.n_out, 0.0);
+    }
+    st.out_counts.clear();
+    st.out_counts.resize(net.layers[depth - 1].n_out, 0);
+    let first = &net.layers[0];
+    let mut current = Vec::new();
+    let mut projection = 0u64;
+    st.active.clear();
+    for (i, &p) in pixels.iter().enumerate() {
+        if p == 0 {
+            continue;
+        }
+        let x = p as f64 / 255.0;
+        match cfg.input {
+            InputMode::Poisson { rate } => {
+                // Spike iff a uniform u32 < threshold; p = 1 gives 2^32, always true.
+                let thr = ((rate * x).min(1.0) * 4_294_967_296.0) as u64;
+                st.active.push((i, thr));
+            }
+            InputMode::Current => {
+                current.resize(first.n_out, 0.0f32);
+                for (c, &w) in current.iter_mut().zip(first.row(i)) {
+                    *c += x as f32 * w;
+                }
+                projection += first.n_out as u64;
+            }
+        }
+    }
+    let mut run = SampleRun {
+        n_layers: nl,
+        preds: Vec::with_capacity(cfg.steps),
+        spikes: Vec::with_capacity(cfg.steps * nl),
+        input_projection_macs: projection,
+    };
+    let mut cum = vec![0u32; nl];
+    let mut pred = None;
+    for _ in 0..cfg.steps {
+        match cfg.input {
+            InputMode::Poisson { .. } => {
+                for &(i, thr) in &st.active {
+                    if (rng.next_u32() as u64) < thr {
+                        cum[0] += 1;
+                        add_row(&mut st.v[0], first.row(i));
+                    }
+                }
+            }
+            InputMode::Current => {
+                if !current.is_empty() {
+                    add_row(&mut st.v[0], &current);
+                }
+            }
+        }
+        for l in 0..depth {
+            st.fired.clear();
+            for (j, v) in st.v[l].iter_mut().enumerate() {
+                if *v >= SpikingNet::THRESHOLD {
+                    *v -= SpikingNet::THRESHOLD;
+                    st.fired.push(j);
+                }
+            }
+            cum[l + 1] += st.fired.len() as u32;
+            if l + 1 < depth {
+                let next = &net.layers[l + 1];
+                let next_v = &mut st.v[l + 1];
+                for &j in &st.fired {
+                    add_row(next_v, next.row(j));
+                }
+            } else if !st.fired.is_empty() {
+                for &j in &st.fired {
+                    st.out_counts[j] += 1;
+                }
+                pred = count_prediction(&st.out_counts);
+            }
+        }
+        run.preds.push(pred);
+        run.spikes.extend_from_slice(&cum);
+    }
+    run
+}
+
+/// The generator of sample `i`'s Poisson inputs: ChaCha8 seeded with `seed`, stream `i`. A
+/// sample's spikes therefore depend on the seed and its index only, not on the thread count
+/// or on how many other samples run.
+pub fn sample_rng(seed: u64, i: usize) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(i as u64);
+    r
+}
+
+/// Simulates every image of `data` on `threads` threads; results in data order.
+pub fn simulate(net: &SpikingNet, data: &Dataset, cfg: &SimConfig, threads: usize) -> Result<Vec<SampleRun>> {
+    cfg.validate()?;
+    let n_in = net.layers.first().map_or(0, |l| l.n_in);
+    if n_in != data.dim() {
+        return Err(Error::Dimension(format!(
+            "the rate network takes {n_in} inputs but the images have {} pixels",
+            data.dim()
+        )));
+    }
+    let entries = data.len().saturating_mul(cfg.steps).saturating_mul(net.n_layers());
+    if entries > MAX_RECORD_ENTRIES {
+        return Err(Error::Usage(format!(
+            "{} samples x {} steps x {} layers is too large a record ({} counters, at most {}); use fewer --steps or a --limit",
+            data.len(),
+            cfg.steps,
+            net.n_layers(),
+            entries,
+            MAX_RECORD_ENTRIES
+        )));
+    }
+    let parts = par_chunks(data.len(), threads, |range| {
+        let mut st = SimState::default();
+        range
+            .map(|i| run_sample(net, data.image(i), cfg, &mut sample_rng(cfg.seed, i), &mut st))
+            .collect::<Vec<_>>()
+    });
+    Ok(parts.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate::relu::Dense;
+
+    #[test]
+    fn prediction_needs_a_unique_leader() {
+        assert_eq!(count_prediction(&[0, 0, 0]), None);
+        assert_eq!(count_prediction(&[1, 3, 3]), None);
+        assert_eq!(count_prediction(&[1, 3, 2]), Some(1));
+        assert_eq!(count_prediction(&[4, 3, 2]), Some(0));
+    }
+
+    #[test]
+    fn decision_steps_is_the_start_of_the_last_stable_run() {
+        let r = |p: Vec<Option<u8>>| SampleRun { n_layers: 1, preds: p, ..Default::default() };
+        assert_eq!(r(vec![None, Some(1), Some(2), Some(2)]).decision_steps(), Some(3));
+        assert_eq!(r(vec![Some(2), Some(2)]).decision_steps(), Some(1));
+        assert_eq!(r(vec![Some(2), None]).decision_steps(), None);
+    }
+
+    /// One input -> one neuron with weight 0.25, constant current from a white pixel: the
+    /// neuron integrates 0.25 per step and fires at steps 4, 8, ...
+    #[test]
+    fn constant_current_fires_at_the_integrated_rate() {
+        let net = SpikingNet { layers: vec![Dense { n_in: 1, n_out: 1, w: vec![0.25] }], scales: vec![1.0] };
+        let cfg = SimConfig { steps: 12, input: InputMode::Current, seed: 0 };
+        let r = run_sample(&net, &[255], &cfg, &mut sample_rng(0, 0), &mut SimState::default());
+        let out: Vec<u32> = (1..=12).map(|t| r.spikes_at(t, 1)).collect();
+        assert_eq!(out, vec![0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3]);
+        assert_eq!(r.spikes_at(12, 0), 0, "current input sends no spikes");
+        assert_eq!(r.input_projection_macs, 1);
+        assert_eq!(r.decision_steps(), Some(4));
+    }
+}

@@ -1,0 +1,376 @@
+//! Training and evaluating the baseline's ReLU network: mini-batch gradient descent (Adam or
+//! SGD with momentum) on softmax cross-entropy, optional hidden dropout.
+//!
+//! Owns the settings ([`ReluTrainConfig`]), the loop ([`train_relu`]) and the accuracy measure
+//! ([`evaluate_relu`]). Forward and backward passes come from [`super::relu`]; nothing here
+//! prints: each epoch goes to a callback.
+//!
+//! **Reproducibility.** Every batch is split into [`GRAD_SHARDS`] fixed shards whatever the
+//! thread count; each shard sums its samples' gradients in order and the shards are summed in
+//! order, so a run depends on its seed only, not on `threads`. Initial weights and shuffles
+//! come from a ChaCha8 generator seeded with `seed` (stream 0); the dropout masks of shard `s`
+//! of global step `k` from the same seed on stream `1 + k * GRAD_SHARDS + s`.
+
+use super::relu::{argmax, backward, forward, pixels_into, BackScratch, Dropout, Pass, ReluNet};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::parallel::par_chunks;
+use crate::train::adam::Adam;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Fixed number of gradient shards per batch (see the module notes). Four lets up to four
+/// threads work; each shard costs one gradient buffer (2.5 MB for 784-800-10).
+pub const GRAD_SHARDS: usize = 4;
+
+/// The optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Optimizer {
+    /// Adam (Kingma & Ba 2015), beta1 0.9, beta2 0.999, eps 1e-8 ([`crate::train::adam`]).
+    Adam,
+    /// Plain SGD with momentum: `v <- mu v - lr g`, `w <- w + v`.
+    Sgd {
+        /// The momentum mu, in [0, 1).
+        momentum: f64,
+    },
+}
+
+/// Settings of a ReLU training run, recorded in the rate model file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReluTrainConfig {
+    /// Layer sizes, input first.
+    pub arch: Vec<usize>,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Step size at epoch 1.
+    pub lr: f64,
+    /// Step size factor after every epoch.
+    pub lr_decay: f64,
+    /// Optimiser.
+    pub optimizer: Optimizer,
+    /// Dropout probability of hidden units while training (0 = none).
+    pub dropout: f64,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Worker threads (does not change the result, see the module notes).
+    pub threads: usize,
+}
+
+impl Default for ReluTrainConfig {
+    fn default() -> Self {
+        ReluTrainConfig {
+            arch: vec![784, 800, 10],
+            epochs: 20,
+            batch_size: 100,
+            lr: 1e-3,
+            lr_decay: 0.9,
+            optimizer: Optimizer::Adam,
+            dropout: 0.2,
+            seed: 1,
+            threads: 2,
+        }
+    }
+}
+
+impl ReluTrainConfig {
+    /// Checks the settings (usage errors).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Usage(m));
+        if self.arch.len() < 2 || self.arch.contains(&0) {
+            return bad(format!("architecture {:?} needs at least two non-zero sizes", self.arch));
+        }
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("--batch must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr must be finite and > 0, got {}", self.lr));
+        }
+        if !(self.lr_decay.is_finite() && self.lr_decay > 0.0) {
+            return bad(format!("--lr-decay must be finite and > 0, got {}", self.lr_decay));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("--dropout must be in [0, 1), got {}", self.dropout));
+        }
+        if let Optimizer::Sgd { momentum } = self.optimizer {
+            if !(0.0..1.0).contains(&momentum) {
+                return bad(format!("--momentum must be in [0, 1), got {momentum}"));
+            }
+        }
+        if self.threads == 0 {
+            return bad("--threads must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReluEpochLog {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Mean training loss (with dropout, weights changing as it goes).
+    pub train_loss: f64,
+    /// Training accuracy during the epoch (same caveats).
+    pub train_accuracy: f64,
+    /// Test accuracy after the epoch, if a test set was given.
+    pub test_accuracy: Option<f64>,
+    /// Step size used.
+    pub lr: f64,
+    /// Wall time of the training part, seconds.
+    pub seconds: f64,
+}
+
+/// Accuracy of a ReLU network on a data set, and its work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ReluEval {
+    /// Samples classified correctly (argmax of the logits, ties to the lowest index).
+    pub correct: usize,
+    /// Samples.
+    pub total: usize,
+    /// Mean multiply-accumulates per image when zero inputs and silent ReLUs are skipped.
+    pub sparse_macs_mean: f64,
+}
+
+impl ReluEval {
+    /// `correct / total`.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.total.max(1) as f64
+    }
+}
+
+/// Accuracy of `net` on `data`, on `threads` threads.
+pub fn evaluate_relu(net: &ReluNet, data: &Dataset, threads: usize) -> ReluEval {
+    let parts = par_chunks(data.len(), threads, |range| {
+        let (mut x, mut pass) = (Vec::new(), Pass::default());
+        let (mut correct, mut macs) = (0usize, 0u64);
+        for i in range {
+            pixels_into(data.image(i), &mut x);
+            macs += forward(net, &x, &mut pass, None);
+            correct += (argmax(pass.logits()) == data.labels[i] as usize) as usize;
+        }
+        (correct, macs)
+    });
+    let (correct, macs) = parts.into_iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    ReluEval { correct, total: data.len(), sparse_macs_mean: macs as f64 / data.len().max(1) as f64 }
+}
+
+/// One shard's buffers and sums.
+struct Shard {
+    grads: Vec<Vec<f32>>,
+    pass: Pass,
+    back: BackScratch,
+    x: Vec<f32>,
+    loss: f64,
+    correct: usize,
+}
+
+/// The optimiser's state.
+enum OptState {
+    Adam(Adam),
+    Sgd { momentum: f32, v: Vec<Vec<f32>> },
+}
+
+impl OptState {
+    fn step(&mut self, net: &mut ReluNet, grads: &[Vec<f32>], lr: f32) {
+        match self {
+            OptState::Adam(a) => {
+                let mut ps: Vec<&mut [f32]> = net.layers.iter_mut().map(|l| l.w.as_mut_slice()).collect();
+                let gs: Vec<&[f32]> = grads.iter().map(|g| g.as_slice()).collect();
+                a.step(&mut ps, &gs, lr);
+            }
+            OptState::Sgd { momentum, v } => {
+                for ((l, g), v) in net.layers.iter_mut().zip(grads).zip(v.iter_mut()) {
+                    for ((w, &g), v) in l.w.iter_mut().zip(g).zip(v.iter_mut()) {
+                        *v = *momentum * *v - lr * g;
+                        *w += *v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Trains a ReLU network from scratch on `train` (and reports accuracy on `test` after every
+/// epoch, if given). Errors: bad settings (usage), data of the wrong size, divergence.
+pub fn train_relu(
+    cfg: &ReluTrainConfig,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    mut on_epoch: impl FnMut(&ReluEpochLog),
+) -> Result<ReluNet> {
+    cfg.validate()?;
+    if cfg.arch[0] != train.dim() {
+        return Err(Error::Dimension(format!(
+            "the architecture takes {} inputs but the images have {} pixels",
+            cfg.arch[0],
+            train.dim()
+        )));
+    }
+    if let Some(&bad) = train.labels.iter().find(|&&l| l as usize >= *cfg.arch.last().unwrap()) {
+        return Err(Error::Dimension(format!(
+            "label {bad} but the network has only {} outputs",
+            cfg.arch.last().unwrap()
+        )));
+    }
+    let mut net = ReluNet::init(&cfg.arch, cfg.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let sizes: Vec<usize> = net.layers.iter().map(|l| l.w.len()).collect();
+    let mut opt = match cfg.optimizer {
+        Optimizer::Adam => OptState::Adam(Adam::new(&sizes)),
+        Optimizer::Sgd { momentum } => OptState::Sgd {
+            momentum: momentum as f32,
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+        },
+    };
+    let mut shards: Vec<Shard> = (0..GRAD_SHARDS)
+        .map(|_| Shard {
+            grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            pass: Pass::default(),
+            back: BackScratch::default(),
+            x: Vec::new(),
+            loss: 0.0,
+            correct: 0,
+        })
+        .collect();
+    let mut total: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let per_thread = GRAD_SHARDS.div_ceil(cfg.threads.min(GRAD_SHARDS));
+    let drop_p = cfg.dropout as f32;
+    let keep_scale = 1.0 / (1.0 - drop_p);
+    let mut lr = cfg.lr;
+    let mut global_step = 0u64;
+    for epoch in 1..=cfg.epochs {
+        let start = Instant::now();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        for batch in order.chunks(cfg.batch_size) {
+            let per_shard = batch.len().div_ceil(GRAD_SHARDS);
+            let net_ref = &net;
+            crossbeam::scope(|sc| {
+                for (g, group) in shards.chunks_mut(per_thread).enumerate() {
+                    sc.spawn(move |_| {
+                        for (k, sh) in group.iter_mut().enumerate() {
+                            let s = g * per_thread + k;
+                            let mut drng = ChaCha8Rng::seed_from_u64(cfg.seed);
+                            drng.set_stream(1 + global_step * GRAD_SHARDS as u64 + s as u64);
+                            sh.grads.iter_mut().for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
+                            sh.loss = 0.0;
+                            sh.correct = 0;
+                            let lo = (s * per_shard).min(batch.len());
+                            let hi = ((s + 1) * per_shard).min(batch.len());
+                            for &i in &batch[lo..hi] {
+                                pixels_into(train.image(i), &mut sh.x);
+                                let d = (drop_p > 0.0).then(|| Dropout { p: drop_p, rng: &mut drng });
+                                forward(net_ref, &sh.x, &mut sh.pass, d);
+                                let y = train.labels[i] as usize;
+                                sh.correct += (argmax(sh.pass.logits()) == y) as usize;
+                                sh.loss += backward(net_ref, &sh.pass, y, keep_scale, &mut sh.grads, &mut sh.back) as f64;
+                            }
+                        }
+                    });
+                }
+            })
+            .expect("training threads");
+            let inv = 1.0 / batch.len() as f32;
+            for (l, t) in total.iter_mut().enumerate() {
+                t.copy_from_slice(&shards[0].grads[l]);
+                for sh in &shards[1..] {
+                    t.iter_mut().zip(&sh.grads[l]).for_each(|(a, b)| *a += b);
+                }
+                t.iter_mut().for_each(|v| *v *= inv);
+            }
+            let bl: f64 = shards.iter().map(|s| s.loss).sum();
+            if !bl.is_finite() {
+                return Err(Error::Diverged(format!("non-finite loss in epoch {epoch}; try a smaller --lr")));
+            }
+            loss_sum += bl;
+            correct += shards.iter().map(|s| s.correct).sum::<usize>();
+            opt.step(&mut net, &total, lr as f32);
+            global_step += 1;
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        if let Err(w) = net.validate() {
+            return Err(Error::Diverged(format!("after epoch {epoch}: {w}")));
+        }
+        let test_accuracy = test.map(|t| evaluate_relu(&net, t, cfg.threads).accuracy());
+        on_epoch(&ReluEpochLog {
+            epoch,
+            train_loss: loss_sum / train.len() as f64,
+            train_accuracy: correct as f64 / train.len() as f64,
+            test_accuracy,
+            lr,
+            seconds,
+        });
+        lr *= cfg.lr_decay;
+    }
+    Ok(net)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two classes told apart by which half of a 2 x 2 image is bright.
+    fn halves(n: usize) -> Dataset {
+        let mut images = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let c = (i % 2) as u8;
+            let v = 100 + (i * 37 % 155) as u8;
+            images.extend(if c == 0 { [v, v, 0, 0] } else { [0, 0, v, v] });
+            labels.push(c);
+        }
+        Dataset { images, labels, rows: 2, cols: 2 }
+    }
+
+    #[test]
+    fn learns_a_separable_problem_and_is_thread_independent() {
+        let d = halves(64);
+        let cfg = ReluTrainConfig { arch: vec![4, 8, 2], epochs: 30, batch_size: 8, lr: 1e-2, threads: 1, ..Default::default() };
+        let a = train_relu(&cfg, &d, None, |_| {}).unwrap();
+        assert_eq!(evaluate_relu(&a, &d, 1).accuracy(), 1.0);
+        let b = train_relu(&ReluTrainConfig { threads: 3, ..cfg.clone() }, &d, None, |_| {}).unwrap();
+        assert_eq!(a, b, "thread count changed the result");
+        let c = train_relu(&ReluTrainConfig { seed: 2, ..cfg }, &d, None, |_| {}).unwrap();
+        assert_ne!(a, c, "the seed changed nothing");
+    }
+
+    #[test]
+    fn sgd_also_learns() {
+        let d = halves(64);
+        let cfg = ReluTrainConfig {
+            arch: vec![4, 8, 2],
+            epochs: 30,
+            batch_size: 8,
+            lr: 0.05,
+            optimizer: Optimizer::Sgd { momentum: 0.9 },
+            dropout: 0.0,
+            threads: 2,
+            ..Default::default()
+        };
+        let n = train_relu(&cfg, &d, None, |_| {}).unwrap();
+        assert_eq!(evaluate_relu(&n, &d, 2).accuracy(), 1.0);
+    }
+
+    #[test]
+    fn bad_settings_are_usage_errors() {
+        let d = halves(4);
+        for cfg in [
+            ReluTrainConfig { arch: vec![4, 2], epochs: 0, ..Default::default() },
+            ReluTrainConfig { arch: vec![4, 2], dropout: 1.0, ..Default::default() },
+            ReluTrainConfig { arch: vec![4, 2], lr: f64::NAN, ..Default::default() },
+        ] {
+            assert!(train_relu(&cfg, &d, None, |_| {}).unwrap_err().is_usage());
+        }
+        let e = train_relu(&ReluTrainConfig { arch: vec![5, 2], ..Default::default() }, &d, None, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("5 inputs"), "{e}");
+    }
+}

@@ -1,0 +1,393 @@
+//! Training checkpoints: everything a run needs to continue exactly where it stopped.
+//!
+//! Owns the [`Checkpoint`] type and its file: magic, format version, bincode payload (floats
+//! bit for bit, so a resumed run continues with the very same numbers), written atomically,
+//! with the checkpoint it replaces kept beside it as `NAME.prev`. Loading validates
+//! everything before returning (magic, version, sizes, shapes, finite numbers, a real
+//! permutation, a consistent position), so that [`super::Trainer::resume`] can trust it.
+//! It does not decide when to checkpoint or run anything (see [`super::Trainer::run`]).
+
+use super::adam::Adam;
+use super::{EpochLog, TrainConfig};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::fsio;
+use crate::model::{with_ext, MAX_MODEL_BYTES, MODEL_MAGIC};
+use crate::trace::TRACE_MAGIC;
+use bincode::Options;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// First bytes of every checkpoint file.
+pub const CHECKPOINT_MAGIC: &[u8; 8] = b"FSPKCKPT";
+/// Current checkpoint format version. Files of another version are refused: the payload is
+/// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
+/// needs a new version.
+pub const CHECKPOINT_VERSION: u32 = 1;
+/// Largest checkpoint file we read (bytes): weights and both Adam moments in f32 for the
+/// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
+/// permutation of a large training set.
+pub const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * MAX_WEIGHTS as u64 + (1 << 32);
+/// Most weights a trained model may have: as many f64 as fit in [`MAX_MODEL_BYTES`], so that
+/// every model we train can be saved and loaded again.
+pub const MAX_WEIGHTS: usize = (MAX_MODEL_BYTES / 8) as usize;
+
+/// What identifies a data set: its size and the sha256 of its contents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataId {
+    /// Number of images.
+    pub samples: u64,
+    /// Image height.
+    pub rows: u64,
+    /// Image width.
+    pub cols: u64,
+    /// sha256 of rows, cols (u64 little-endian), the pixels, then the labels.
+    pub sha256: [u8; 32],
+}
+
+impl DataId {
+    /// The identity of `ds`. Cost: one sha256 pass over its bytes (about 0.1 s for MNIST's
+    /// 47 MB of training images).
+    pub fn of(ds: &Dataset) -> Self {
+        let mut h = Sha256::new();
+        h.update((ds.rows as u64).to_le_bytes());
+        h.update((ds.cols as u64).to_le_bytes());
+        h.update(&ds.images);
+        h.update(&ds.labels);
+        DataId { samples: ds.len() as u64, rows: ds.rows as u64, cols: ds.cols as u64, sha256: h.finalize().into() }
+    }
+}
+
+impl std::fmt::Display for DataId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex: String = self.sha256[..6].iter().map(|b| format!("{b:02x}")).collect();
+        write!(f, "{} images of {}x{} pixels (sha256 {hex}…)", self.samples, self.rows, self.cols)
+    }
+}
+
+/// Adam's per-weight moments and step count, one buffer per layer (the layout of the
+/// weights).
+///
+/// [`Adam`] keeps these private and cannot be rebuilt from them, so the trainer steps this
+/// copy instead, with [`Adam`]'s own hyper-parameters; a test checks that both take bit for
+/// bit the same steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamState {
+    /// First moments.
+    pub m: Vec<Vec<f32>>,
+    /// Second moments.
+    pub v: Vec<Vec<f32>>,
+    /// Steps taken.
+    pub t: i32,
+}
+
+impl AdamState {
+    /// Zero moments for buffers of the given sizes.
+    pub fn new(sizes: &[usize]) -> Self {
+        AdamState { m: sizes.iter().map(|&n| vec![0.0; n]).collect(), v: sizes.iter().map(|&n| vec![0.0; n]).collect(), t: 0 }
+    }
+
+    /// One Adam step on `params` with gradients `grads` (same shapes) and step size `lr`,
+    /// with `hp`'s beta1, beta2 and eps: exactly [`Adam::step`]'s arithmetic.
+    ///
+    /// ```text
+    /// m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
+    /// w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    /// ```
+    pub(crate) fn step(&mut self, hp: &Adam, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
+        self.t += 1;
+        let (b1, b2, eps) = (hp.b1, hp.b2, hp.eps);
+        let c1 = 1.0 - b1.powi(self.t);
+        let c2 = 1.0 - b2.powi(self.t);
+        let step = lr / c1;
+        let c2s = c2.sqrt();
+        for (k, p) in params.iter_mut().enumerate() {
+            let (m, v, g) = (&mut self.m[k], &mut self.v[k], grads[k]);
+            for i in 0..p.len() {
+                let gi = g[i];
+                m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                p[i] -= step * m[i] / (v[i].sqrt() / c2s + eps);
+            }
+        }
+    }
+}
+
+/// The position of a ChaCha8 generator: seed, stream and word position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RngState {
+    /// The 32-byte seed.
+    pub seed: [u8; 32],
+    /// The stream.
+    pub stream: u64,
+    /// Words (32-bit) consumed since the start of the stream.
+    pub word_pos: u128,
+}
+
+impl RngState {
+    /// Where `rng` stands.
+    pub fn of(rng: &ChaCha8Rng) -> Self {
+        RngState { seed: rng.get_seed(), stream: rng.get_stream(), word_pos: rng.get_word_pos() }
+    }
+
+    /// A generator standing exactly there: it draws what the saved one would have drawn.
+    pub fn restore(&self) -> ChaCha8Rng {
+        let mut r = ChaCha8Rng::from_seed(self.seed);
+        r.set_stream(self.stream);
+        r.set_word_pos(self.word_pos);
+        r
+    }
+}
+
+/// One worker's running totals over the current epoch (they make the epoch's log entry).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochTotals {
+    /// Sum of output losses.
+    pub loss: f64,
+    /// Samples that had a target spike (and so a loss).
+    pub loss_n: u64,
+    /// Samples classified correctly.
+    pub correct: u64,
+    /// Samples on which no output fired.
+    pub silent: u64,
+    /// See [`crate::grad::BackwardStats::floored`].
+    pub floored: u64,
+    /// See [`crate::grad::BackwardStats::too_late`].
+    pub too_late: u64,
+}
+
+/// A training run frozen between two batches.
+///
+/// Resuming it with the same data gives, batch for batch, the same weights as a run that was
+/// never stopped: the weights and Adam state are stored exactly (f32), and so are the shuffle
+/// generator's position, the epoch's permutation and the workers' running totals. Input
+/// jitter needs no state (its generator is derived from seed, epoch and sample).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The run's settings. `epochs` may be changed before resuming (the schedule does not
+    /// depend on it); changing anything else breaks the equality with an unstopped run.
+    pub config: TrainConfig,
+    /// Name of the data set as the caller gave it (recorded in the final model).
+    pub dataset: String,
+    /// The training set the run uses.
+    pub train_data: DataId,
+    /// The test set of the per-epoch test accuracy, if any.
+    pub test_data: Option<DataId>,
+    /// The epoch in progress, from 1 (`epochs + 1` once every epoch is done).
+    pub epoch: usize,
+    /// Batches of that epoch already done.
+    pub batch: usize,
+    /// Weights per layer, f32, input-major like [`crate::model::Layer::w`].
+    pub weights: Vec<Vec<f32>>,
+    /// Adam's moments and step count.
+    pub adam: AdamState,
+    /// The permutation of the training set that the current epoch walks through.
+    pub order: Vec<u32>,
+    /// The shuffle generator, after the current epoch's shuffle.
+    pub shuffle_rng: RngState,
+    /// Per worker (`config.threads` of them): running totals of the current epoch.
+    pub totals: Vec<EpochTotals>,
+    /// One entry per finished epoch.
+    pub log: Vec<EpochLog>,
+    /// Seconds of training steps in finished epochs.
+    pub train_seconds: f64,
+    /// Seconds of training steps so far in the current epoch.
+    pub epoch_seconds: f64,
+}
+
+fn codec() -> impl bincode::Options {
+    bincode::DefaultOptions::new().with_fixint_encoding().with_little_endian().with_limit(MAX_CHECKPOINT_BYTES)
+}
+
+fn bad(path: &Path, what: impl Into<String>) -> Error {
+    Error::data(path, format!("checkpoint: {}", what.into()))
+}
+
+impl Checkpoint {
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.config.batch_size.max(1))
+    }
+
+    /// Checks everything a resume relies on; the message says what is wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let c = &self.config;
+        c.validate().map_err(|e| format!("holds invalid settings: {e}"))?;
+        let n_layers = c.arch.len() - 1;
+        let mut total = 0usize;
+        let mut sizes = Vec::with_capacity(n_layers);
+        for (k, p) in c.arch.windows(2).enumerate() {
+            let n = p[0].checked_mul(p[1]).ok_or_else(|| format!("layer {k}: {} x {} weights overflow", p[0], p[1]))?;
+            total = total.saturating_add(n);
+            sizes.push(n);
+        }
+        if total > MAX_WEIGHTS {
+            return Err(format!("architecture {:?} has {total} weights, more than the {MAX_WEIGHTS} a model may have", c.arch));
+        }
+        for (name, bufs) in [("weights", &self.weights), ("Adam first moments", &self.adam.m), ("Adam second moments", &self.adam.v)] {
+            if bufs.len() != n_layers {
+                return Err(format!("{} layers of {name} for architecture {:?}", bufs.len(), c.arch));
+            }
+            for (k, (b, &n)) in bufs.iter().zip(&sizes).enumerate() {
+                if b.len() != n {
+                    return Err(format!("layer {k}: {} {name} for {} x {}", b.len(), c.arch[k], c.arch[k + 1]));
+                }
+                if let Some(p) = b.iter().position(|x| !x.is_finite()) {
+                    return Err(format!("layer {k}: {name} {p} is {}", b[p]));
+                }
+            }
+        }
+        if let Some((k, _)) = self.adam.v.iter().enumerate().find(|(_, v)| v.iter().any(|&x| x < 0.0)) {
+            return Err(format!("layer {k}: a negative Adam second moment"));
+        }
+        if self.adam.t < 0 {
+            return Err(format!("Adam step count {} is negative", self.adam.t));
+        }
+        let d = &self.train_data;
+        if d.samples == 0 || d.rows.checked_mul(d.cols) != Some(c.arch[0] as u64) {
+            return Err(format!("training data of {} images of {}x{} pixels for {} inputs", d.samples, d.rows, d.cols, c.arch[0]));
+        }
+        if self.order.len() as u64 != d.samples {
+            return Err(format!("a permutation of {} samples for {} training images", self.order.len(), d.samples));
+        }
+        let mut seen = vec![false; self.order.len()];
+        for &i in &self.order {
+            match seen.get_mut(i as usize) {
+                Some(s) if !*s => *s = true,
+                _ => return Err(format!("the sample order is not a permutation (sample {i} is out of range or repeated)")),
+            }
+        }
+        if self.totals.len() != c.threads {
+            return Err(format!("{} worker totals for {} threads", self.totals.len(), c.threads));
+        }
+        if let Some(t) = self.totals.iter().find(|t| !t.loss.is_finite()) {
+            return Err(format!("an epoch loss total of {}", t.loss));
+        }
+        let after_last = c.epochs.saturating_add(1);
+        if self.epoch == 0 || self.epoch > after_last {
+            return Err(format!("epoch {} of a {}-epoch run", self.epoch, c.epochs));
+        }
+        if self.batch >= self.batches_per_epoch() || (self.epoch == after_last && self.batch > 0) {
+            return Err(format!("batch {} of epoch {} ({} batches per epoch, {} epochs)", self.batch, self.epoch, self.batches_per_epoch(), c.epochs));
+        }
+        if self.log.len() + 1 != self.epoch || self.log.iter().enumerate().any(|(k, e)| e.epoch != k + 1) {
+            return Err(format!("a log of {} epochs at epoch {}", self.log.len(), self.epoch));
+        }
+        for (name, s) in [("train_seconds", self.train_seconds), ("epoch_seconds", self.epoch_seconds)] {
+            if !(s.is_finite() && s >= 0.0) {
+                return Err(format!("{name} is {s}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Serialises (magic, version, bincode).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(CHECKPOINT_MAGIC);
+        out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
+        out.extend(codec().serialize(self).expect("a checkpoint always serialises"));
+        out
+    }
+
+    /// Parses and validates; `path` only names the source in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
+        let what = if bytes.starts_with(MODEL_MAGIC) {
+            Some("this is a model file, not a checkpoint")
+        } else if bytes.starts_with(TRACE_MAGIC) {
+            Some("this is a trace file, not a checkpoint")
+        } else if bytes.len() < 12 || &bytes[..8] != CHECKPOINT_MAGIC {
+            Some("not a firstspike checkpoint (bad magic)")
+        } else {
+            None
+        };
+        if let Some(w) = what {
+            return Err(bad(path, format!("{w}; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes")));
+        }
+        let v = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if v != CHECKPOINT_VERSION {
+            return Err(bad(
+                path,
+                format!("format version {v}, this build reads version {CHECKPOINT_VERSION}; resume with the firstspike that wrote it, or start the run again"),
+            ));
+        }
+        let c: Checkpoint = codec()
+            .deserialize(&bytes[12..])
+            .map_err(|e| bad(path, format!("corrupt or truncated payload ({e}); resume from the previous checkpoint (.prev) or start again")))?;
+        c.validate().map_err(|w| bad(path, format!("{w}; the file is corrupt, resume from the previous checkpoint (.prev)")))?;
+        Ok(c)
+    }
+
+    /// Writes `path` atomically, first keeping the checkpoint it replaces as `path.prev`
+    /// (also atomically): at every moment both files, where present, are complete.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes();
+        if path.is_file() {
+            let prev = with_ext(path, "prev");
+            let tmp = with_ext(path, "prev.tmp");
+            let _ = std::fs::remove_file(&tmp);
+            std::fs::hard_link(path, &tmp)
+                .or_else(|_| std::fs::copy(path, &tmp).map(|_| ()))
+                .and_then(|()| std::fs::rename(&tmp, &prev))
+                .map_err(|e| Error::io(&prev, e))?;
+        }
+        fsio::write_atomic(path, &bytes)
+    }
+
+    /// Reads and validates a checkpoint file.
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        if !path.is_file() {
+            let prev = with_ext(path, "prev");
+            let hint = if prev.is_file() {
+                format!("; {} exists: the checkpoint before it", prev.display())
+            } else {
+                String::new()
+            };
+            return Err(bad(path, format!("file not found; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes{hint}")));
+        }
+        let bytes = fsio::read_limited(path, MAX_CHECKPOINT_BYTES)?;
+        Checkpoint::from_bytes(&bytes, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, RngCore};
+
+    #[test]
+    fn adam_copy_steps_exactly_like_adam() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let sizes = [7usize, 3];
+        let mut a = Adam::new(&sizes);
+        let mut s = AdamState::new(&sizes);
+        let hp = Adam::new(&[]);
+        let mut wa: Vec<Vec<f32>> = sizes.iter().map(|&n| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+        let mut ws = wa.clone();
+        for step in 0..200 {
+            let g: Vec<Vec<f32>> = sizes.iter().map(|&n| (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect()).collect();
+            let gs: Vec<&[f32]> = g.iter().map(|x| &x[..]).collect();
+            let lr = 1e-3 * (1.0 + step as f32 % 3.0);
+            a.step(&mut wa.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(), &gs, lr);
+            s.step(&hp, &mut ws.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(), &gs, lr);
+        }
+        let bits = |w: &Vec<Vec<f32>>| w.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&wa), bits(&ws));
+    }
+
+    #[test]
+    fn rng_state_restores_the_stream() {
+        let mut r = ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..5 {
+            r.next_u32();
+        }
+        let saved = RngState::of(&r);
+        let a: Vec<u64> = (0..10).map(|_| r.next_u64()).collect();
+        let mut q = saved.restore();
+        let b: Vec<u64> = (0..10).map(|_| q.next_u64()).collect();
+        assert_eq!(a, b);
+    }
+}
