@@ -24,9 +24,13 @@ fn tmp(name: &str) -> PathBuf {
 fn quadrants(n: usize, seed: u64) -> Dataset {
     let mut images = Vec::with_capacity(n * 16);
     let mut labels = Vec::with_capacity(n);
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 33) as u32
     };
     for i in 0..n {
@@ -34,16 +38,33 @@ fn quadrants(n: usize, seed: u64) -> Dataset {
         for p in 0..16 {
             let (r, c) = (p / 4, p % 4);
             let q = (r / 2) * 2 + c / 2;
-            images.push(if q == k { 120 + (next() % 136) as u8 } else { (next() % 40) as u8 });
+            images.push(if q == k {
+                120 + (next() % 136) as u8
+            } else {
+                (next() % 40) as u8
+            });
         }
         labels.push(k as u8);
     }
-    Dataset { images, labels, rows: 4, cols: 4 }
+    Dataset {
+        images,
+        labels,
+        rows: 4,
+        cols: 4,
+    }
 }
 
 fn trained_small() -> (ReluNet, Dataset) {
     let data = quadrants(200, 3);
-    let cfg = ReluTrainConfig { arch: vec![16, 12, 4], epochs: 15, batch_size: 10, lr: 1e-2, dropout: 0.0, threads: 1, ..Default::default() };
+    let cfg = ReluTrainConfig {
+        arch: vec![16, 12, 4],
+        epochs: 15,
+        batch_size: 10,
+        lr: 1e-2,
+        dropout: 0.0,
+        threads: 1,
+        ..Default::default()
+    };
     (train_relu(&cfg, &data, None, |_| {}).unwrap(), data)
 }
 
@@ -67,11 +88,27 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
     let scales = activation_scales(&net, &data, 100.0, 2).unwrap();
     let snet = convert(&net, &scales).unwrap();
     let steps = 4000;
-    let cfg = SimConfig { steps, input: InputMode::Current, seed: 0 };
+    let cfg = SimConfig {
+        steps,
+        input: InputMode::Current,
+        seed: 0,
+    };
     let runs = simulate(&snet, &data, &cfg, 2).unwrap();
     let w2 = &snet.layers[1];
-    let b = (0..w2.n_out).map(|k| (0..w2.n_in).map(|j| w2.w[j * w2.n_out + k].abs()).sum::<f32>()).fold(0.0f32, f32::max);
-    let p = (0..w2.n_out).map(|k| (0..w2.n_in).map(|j| w2.w[j * w2.n_out + k].max(0.0)).sum::<f32>()).fold(0.0f32, f32::max);
+    let b = (0..w2.n_out)
+        .map(|k| {
+            (0..w2.n_in)
+                .map(|j| w2.w[j * w2.n_out + k].abs())
+                .sum::<f32>()
+        })
+        .fold(0.0f32, f32::max);
+    let p = (0..w2.n_out)
+        .map(|k| {
+            (0..w2.n_in)
+                .map(|j| w2.w[j * w2.n_out + k].max(0.0))
+                .sum::<f32>()
+        })
+        .fold(0.0f32, f32::max);
     let c = (3.0 * b + p + 2.0) as f64;
     let (mut x, mut pass) = (Vec::new(), Pass::default());
     let (mut qualified, mut agreed) = (0, 0);
@@ -88,12 +125,20 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
         let z: Vec<f64> = pass.a[2].iter().map(|&v| (v / scales[1]) as f64).collect();
         let o_expected: f64 = z.iter().map(|v| v.max(0.0)).sum::<f64>() * steps as f64;
         let o_count = r.spikes_at(steps, 2) as f64;
-        assert!((o_count - o_expected).abs() <= 4.0 * c, "sample {i}: output spikes {o_count}, expected about {o_expected}");
+        assert!(
+            (o_count - o_expected).abs() <= 4.0 * c,
+            "sample {i}: output spikes {o_count}, expected about {o_expected}"
+        );
         let mut sorted = z.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
         if steps as f64 * (sorted[0] - sorted[1]) > 2.0 * c && steps as f64 * sorted[0] > c {
             qualified += 1;
-            let relu_pred = z.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u8;
+            let relu_pred = z
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0 as u8;
             if r.preds[steps - 1] == Some(relu_pred) {
                 agreed += 1;
             } else {
@@ -101,7 +146,11 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
             }
         }
     }
-    assert!(qualified >= data.len() * 3 / 4, "only {qualified} of {} samples had a clear margin", data.len());
+    assert!(
+        qualified >= data.len() * 3 / 4,
+        "only {qualified} of {} samples had a clear margin",
+        data.len()
+    );
     assert_eq!(agreed, qualified);
 }
 
@@ -109,8 +158,16 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
 fn hand_net() -> SpikingNet {
     SpikingNet {
         layers: vec![
-            Dense { n_in: 4, n_out: 3, w: vec![0.3; 12] },
-            Dense { n_in: 3, n_out: 2, w: vec![0.5, 0.2, 0.5, 0.2, 0.5, 0.2] },
+            Dense {
+                n_in: 4,
+                n_out: 3,
+                w: vec![0.3; 12],
+            },
+            Dense {
+                n_in: 3,
+                n_out: 2,
+                w: vec![0.5, 0.2, 0.5, 0.2, 0.5, 0.2],
+            },
         ],
         scales: vec![1.0, 1.0],
     }
@@ -120,10 +177,24 @@ fn hand_net() -> SpikingNet {
 fn rate_counts_include_input_spikes() {
     // White pixels spike every step at rate 1; black ones never.
     let net = hand_net();
-    let cfg = SimConfig { steps: 50, input: InputMode::Poisson { rate: 1.0 }, seed: 9 };
-    let r = run_sample(&net, &[255, 255, 0, 0], &cfg, &mut sample_rng(9, 0), &mut SimState::default());
+    let cfg = SimConfig {
+        steps: 50,
+        input: InputMode::Poisson { rate: 1.0 },
+        seed: 9,
+    };
+    let r = run_sample(
+        &net,
+        &[255, 255, 0, 0],
+        &cfg,
+        &mut sample_rng(9, 0),
+        &mut SimState::default(),
+    );
     for t in 1..=50 {
-        assert_eq!(r.spikes_at(t, 0), 2 * t as u32, "input spikes after step {t}");
+        assert_eq!(
+            r.spikes_at(t, 0),
+            2 * t as u32,
+            "input spikes after step {t}"
+        );
     }
     // Hidden neurons get 0.6 per step: they fire 30 times in 50 steps, 3 of them.
     assert_eq!(r.spikes_at(50, 1), 90);
@@ -140,17 +211,39 @@ fn temporal_counts_include_input_spikes() {
     let model = Model {
         params: Default::default(),
         encoding: Default::default(),
-        layers: vec![Layer { n_in: 4, n_out: 2, w: vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.1, 0.0, 0.1] }],
+        layers: vec![Layer {
+            n_in: 4,
+            n_out: 2,
+            w: vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.1, 0.0, 0.1],
+        }],
         meta: ModelMeta::default(),
     };
-    let data = Dataset { images: vec![255, 255, 128, 0], labels: vec![0], rows: 2, cols: 2 };
+    let data = Dataset {
+        images: vec![255, 255, 128, 0],
+        labels: vec![0],
+        rows: 2,
+        cols: 2,
+    };
     let net = EventNet::from_model(&model).unwrap().compile().unwrap();
-    let rep = simulate_events(&net, &model.encoding, &data, RunOptions { until_decision: true }, 1, false).unwrap();
+    let rep = simulate_events(
+        &net,
+        &model.encoding,
+        &data,
+        RunOptions {
+            until_decision: true,
+        },
+        1,
+        false,
+    )
+    .unwrap();
     let full = temporal_full_counts(&model, &data, 1).unwrap();
     let tc = temporal_counts(&rep, &full, &model.arch());
     assert_eq!(tc.spikes_per_layer, vec![2.0, 1.0]);
     assert_eq!(tc.spikes, 3.0);
-    assert_eq!(tc.synaptic_events, 4.0, "2 input spikes x fan-out 2, output fan-out 0");
+    assert_eq!(
+        tc.synaptic_events, 4.0,
+        "2 input spikes x fan-out 2, output fan-out 0"
+    );
     assert_eq!(tc.spikes_per_layer_full[0], 4.0);
     assert_eq!(tc.synaptic_events_full, 8.0 + 0.0);
     assert_eq!(tc.accuracy, 1.0);
@@ -174,22 +267,43 @@ fn temporal_counts_include_input_spikes() {
 #[test]
 fn poisson_runs_depend_on_the_seed_only() {
     let net = hand_net();
-    let data = Dataset { images: vec![128, 64, 200, 30, 90, 90, 90, 90, 255, 0, 10, 128], labels: vec![0, 1, 0], rows: 2, cols: 2 };
-    let cfg = SimConfig { steps: 200, input: InputMode::Poisson { rate: 1.0 }, seed: 11 };
+    let data = Dataset {
+        images: vec![128, 64, 200, 30, 90, 90, 90, 90, 255, 0, 10, 128],
+        labels: vec![0, 1, 0],
+        rows: 2,
+        cols: 2,
+    };
+    let cfg = SimConfig {
+        steps: 200,
+        input: InputMode::Poisson { rate: 1.0 },
+        seed: 11,
+    };
     let a = simulate(&net, &data, &cfg, 1).unwrap();
     let b = simulate(&net, &data, &cfg, 2).unwrap();
     assert_eq!(a, b, "same seed, different thread count: runs differ");
     let c = simulate(&net, &data, &SimConfig { seed: 12, ..cfg }, 1).unwrap();
-    assert_ne!(a[0].spikes, c[0].spikes, "another seed gave the same spikes");
+    assert_ne!(
+        a[0].spikes, c[0].spikes,
+        "another seed gave the same spikes"
+    );
     // Sample 1 alone gives what it gave among others.
-    let one = Dataset { images: data.image(1).to_vec(), labels: vec![1], rows: 2, cols: 2 };
+    let one = Dataset {
+        images: data.image(1).to_vec(),
+        labels: vec![1],
+        rows: 2,
+        cols: 2,
+    };
     let mut st = SimState::default();
     let solo = run_sample(&net, one.image(0), &cfg, &mut sample_rng(11, 1), &mut st);
     assert_eq!(solo, a[1]);
 }
 
 fn tiny_rate_model() -> RateModel {
-    RateModel { net: ReluNet::init(&[16, 8, 10], 5), scales: vec![1.0, 2.0], meta: RateMeta::default() }
+    RateModel {
+        net: ReluNet::init(&[16, 8, 10], 5),
+        scales: vec![1.0, 2.0],
+        meta: RateMeta::default(),
+    }
 }
 
 #[test]
@@ -204,18 +318,27 @@ fn corrupt_or_truncated_rate_model_is_a_clear_error() {
         (bytes[..bytes.len() / 2].to_vec(), "truncated"),
         (bytes[..10].to_vec(), "bad magic"),
         (b"not a model at all".to_vec(), "bad magic"),
-        ({
-            let mut v = bytes.clone();
-            v[8] = 3;
-            v
-        }, "version 3"),
+        (
+            {
+                let mut v = bytes.clone();
+                v[8] = 3;
+                v
+            },
+            "version 3",
+        ),
     ];
     for (k, (b, msg)) in cases.iter().enumerate() {
         let p = d.join(format!("bad{k}.bin"));
         std::fs::write(&p, b).unwrap();
         let e = RateModel::load(&p).unwrap_err();
-        assert!(e.to_string().contains(msg), "case {k}: expected '{msg}' in '{e}'");
-        assert!(e.to_string().contains(&format!("bad{k}.bin")), "the error names the file: {e}");
+        assert!(
+            e.to_string().contains(msg),
+            "case {k}: expected '{msg}' in '{e}'"
+        );
+        assert!(
+            e.to_string().contains(&format!("bad{k}.bin")),
+            "the error names the file: {e}"
+        );
     }
     let mut nan = m.clone();
     nan.net.layers[1].w[3] = f32::NAN;
@@ -236,10 +359,18 @@ fn write_data(dir: &Path, ds: &Dataset) {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_firstspike")).args(args).env_remove("FIRSTSPIKE_DATA").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_firstspike"))
+        .args(args)
+        .env_remove("FIRSTSPIKE_DATA")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), err)
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        err,
+    )
 }
 
 #[test]
@@ -253,25 +384,80 @@ fn baseline_train_and_compare_end_to_end() {
     let temporal = Model {
         params: Default::default(),
         encoding: Default::default(),
-        layers: vec![Layer { n_in: 16, n_out: 6, w: vec![0.2; 96] }, Layer { n_in: 6, n_out: 10, w: vec![0.5; 60] }],
+        layers: vec![
+            Layer {
+                n_in: 16,
+                n_out: 6,
+                w: vec![0.2; 96],
+            },
+            Layer {
+                n_in: 6,
+                n_out: 10,
+                w: vec![0.5; 60],
+            },
+        ],
         meta: ModelMeta::default(),
     };
     temporal.save(&d.join("t")).unwrap();
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
-    let (dd, rp, tp, cp) = (s(data.clone()), s(d.join("r")), s(d.join("t.bin")), s(d.join("c")));
-    let (code, out, err) = run(&["baseline", "train", "--data", &dd, "--arch", "16-12-10", "--epochs", "3", "--lr", "0.01", "--check-steps", "50", "--out", &rp, "--json"]);
+    let (dd, rp, tp, cp) = (
+        s(data.clone()),
+        s(d.join("r")),
+        s(d.join("t.bin")),
+        s(d.join("c")),
+    );
+    let (code, out, err) = run(&[
+        "baseline",
+        "train",
+        "--data",
+        &dd,
+        "--arch",
+        "16-12-10",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.01",
+        "--check-steps",
+        "50",
+        "--out",
+        &rp,
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["relu_test_accuracy"].as_f64().unwrap() > 0.5, "{v}");
-    let (code, out, err) = run(&["compare", "--temporal", &tp, "--rate", &format!("{rp}.bin"), "--data", &dd, "--steps", "40", "--json", "--out", &cp]);
+    let (code, out, err) = run(&[
+        "compare",
+        "--temporal",
+        &tp,
+        "--rate",
+        &format!("{rp}.bin"),
+        "--data",
+        &dd,
+        "--steps",
+        "40",
+        "--json",
+        "--out",
+        &cp,
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    for key in ["accuracy", "spikes_per_inference", "synaptic_events_per_inference"] {
-        assert!(v["temporal"][key].is_number(), "temporal.{key} missing: {v}");
+    for key in [
+        "accuracy",
+        "spikes_per_inference",
+        "synaptic_events_per_inference",
+    ] {
+        assert!(
+            v["temporal"][key].is_number(),
+            "temporal.{key} missing: {v}"
+        );
         assert!(v["rate"][key].is_number(), "rate.{key} missing: {v}");
     }
     assert!(v["rate"]["steps"].as_u64().unwrap() >= 1);
-    assert!(v["spike_ratio"].is_number() && v["synaptic_event_ratio"].is_number(), "{v}");
+    assert!(
+        v["spike_ratio"].is_number() && v["synaptic_event_ratio"].is_number(),
+        "{v}"
+    );
     assert!(v["operating_point"]["reference"].is_string(), "{v}");
     for ext in ["md", "csv", "svg"] {
         let f = d.join(format!("c.{ext}"));
@@ -281,13 +467,115 @@ fn baseline_train_and_compare_end_to_end() {
     assert_eq!(csv.lines().filter(|l| l.starts_with("rate,")).count(), 40);
     // Bad inputs: usage errors exit 2, bad files exit 1, nothing written.
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
-        (vec!["compare".into(), "--temporal".into(), tp.clone(), "--rate".into(), format!("{rp}.bin"), "--data".into(), dd.clone(), "--steps".into(), "0".into(), "--out".into(), s(d.join("x"))], 2, "--steps"),
-        (vec!["compare".into(), "--temporal".into(), tp.clone(), "--rate".into(), format!("{rp}.bin"), "--data".into(), dd.clone(), "--input-rate".into(), "1.5".into(), "--out".into(), s(d.join("x"))], 2, "input rate"),
-        (vec!["compare".into(), "--temporal".into(), tp.clone(), "--rate".into(), tp.clone(), "--data".into(), dd.clone(), "--out".into(), s(d.join("x"))], 1, "first-spike model"),
-        (vec!["compare".into(), "--temporal".into(), format!("{rp}.bin"), "--rate".into(), format!("{rp}.bin"), "--data".into(), dd.clone(), "--out".into(), s(d.join("x"))], 1, "bad magic"),
-        (vec!["compare".into(), "--temporal".into(), tp.clone(), "--rate".into(), format!("{rp}.bin"), "--data".into(), dd.clone(), "--out".into(), s(d.join("no/dir/x"))], 1, "does not exist"),
-        (vec!["baseline".into(), "train".into(), "--data".into(), dd.clone(), "--arch".into(), "16-12-10".into(), "--dropout".into(), "1".into(), "--out".into(), s(d.join("x"))], 2, "--dropout"),
-        (vec!["baseline".into(), "train".into(), "--data".into(), dd.clone(), "--arch".into(), "784-12-10".into(), "--out".into(), s(d.join("x"))], 1, "784 inputs"),
+        (
+            vec![
+                "compare".into(),
+                "--temporal".into(),
+                tp.clone(),
+                "--rate".into(),
+                format!("{rp}.bin"),
+                "--data".into(),
+                dd.clone(),
+                "--steps".into(),
+                "0".into(),
+                "--out".into(),
+                s(d.join("x")),
+            ],
+            2,
+            "--steps",
+        ),
+        (
+            vec![
+                "compare".into(),
+                "--temporal".into(),
+                tp.clone(),
+                "--rate".into(),
+                format!("{rp}.bin"),
+                "--data".into(),
+                dd.clone(),
+                "--input-rate".into(),
+                "1.5".into(),
+                "--out".into(),
+                s(d.join("x")),
+            ],
+            2,
+            "input rate",
+        ),
+        (
+            vec![
+                "compare".into(),
+                "--temporal".into(),
+                tp.clone(),
+                "--rate".into(),
+                tp.clone(),
+                "--data".into(),
+                dd.clone(),
+                "--out".into(),
+                s(d.join("x")),
+            ],
+            1,
+            "first-spike model",
+        ),
+        (
+            vec![
+                "compare".into(),
+                "--temporal".into(),
+                format!("{rp}.bin"),
+                "--rate".into(),
+                format!("{rp}.bin"),
+                "--data".into(),
+                dd.clone(),
+                "--out".into(),
+                s(d.join("x")),
+            ],
+            1,
+            "bad magic",
+        ),
+        (
+            vec![
+                "compare".into(),
+                "--temporal".into(),
+                tp.clone(),
+                "--rate".into(),
+                format!("{rp}.bin"),
+                "--data".into(),
+                dd.clone(),
+                "--out".into(),
+                s(d.join("no/dir/x")),
+            ],
+            1,
+            "does not exist",
+        ),
+        (
+            vec![
+                "baseline".into(),
+                "train".into(),
+                "--data".into(),
+                dd.clone(),
+                "--arch".into(),
+                "16-12-10".into(),
+                "--dropout".into(),
+                "1".into(),
+                "--out".into(),
+                s(d.join("x")),
+            ],
+            2,
+            "--dropout",
+        ),
+        (
+            vec![
+                "baseline".into(),
+                "train".into(),
+                "--data".into(),
+                dd.clone(),
+                "--arch".into(),
+                "784-12-10".into(),
+                "--out".into(),
+                s(d.join("x")),
+            ],
+            1,
+            "784 inputs",
+        ),
     ];
     for (args, code, msg) in &cases {
         let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();

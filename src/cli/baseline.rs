@@ -162,7 +162,9 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
         lr_decay: a.lr_decay,
         optimizer: match a.optimizer {
             Opt::Adam => Optimizer::Adam,
-            Opt::Sgd => Optimizer::Sgd { momentum: a.momentum },
+            Opt::Sgd => Optimizer::Sgd {
+                momentum: a.momentum,
+            },
         },
         dropout: a.dropout,
         seed: a.seed,
@@ -170,7 +172,10 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
     };
     cfg.validate()?;
     if !(a.percentile > 0.0 && a.percentile <= 100.0) {
-        return Err(Error::Usage(format!("--percentile must be in (0, 100], got {}", a.percentile)));
+        return Err(Error::Usage(format!(
+            "--percentile must be in (0, 100], got {}",
+            a.percentile
+        )));
     }
     if a.norm_samples == 0 {
         return Err(Error::Usage("--norm-samples must be at least 1".into()));
@@ -223,7 +228,11 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
     };
     if a.check_steps > 0 {
         let snet = model.spiking()?;
-        let sc = SimConfig { steps: a.check_steps, input: InputMode::Current, seed: 0 };
+        let sc = SimConfig {
+            steps: a.check_steps,
+            input: InputMode::Current,
+            seed: 0,
+        };
         let runs = sim::simulate(&snet, &test, &sc, cfg.threads)?;
         let curve = rate_curve(&snet, &runs, &test.labels);
         model.meta.conversion_check = Some(ConversionCheck {
@@ -293,7 +302,10 @@ fn check_out_dir(prefix: &Path) -> Result<()> {
             prefix,
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                format!("output folder {} does not exist; create it first", dir.display()),
+                format!(
+                    "output folder {} does not exist; create it first",
+                    dir.display()
+                ),
             ),
         ))
     }
@@ -305,7 +317,11 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         Input::Poisson => InputMode::Poisson { rate: a.input_rate },
         Input::Current => InputMode::Current,
     };
-    let cfg = SimConfig { steps: a.steps, input, seed: a.seed };
+    let cfg = SimConfig {
+        steps: a.steps,
+        input,
+        seed: a.seed,
+    };
     cfg.validate()?;
     check_out_dir(&a.out)?;
     let temporal = Model::load(&a.temporal)?;
@@ -321,7 +337,16 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
     }
     let t0 = Instant::now();
     let enet = EventNet::from_model(&temporal)?.compile()?;
-    let trep = simulate(&enet, &temporal.encoding, &data, RunOptions { until_decision: true }, threads, false)?;
+    let trep = simulate(
+        &enet,
+        &temporal.encoding,
+        &data,
+        RunOptions {
+            until_decision: true,
+        },
+        threads,
+        false,
+    )?;
     let full = temporal_full_counts(&temporal, &data, threads)?;
     let temporal_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -329,11 +354,27 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
     let runs = sim::simulate(&snet, &data, &cfg, threads)?;
     let rate_secs = t1.elapsed().as_secs_f64();
     let relu = evaluate_relu(&rate.net, &data, threads);
-    let ann = AnnWork { accuracy: relu.accuracy(), dense_macs: rate.net.dense_macs(), sparse_macs_mean: relu.sparse_macs_mean };
-    let c = Comparison::new(&snet, &runs, &data.labels, &trep, &full, &temporal.arch(), ann).expect("steps >= 1");
+    let ann = AnnWork {
+        accuracy: relu.accuracy(),
+        dense_macs: rate.net.dense_macs(),
+        sparse_macs_mean: relu.sparse_macs_mean,
+    };
+    let c = Comparison::new(
+        &snet,
+        &runs,
+        &data.labels,
+        &trep,
+        &full,
+        &temporal.arch(),
+        ann,
+    )
+    .expect("steps >= 1");
     let input_text = match input {
         InputMode::Poisson { rate: r } => {
-            format!("Poisson, {r} spikes per step for a white pixel (probability {r} x pixel/255 per step), seed {}", a.seed)
+            format!(
+                "Poisson, each pixel spikes with probability {r} x pixel/255 per step, seed {}",
+                a.seed
+            )
         }
         InputMode::Current => "constant current x . W' every step (no input spikes)".into(),
     };
@@ -342,10 +383,17 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         rate_model: format!("{} ({})", a.rate.display(), rate.net.arch_string()),
         rate_input: input_text.clone(),
     };
-    let (md, csv, svg) = (with_ext(&a.out, "md"), with_ext(&a.out, "csv"), with_ext(&a.out, "svg"));
+    let (md, csv, svg) = (
+        with_ext(&a.out, "md"),
+        with_ext(&a.out, "csv"),
+        with_ext(&a.out, "svg"),
+    );
     fsio::write_atomic(&md, report::markdown(&c, &ctx).as_bytes())?;
     fsio::write_atomic(&csv, report::csv(&c).as_bytes())?;
-    let title = format!("Rate-coded versus first-spike coding, {} test images", c.samples);
+    let title = format!(
+        "Rate-coded versus first-spike coding, {} test images",
+        c.samples
+    );
     fsio::write_atomic(&svg, plot::svg(&c, &title).as_bytes())?;
     let k = c.op.step - 1;
     let last = c.curve.steps() - 1;
@@ -432,8 +480,16 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
             report::count(c.curve.spikes[k]),
             report::count(c.curve.synaptic_events[k])
         );
-        println!("spike ratio (rate / first-spike) {:.1} x, synaptic-event ratio {:.1} x", c.spike_ratio, c.synaptic_event_ratio);
-        println!("wrote {}, {} and {}", md.display(), csv.display(), svg.display());
+        println!(
+            "spike ratio (rate / first-spike) {:.1} x, synaptic-event ratio {:.1} x",
+            c.spike_ratio, c.synaptic_event_ratio
+        );
+        println!(
+            "wrote {}, {} and {}",
+            md.display(),
+            csv.display(),
+            svg.display()
+        );
     }
     Ok(())
 }

@@ -61,7 +61,9 @@ impl RateCurve {
 /// Synaptic events of one sample after step `t`: sum over layers of spikes x fan-out, plus the
 /// input projection.
 pub fn rate_events_at(net: &SpikingNet, r: &SampleRun, t: usize) -> u64 {
-    let spikes: u64 = (0..r.n_layers).map(|l| r.spikes_at(t, l) as u64 * net.fan_out(l) as u64).sum();
+    let spikes: u64 = (0..r.n_layers)
+        .map(|l| r.spikes_at(t, l) as u64 * net.fan_out(l) as u64)
+        .sum();
     spikes + r.input_projection_macs
 }
 
@@ -72,12 +74,23 @@ pub fn rate_curve(net: &SpikingNet, runs: &[SampleRun], labels: &[u8]) -> RateCu
     let n = runs.len().max(1) as f64;
     let mut c = RateCurve::default();
     for t in 1..=steps {
-        let correct = runs.iter().zip(labels).filter(|(r, &y)| r.preds[t - 1] == Some(y)).count();
-        let per: Vec<f64> = (0..nl).map(|l| runs.iter().map(|r| r.spikes_at(t, l) as f64).sum::<f64>() / n).collect();
+        let correct = runs
+            .iter()
+            .zip(labels)
+            .filter(|(r, &y)| r.preds[t - 1] == Some(y))
+            .count();
+        let per: Vec<f64> = (0..nl)
+            .map(|l| runs.iter().map(|r| r.spikes_at(t, l) as f64).sum::<f64>() / n)
+            .collect();
         c.accuracy.push(correct as f64 / n);
         c.spikes.push(per.iter().sum());
         c.spikes_per_layer.push(per);
-        c.synaptic_events.push(runs.iter().map(|r| rate_events_at(net, r, t) as f64).sum::<f64>() / n);
+        c.synaptic_events.push(
+            runs.iter()
+                .map(|r| rate_events_at(net, r, t) as f64)
+                .sum::<f64>()
+                / n,
+        );
     }
     c
 }
@@ -106,7 +119,9 @@ pub fn rate_decisions(net: &SpikingNet, runs: &[SampleRun]) -> RateDecisions {
             steps.push(s as u64);
         }
         let t = d.unwrap_or(r.steps());
-        spikes += (0..r.n_layers).map(|l| r.spikes_at(t, l) as u64).sum::<u64>();
+        spikes += (0..r.n_layers)
+            .map(|l| r.spikes_at(t, l) as u64)
+            .sum::<u64>();
         events += rate_events_at(net, r, t);
     }
     RateDecisions {
@@ -165,7 +180,9 @@ pub fn temporal_full_counts(model: &Model, data: &Dataset, threads: usize) -> Re
         }
         out
     });
-    Ok((0..nl).map(|l| parts.iter().flat_map(|p| p[l].iter().copied()).collect()).collect())
+    Ok((0..nl)
+        .map(|l| parts.iter().flat_map(|p| p[l].iter().copied()).collect())
+        .collect())
 }
 
 /// Counts of the first-spike network: `rep` from the event engine (stopped at the decision or
@@ -175,12 +192,18 @@ pub fn temporal_counts(rep: &SimReport, full: &LayerCounts, arch: &[usize]) -> T
     let runs = &rep.runs;
     let n = runs.len().max(1) as f64;
     let nl = runs.first().map_or(0, |r| r.fired.len());
-    let mean = |f: &dyn Fn(&crate::event::RunSummary) -> u64| runs.iter().map(f).sum::<u64>() as f64 / n;
-    let spikes_per_layer: Vec<f64> = (0..nl).map(|l| mean(&|r| r.fired_before_decision[l])).collect();
+    let mean =
+        |f: &dyn Fn(&crate::event::RunSummary) -> u64| runs.iter().map(f).sum::<u64>() as f64 / n;
+    let spikes_per_layer: Vec<f64> = (0..nl)
+        .map(|l| mean(&|r| r.fired_before_decision[l]))
+        .collect();
     let mean_of = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
     let spikes_per_layer_full: Vec<f64> = full.iter().map(|v| mean_of(v)).collect();
     let fan_out = |l: usize| arch.get(l + 1).copied().unwrap_or(0) as f64;
-    let dts: Vec<f64> = runs.iter().filter_map(|r| r.decision.map(|d| d.1)).collect();
+    let dts: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.decision.map(|d| d.1))
+        .collect();
     TemporalCounts {
         samples: runs.len(),
         accuracy: rep.correct as f64 / n,
@@ -188,7 +211,11 @@ pub fn temporal_counts(rep: &SimReport, full: &LayerCounts, arch: &[usize]) -> T
         spikes: spikes_per_layer.iter().sum(),
         spikes_full: spikes_per_layer_full.iter().sum(),
         synaptic_events: mean(&|r| r.synaptic_events_before_decision.iter().sum()),
-        synaptic_events_full: spikes_per_layer_full.iter().enumerate().map(|(l, s)| s * fan_out(l)).sum(),
+        synaptic_events_full: spikes_per_layer_full
+            .iter()
+            .enumerate()
+            .map(|(l, s)| s * fan_out(l))
+            .sum(),
         spikes_per_layer,
         spikes_per_layer_full,
         decision_time_mean: (!dts.is_empty()).then(|| dts.iter().sum::<f64>() / dts.len() as f64),
@@ -225,11 +252,20 @@ pub struct OperatingPoint {
 /// empty (the last step meets its own target); `None` for an empty curve.
 pub fn operating_point(curve: &RateCurve, temporal_accuracy: f64) -> Option<OperatingPoint> {
     let last = *curve.accuracy.last()?;
-    let (reference, reference_accuracy) =
-        if temporal_accuracy < last { (Reference::Temporal, temporal_accuracy) } else { (Reference::RateFinal, last) };
+    let (reference, reference_accuracy) = if temporal_accuracy < last {
+        (Reference::Temporal, temporal_accuracy)
+    } else {
+        (Reference::RateFinal, last)
+    };
     let target = reference_accuracy - MATCH_TOLERANCE;
     let k = curve.accuracy.iter().position(|&a| a >= target)?;
-    Some(OperatingPoint { step: k + 1, accuracy: curve.accuracy[k], target, reference, reference_accuracy })
+    Some(OperatingPoint {
+        step: k + 1,
+        accuracy: curve.accuracy[k],
+        target,
+        reference,
+        reference_accuracy,
+    })
 }
 
 /// Per-layer, per-sample spike counts (for histograms): `counts[l][sample]`.
@@ -238,13 +274,22 @@ pub type LayerCounts = Vec<Vec<u64>>;
 /// Rate spikes per layer and sample after step `t`.
 pub fn rate_layer_counts(runs: &[SampleRun], t: usize) -> LayerCounts {
     let nl = runs.first().map_or(0, |r| r.n_layers);
-    (0..nl).map(|l| runs.iter().map(|r| r.spikes_at(t, l) as u64).collect()).collect()
+    (0..nl)
+        .map(|l| runs.iter().map(|r| r.spikes_at(t, l) as u64).collect())
+        .collect()
 }
 
 /// Temporal spikes per layer and sample up to the decision.
 pub fn temporal_layer_counts(rep: &SimReport) -> LayerCounts {
     let nl = rep.runs.first().map_or(0, |r| r.fired.len());
-    (0..nl).map(|l| rep.runs.iter().map(|r| r.fired_before_decision[l]).collect()).collect()
+    (0..nl)
+        .map(|l| {
+            rep.runs
+                .iter()
+                .map(|r| r.fired_before_decision[l])
+                .collect()
+        })
+        .collect()
 }
 
 /// The ReLU network's accuracy and work on the same images.
@@ -323,7 +368,10 @@ mod tests {
     use super::*;
 
     fn curve(acc: &[f64]) -> RateCurve {
-        RateCurve { accuracy: acc.to_vec(), ..Default::default() }
+        RateCurve {
+            accuracy: acc.to_vec(),
+            ..Default::default()
+        }
     }
 
     #[test]

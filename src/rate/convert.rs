@@ -34,19 +34,32 @@ pub fn percentile(v: &mut [f32], p: f64) -> Option<f32> {
         return None;
     }
     let n = v.len();
-    let rank = ((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1;
+    // Rank ceil(p n / 100), with the product shrunk by a relative 1e-12 so that a product
+    // that is a whole number in exact arithmetic (99.9 % of 1000) is not rounded up by one
+    // ulp of error (99.9 / 100 * 1000 = 999.0000000000001 in f64).
+    let exact = p / 100.0 * n as f64;
+    let rank = ((exact * (1.0 - 1e-12)).ceil() as usize).clamp(1, n) - 1;
     let (_, x, _) = v.select_nth_unstable_by(rank, |a, b| a.total_cmp(b));
     Some(*x)
 }
 
 /// `lambda_l` for every layer `l >= 1` (see the module notes), from the ReLU activations of
 /// `net` on `data`. An error if `p` is outside (0, 100] or a layer is never active on `data`.
-pub fn activation_scales(net: &ReluNet, data: &Dataset, p: f64, threads: usize) -> Result<Vec<f32>> {
+pub fn activation_scales(
+    net: &ReluNet,
+    data: &Dataset,
+    p: f64,
+    threads: usize,
+) -> Result<Vec<f32>> {
     if !(p > 0.0 && p <= 100.0) {
-        return Err(Error::Usage(format!("the normalisation percentile must be in (0, 100], got {p}")));
+        return Err(Error::Usage(format!(
+            "the normalisation percentile must be in (0, 100], got {p}"
+        )));
     }
     if data.is_empty() {
-        return Err(Error::Usage("no images to normalise the conversion with".into()));
+        return Err(Error::Usage(
+            "no images to normalise the conversion with".into(),
+        ));
     }
     let nl = net.layers.len();
     let parts = par_chunks(data.len(), threads, |range| {
@@ -69,7 +82,11 @@ pub fn activation_scales(net: &ReluNet, data: &Dataset, p: f64, threads: usize) 
             _ => {
                 return Err(Error::model(
                     "<conversion>",
-                    format!("layer {} is never active on the {} normalisation images; cannot scale it", l + 1, data.len()),
+                    format!(
+                        "layer {} is never active on the {} normalisation images; cannot scale it",
+                        l + 1,
+                        data.len()
+                    ),
                 ))
             }
         }
@@ -113,10 +130,21 @@ impl SpikingNet {
 /// Converts `net` with scales `lambda` (one per layer, finite and > 0).
 pub fn convert(net: &ReluNet, lambda: &[f32]) -> Result<SpikingNet> {
     if lambda.len() != net.layers.len() {
-        return Err(Error::Dimension(format!("{} scales for {} layers", lambda.len(), net.layers.len())));
+        return Err(Error::Dimension(format!(
+            "{} scales for {} layers",
+            lambda.len(),
+            net.layers.len()
+        )));
     }
-    if let Some((l, s)) = lambda.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
-        return Err(Error::Usage(format!("scale of layer {} is {s}; scales must be finite and > 0", l + 1)));
+    if let Some((l, s)) = lambda
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(s.is_finite() && **s > 0.0))
+    {
+        return Err(Error::Usage(format!(
+            "scale of layer {} is {s}; scales must be finite and > 0",
+            l + 1
+        )));
     }
     let layers = net
         .layers
@@ -125,10 +153,17 @@ pub fn convert(net: &ReluNet, lambda: &[f32]) -> Result<SpikingNet> {
         .map(|(l, d)| {
             let prev = if l == 0 { 1.0 } else { lambda[l - 1] };
             let f = prev / lambda[l];
-            Dense { n_in: d.n_in, n_out: d.n_out, w: d.w.iter().map(|w| w * f).collect() }
+            Dense {
+                n_in: d.n_in,
+                n_out: d.n_out,
+                w: d.w.iter().map(|w| w * f).collect(),
+            }
         })
         .collect();
-    Ok(SpikingNet { layers, scales: lambda.to_vec() })
+    Ok(SpikingNet {
+        layers,
+        scales: lambda.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -147,7 +182,18 @@ mod tests {
     #[test]
     fn convert_scales_by_neighbouring_lambdas() {
         let net = ReluNet {
-            layers: vec![Dense { n_in: 1, n_out: 1, w: vec![2.0] }, Dense { n_in: 1, n_out: 1, w: vec![3.0] }],
+            layers: vec![
+                Dense {
+                    n_in: 1,
+                    n_out: 1,
+                    w: vec![2.0],
+                },
+                Dense {
+                    n_in: 1,
+                    n_out: 1,
+                    w: vec![3.0],
+                },
+            ],
         };
         let s = convert(&net, &[4.0, 6.0]).unwrap();
         assert_eq!(s.layers[0].w, vec![0.5]); // 2 * 1 / 4

@@ -116,10 +116,22 @@ impl RateModel {
     pub fn validate(&self) -> std::result::Result<(), String> {
         self.net.validate()?;
         if self.scales.len() != self.net.layers.len() {
-            return Err(format!("{} scales for {} layers", self.scales.len(), self.net.layers.len()));
+            return Err(format!(
+                "{} scales for {} layers",
+                self.scales.len(),
+                self.net.layers.len()
+            ));
         }
-        if let Some((l, s)) = self.scales.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
-            return Err(format!("scale of layer {} is {s}; scales must be finite and > 0", l + 1));
+        if let Some((l, s)) = self
+            .scales
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(s.is_finite() && **s > 0.0))
+        {
+            return Err(format!(
+                "scale of layer {} is {s}; scales must be finite and > 0",
+                l + 1
+            ));
         }
         Ok(())
     }
@@ -168,7 +180,11 @@ impl RateModel {
             scales: self.scales.clone(),
             meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
         };
-        out.extend(codec().serialize(&bin).expect("a rate model always serialises"));
+        out.extend(
+            codec()
+                .serialize(&bin)
+                .expect("a rate model always serialises"),
+        );
         out
     }
 
@@ -194,14 +210,19 @@ impl RateModel {
             .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
-        let m = RateModel { net: b.net, scales: b.scales, meta };
+        let m = RateModel {
+            net: b.net,
+            scales: b.scales,
+            meta,
+        };
         m.validate().map_err(|w| Error::model(path, w))?;
         Ok(m)
     }
 
     /// Writes `PREFIX.bin` and `PREFIX.json` atomically. Returns both paths.
     pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
-        self.validate().map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
+        self.validate()
+            .map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
         let bin = with_ext(prefix, "bin");
         let json = with_ext(prefix, "json");
         fsio::write_atomic(&bin, &self.to_bytes())?;
@@ -233,13 +254,20 @@ mod tests {
     use super::*;
 
     fn tiny() -> RateModel {
-        RateModel { net: ReluNet::init(&[3, 2, 2], 1), scales: vec![1.5, 2.0], meta: RateMeta::default() }
+        RateModel {
+            net: ReluNet::init(&[3, 2, 2], 1),
+            scales: vec![1.5, 2.0],
+            meta: RateMeta::default(),
+        }
     }
 
     #[test]
     fn round_trip() {
         let m = tiny();
-        assert_eq!(RateModel::from_bytes(&m.to_bytes(), Path::new("m")).unwrap(), m);
+        assert_eq!(
+            RateModel::from_bytes(&m.to_bytes(), Path::new("m")).unwrap(),
+            m
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ const LEFT: f64 = 80.0;
 const RIGHT: f64 = 30.0;
 const TOP: f64 = 60.0;
 const PLOT_H: f64 = 340.0;
-const HIST_TOP: f64 = TOP + PLOT_H + 90.0;
+const LEGEND_TOP: f64 = TOP + PLOT_H + 50.0;
+const LEGEND_ROW: f64 = 18.0;
+const HIST_TOP: f64 = LEGEND_TOP + 4.0 * LEGEND_ROW + 60.0;
 const HIST_H: f64 = 170.0;
 const H: f64 = HIST_TOP + HIST_H + 70.0;
 const RATE: &str = "#4c72b0";
@@ -83,7 +85,9 @@ fn subtitle(c: &Comparison) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The SVG picture of a comparison; `title` goes on top.
@@ -108,7 +112,11 @@ fn accuracy_panel(s: &mut String, c: &Comparison) {
     let t = &c.temporal;
     let curve = &c.curve;
     let (x0, x1, y0, y1) = (LEFT, W - RIGHT, TOP, TOP + PLOT_H);
-    let xs = curve.spikes.iter().copied().chain([t.spikes, t.spikes_full, c.decisions.spikes_mean]);
+    let xs = curve
+        .spikes
+        .iter()
+        .copied()
+        .chain([t.spikes, t.spikes_full, c.decisions.spikes_mean]);
     let ax = LogAxis::covering(xs, x0, x1);
     let floor_acc = t.accuracy.min(c.op.accuracy).min(c.op.target);
     let y_lo = ((floor_acc - 0.1) * 20.0).floor().max(0.0) / 20.0;
@@ -189,65 +197,122 @@ fn accuracy_panel(s: &mut String, c: &Comparison) {
             py + 14.0
         );
     }
-    let (px, py) = (opx, opy);
-    let _ = writeln!(
-        s,
-        r#"<circle cx="{px:.1}" cy="{py:.1}" r="7" fill="none" stroke="{RATE}" stroke-width="2.5"/><text x="{:.1}" y="{:.1}" fill="{RATE}" font-weight="bold" text-anchor="end">rate, operating point T = {}: {} spikes</text>"#,
-        px - 10.0,
-        py - 10.0,
-        c.op.step,
-        count(curve.spikes[k])
-    );
+    // Markers only; the numbers go in the legend, where they cannot collide.
     let last = curve.steps() - 1;
-    let (px, py) = (ax.px(c.decisions.spikes_mean), y(curve.accuracy[last]));
+    let marker = |s: &mut String, m: Marker, px: f64, py: f64| {
+        let _ = match m {
+            Marker::Ring(color, r) => writeln!(
+                s,
+                r#"<circle cx="{px:.1}" cy="{py:.1}" r="{r}" fill="none" stroke="{color}" stroke-width="2"/>"#
+            ),
+            Marker::Dot(color, r) => writeln!(
+                s,
+                r#"<circle cx="{px:.1}" cy="{py:.1}" r="{r}" fill="{color}"/>"#
+            ),
+            Marker::Diamond(color) => writeln!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="9" height="9" transform="rotate(45 {px:.1} {py:.1})" fill="none" stroke="{color}" stroke-width="1.5"/>"#,
+                px - 4.5,
+                py - 4.5
+            ),
+            Marker::Line(color) => writeln!(
+                s,
+                r#"<line x1="{:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}" stroke="{color}" stroke-width="2"/>"#,
+                px - 10.0,
+                px + 10.0
+            ),
+        };
+    };
+    marker(s, Marker::Ring(RATE, 7.0), opx, opy);
+    marker(
+        s,
+        Marker::Diamond(RATE),
+        ax.px(c.decisions.spikes_mean),
+        y(curve.accuracy[last]),
+    );
+    marker(
+        s,
+        Marker::Dot(TEMPORAL, 6.0),
+        ax.px(t.spikes),
+        y(t.accuracy),
+    );
+    marker(
+        s,
+        Marker::Ring(TEMPORAL, 6.0),
+        ax.px(t.spikes_full),
+        y(t.accuracy),
+    );
+    let rows = [
+        (
+            Marker::Line(RATE),
+            "rate-coded, accuracy after T steps (T marked)".to_string(),
+        ),
+        (
+            Marker::Ring(RATE, 6.0),
+            format!(
+                "rate, operating point T = {}: {} spikes, {:.2} %",
+                c.op.step,
+                count(curve.spikes[k]),
+                100.0 * curve.accuracy[k]
+            ),
+        ),
+        (
+            Marker::Diamond(RATE),
+            format!(
+                "rate, each image stopped at its decision (oracle): {} spikes, {:.2} %",
+                count(c.decisions.spikes_mean),
+                100.0 * curve.accuracy[last]
+            ),
+        ),
+        (
+            Marker::Dot(TEMPORAL, 5.0),
+            format!(
+                "first-spike, up to the decision: {} spikes, {:.2} %",
+                count(t.spikes),
+                100.0 * t.accuracy
+            ),
+        ),
+        (
+            Marker::Ring(TEMPORAL, 5.0),
+            format!("first-spike, full run: {} spikes", count(t.spikes_full)),
+        ),
+    ];
+    // Legend below the axis, in two columns: rate on the left, first-spike on the right.
+    let col_w = (x1 - x0) * 0.58;
+    let mut rows_per_col = [0usize; 2];
+    for (m, text) in rows {
+        let col = usize::from(matches!(
+            m,
+            Marker::Dot(TEMPORAL, _) | Marker::Ring(TEMPORAL, _)
+        ));
+        let yy = LEGEND_TOP + 14.0 + LEGEND_ROW * rows_per_col[col] as f64;
+        rows_per_col[col] += 1;
+        let bx = x0 + col as f64 * col_w;
+        marker(s, m, bx + 12.0, yy - 4.0);
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{yy:.1}">{}</text>"#,
+            bx + 30.0,
+            esc(&text)
+        );
+    }
     let _ = writeln!(
         s,
-        r#"<rect x="{:.1}" y="{:.1}" width="9" height="9" transform="rotate(45 {px:.1} {py:.1})" fill="none" stroke="{RATE}" stroke-width="1.5"/>"#,
-        px - 4.5,
-        py - 4.5
+        r#"<text x="{:.1}" y="{:.1}" font-weight="bold">rate at the operating point / first-spike: spikes {:.1} x, synaptic events {:.1} x</text>"#,
+        x0 + 4.0,
+        LEGEND_TOP + 18.0 + LEGEND_ROW * 3.0,
+        c.spike_ratio,
+        c.synaptic_event_ratio
     );
-    // Temporal points.
-    let (px, py) = (ax.px(t.spikes), y(t.accuracy));
-    let _ = writeln!(
-        s,
-        r#"<circle cx="{px:.1}" cy="{py:.1}" r="6" fill="{TEMPORAL}"/><text x="{:.1}" y="{:.1}" fill="{TEMPORAL}" font-weight="bold">first-spike, up to decision: {} spikes</text>"#,
-        px + 10.0,
-        py + 18.0,
-        count(t.spikes)
-    );
-    let (px2, py2) = (ax.px(t.spikes_full), y(t.accuracy));
-    let _ = writeln!(
-        s,
-        r#"<circle cx="{px2:.1}" cy="{py2:.1}" r="6" fill="none" stroke="{TEMPORAL}" stroke-width="2"/>"#
-    );
-    // Legend.
-    let (lx, ly) = (x0 + 12.0, y1 - 64.0);
-    let _ = writeln!(
-        s,
-        r##"<rect x="{:.1}" y="{:.1}" width="330" height="58" fill="white" stroke="#ddd"/>
-<line x1="{lx:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{RATE}" stroke-width="2"/><text x="{:.1}" y="{:.1}">rate-coded, accuracy after T steps</text>
-<rect x="{:.1}" y="{:.1}" width="8" height="8" transform="rotate(45 {:.1} {:.1})" fill="none" stroke="{RATE}"/><text x="{:.1}" y="{:.1}">rate, each image stopped at its decision (oracle)</text>
-<circle cx="{:.1}" cy="{:.1}" r="5" fill="{TEMPORAL}"/><circle cx="{:.1}" cy="{:.1}" r="5" fill="none" stroke="{TEMPORAL}"/><text x="{:.1}" y="{:.1}">first-spike: up to decision / full run</text>"##,
-        lx - 6.0,
-        ly - 6.0,
-        lx + 24.0,
-        ly + 6.0,
-        ly + 6.0,
-        lx + 32.0,
-        ly + 10.0,
-        lx + 8.0,
-        ly + 18.0,
-        lx + 12.0,
-        ly + 22.0,
-        lx + 32.0,
-        ly + 26.0,
-        lx + 6.0,
-        ly + 40.0,
-        lx + 19.0,
-        ly + 40.0,
-        lx + 32.0,
-        ly + 44.0
-    );
+}
+
+/// Marker shapes of the accuracy panel.
+#[derive(Clone, Copy)]
+enum Marker {
+    Ring(&'static str, f64),
+    Dot(&'static str, f64),
+    Diamond(&'static str),
+    Line(&'static str),
 }
 
 fn histograms(s: &mut String, c: &Comparison) {
@@ -281,7 +346,11 @@ fn histograms(s: &mut String, c: &Comparison) {
             h
         };
         let (hr, ht) = (bins(rate), bins(temp));
-        let top = hr.iter().chain(&ht).fold(0.0f64, |a, &b| a.max(b)).max(1e-9);
+        let top = hr
+            .iter()
+            .chain(&ht)
+            .fold(0.0f64, |a, &b| a.max(b))
+            .max(1e-9);
         let _ = writeln!(
             s,
             r##"<rect x="{x0:.1}" y="{y0}" width="{pw:.1}" height="{HIST_H}" fill="none" stroke="#bbb"/><text x="{x0:.1}" y="{}" font-weight="bold">{}</text>"##,

@@ -54,7 +54,11 @@ impl ReluNet {
             .map(|p| {
                 let (n_in, n_out) = (p[0], p[1]);
                 let d = Normal::new(0.0f32, (2.0 / n_in as f32).sqrt()).expect("finite sd");
-                Dense { n_in, n_out, w: (0..n_in * n_out).map(|_| d.sample(&mut rng)).collect() }
+                Dense {
+                    n_in,
+                    n_out,
+                    w: (0..n_in * n_out).map(|_| d.sample(&mut rng)).collect(),
+                }
             })
             .collect();
         ReluNet { layers }
@@ -69,7 +73,11 @@ impl ReluNet {
 
     /// Architecture as a string, e.g. `784-800-10`.
     pub fn arch_string(&self) -> String {
-        self.arch().iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+        self.arch()
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("-")
     }
 
     /// Inputs of the first layer.
@@ -94,10 +102,18 @@ impl ReluNet {
         }
         for (k, l) in self.layers.iter().enumerate() {
             if l.n_in == 0 || l.n_out == 0 {
-                return Err(format!("layer {k} has a zero size ({} -> {})", l.n_in, l.n_out));
+                return Err(format!(
+                    "layer {k} has a zero size ({} -> {})",
+                    l.n_in, l.n_out
+                ));
             }
             if l.w.len() != l.n_in * l.n_out {
-                return Err(format!("layer {k}: {} weights for {} x {}", l.w.len(), l.n_in, l.n_out));
+                return Err(format!(
+                    "layer {k}: {} weights for {} x {}",
+                    l.w.len(),
+                    l.n_in,
+                    l.n_out
+                ));
             }
             if k > 0 && self.layers[k - 1].n_out != l.n_in {
                 return Err(format!(
@@ -186,7 +202,11 @@ pub fn forward(net: &ReluNet, x: &[f32], pass: &mut Pass, mut dropout: Option<Dr
             if let Some(d) = dropout.as_mut() {
                 let keep = 1.0 / (1.0 - d.p);
                 for v in out.iter_mut() {
-                    *v = if d.rng.gen::<f32>() < d.p { 0.0 } else { *v * keep };
+                    *v = if d.rng.gen::<f32>() < d.p {
+                        0.0
+                    } else {
+                        *v * keep
+                    };
                 }
             }
         }
@@ -297,14 +317,17 @@ mod tests {
         let mut grads: Vec<Vec<f32>> = net.layers.iter().map(|l| vec![0.0; l.w.len()]).collect();
         backward(&net, &pass, y, 1.0, &mut grads, &mut BackScratch::default());
         let h = 1e-2;
-        for k in 0..net.layers.len() {
-            for p in 0..net.layers[k].w.len() {
+        for (k, g) in grads.iter().enumerate() {
+            for (p, &gp) in g.iter().enumerate() {
                 let mut a = net.clone();
                 a.layers[k].w[p] += h;
                 let mut b = net.clone();
                 b.layers[k].w[p] -= h;
                 let fd = (loss_of(&a, &x, y) - loss_of(&b, &x, y)) / (2.0 * h);
-                assert!((fd - grads[k][p]).abs() < 2e-3, "layer {k} weight {p}: fd {fd} vs {}", grads[k][p]);
+                assert!(
+                    (fd - gp).abs() < 2e-3,
+                    "layer {k} weight {p}: fd {fd} vs {gp}"
+                );
             }
         }
     }

@@ -74,12 +74,20 @@ pub fn markdown(c: &Comparison, ctx: &Context) -> String {
     let t = &c.temporal;
     let k = c.op.step - 1;
     let last = c.curve.steps() - 1;
-    let nl = t.spikes_per_layer.len().max(c.curve.spikes_per_layer.first().map_or(0, |v| v.len()));
+    let nl = t
+        .spikes_per_layer
+        .len()
+        .max(c.curve.spikes_per_layer.first().map_or(0, |v| v.len()));
     let mut s = String::new();
     let _ = writeln!(s, "# Rate-coded versus first-spike coding\n");
     let _ = writeln!(s, "- images: {} (test set)", c.samples);
     let _ = writeln!(s, "- first-spike model: {}", ctx.temporal_model);
-    let _ = writeln!(s, "- rate model: {} (ReLU network accuracy {})", ctx.rate_model, pct(c.ann.accuracy));
+    let _ = writeln!(
+        s,
+        "- rate model: {} (ReLU network accuracy {})",
+        ctx.rate_model,
+        pct(c.ann.accuracy)
+    );
     let _ = writeln!(s, "- rate input: {}", ctx.rate_input);
     let _ = writeln!(s, "- operating point: {}\n", operating_point_text(c));
     let _ = writeln!(
@@ -169,13 +177,23 @@ pub fn markdown(c: &Comparison, ctx: &Context) -> String {
 /// The CSV: one row per rate step, then the first-spike rows. Columns: `coding`, `steps`,
 /// `accuracy`, `spikes_per_inference`, `synaptic_events_per_inference`, `spikes_layer_<l>`.
 pub fn csv(c: &Comparison) -> String {
-    let nl = c.temporal.spikes_per_layer.len().max(c.curve.spikes_per_layer.first().map_or(0, |v| v.len()));
-    let mut s = String::from("coding,steps,accuracy,spikes_per_inference,synaptic_events_per_inference");
+    let nl = c
+        .temporal
+        .spikes_per_layer
+        .len()
+        .max(c.curve.spikes_per_layer.first().map_or(0, |v| v.len()));
+    let mut s =
+        String::from("coding,steps,accuracy,spikes_per_inference,synaptic_events_per_inference");
     for l in 0..nl {
         let _ = write!(s, ",spikes_layer_{l}");
     }
     s.push('\n');
-    let layers = |v: &[f64]| (0..nl).map(|l| v.get(l).map_or(String::new(), |x| format!("{x}"))).collect::<Vec<_>>().join(",");
+    let layers = |v: &[f64]| {
+        (0..nl)
+            .map(|l| v.get(l).map_or(String::new(), |x| format!("{x}")))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     for t in 0..c.curve.steps() {
         let _ = writeln!(
             s,

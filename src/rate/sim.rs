@@ -254,7 +254,12 @@ pub fn sample_rng(seed: u64, i: usize) -> ChaCha8Rng {
 }
 
 /// Simulates every image of `data` on `threads` threads; results in data order.
-pub fn simulate(net: &SpikingNet, data: &Dataset, cfg: &SimConfig, threads: usize) -> Result<Vec<SampleRun>> {
+pub fn simulate(
+    net: &SpikingNet,
+    data: &Dataset,
+    cfg: &SimConfig,
+    threads: usize,
+) -> Result<Vec<SampleRun>> {
     cfg.validate()?;
     let n_in = net.layers.first().map_or(0, |l| l.n_in);
     if n_in != data.dim() {
@@ -263,7 +268,10 @@ pub fn simulate(net: &SpikingNet, data: &Dataset, cfg: &SimConfig, threads: usiz
             data.dim()
         )));
     }
-    let entries = data.len().saturating_mul(cfg.steps).saturating_mul(net.n_layers());
+    let entries = data
+        .len()
+        .saturating_mul(cfg.steps)
+        .saturating_mul(net.n_layers());
     if entries > MAX_RECORD_ENTRIES {
         return Err(Error::Usage(format!(
             "{} samples x {} steps x {} layers is too large a record ({} counters, at most {}); use fewer --steps or a --limit",
@@ -277,7 +285,15 @@ pub fn simulate(net: &SpikingNet, data: &Dataset, cfg: &SimConfig, threads: usiz
     let parts = par_chunks(data.len(), threads, |range| {
         let mut st = SimState::default();
         range
-            .map(|i| run_sample(net, data.image(i), cfg, &mut sample_rng(cfg.seed, i), &mut st))
+            .map(|i| {
+                run_sample(
+                    net,
+                    data.image(i),
+                    cfg,
+                    &mut sample_rng(cfg.seed, i),
+                    &mut st,
+                )
+            })
             .collect::<Vec<_>>()
     });
     Ok(parts.into_iter().flatten().collect())
@@ -298,8 +314,15 @@ mod tests {
 
     #[test]
     fn decision_steps_is_the_start_of_the_last_stable_run() {
-        let r = |p: Vec<Option<u8>>| SampleRun { n_layers: 1, preds: p, ..Default::default() };
-        assert_eq!(r(vec![None, Some(1), Some(2), Some(2)]).decision_steps(), Some(3));
+        let r = |p: Vec<Option<u8>>| SampleRun {
+            n_layers: 1,
+            preds: p,
+            ..Default::default()
+        };
+        assert_eq!(
+            r(vec![None, Some(1), Some(2), Some(2)]).decision_steps(),
+            Some(3)
+        );
         assert_eq!(r(vec![Some(2), Some(2)]).decision_steps(), Some(1));
         assert_eq!(r(vec![Some(2), None]).decision_steps(), None);
     }
@@ -308,9 +331,26 @@ mod tests {
     /// neuron integrates 0.25 per step and fires at steps 4, 8, ...
     #[test]
     fn constant_current_fires_at_the_integrated_rate() {
-        let net = SpikingNet { layers: vec![Dense { n_in: 1, n_out: 1, w: vec![0.25] }], scales: vec![1.0] };
-        let cfg = SimConfig { steps: 12, input: InputMode::Current, seed: 0 };
-        let r = run_sample(&net, &[255], &cfg, &mut sample_rng(0, 0), &mut SimState::default());
+        let net = SpikingNet {
+            layers: vec![Dense {
+                n_in: 1,
+                n_out: 1,
+                w: vec![0.25],
+            }],
+            scales: vec![1.0],
+        };
+        let cfg = SimConfig {
+            steps: 12,
+            input: InputMode::Current,
+            seed: 0,
+        };
+        let r = run_sample(
+            &net,
+            &[255],
+            &cfg,
+            &mut sample_rng(0, 0),
+            &mut SimState::default(),
+        );
         let out: Vec<u32> = (1..=12).map(|t| r.spikes_at(t, 1)).collect();
         assert_eq!(out, vec![0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3]);
         assert_eq!(r.spikes_at(12, 0), 0, "current input sends no spikes");

@@ -82,7 +82,10 @@ impl ReluTrainConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
         if self.arch.len() < 2 || self.arch.contains(&0) {
-            return bad(format!("architecture {:?} needs at least two non-zero sizes", self.arch));
+            return bad(format!(
+                "architecture {:?} needs at least two non-zero sizes",
+                self.arch
+            ));
         }
         if self.epochs == 0 {
             return bad("--epochs must be at least 1".into());
@@ -94,7 +97,10 @@ impl ReluTrainConfig {
             return bad(format!("--lr must be finite and > 0, got {}", self.lr));
         }
         if !(self.lr_decay.is_finite() && self.lr_decay > 0.0) {
-            return bad(format!("--lr-decay must be finite and > 0, got {}", self.lr_decay));
+            return bad(format!(
+                "--lr-decay must be finite and > 0, got {}",
+                self.lr_decay
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("--dropout must be in [0, 1), got {}", self.dropout));
@@ -158,8 +164,14 @@ pub fn evaluate_relu(net: &ReluNet, data: &Dataset, threads: usize) -> ReluEval 
         }
         (correct, macs)
     });
-    let (correct, macs) = parts.into_iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    ReluEval { correct, total: data.len(), sparse_macs_mean: macs as f64 / data.len().max(1) as f64 }
+    let (correct, macs) = parts
+        .into_iter()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    ReluEval {
+        correct,
+        total: data.len(),
+        sparse_macs_mean: macs as f64 / data.len().max(1) as f64,
+    }
 }
 
 /// One shard's buffers and sums.
@@ -182,7 +194,8 @@ impl OptState {
     fn step(&mut self, net: &mut ReluNet, grads: &[Vec<f32>], lr: f32) {
         match self {
             OptState::Adam(a) => {
-                let mut ps: Vec<&mut [f32]> = net.layers.iter_mut().map(|l| l.w.as_mut_slice()).collect();
+                let mut ps: Vec<&mut [f32]> =
+                    net.layers.iter_mut().map(|l| l.w.as_mut_slice()).collect();
                 let gs: Vec<&[f32]> = grads.iter().map(|g| g.as_slice()).collect();
                 a.step(&mut ps, &gs, lr);
             }
@@ -214,7 +227,11 @@ pub fn train_relu(
             train.dim()
         )));
     }
-    if let Some(&bad) = train.labels.iter().find(|&&l| l as usize >= *cfg.arch.last().unwrap()) {
+    if let Some(&bad) = train
+        .labels
+        .iter()
+        .find(|&&l| l as usize >= *cfg.arch.last().unwrap())
+    {
         return Err(Error::Dimension(format!(
             "label {bad} but the network has only {} outputs",
             cfg.arch.last().unwrap()
@@ -261,18 +278,30 @@ pub fn train_relu(
                             let s = g * per_thread + k;
                             let mut drng = ChaCha8Rng::seed_from_u64(cfg.seed);
                             drng.set_stream(1 + global_step * GRAD_SHARDS as u64 + s as u64);
-                            sh.grads.iter_mut().for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
+                            sh.grads
+                                .iter_mut()
+                                .for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
                             sh.loss = 0.0;
                             sh.correct = 0;
                             let lo = (s * per_shard).min(batch.len());
                             let hi = ((s + 1) * per_shard).min(batch.len());
                             for &i in &batch[lo..hi] {
                                 pixels_into(train.image(i), &mut sh.x);
-                                let d = (drop_p > 0.0).then(|| Dropout { p: drop_p, rng: &mut drng });
+                                let d = (drop_p > 0.0).then_some(Dropout {
+                                    p: drop_p,
+                                    rng: &mut drng,
+                                });
                                 forward(net_ref, &sh.x, &mut sh.pass, d);
                                 let y = train.labels[i] as usize;
                                 sh.correct += (argmax(sh.pass.logits()) == y) as usize;
-                                sh.loss += backward(net_ref, &sh.pass, y, keep_scale, &mut sh.grads, &mut sh.back) as f64;
+                                sh.loss += backward(
+                                    net_ref,
+                                    &sh.pass,
+                                    y,
+                                    keep_scale,
+                                    &mut sh.grads,
+                                    &mut sh.back,
+                                ) as f64;
                             }
                         }
                     });
@@ -289,7 +318,9 @@ pub fn train_relu(
             }
             let bl: f64 = shards.iter().map(|s| s.loss).sum();
             if !bl.is_finite() {
-                return Err(Error::Diverged(format!("non-finite loss in epoch {epoch}; try a smaller --lr")));
+                return Err(Error::Diverged(format!(
+                    "non-finite loss in epoch {epoch}; try a smaller --lr"
+                )));
             }
             loss_sum += bl;
             correct += shards.iter().map(|s| s.correct).sum::<usize>();
@@ -328,16 +359,37 @@ mod tests {
             images.extend(if c == 0 { [v, v, 0, 0] } else { [0, 0, v, v] });
             labels.push(c);
         }
-        Dataset { images, labels, rows: 2, cols: 2 }
+        Dataset {
+            images,
+            labels,
+            rows: 2,
+            cols: 2,
+        }
     }
 
     #[test]
     fn learns_a_separable_problem_and_is_thread_independent() {
         let d = halves(64);
-        let cfg = ReluTrainConfig { arch: vec![4, 8, 2], epochs: 30, batch_size: 8, lr: 1e-2, threads: 1, ..Default::default() };
+        let cfg = ReluTrainConfig {
+            arch: vec![4, 8, 2],
+            epochs: 30,
+            batch_size: 8,
+            lr: 1e-2,
+            threads: 1,
+            ..Default::default()
+        };
         let a = train_relu(&cfg, &d, None, |_| {}).unwrap();
         assert_eq!(evaluate_relu(&a, &d, 1).accuracy(), 1.0);
-        let b = train_relu(&ReluTrainConfig { threads: 3, ..cfg.clone() }, &d, None, |_| {}).unwrap();
+        let b = train_relu(
+            &ReluTrainConfig {
+                threads: 3,
+                ..cfg.clone()
+            },
+            &d,
+            None,
+            |_| {},
+        )
+        .unwrap();
         assert_eq!(a, b, "thread count changed the result");
         let c = train_relu(&ReluTrainConfig { seed: 2, ..cfg }, &d, None, |_| {}).unwrap();
         assert_ne!(a, c, "the seed changed nothing");
@@ -364,13 +416,34 @@ mod tests {
     fn bad_settings_are_usage_errors() {
         let d = halves(4);
         for cfg in [
-            ReluTrainConfig { arch: vec![4, 2], epochs: 0, ..Default::default() },
-            ReluTrainConfig { arch: vec![4, 2], dropout: 1.0, ..Default::default() },
-            ReluTrainConfig { arch: vec![4, 2], lr: f64::NAN, ..Default::default() },
+            ReluTrainConfig {
+                arch: vec![4, 2],
+                epochs: 0,
+                ..Default::default()
+            },
+            ReluTrainConfig {
+                arch: vec![4, 2],
+                dropout: 1.0,
+                ..Default::default()
+            },
+            ReluTrainConfig {
+                arch: vec![4, 2],
+                lr: f64::NAN,
+                ..Default::default()
+            },
         ] {
             assert!(train_relu(&cfg, &d, None, |_| {}).unwrap_err().is_usage());
         }
-        let e = train_relu(&ReluTrainConfig { arch: vec![5, 2], ..Default::default() }, &d, None, |_| {}).unwrap_err();
+        let e = train_relu(
+            &ReluTrainConfig {
+                arch: vec![5, 2],
+                ..Default::default()
+            },
+            &d,
+            None,
+            |_| {},
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("5 inputs"), "{e}");
     }
 }
