@@ -248,10 +248,23 @@ fn read_payload(r: &mut dyn Read, n: u64, path: &Path) -> Result<Vec<u8>> {
             format!("header claims {n} bytes of data, more than the {MAX_PAYLOAD}-byte limit; the header is corrupt"),
         ));
     }
-    let mut buf = vec![0u8; n as usize];
-    read_exact_or(r, &mut buf, path, || {
-        format!("truncated: the header promises {n} bytes of data but the file ends early")
-    })?;
+    // Grow the buffer as data actually arrives: a short file that claims a huge payload
+    // costs no more memory than it holds.
+    let mut buf = Vec::with_capacity((n as usize).min(1 << 20));
+    match r.take(n).read_to_end(&mut buf) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(Error::data(path, format!("corrupt gzip stream: {e}")))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    if (buf.len() as u64) < n {
+        return Err(Error::data(
+            path,
+            format!("truncated: the header promises {n} bytes of data but the file ends after {}", buf.len()),
+        ));
+    }
     let mut extra = [0u8; 1];
     match r.read(&mut extra) {
         Ok(0) => Ok(buf),

@@ -43,3 +43,4 @@ pub mod raster;
 pub mod replay;
 pub mod rate;
 pub mod plot;
+pub mod nir;

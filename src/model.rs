@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 pub const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
 /// Current model format version. Files of another version are refused.
 pub const MODEL_VERSION: u32 = 1;
+/// Most weights a model may hold (all layers; 2 GiB of f64).
+pub const MAX_WEIGHTS: usize = 1 << 28;
 /// Largest model file we read (bytes). A 784-800-10 model is about 5 MB.
 pub const MAX_MODEL_BYTES: u64 = 1 << 31;
 
@@ -172,7 +174,10 @@ impl Model {
             if l.n_in == 0 || l.n_out == 0 {
                 return Err(format!("layer {k} has a zero size ({} -> {})", l.n_in, l.n_out));
             }
-            if l.w.len() != l.n_in * l.n_out {
+            let n_w = l.n_in.checked_mul(l.n_out).filter(|&n| n <= MAX_WEIGHTS).ok_or_else(|| {
+                format!("layer {k}: {} x {} weights, more than the {MAX_WEIGHTS} a model may hold", l.n_in, l.n_out)
+            })?;
+            if l.w.len() != n_w {
                 return Err(format!(
                     "layer {k}: {} weights for {} x {} ",
                     l.w.len(),

@@ -26,7 +26,8 @@ pub fn csv(traces: &[SampleTrace]) -> String {
     let mut s = String::from("sample,layer,neuron,time\n");
     for t in traces {
         for sp in &t.spikes {
-            let _ = writeln!(s, "{},{},{},{:.17e}", t.sample, sp.layer, sp.neuron, sp.time);
+            // `{}` prints the shortest decimal that parses back to the same f64: exact and short.
+            let _ = writeln!(s, "{},{},{},{}", t.sample, sp.layer, sp.neuron, sp.time);
         }
     }
     s
@@ -171,7 +172,7 @@ mod tests {
         let (_, t) = tr();
         let c = csv(&[t]);
         assert_eq!(c.lines().count(), 3);
-        assert!(c.lines().nth(2).unwrap().starts_with("3,1,1,7.0"));
+        assert_eq!(c.lines().nth(2).unwrap(), "3,1,1,0.7");
         assert!(!c.contains("inf"));
     }
 

@@ -159,6 +159,9 @@ impl SampleTrace {
 
     /// Checks the trace's shape against layer sizes.
     pub fn validate(&self, arch: &[usize]) -> std::result::Result<(), String> {
+        if arch.len() < 2 {
+            return Err(format!("architecture {arch:?} has fewer than two layers"));
+        }
         if self.causal.len() + 1 != arch.len() {
             return Err(format!("{} causal layers for {} layers", self.causal.len(), arch.len() - 1));
         }
@@ -292,6 +295,10 @@ impl TraceFile {
         let f: TraceFile = codec()
             .deserialize(&bytes[12..])
             .map_err(|e| Error::trace(path, format!("corrupt or truncated: {e}")))?;
+        let arch = &f.header.arch;
+        if arch.len() < 2 || arch.contains(&0) || arch.iter().any(|&n| n > u32::MAX as usize) {
+            return Err(Error::trace(path, format!("header architecture {arch:?} is not a network")));
+        }
         for s in &f.samples {
             s.validate(&f.header.arch)
                 .map_err(|w| Error::trace(path, format!("sample {}: {w}", s.sample)))?;

@@ -22,12 +22,22 @@ fn data(n: usize, seed: u64) -> Dataset {
     let labels = images
         .chunks(16)
         .map(|im| {
-            let q = |r0: usize, c0: usize| (0..2).flat_map(|r| (0..2).map(move |c| (r, c))).map(|(r, c)| im[(r0 + r) * 4 + c0 + c] as u32).sum::<u32>();
+            let q = |r0: usize, c0: usize| {
+                (0..2)
+                    .flat_map(|r| (0..2).map(move |c| (r, c)))
+                    .map(|(r, c)| im[(r0 + r) * 4 + c0 + c] as u32)
+                    .sum::<u32>()
+            };
             let s = [q(0, 0), q(0, 2), q(2, 0), q(2, 2)];
             (0..4).max_by_key(|&k| (s[k], 4 - k)).unwrap() as u8
         })
         .collect();
-    Dataset { images, labels, rows: 4, cols: 4 }
+    Dataset {
+        images,
+        labels,
+        rows: 4,
+        cols: 4,
+    }
 }
 
 /// 200 samples in batches of 16: 13 batches per epoch, the last one of 8.
@@ -42,7 +52,11 @@ fn config() -> TrainConfig {
         init_mean: 2.0,
         threads: 2,
         seed: 11,
-        encoding: Encoding { kind: EncodingKind::Linear, t_max: 2.0, silent_below: 0 },
+        encoding: Encoding {
+            kind: EncodingKind::Linear,
+            t_max: 2.0,
+            silent_below: 0,
+        },
         ..TrainConfig::default()
     }
 }
@@ -50,7 +64,10 @@ fn config() -> TrainConfig {
 const PER_EPOCH: u64 = 13;
 
 fn bits(m: &Model) -> Vec<u64> {
-    m.layers.iter().flat_map(|l| l.w.iter().map(|w| w.to_bits())).collect()
+    m.layers
+        .iter()
+        .flat_map(|l| l.w.iter().map(|w| w.to_bits()))
+        .collect()
 }
 
 /// A checkpoint with its wall-clock fields zeroed, as bytes: what must match exactly.
@@ -66,25 +83,55 @@ fn timeless(c: &Checkpoint) -> Vec<u8> {
 fn unstopped(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> (Model, Vec<Vec<u8>>) {
     let mut t = Trainer::new(cfg, train, Some(test)).unwrap();
     let mut ckpts = Vec::new();
-    let every = Schedule { checkpoint_every: Some(Duration::ZERO), ..Schedule::default() };
-    assert_eq!(t.run(&every, |c| Ok(ckpts.push(timeless(c))), |_| {}).unwrap(), RunEnd::Finished);
+    let every = Schedule {
+        checkpoint_every: Some(Duration::ZERO),
+        ..Schedule::default()
+    };
+    assert_eq!(
+        t.run(
+            &every,
+            |c| {
+                ckpts.push(timeless(c));
+                Ok(())
+            },
+            |_| {}
+        )
+        .unwrap(),
+        RunEnd::Finished
+    );
     (t.finish().model, ckpts)
 }
 
 /// Runs `cfg` stopping after each of `stops` batches (counted per session), each time going
 /// through the last checkpoint's bytes into a new trainer; returns the final model and every
 /// checkpoint handed out (one per batch: the stop needs no extra one).
-fn interrupted(cfg: &TrainConfig, train: &Dataset, test: &Dataset, stops: &[u64]) -> (Model, Vec<Vec<u8>>) {
-    let every = Schedule { checkpoint_every: Some(Duration::ZERO), ..Schedule::default() };
+fn interrupted(
+    cfg: &TrainConfig,
+    train: &Dataset,
+    test: &Dataset,
+    stops: &[u64],
+) -> (Model, Vec<Vec<u8>>) {
+    let every = Schedule {
+        checkpoint_every: Some(Duration::ZERO),
+        ..Schedule::default()
+    };
     let mut ckpts = Vec::new();
     let mut t = Trainer::new(cfg, train, Some(test)).unwrap();
     for &k in stops {
         let mut last = None;
         let end = t
-            .run(&Schedule { max_batches: Some(k), ..every }, |c| {
-                last = Some(c.to_bytes());
-                Ok(ckpts.push(timeless(c)))
-            }, |_| {})
+            .run(
+                &Schedule {
+                    max_batches: Some(k),
+                    ..every
+                },
+                |c| {
+                    last = Some(c.to_bytes());
+                    ckpts.push(timeless(c));
+                    Ok(())
+                },
+                |_| {},
+            )
             .unwrap();
         if end == RunEnd::Finished {
             break;
@@ -92,7 +139,18 @@ fn interrupted(cfg: &TrainConfig, train: &Dataset, test: &Dataset, stops: &[u64]
         let c = Checkpoint::from_bytes(&last.unwrap(), Path::new("mem.ckpt")).unwrap();
         t = Trainer::resume(c, train, Some(test)).unwrap();
     }
-    assert_eq!(t.run(&every, |c| Ok(ckpts.push(timeless(c))), |_| {}).unwrap(), RunEnd::Finished);
+    assert_eq!(
+        t.run(
+            &every,
+            |c| {
+                ckpts.push(timeless(c));
+                Ok(())
+            },
+            |_| {}
+        )
+        .unwrap(),
+        RunEnd::Finished
+    );
     (t.finish().model, ckpts)
 }
 
@@ -104,14 +162,30 @@ fn stopped_and_resumed_runs_match_an_unstopped_run_bit_for_bit() {
     assert_eq!(ref_ckpts.len() as u64, 3 * PER_EPOCH);
     // Stops: after the first batch, mid-epoch, exactly at an epoch end, one batch before an
     // epoch end, in the last epoch, and many times over.
-    let cases: Vec<Vec<u64>> = vec![vec![1], vec![5], vec![PER_EPOCH], vec![PER_EPOCH - 1], vec![2 * PER_EPOCH + 3], vec![7; 6], vec![1, 1, 11, 1, 12]];
+    let cases: Vec<Vec<u64>> = vec![
+        vec![1],
+        vec![5],
+        vec![PER_EPOCH],
+        vec![PER_EPOCH - 1],
+        vec![2 * PER_EPOCH + 3],
+        vec![7; 6],
+        vec![1, 1, 11, 1, 12],
+    ];
     for stops in cases {
         let (model, ckpts) = interrupted(&cfg, &train, &test, &stops);
-        assert_eq!(bits(&model), bits(&reference), "stops {stops:?}: final weights differ");
+        assert_eq!(
+            bits(&model),
+            bits(&reference),
+            "stops {stops:?}: final weights differ"
+        );
         assert_eq!(model.meta.train, reference.meta.train);
         assert_eq!(ckpts.len(), ref_ckpts.len(), "stops {stops:?}");
         for (k, (a, b)) in ckpts.iter().zip(&ref_ckpts).enumerate() {
-            assert!(a == b, "stops {stops:?}: the checkpoint after batch {} differs", k + 1);
+            assert!(
+                a == b,
+                "stops {stops:?}: the checkpoint after batch {} differs",
+                k + 1
+            );
         }
     }
 }
@@ -119,7 +193,11 @@ fn stopped_and_resumed_runs_match_an_unstopped_run_bit_for_bit() {
 #[test]
 fn event_engine_run_resumes_bit_for_bit() {
     let (train, test) = (data(64, 3), data(16, 4));
-    let cfg = TrainConfig { engine: EngineKind::Event, epochs: 2, ..config() };
+    let cfg = TrainConfig {
+        engine: EngineKind::Event,
+        epochs: 2,
+        ..config()
+    };
     let (reference, _) = unstopped(&cfg, &train, &test);
     let (model, _) = interrupted(&cfg, &train, &test, &[3]);
     assert_eq!(bits(&model), bits(&reference));
@@ -128,14 +206,32 @@ fn event_engine_run_resumes_bit_for_bit() {
 #[test]
 fn more_epochs_on_resume_equal_a_longer_run() {
     let (train, test) = (data(200, 1), data(40, 2));
-    let long = TrainConfig { epochs: 4, ..config() };
+    let long = TrainConfig {
+        epochs: 4,
+        ..config()
+    };
     let (reference, _) = unstopped(&long, &train, &test);
-    let short = TrainConfig { epochs: 2, ..config() };
+    let short = TrainConfig {
+        epochs: 2,
+        ..config()
+    };
     let mut t = Trainer::new(&short, &train, Some(&test)).unwrap();
     let mut last = None;
-    t.run(&Schedule::default(), |c| Ok(last = Some(c.clone())), |_| {}).unwrap();
+    t.run(
+        &Schedule::default(),
+        |c| {
+            last = Some(c.clone());
+            Ok(())
+        },
+        |_| {},
+    )
+    .unwrap();
     let mut c = last.unwrap();
-    assert_eq!((c.epoch, c.batch), (3, 0), "the last checkpoint is the end of epoch 2");
+    assert_eq!(
+        (c.epoch, c.batch),
+        (3, 0),
+        "the last checkpoint is the end of epoch 2"
+    );
     c.config.epochs = 4;
     let mut t = Trainer::resume(c.clone(), &train, Some(&test)).unwrap();
     t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
@@ -156,16 +252,29 @@ fn checkpoint_file_keeps_the_previous_one() {
     let (train, test) = (data(200, 1), data(40, 2));
     let mut t = Trainer::new(&config(), &train, Some(&test)).unwrap();
     let mut saved = Vec::new();
-    t.run(&Schedule { max_batches: Some(PER_EPOCH + 2), ..Schedule::default() }, |c| {
-        c.save(&path)?;
-        saved.push(c.clone());
-        Ok(())
-    }, |_| {})
+    t.run(
+        &Schedule {
+            max_batches: Some(PER_EPOCH + 2),
+            ..Schedule::default()
+        },
+        |c| {
+            c.save(&path)?;
+            saved.push(c.clone());
+            Ok(())
+        },
+        |_| {},
+    )
     .unwrap();
     assert_eq!(saved.len(), 2, "epoch end, then the stop");
     assert_eq!(Checkpoint::load(&path).unwrap(), saved[1]);
-    assert_eq!(Checkpoint::load(&dir.join("run.ckpt.prev")).unwrap(), saved[0]);
-    let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    assert_eq!(
+        Checkpoint::load(&dir.join("run.ckpt.prev")).unwrap(),
+        saved[0]
+    );
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
     assert_eq!(names.len(), 2, "no temporary left behind: {names:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -175,12 +284,28 @@ fn resume_refuses_other_data() {
     let (train, test) = (data(200, 1), data(40, 2));
     let mut t = Trainer::new(&config(), &train, Some(&test)).unwrap();
     let mut last = None;
-    t.run(&Schedule { max_batches: Some(3), ..Schedule::default() }, |c| Ok(last = Some(c.clone())), |_| {}).unwrap();
+    t.run(
+        &Schedule {
+            max_batches: Some(3),
+            ..Schedule::default()
+        },
+        |c| {
+            last = Some(c.clone());
+            Ok(())
+        },
+        |_| {},
+    )
+    .unwrap();
     let c = last.unwrap();
     let mut other = train.clone();
     other.images[77] ^= 1;
-    let e = Trainer::resume(c.clone(), &other, Some(&test)).err().unwrap();
-    assert!(e.is_usage() && e.to_string().contains("training set"), "{e}");
+    let e = Trainer::resume(c.clone(), &other, Some(&test))
+        .err()
+        .unwrap();
+    assert!(
+        e.is_usage() && e.to_string().contains("training set"),
+        "{e}"
+    );
     let e = Trainer::resume(c, &train, None).err().unwrap();
     assert!(e.to_string().contains("test set"), "{e}");
 }
@@ -191,7 +316,19 @@ fn raised_stop_flag_stops_before_the_next_batch_with_a_checkpoint() {
     let stop = AtomicBool::new(true);
     let mut t = Trainer::new(&config(), &train, Some(&test)).unwrap();
     let mut n = 0;
-    let end = t.run(&Schedule { stop: Some(&stop), ..Schedule::default() }, |_| Ok(n += 1), |_| {}).unwrap();
+    let end = t
+        .run(
+            &Schedule {
+                stop: Some(&stop),
+                ..Schedule::default()
+            },
+            |_| {
+                n += 1;
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
     assert_eq!(end, RunEnd::Stopped { epoch: 1, batch: 0 });
     assert_eq!(n, 1);
 }
@@ -201,10 +338,22 @@ fn huge_step_size_diverges_naming_epoch_and_batch_without_a_checkpoint() {
     let (train, test) = (data(200, 1), data(40, 2));
     // 1e39 is a finite f64 but overflows the f32 step: the first batch's weights become
     // non-finite.
-    let cfg = TrainConfig { lr: 1e39, ..config() };
+    let cfg = TrainConfig {
+        lr: 1e39,
+        ..config()
+    };
     let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
     let mut n = 0;
-    let e = t.run(&Schedule::default(), |_| Ok(n += 1), |_| {}).unwrap_err();
+    let e = t
+        .run(
+            &Schedule::default(),
+            |_| {
+                n += 1;
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap_err();
     assert!(matches!(e, Error::Diverged(_)), "{e}");
     assert!(e.to_string().contains("epoch 1, batch 1:"), "{e}");
     assert_eq!(n, 0, "no checkpoint of a diverged state");
@@ -214,14 +363,30 @@ fn huge_step_size_diverges_naming_epoch_and_batch_without_a_checkpoint() {
 fn a_layer_that_never_fires_is_reported_by_name() {
     let (train, test) = (data(64, 1), data(16, 2));
     // Negative weights: no hidden neuron can reach threshold.
-    let cfg = TrainConfig { init_mean: -4.0, init_sd: 0.0, epochs: 1, ..config() };
+    let cfg = TrainConfig {
+        init_mean: -4.0,
+        init_sd: 0.0,
+        epochs: 1,
+        ..config()
+    };
     let mut silent = Vec::new();
     let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
-    t.run(&Schedule::default(), |_| Ok(()), |p| {
-        if let Progress::SilentLayer { epoch, batch, layer, layers, neurons } = p {
-            silent.push((epoch, batch, layer, layers, neurons));
-        }
-    })
+    t.run(
+        &Schedule::default(),
+        |_| Ok(()),
+        |p| {
+            if let Progress::SilentLayer {
+                epoch,
+                batch,
+                layer,
+                layers,
+                neurons,
+            } = p
+            {
+                silent.push((epoch, batch, layer, layers, neurons));
+            }
+        },
+    )
     .unwrap();
     assert!(silent.contains(&(1, 1, 1, 2, 12)), "{silent:?}");
     assert!(silent.contains(&(1, 1, 2, 2, 4)), "{silent:?}");
@@ -232,7 +397,10 @@ fn bin() -> &'static str {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("firstspike-resume-cli-{}-{name}", std::process::id()));
+    let d = std::env::temp_dir().join(format!(
+        "firstspike-resume-cli-{}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -256,15 +424,31 @@ fn ctrl_c_checkpoints_and_the_cli_resumes_bit_for_bit() {
     write_idx(&d, &data(64, 5), &data(16, 6));
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let common = |epochs: &str| -> Vec<String> {
-        ["train", "--data", &s(&d), "--arch", "16-8-4", "--batch", "8", "--threads", "2", "--seed", "3", "--jitter", "0.05", "--epochs", epochs]
-            .iter()
-            .map(|x| x.to_string())
-            .collect()
+        [
+            "train",
+            "--data",
+            &s(&d),
+            "--arch",
+            "16-8-4",
+            "--batch",
+            "8",
+            "--threads",
+            "2",
+            "--seed",
+            "3",
+            "--jitter",
+            "0.05",
+            "--epochs",
+            epochs,
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect()
     };
     let prefix = d.join("run");
     let ckpt = d.join("run.ckpt");
     // Far more epochs than it will get to: the interrupt always comes first.
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .args(common("1000000"))
         .args(["--out", &s(&prefix)])
         .stderr(Stdio::piped())
@@ -273,16 +457,25 @@ fn ctrl_c_checkpoints_and_the_cli_resumes_bit_for_bit() {
         .unwrap();
     let t0 = std::time::Instant::now();
     while !ckpt.is_file() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no checkpoint after 60 s");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint after 60 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let ok = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(err.contains("interrupted:") && err.contains("--resume"), "{err}");
+    assert!(
+        err.contains("interrupted:") && err.contains("--resume"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     let c = Checkpoint::load(&ckpt).unwrap();
     let epochs = (c.epoch + 1).to_string();
@@ -292,12 +485,51 @@ fn ctrl_c_checkpoints_and_the_cli_resumes_bit_for_bit() {
         .args(["--resume", &s(&ckpt), "--out", &s(&d.join("resumed"))])
         .output()
         .unwrap();
-    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
-    let reference = Command::new(bin()).args(common(&epochs)).args(["--out", &s(&d.join("reference"))]).output().unwrap();
-    assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let reference = Command::new(bin())
+        .args(common(&epochs))
+        .args(["--out", &s(&d.join("reference"))])
+        .output()
+        .unwrap();
+    assert!(
+        reference.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    // Resume with no flag but --epochs: the checkpoint knows its settings and data folder.
+    let bare = Command::new(bin())
+        .args([
+            "train",
+            "--resume",
+            &s(&ckpt),
+            "--epochs",
+            &epochs,
+            "--out",
+            &s(&d.join("bare")),
+        ])
+        .current_dir(std::env::temp_dir())
+        .env_remove("FIRSTSPIKE_DATA")
+        .output()
+        .unwrap();
+    assert!(
+        bare.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bare.stderr)
+    );
     let a = Model::load(&d.join("resumed.bin")).unwrap();
     let b = Model::load(&d.join("reference.bin")).unwrap();
-    assert_eq!(bits(&a), bits(&b), "resumed after epoch {}, batch {}", c.epoch, c.batch);
+    assert_eq!(
+        bits(&a),
+        bits(&b),
+        "resumed after epoch {}, batch {}",
+        c.epoch,
+        c.batch
+    );
+    assert_eq!(bits(&Model::load(&d.join("bare.bin")).unwrap()), bits(&b));
     // The log of the resumed run holds every epoch, the ones before the interrupt included.
     let log = std::fs::read_to_string(d.join("resumed.log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), c.epoch + 1);

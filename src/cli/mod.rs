@@ -6,6 +6,7 @@ mod baseline;
 mod common;
 mod demo;
 mod eval;
+mod export;
 mod simulate;
 mod trace;
 mod train;
@@ -44,6 +45,8 @@ enum Cmd {
     Baseline(baseline::BaselineArgs),
     /// Compare a first-spike model with the rate-coded baseline: accuracy, spikes, events.
     Compare(baseline::CompareArgs),
+    /// Export a model as a NIR graph or JSON, or spikes as NIR EventData.
+    Export(export::ExportArgs),
 }
 
 /// Parses argv, runs the command, maps errors to exit codes: 0 success, 1 failure, 2 usage
@@ -63,6 +66,7 @@ pub fn run() -> ExitCode {
             Cmd::Raster(a) => trace::run_raster(a),
             Cmd::Baseline(a) => baseline::run_baseline(a),
             Cmd::Compare(a) => baseline::run_compare(a),
+            Cmd::Export(a) => export::run(a),
         }
     });
     // Writes to stderr ignore errors: a closed stderr must not turn into a panic here.

@@ -7,7 +7,7 @@
 use super::common::{default_threads, load_split, print_json};
 use clap::{Args, ValueEnum};
 use firstspike::analytic::{evaluate, Net};
-use firstspike::data::{Dataset, Split};
+use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
 use firstspike::model::{parse_arch, with_ext};
@@ -49,18 +49,16 @@ enum Kind {
 /// value; without `--resume`, a flag not given takes the default shown.
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
+    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist; with --resume,
+    /// the interrupted run's].
     #[arg(long)]
     data: Option<PathBuf>,
     /// Name of the data set, recorded in the model (e.g. mnist, fashion) [default: mnist].
     #[arg(long)]
     dataset: Option<String>,
-    /// Layer sizes, input first [default: 784-800-10].
-    #[arg(long)]
+    #[arg(long, help = with_default("Layer sizes, input first", format!("{:?}", Arch(dflt().arch))))]
     arch: Option<String>,
-    /// Passes over the training set [default: 30]. With --resume, may differ from the
-    /// checkpoint's, to train longer or shorter.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Passes over the training set (with --resume, may differ from the checkpoint's, to train longer or shorter)", dflt().epochs))]
     epochs: Option<usize>,
     /// Use only the first N training images.
     #[arg(long)]
@@ -68,56 +66,40 @@ pub struct TrainArgs {
     /// Use only the first N test images for the per-epoch test accuracy.
     #[arg(long)]
     test_limit: Option<usize>,
-    /// Seed of every random choice [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
     seed: Option<u64>,
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Samples per step [default: 32].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Samples per step", dflt().batch_size))]
     batch: Option<usize>,
-    /// Adam step size [default: 0.001].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Adam step size", dflt().lr))]
     lr: Option<f64>,
-    /// Step size factor per epoch [default: 0.9].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Step size factor per epoch", dflt().lr_decay))]
     lr_decay: Option<f64>,
-    /// K of the weight-sum cost [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("K of the weight-sum cost", dflt().weight_sum_k))]
     weight_sum_k: Option<f64>,
-    /// L2 cost lambda [default: 0.0001].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("L2 cost lambda", dflt().l2))]
     l2: Option<f64>,
-    /// Gaussian jitter of input times while training (tau_syn units) [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Gaussian jitter of input times while training (tau_syn units)", dflt().jitter_sd))]
     jitter: Option<f64>,
-    /// Input encoding [default: linear].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help = with_default("Input encoding", kind_name(dflt().encoding.kind)))]
     encoding: Option<Kind>,
-    /// Latest input time (black pixels), tau_syn units [default: 2].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Latest input time (black pixels), tau_syn units", dflt().encoding.t_max))]
     t_max: Option<f64>,
-    /// Pixels below this intensity send no spike [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Pixels below this intensity send no spike", dflt().encoding.silent_below))]
     silent_below: Option<u8>,
-    /// Initial mean weight sum per neuron, in thresholds [default: 4].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Initial mean weight sum per neuron, in thresholds", dflt().init_mean))]
     init_mean: Option<f64>,
-    /// Initial weight spread (sd x sqrt(n_in)) [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Initial weight spread (sd x sqrt(n_in))", dflt().init_sd))]
     init_sd: Option<f64>,
-    /// Floor on S - theta in gradients (threshold units) [default: 0.01].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Floor on S - theta in gradients (threshold units)", dflt().denom_floor))]
     denom_floor: Option<f64>,
-    /// Clip each batch's loss-gradient L2 norm to this (0 = off) [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, help = with_default("Clip each batch's loss-gradient L2 norm to this (0 = off)", dflt().clip_norm))]
     clip: Option<f64>,
-    /// Time origin of the loss's z = exp((t - origin)/tau) [default: first-output].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help = with_default("Time origin of the loss's z = exp((t - origin)/tau)", origin_name(dflt().loss_origin)))]
     loss_origin: Option<Origin>,
-    /// Engine producing the forward traces that the backward pass replays [default: analytic].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help = with_default("Engine producing the forward traces that the backward pass replays", engine_name(dflt().engine)))]
     engine: Option<Eng>,
     /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
     /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
@@ -128,11 +110,47 @@ pub struct TrainArgs {
     #[arg(long, value_name = "CHECKPOINT")]
     resume: Option<PathBuf>,
     /// Write the checkpoint at every epoch end and at least every MINUTES minutes.
-    #[arg(long, value_name = "MINUTES", default_value_t = 10.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "MINUTES",
+        default_value_t = 10.0,
+        allow_negative_numbers = true
+    )]
     checkpoint_every: f64,
     /// Print one JSON object at the end.
     #[arg(long)]
     json: bool,
+}
+
+/// The defaults of the settings flags.
+fn dflt() -> TrainConfig {
+    TrainConfig::default()
+}
+
+/// Help text naming the default, taken from the library so that it cannot go stale.
+fn with_default(what: &str, v: impl std::fmt::Display) -> String {
+    format!("{what} [default: {v}]")
+}
+
+fn kind_name(k: EncodingKind) -> &'static str {
+    match k {
+        EncodingKind::Linear => "linear",
+        EncodingKind::ZLinear => "zlinear",
+    }
+}
+
+fn origin_name(o: LossOrigin) -> &'static str {
+    match o {
+        LossOrigin::Input => "input",
+        LossOrigin::FirstOutput => "first-output",
+    }
+}
+
+fn engine_name(e: EngineKind) -> &'static str {
+    match e {
+        EngineKind::Analytic => "analytic",
+        EngineKind::Event => "event",
+    }
 }
 
 /// Raised by the Ctrl-C handler; the training loop stops before its next batch.
@@ -160,7 +178,9 @@ impl Apply {
     fn set<T: PartialEq + Debug>(&mut self, flag: &str, given: Option<T>, field: &mut T) {
         if let Some(v) = given {
             if self.strict && v != *field {
-                self.clashes.push(format!("{flag} {v:?} differs from the checkpoint's {field:?}"));
+                self.clashes.push(format!(
+                    "{flag} {v:?} differs from the checkpoint's {field:?}"
+                ));
             } else {
                 *field = v;
             }
@@ -172,9 +192,16 @@ impl Apply {
 /// `--resume` (where only `--epochs` may differ).
 fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainConfig> {
     let mut c = base.clone();
-    let mut ap = Apply { strict: resuming, clashes: Vec::new() };
+    let mut ap = Apply {
+        strict: resuming,
+        clashes: Vec::new(),
+    };
     let mut arch = Arch(c.arch.clone());
-    ap.set("--arch", a.arch.as_deref().map(parse_arch).transpose()?.map(Arch), &mut arch);
+    ap.set(
+        "--arch",
+        a.arch.as_deref().map(parse_arch).transpose()?.map(Arch),
+        &mut arch,
+    );
     c.arch = arch.0;
     if let Some(e) = a.epochs {
         c.epochs = e;
@@ -193,7 +220,11 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     });
     ap.set("--encoding", kind, &mut c.encoding.kind);
     ap.set("--t-max", a.t_max, &mut c.encoding.t_max);
-    ap.set("--silent-below", a.silent_below, &mut c.encoding.silent_below);
+    ap.set(
+        "--silent-below",
+        a.silent_below,
+        &mut c.encoding.silent_below,
+    );
     ap.set("--init-mean", a.init_mean, &mut c.init_mean);
     ap.set("--init-sd", a.init_sd, &mut c.init_sd);
     ap.set("--denom-floor", a.denom_floor, &mut c.denom_floor);
@@ -219,7 +250,16 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
 
 /// `--checkpoint-every` as a duration.
 fn checkpoint_interval(minutes: f64) -> Result<Duration> {
-    let bad = |why: &str| Error::Usage(format!("--checkpoint-every {minutes}: {why} (e.g. --checkpoint-every 10)"));
+    let shown = if minutes.is_finite() && minutes.abs() >= 1e9 {
+        format!("{minutes:e}")
+    } else {
+        minutes.to_string()
+    };
+    let bad = |why: &str| {
+        Error::Usage(format!(
+            "--checkpoint-every {shown}: {why} (e.g. --checkpoint-every 10)"
+        ))
+    };
     if !(minutes.is_finite() && minutes > 0.0) {
         return Err(bad("must be a number of minutes > 0"));
     }
@@ -241,7 +281,13 @@ fn check_out_prefix(out: &Path) -> Result<()> {
 /// Loads a split keeping the first `limit` images, with messages naming `flag`. `limit` may
 /// also come from a checkpoint (`from_ckpt`), in which case a smaller set is left whole for
 /// the checkpoint's data check to refuse.
-fn load_limited(data: &Option<PathBuf>, split: Split, limit: Option<usize>, flag: &str, from_ckpt: bool) -> Result<Dataset> {
+fn load_limited(
+    data: &Option<PathBuf>,
+    split: Split,
+    limit: Option<usize>,
+    flag: &str,
+    from_ckpt: bool,
+) -> Result<Dataset> {
     if limit == Some(0) {
         return Err(Error::Usage(format!("{flag} must be at least 1")));
     }
@@ -262,10 +308,17 @@ fn load_limited(data: &Option<PathBuf>, split: Split, limit: Option<usize>, flag
 
 /// A data-set size flag with `--resume`: given, it must match the checkpoint's; not given, it
 /// takes the checkpoint's.
-fn resume_limit(flag: &str, given: Option<usize>, ckpt: Option<u64>, errs: &mut Vec<String>) -> (Option<usize>, bool) {
+fn resume_limit(
+    flag: &str,
+    given: Option<usize>,
+    ckpt: Option<u64>,
+    errs: &mut Vec<String>,
+) -> (Option<usize>, bool) {
     match (given, ckpt) {
         (Some(g), Some(c)) if g as u64 != c => {
-            errs.push(format!("{flag} {g} differs from the checkpoint's {c} images"));
+            errs.push(format!(
+                "{flag} {g} differs from the checkpoint's {c} images"
+            ));
             (given, false)
         }
         (Some(_), _) => (given, false),
@@ -290,7 +343,10 @@ fn install_stop_handler() {
 pub fn run(a: TrainArgs) -> Result<()> {
     let every = checkpoint_interval(a.checkpoint_every)?;
     check_out_prefix(&a.out)?;
-    let mut defaults = TrainConfig { threads: default_threads(), ..TrainConfig::default() };
+    let mut defaults = TrainConfig {
+        threads: default_threads(),
+        ..TrainConfig::default()
+    };
     let ckpt = a.resume.as_deref().map(Checkpoint::load).transpose()?;
     let mut limits = (a.limit, false, a.test_limit, false);
     let mut dataset = a.dataset.clone().unwrap_or_else(|| "mnist".into());
@@ -298,10 +354,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
         defaults = c.config.clone();
         let mut errs = Vec::new();
         let (l, lf) = resume_limit("--limit", a.limit, Some(c.train_data.samples), &mut errs);
-        let (t, tf) = resume_limit("--test-limit", a.test_limit, c.test_data.as_ref().map(|d| d.samples), &mut errs);
+        let (t, tf) = resume_limit(
+            "--test-limit",
+            a.test_limit,
+            c.test_data.as_ref().map(|d| d.samples),
+            &mut errs,
+        );
         limits = (l, lf, t, tf);
         match &a.dataset {
-            Some(d) if *d != c.dataset => errs.push(format!("--dataset {d} differs from the checkpoint's {}", c.dataset)),
+            Some(d) if *d != c.dataset => errs.push(format!(
+                "--dataset {d} differs from the checkpoint's {}",
+                c.dataset
+            )),
             _ => dataset = c.dataset.clone(),
         }
         if !errs.is_empty() {
@@ -311,6 +375,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
             )));
         }
     }
+    // With --resume and no --data, the folder the interrupted run read (checked by content).
+    let data = a.data.clone().or_else(|| {
+        ckpt.as_ref()
+            .filter(|c| !c.data_dir.is_empty())
+            .map(|c| PathBuf::from(&c.data_dir))
+    });
     let cfg = settings(&a, &defaults, ckpt.is_some())?;
     cfg.validate()?;
     // Fail on an unwritable output before hours of training, not after.
@@ -323,8 +393,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         lines.push('\n');
     }
     fsio::write_atomic(&log_path, lines.as_bytes())?;
-    let train_set = load_limited(&a.data, Split::Train, limits.0, "--limit", limits.1)?;
-    let test_set = load_limited(&a.data, Split::Test, limits.2, "--test-limit", limits.3)?;
+    let train_set = load_limited(&data, Split::Train, limits.0, "--limit", limits.1)?;
+    let test_set = load_limited(&data, Split::Test, limits.2, "--test-limit", limits.3)?;
     let mut trainer = match ckpt {
         None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
         Some(mut c) => {
@@ -333,17 +403,25 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
     };
     trainer.set_dataset(&dataset);
+    let dir = resolve_data_dir(data.as_deref());
+    trainer.set_data_dir(&std::fs::canonicalize(&dir).unwrap_or(dir).to_string_lossy());
     let bar = ProgressBar::new(train_set.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
-            .expect("template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+        )
+        .expect("template")
+        .progress_chars("=> "),
     );
     let mut log_err = None;
     let mut last_ckpt: Option<(usize, usize)> = None;
     let mut warned: HashSet<(usize, usize)> = HashSet::new();
     install_stop_handler();
-    let schedule = Schedule { checkpoint_every: Some(every), max_batches: None, stop: Some(&STOP) };
+    let schedule = Schedule {
+        checkpoint_every: Some(every),
+        max_batches: None,
+        stop: Some(&STOP),
+    };
     let per_epoch = trainer.batches_per_epoch();
     let res = trainer.run(
         &schedule,
@@ -391,7 +469,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
-    let resume_cmd = format!("firstspike train --resume {} --out {}", ckpt_path.display(), a.out.display());
+    let resume_cmd = format!(
+        "firstspike train --resume {} --out {}",
+        ckpt_path.display(),
+        a.out.display()
+    );
     match res {
         Ok(RunEnd::Finished) => {}
         Ok(RunEnd::Stopped { epoch, batch }) => {
@@ -405,10 +487,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         Err(Error::Diverged(m)) => {
             let kept = match last_ckpt {
-                Some((e, b)) => format!("the last good checkpoint, {} (epoch {e}, batch {b}), is kept", ckpt_path.display()),
-                None => "no checkpoint was written before it".into(),
+                Some((e, b)) => format!(
+                    "the last good checkpoint, {} (epoch {e}, batch {b}), is kept",
+                    ckpt_path.display()
+                ),
+                None => "no checkpoint had been written yet".into(),
             };
-            return Err(Error::Diverged(format!("{m}. {kept}")));
+            return Err(Error::Diverged(format!("{m} ({kept})")));
         }
         Err(e) => return Err(e),
     }
@@ -417,7 +502,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     let out = trainer.finish();
     let mut model = out.model;
-    let st = evaluate(&Net::<f64>::from_model(&model), &model.encoding, &test_set, cfg.threads);
+    let st = evaluate(
+        &Net::<f64>::from_model(&model),
+        &model.encoding,
+        &test_set,
+        cfg.threads,
+    );
     model.meta.test_accuracy = Some(st.accuracy());
     model.meta.test_samples = st.total;
     let (bin_w, json_w) = model.save(&a.out)?;

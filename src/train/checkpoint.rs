@@ -57,14 +57,26 @@ impl DataId {
         h.update((ds.cols as u64).to_le_bytes());
         h.update(&ds.images);
         h.update(&ds.labels);
-        DataId { samples: ds.len() as u64, rows: ds.rows as u64, cols: ds.cols as u64, sha256: h.finalize().into() }
+        DataId {
+            samples: ds.len() as u64,
+            rows: ds.rows as u64,
+            cols: ds.cols as u64,
+            sha256: h.finalize().into(),
+        }
     }
 }
 
 impl std::fmt::Display for DataId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hex: String = self.sha256[..6].iter().map(|b| format!("{b:02x}")).collect();
-        write!(f, "{} images of {}x{} pixels (sha256 {hex}…)", self.samples, self.rows, self.cols)
+        let hex: String = self.sha256[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        write!(
+            f,
+            "{} images of {}x{} pixels, sha256 {hex}…",
+            self.samples, self.rows, self.cols
+        )
     }
 }
 
@@ -87,7 +99,11 @@ pub struct AdamState {
 impl AdamState {
     /// Zero moments for buffers of the given sizes.
     pub fn new(sizes: &[usize]) -> Self {
-        AdamState { m: sizes.iter().map(|&n| vec![0.0; n]).collect(), v: sizes.iter().map(|&n| vec![0.0; n]).collect(), t: 0 }
+        AdamState {
+            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            t: 0,
+        }
     }
 
     /// One Adam step on `params` with gradients `grads` (same shapes) and step size `lr`,
@@ -130,7 +146,11 @@ pub struct RngState {
 impl RngState {
     /// Where `rng` stands.
     pub fn of(rng: &ChaCha8Rng) -> Self {
-        RngState { seed: rng.get_seed(), stream: rng.get_stream(), word_pos: rng.get_word_pos() }
+        RngState {
+            seed: rng.get_seed(),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos(),
+        }
     }
 
     /// A generator standing exactly there: it draws what the saved one would have drawn.
@@ -172,6 +192,9 @@ pub struct Checkpoint {
     pub config: TrainConfig,
     /// Name of the data set as the caller gave it (recorded in the final model).
     pub dataset: String,
+    /// Where the caller loaded the data from, if it said (a hint for resuming: the data
+    /// themselves are checked by content, [`Checkpoint::train_data`]).
+    pub data_dir: String,
     /// The training set the run uses.
     pub train_data: DataId,
     /// The test set of the per-epoch test accuracy, if any.
@@ -199,7 +222,10 @@ pub struct Checkpoint {
 }
 
 fn codec() -> impl bincode::Options {
-    bincode::DefaultOptions::new().with_fixint_encoding().with_little_endian().with_limit(MAX_CHECKPOINT_BYTES)
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .with_limit(MAX_CHECKPOINT_BYTES)
 }
 
 fn bad(path: &Path, what: impl Into<String>) -> Error {
@@ -215,32 +241,54 @@ impl Checkpoint {
     /// Checks everything a resume relies on; the message says what is wrong.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let c = &self.config;
-        c.validate().map_err(|e| format!("holds invalid settings: {e}"))?;
+        c.validate()
+            .map_err(|e| format!("holds invalid settings: {e}"))?;
         let n_layers = c.arch.len() - 1;
         let mut total = 0usize;
         let mut sizes = Vec::with_capacity(n_layers);
         for (k, p) in c.arch.windows(2).enumerate() {
-            let n = p[0].checked_mul(p[1]).ok_or_else(|| format!("layer {k}: {} x {} weights overflow", p[0], p[1]))?;
+            let n = p[0]
+                .checked_mul(p[1])
+                .ok_or_else(|| format!("layer {k}: {} x {} weights overflow", p[0], p[1]))?;
             total = total.saturating_add(n);
             sizes.push(n);
         }
         if total > MAX_WEIGHTS {
             return Err(format!("architecture {:?} has {total} weights, more than the {MAX_WEIGHTS} a model may have", c.arch));
         }
-        for (name, bufs) in [("weights", &self.weights), ("Adam first moments", &self.adam.m), ("Adam second moments", &self.adam.v)] {
+        for (name, bufs) in [
+            ("weights", &self.weights),
+            ("Adam first moments", &self.adam.m),
+            ("Adam second moments", &self.adam.v),
+        ] {
             if bufs.len() != n_layers {
-                return Err(format!("{} layers of {name} for architecture {:?}", bufs.len(), c.arch));
+                return Err(format!(
+                    "{} layers of {name} for architecture {:?}",
+                    bufs.len(),
+                    c.arch
+                ));
             }
             for (k, (b, &n)) in bufs.iter().zip(&sizes).enumerate() {
                 if b.len() != n {
-                    return Err(format!("layer {k}: {} {name} for {} x {}", b.len(), c.arch[k], c.arch[k + 1]));
+                    return Err(format!(
+                        "layer {k}: {} {name} for {} x {}",
+                        b.len(),
+                        c.arch[k],
+                        c.arch[k + 1]
+                    ));
                 }
                 if let Some(p) = b.iter().position(|x| !x.is_finite()) {
                     return Err(format!("layer {k}: {name} {p} is {}", b[p]));
                 }
             }
         }
-        if let Some((k, _)) = self.adam.v.iter().enumerate().find(|(_, v)| v.iter().any(|&x| x < 0.0)) {
+        if let Some((k, _)) = self
+            .adam
+            .v
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.iter().any(|&x| x < 0.0))
+        {
             return Err(format!("layer {k}: a negative Adam second moment"));
         }
         if self.adam.t < 0 {
@@ -248,10 +296,17 @@ impl Checkpoint {
         }
         let d = &self.train_data;
         if d.samples == 0 || d.rows.checked_mul(d.cols) != Some(c.arch[0] as u64) {
-            return Err(format!("training data of {} images of {}x{} pixels for {} inputs", d.samples, d.rows, d.cols, c.arch[0]));
+            return Err(format!(
+                "training data of {} images of {}x{} pixels for {} inputs",
+                d.samples, d.rows, d.cols, c.arch[0]
+            ));
         }
         if self.order.len() as u64 != d.samples {
-            return Err(format!("a permutation of {} samples for {} training images", self.order.len(), d.samples));
+            return Err(format!(
+                "a permutation of {} samples for {} training images",
+                self.order.len(),
+                d.samples
+            ));
         }
         let mut seen = vec![false; self.order.len()];
         for &i in &self.order {
@@ -261,7 +316,11 @@ impl Checkpoint {
             }
         }
         if self.totals.len() != c.threads {
-            return Err(format!("{} worker totals for {} threads", self.totals.len(), c.threads));
+            return Err(format!(
+                "{} worker totals for {} threads",
+                self.totals.len(),
+                c.threads
+            ));
         }
         if let Some(t) = self.totals.iter().find(|t| !t.loss.is_finite()) {
             return Err(format!("an epoch loss total of {}", t.loss));
@@ -271,12 +330,27 @@ impl Checkpoint {
             return Err(format!("epoch {} of a {}-epoch run", self.epoch, c.epochs));
         }
         if self.batch >= self.batches_per_epoch() || (self.epoch == after_last && self.batch > 0) {
-            return Err(format!("batch {} of epoch {} ({} batches per epoch, {} epochs)", self.batch, self.epoch, self.batches_per_epoch(), c.epochs));
+            return Err(format!(
+                "batch {} of epoch {} ({} batches per epoch, {} epochs)",
+                self.batch,
+                self.epoch,
+                self.batches_per_epoch(),
+                c.epochs
+            ));
         }
-        if self.log.len() + 1 != self.epoch || self.log.iter().enumerate().any(|(k, e)| e.epoch != k + 1) {
-            return Err(format!("a log of {} epochs at epoch {}", self.log.len(), self.epoch));
+        if self.log.len() + 1 != self.epoch
+            || self.log.iter().enumerate().any(|(k, e)| e.epoch != k + 1)
+        {
+            return Err(format!(
+                "a log of {} epochs at epoch {}",
+                self.log.len(),
+                self.epoch
+            ));
         }
-        for (name, s) in [("train_seconds", self.train_seconds), ("epoch_seconds", self.epoch_seconds)] {
+        for (name, s) in [
+            ("train_seconds", self.train_seconds),
+            ("epoch_seconds", self.epoch_seconds),
+        ] {
             if !(s.is_finite() && s >= 0.0) {
                 return Err(format!("{name} is {s}"));
             }
@@ -289,7 +363,11 @@ impl Checkpoint {
         let mut out = Vec::new();
         out.extend_from_slice(CHECKPOINT_MAGIC);
         out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
-        out.extend(codec().serialize(self).expect("a checkpoint always serialises"));
+        out.extend(
+            codec()
+                .serialize(self)
+                .expect("a checkpoint always serialises"),
+        );
         out
     }
 
@@ -305,7 +383,10 @@ impl Checkpoint {
             None
         };
         if let Some(w) = what {
-            return Err(bad(path, format!("{w}; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes")));
+            return Err(bad(
+                path,
+                format!("{w}; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes"),
+            ));
         }
         let v = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         if v != CHECKPOINT_VERSION {
@@ -317,7 +398,12 @@ impl Checkpoint {
         let c: Checkpoint = codec()
             .deserialize(&bytes[12..])
             .map_err(|e| bad(path, format!("corrupt or truncated payload ({e}); resume from the previous checkpoint (.prev) or start again")))?;
-        c.validate().map_err(|w| bad(path, format!("{w}; the file is corrupt, resume from the previous checkpoint (.prev)")))?;
+        c.validate().map_err(|w| {
+            bad(
+                path,
+                format!("{w}; the file is corrupt, resume from the previous checkpoint (.prev)"),
+            )
+        })?;
         Ok(c)
     }
 
@@ -365,14 +451,29 @@ mod tests {
         let mut a = Adam::new(&sizes);
         let mut s = AdamState::new(&sizes);
         let hp = Adam::new(&[]);
-        let mut wa: Vec<Vec<f32>> = sizes.iter().map(|&n| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+        let mut wa: Vec<Vec<f32>> = sizes
+            .iter()
+            .map(|&n| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect())
+            .collect();
         let mut ws = wa.clone();
         for step in 0..200 {
-            let g: Vec<Vec<f32>> = sizes.iter().map(|&n| (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect()).collect();
+            let g: Vec<Vec<f32>> = sizes
+                .iter()
+                .map(|&n| (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect())
+                .collect();
             let gs: Vec<&[f32]> = g.iter().map(|x| &x[..]).collect();
             let lr = 1e-3 * (1.0 + step as f32 % 3.0);
-            a.step(&mut wa.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(), &gs, lr);
-            s.step(&hp, &mut ws.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(), &gs, lr);
+            a.step(
+                &mut wa.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(),
+                &gs,
+                lr,
+            );
+            s.step(
+                &hp,
+                &mut ws.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(),
+                &gs,
+                lr,
+            );
         }
         let bits = |w: &Vec<Vec<f32>>| w.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&wa), bits(&ws));

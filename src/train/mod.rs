@@ -21,7 +21,10 @@
 //! let mut t = Trainer::new(&cfg, &data, None)?;
 //! // Stop after 100 batches, as an interruption would.
 //! let schedule = Schedule { max_batches: Some(100), ..Schedule::default() };
-//! let end = t.run(&schedule, |c| Ok(last = Some(c.to_bytes())), |_| {})?;
+//! let end = t.run(&schedule, |c| {
+//!     last = Some(c.to_bytes());
+//!     Ok(())
+//! }, |_| {})?;
 //! assert!(matches!(end, RunEnd::Stopped { .. }));
 //! // Later: continue where it stopped.
 //! let ckpt = Checkpoint::from_bytes(&last.unwrap(), "run.ckpt".as_ref())?;

@@ -172,14 +172,25 @@ impl Worker {
     }
 
     /// Forward, loss and backward of one sample; gradients accumulate in `self.grads`.
-    fn sample(&mut self, net: &Net<f32>, ev: Option<&mut EventSide>, cfg: &TrainConfig, data: &Dataset, idx: usize, epoch: usize) {
+    fn sample(
+        &mut self,
+        net: &Net<f32>,
+        ev: Option<&mut EventSide>,
+        cfg: &TrainConfig,
+        data: &Dataset,
+        idx: usize,
+        epoch: usize,
+    ) {
         let enc = &cfg.encoding;
         self.t_in.clear();
-        self.t_in.extend(data.image(idx).iter().map(|&p| enc.time(p) as f32));
+        self.t_in
+            .extend(data.image(idx).iter().map(|&p| enc.time(p) as f32));
         if cfg.jitter_sd > 0.0 {
             // A generator per (seed, epoch, sample): the same noise whatever the thread split.
             let mut rng = ChaCha8Rng::seed_from_u64(
-                cfg.seed ^ ((epoch as u64) << 40) ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                cfg.seed
+                    ^ ((epoch as u64) << 40)
+                    ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
             let sd = cfg.jitter_sd as f32;
             for t in self.t_in.iter_mut().filter(|t| t.is_finite()) {
@@ -213,14 +224,28 @@ impl Worker {
         for (o, &t) in self.t_out.iter_mut().zip(self.pass.outputs()) {
             *o = t as f64;
         }
-        if let Some(l) = output_loss(&self.t_out, label, cfg.params.tau_syn, cfg.loss_origin, &mut self.dl) {
+        if let Some(l) = output_loss(
+            &self.t_out,
+            label,
+            cfg.params.tau_syn,
+            cfg.loss_origin,
+            &mut self.dl,
+        ) {
             tot.loss += l;
             tot.loss_n += 1;
             for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
                 *d = g as f32;
             }
             let mut stats = BackwardStats::default();
-            backward(net, &self.pass, &self.dl32, &mut self.grads, cfg.denom_floor as f32, &mut self.back, &mut stats);
+            backward(
+                net,
+                &self.pass,
+                &self.dl32,
+                &mut self.grads,
+                cfg.denom_floor as f32,
+                &mut self.back,
+                &mut stats,
+            );
             tot.floored += stats.floored;
             tot.too_late += stats.too_late;
         }
@@ -235,6 +260,7 @@ pub struct Trainer<'d> {
     train_id: DataId,
     test_id: Option<DataId>,
     dataset: String,
+    data_dir: String,
     /// The f64 model: settings and provenance; its weights are written from `net` when needed.
     model: Model,
     net: Net<f32>,
@@ -264,9 +290,14 @@ fn epoch_lr(cfg: &TrainConfig, epoch: usize) -> f64 {
 fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
     cfg.validate()?;
     if cfg.threads > MAX_THREADS {
-        return Err(Error::Usage(format!("--threads {}: at most {MAX_THREADS}", cfg.threads)));
+        return Err(Error::Usage(format!(
+            "--threads {}: at most {MAX_THREADS}",
+            cfg.threads
+        )));
     }
-    let weights = cfg.arch.windows(2).try_fold(0usize, |acc, p| p[0].checked_mul(p[1]).and_then(|n| acc.checked_add(n)));
+    let weights = cfg.arch.windows(2).try_fold(0usize, |acc, p| {
+        p[0].checked_mul(p[1]).and_then(|n| acc.checked_add(n))
+    });
     if weights.is_none_or(|n| n > MAX_WEIGHTS) {
         return Err(Error::Usage(format!(
             "--arch {}: more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers",
@@ -286,7 +317,9 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
     let classes = train_data.classes();
     let outputs = *cfg.arch.last().expect("validated: at least two sizes");
     if outputs < classes {
-        return Err(Error::Dimension(format!("--arch ends with {outputs} outputs but the labels have {classes} classes")));
+        return Err(Error::Dimension(format!(
+            "--arch ends with {outputs} outputs but the labels have {classes} classes"
+        )));
     }
     Ok(())
 }
@@ -294,7 +327,11 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
 impl<'d> Trainer<'d> {
     /// A new run of `cfg` on `train_data`, measuring test accuracy after every epoch on
     /// `test_data` if given. Weights are drawn from `cfg.seed` ([`init_model`]).
-    pub fn new(cfg: &TrainConfig, train_data: &'d Dataset, test_data: Option<&'d Dataset>) -> Result<Self> {
+    pub fn new(
+        cfg: &TrainConfig,
+        train_data: &'d Dataset,
+        test_data: Option<&'d Dataset>,
+    ) -> Result<Self> {
         check_setup(cfg, train_data)?;
         let model = init_model(cfg);
         let net = Net::<f32>::from_model(&model);
@@ -310,6 +347,7 @@ impl<'d> Trainer<'d> {
             train_id: DataId::of(train_data),
             test_id: test_data.map(DataId::of),
             dataset: String::new(),
+            data_dir: String::new(),
             workers: (0..cfg.threads).map(|_| Worker::new(&net)).collect(),
             cost_grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
             adam: AdamState::new(&sizes),
@@ -330,19 +368,36 @@ impl<'d> Trainer<'d> {
     /// Continues the run frozen in `ckpt` on the same data (checked by content: a different
     /// training or test set is refused). The checkpoint's `config.epochs` may have been
     /// changed to train longer or shorter, but not shorter than what is already done.
-    pub fn resume(ckpt: Checkpoint, train_data: &'d Dataset, test_data: Option<&'d Dataset>) -> Result<Self> {
+    pub fn resume(
+        ckpt: Checkpoint,
+        train_data: &'d Dataset,
+        test_data: Option<&'d Dataset>,
+    ) -> Result<Self> {
         let c = ckpt;
         // Epochs the run must have: those finished, and the one in progress if it started.
-        let least = if c.batch > 0 { c.epoch } else { c.epoch.saturating_sub(1) };
+        let least = if c.batch > 0 {
+            c.epoch
+        } else {
+            c.epoch.saturating_sub(1)
+        };
         if c.config.epochs < least {
             return Err(Error::Usage(format!(
-                "--epochs {}: the checkpoint has already finished {} epochs{}; give --epochs {least} or more",
+                "--epochs {}: the checkpoint has already finished {} epoch(s){}; give --epochs {least} or more",
                 c.config.epochs,
                 c.epoch.saturating_sub(1),
                 if c.batch > 0 { format!(" and is {} batches into epoch {}", c.batch, c.epoch) } else { String::new() },
             )));
         }
-        c.validate().map_err(|w| Error::Usage(format!("invalid checkpoint: {w}")))?;
+        c.validate()
+            .map_err(|w| Error::Usage(format!("invalid checkpoint: {w}")))?;
+        if train_data.dim() != c.config.arch[0] {
+            return Err(Error::Dimension(format!(
+                "the checkpoint's network ({}) takes {} inputs but the images have {} pixels; pass the --data of the interrupted run",
+                c.config.arch.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-"),
+                c.config.arch[0],
+                train_data.dim()
+            )));
+        }
         let mut t = Trainer::new(&c.config, train_data, test_data)?;
         if t.train_id != c.train_data {
             return Err(Error::Usage(format!(
@@ -374,12 +429,18 @@ impl<'d> Trainer<'d> {
         t.train_seconds = c.train_seconds;
         t.epoch_seconds = c.epoch_seconds;
         t.dataset = c.dataset;
+        t.data_dir = c.data_dir;
         Ok(t)
     }
 
     /// Names the data set (recorded in checkpoints and in the final model's metadata).
     pub fn set_dataset(&mut self, name: &str) {
         self.dataset = name.to_string();
+    }
+
+    /// Records where the data came from (kept in checkpoints, as a hint for resuming).
+    pub fn set_data_dir(&mut self, dir: &str) {
+        self.data_dir = dir.to_string();
     }
 
     /// The run's settings.
@@ -413,6 +474,7 @@ impl<'d> Trainer<'d> {
         Checkpoint {
             config: self.cfg.clone(),
             dataset: self.dataset.clone(),
+            data_dir: self.data_dir.clone(),
             train_data: self.train_id.clone(),
             test_data: self.test_id.clone(),
             epoch: self.epoch,
@@ -442,16 +504,23 @@ impl<'d> Trainer<'d> {
         let mut done = 0u64;
         let mut saved_here = false;
         while !self.is_finished() {
-            let stop = schedule.stop.is_some_and(|s| s.load(Ordering::SeqCst)) || schedule.max_batches.is_some_and(|m| done >= m);
+            let stop = schedule.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+                || schedule.max_batches.is_some_and(|m| done >= m);
             if stop {
                 if !saved_here {
                     on_checkpoint(&self.checkpoint())?;
                 }
-                return Ok(RunEnd::Stopped { epoch: self.epoch, batch: self.batch });
+                return Ok(RunEnd::Stopped {
+                    epoch: self.epoch,
+                    batch: self.batch,
+                });
             }
             let step = self.step(&mut progress)?;
             done += 1;
-            saved_here = step == Step::EpochEnd || schedule.checkpoint_every.is_some_and(|d| last.elapsed() >= d);
+            saved_here = step == Step::EpochEnd
+                || schedule
+                    .checkpoint_every
+                    .is_some_and(|d| last.elapsed() >= d);
             if saved_here {
                 on_checkpoint(&self.checkpoint())?;
                 last = Instant::now();
@@ -468,7 +537,9 @@ impl<'d> Trainer<'d> {
         let start = Instant::now();
         if self.batch == 0 {
             self.order.shuffle(&mut self.shuffle_rng);
-            self.workers.iter_mut().for_each(|w| w.totals = EpochTotals::default());
+            self.workers
+                .iter_mut()
+                .for_each(|w| w.totals = EpochTotals::default());
         }
         self.train_batch(progress)?;
         self.epoch_seconds += start.elapsed().as_secs_f64();
@@ -485,7 +556,11 @@ impl<'d> Trainer<'d> {
         self.model.meta.epochs_trained = self.log.len();
         self.model.meta.train = Some(self.cfg.clone());
         self.model.meta.dataset = self.dataset.clone();
-        TrainOutcome { model: self.model, log: self.log, train_seconds: self.train_seconds }
+        TrainOutcome {
+            model: self.model,
+            log: self.log,
+            train_seconds: self.train_seconds,
+        }
     }
 
     fn train_batch(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
@@ -509,7 +584,11 @@ impl<'d> Trainer<'d> {
                             g.iter_mut().for_each(|x| *x = 0.0);
                         }
                         w.fired.iter_mut().for_each(|f| *f = 0);
-                        let mut ev = ev_net.as_ref().map(|n| EventSide { engine: Engine::new(n), rec: TraceRecorder::new(n), model });
+                        let mut ev = ev_net.as_ref().map(|n| EventSide {
+                            engine: Engine::new(n),
+                            rec: TraceRecorder::new(n),
+                            model,
+                        });
                         for &idx in part {
                             w.sample(net, ev.as_mut(), cfg, data, idx, epoch);
                         }
@@ -534,7 +613,13 @@ impl<'d> Trainer<'d> {
         let layers = self.net.layers.len();
         for l in 0..layers {
             if used.iter().all(|w| w.fired[l] == 0) {
-                progress(Progress::SilentLayer { epoch, batch: b + 1, layer: l + 1, layers, neurons: self.net.layers[l].1 });
+                progress(Progress::SilentLayer {
+                    epoch,
+                    batch: b + 1,
+                    layer: l + 1,
+                    layers,
+                    neurons: self.net.layers[l].1,
+                });
             }
         }
         // Clip the loss gradient's norm (not the costs'): one sample with a huge z must
@@ -545,12 +630,17 @@ impl<'d> Trainer<'d> {
             1.0
         };
         if scale != 1.0 {
-            self.cost_grads.iter_mut().flatten().for_each(|x| *x *= scale);
+            self.cost_grads
+                .iter_mut()
+                .flatten()
+                .for_each(|x| *x *= scale);
         }
         {
-            let mut params: Vec<&mut [f32]> = self.net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
+            let mut params: Vec<&mut [f32]> =
+                self.net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
             let grads: Vec<&[f32]> = self.cost_grads.iter().map(|g| &g[..]).collect();
-            self.adam.step(&self.adam_hp, &mut params, &grads, lr as f32);
+            self.adam
+                .step(&self.adam_hp, &mut params, &grads, lr as f32);
         }
         // The weight costs take a plain gradient step of the same size, outside Adam (as
         // AdamW decouples weight decay): inside Adam, the constant gradient K of the
@@ -559,9 +649,19 @@ impl<'d> Trainer<'d> {
         for (l, cg) in self.cost_grads.iter_mut().enumerate() {
             let (n_in, n_out, ref mut wl) = self.net.layers[l];
             cg.iter_mut().for_each(|x| *x = 0.0);
-            weight_costs(wl, n_in, n_out, self.net.theta, cfg.weight_sum_k as f32, cfg.l2 as f32, cg);
+            weight_costs(
+                wl,
+                n_in,
+                n_out,
+                self.net.theta,
+                cfg.weight_sum_k as f32,
+                cfg.l2 as f32,
+                cg,
+            );
             let step = lr as f32;
-            wl.iter_mut().zip(cg.iter()).for_each(|(w, g)| *w -= step * g);
+            wl.iter_mut()
+                .zip(cg.iter())
+                .for_each(|(w, g)| *w -= step * g);
         }
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
         if !loss.is_finite() {
@@ -570,8 +670,12 @@ impl<'d> Trainer<'d> {
                 b + 1
             )));
         }
-        if let Some((l, p)) =
-            self.net.layers.iter().enumerate().find_map(|(l, x)| x.2.iter().position(|w| !w.is_finite()).map(|p| (l, p)))
+        if let Some((l, p)) = self
+            .net
+            .layers
+            .iter()
+            .enumerate()
+            .find_map(|(l, x)| x.2.iter().position(|w| !w.is_finite()).map(|p| (l, p)))
         {
             return Err(Error::Diverged(format!(
                 "epoch {epoch}, batch {}: weight {p} of layer {l} became non-finite; try a smaller --lr or a --clip",
@@ -579,7 +683,11 @@ impl<'d> Trainer<'d> {
             )));
         }
         self.batch += 1;
-        progress(Progress::Batch { epoch, done: (self.batch * bs).min(self.order.len()), total: self.order.len() });
+        progress(Progress::Batch {
+            epoch,
+            done: (self.batch * bs).min(self.order.len()),
+            total: self.order.len(),
+        });
         Ok(())
     }
 
@@ -588,11 +696,19 @@ impl<'d> Trainer<'d> {
         let epoch = self.epoch;
         let secs = self.epoch_seconds;
         self.train_seconds += secs;
-        let sum = |f: fn(&EpochTotals) -> u64| self.workers.iter().map(|w| f(&w.totals)).sum::<u64>();
+        let sum =
+            |f: fn(&EpochTotals) -> u64| self.workers.iter().map(|w| f(&w.totals)).sum::<u64>();
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
         self.net.write_to(&mut self.model);
-        let test_accuracy =
-            self.test_data.map(|t| evaluate(&Net::<f64>::from_model(&self.model), &cfg.encoding, t, cfg.threads).accuracy());
+        let test_accuracy = self.test_data.map(|t| {
+            evaluate(
+                &Net::<f64>::from_model(&self.model),
+                &cfg.encoding,
+                t,
+                cfg.threads,
+            )
+            .accuracy()
+        });
         let entry = EpochLog {
             epoch,
             train_loss: loss / sum(|t| t.loss_n).max(1) as f64,

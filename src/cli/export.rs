@@ -1,0 +1,215 @@
+//! `firstspike export`: a model, or recorded spikes, in formats other tools read.
+//!
+//! - `--format nir --model M --out F.nir`: the network as a NIR graph (HDF5; `nir.read`).
+//! - `--format json --model M --out F.json`: the model's numbers in its own layout (the
+//!   reference `tools/nir-roundtrip.py` checks a `.nir` against).
+//! - `--format nir-events --trace T --out F.nir`: recorded spikes as NIR `EventData`
+//!   (`nir.read_data`), one node per layer; or `--model M --index K,...` to simulate those test
+//!   digits with the event engine first (its time is reported with `--json`).
+
+use super::common::{load_split, print_json};
+use clap::{Args, ValueEnum};
+use firstspike::data::Split;
+use firstspike::event::{Engine, EventNet, RunOptions};
+use firstspike::model::Model;
+use firstspike::nir;
+use firstspike::trace::{
+    trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder,
+};
+use firstspike::{fsio, Error, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What `export` writes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The network as a NIR graph: Affine -> LI -> IF per layer (needs --model).
+    Nir,
+    /// Spike times as NIR EventData, one node per layer (needs --trace, or --model with --index).
+    NirEvents,
+    /// The model's numbers as JSON, weights in the model's input-major layout (needs --model).
+    Json,
+}
+
+/// Flags of `export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// What to write.
+    #[arg(long, value_enum)]
+    format: Format,
+    /// Model file (NAME.bin). With nir-events and --trace, checks that the traces are its own.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// nir-events: a trace file, or a folder of them, to export.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// nir-events: test samples to export, e.g. 0,1,2 (from --trace: which recorded samples
+    /// [default: all]; with --model alone: which test digits to simulate).
+    #[arg(long, value_delimiter = ',')]
+    index: Vec<usize>,
+    /// Data folder [default: $FIRSTSPIKE_DATA or data/mnist] (nir-events with --model).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Output file (e.g. model.nir, spikes.nir, model.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Print one JSON object describing what was written.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: ExportArgs) -> Result<()> {
+    let mut report = match a.format {
+        Format::Nir | Format::Json => {
+            let Some(mp) = &a.model else {
+                return Err(Error::Usage(
+                    "export --format nir/json needs --model FILE".into(),
+                ));
+            };
+            if a.trace.is_some() || !a.index.is_empty() {
+                return Err(Error::Usage(
+                    "--trace and --index only go with --format nir-events".into(),
+                ));
+            }
+            let model = Model::load(mp)?;
+            if a.format == Format::Nir {
+                nir::write_graph(&model, &a.out)?;
+            } else {
+                let text = serde_json::to_vec(&nir::model_numbers(&model)).expect("json");
+                fsio::write_atomic(&a.out, &text)?;
+            }
+            json!({"arch": model.arch(), "model_sha256": model.weights_hash()})
+        }
+        Format::NirEvents => export_events(&a)?,
+    };
+    let format = a
+        .format
+        .to_possible_value()
+        .expect("named")
+        .get_name()
+        .to_string();
+    report["format"] = json!(format);
+    report["out"] = json!(a.out);
+    if a.json {
+        print_json(&report);
+    } else {
+        println!("wrote {} ({format})", a.out.display());
+        if let Some(eps) = report.get("synaptic_events_per_second") {
+            println!(
+                "event engine: {} samples, {} synaptic events in {:.3} s ({:.1} M events/s, one thread)",
+                report["samples"],
+                report["synaptic_events"],
+                report["engine_seconds"].as_f64().unwrap_or(0.0),
+                eps.as_f64().unwrap_or(0.0) / 1e6
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the EventData file; returns what to report.
+fn export_events(a: &ExportArgs) -> Result<serde_json::Value> {
+    let (header, samples, mut report) = match (&a.trace, &a.model) {
+        (Some(tp), model) => {
+            let (header, samples) = load_traces(tp, &a.index)?;
+            if let Some(m) = model {
+                header.check_model(&Model::load(m)?, tp)?;
+            }
+            (header, samples, json!({}))
+        }
+        (None, Some(mp)) => simulate(mp, &a.data, &a.index)?,
+        (None, None) => return Err(Error::Usage(
+            "export --format nir-events needs --trace FILE|DIR, or --model FILE with --index K,..."
+                .into(),
+        )),
+    };
+    nir::write_events(&header, &samples, &a.out)?;
+    report["samples"] = json!(samples.len());
+    report["arch"] = json!(header.arch);
+    report["model_sha256"] = json!(header.model_sha256);
+    report["spikes"] = json!(samples.iter().map(|s| s.spikes.len()).sum::<usize>());
+    Ok(report)
+}
+
+/// The samples of one trace file or a folder of them (all of one model), optionally picked.
+fn load_traces(path: &Path, index: &[usize]) -> Result<(TraceHeader, Vec<SampleTrace>)> {
+    let mut header: Option<TraceHeader> = None;
+    let mut all = Vec::new();
+    for p in trace_files(path)? {
+        let f = TraceFile::load(&p)?;
+        match &header {
+            None => header = Some(f.header.clone()),
+            Some(h) if h.model_sha256 != f.header.model_sha256 || h.arch != f.header.arch => {
+                return Err(Error::trace(
+                    &p,
+                    "made with another model than the other files in the folder",
+                ));
+            }
+            Some(_) => {}
+        }
+        all.extend(f.samples);
+    }
+    let header = header.expect("trace_files returns at least one file");
+    if index.is_empty() {
+        return Ok((header, all));
+    }
+    let picked = index
+        .iter()
+        .map(|&k| {
+            all.iter()
+                .find(|s| s.sample == k as u64)
+                .cloned()
+                .ok_or_else(|| Error::Usage(format!("sample {k} is not in {}", path.display())))
+        })
+        .collect::<Result<_>>()?;
+    Ok((header, picked))
+}
+
+/// Runs the event engine (one thread, to the end of each sample) on test digits `index`,
+/// recording every spike. Reports the engine's own time and synaptic events (spikes x fan-out),
+/// which `tools/nest-check` compares with NEST's.
+fn simulate(
+    mp: &Path,
+    data: &Option<PathBuf>,
+    index: &[usize],
+) -> Result<(TraceHeader, Vec<SampleTrace>, serde_json::Value)> {
+    if index.is_empty() {
+        return Err(Error::Usage(
+            "export --format nir-events --model needs --index K,... (test digits to simulate)"
+                .into(),
+        ));
+    }
+    let model = Model::load(mp)?;
+    let max = *index.iter().max().expect("not empty");
+    let data = load_split(data, Split::Test, Some(max + 1))?;
+    model.check_input_dim(data.dim())?;
+    let inputs: Vec<Vec<f64>> = index
+        .iter()
+        .map(|&k| model.encoding.encode(data.image(k)))
+        .collect();
+    let net = EventNet::from_model(&model)?.compile()?;
+    let mut eng = Engine::new(&net);
+    let mut rec = TraceRecorder::new(&net);
+    let mut out = Vec::with_capacity(index.len());
+    let mut events = 0u64;
+    let start = Instant::now();
+    for (&k, x) in index.iter().zip(&inputs) {
+        rec.reset(k as u64, Some(data.labels[k]));
+        events += eng.run(x, RunOptions::default(), &mut rec)?.total_events();
+        out.push(rec.trace.clone());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let report = json!({
+        "engine": "event",
+        "threads": 1,
+        "synaptic_events": events,
+        "engine_seconds": secs,
+        "synaptic_events_per_second": events as f64 / secs.max(1e-12),
+    });
+    Ok((
+        TraceHeader::for_model(&model, EngineKind::Event, true),
+        out,
+        report,
+    ))
+}
