@@ -4,6 +4,7 @@
 
 mod baseline;
 mod common;
+mod curve;
 mod demo;
 mod eval;
 mod export;
@@ -39,6 +40,8 @@ enum Cmd {
     Replay(trace::ReplayArgs),
     /// Write a spike raster (CSV, JSON sidecar, SVG picture).
     Raster(trace::RasterArgs),
+    /// Draw the accuracy curve of a training log (SVG).
+    Curve(curve::CurveArgs),
     /// Run the shipped model on the bundled MNIST digits (no download needed).
     Demo(demo::DemoArgs),
     /// The rate-coded baseline: train a ReLU network and convert it to spiking neurons.
@@ -60,6 +63,7 @@ pub fn run() -> ExitCode {
             Cmd::Train(a) => train::run(a),
             Cmd::Eval(a) => eval::run(a),
             Cmd::Demo(a) => demo::run(a),
+        Cmd::Curve(a) => curve::run(a),
             Cmd::Simulate(a) => simulate::run_simulate(a),
             Cmd::Verify(a) => simulate::run_verify(a),
             Cmd::Replay(a) => trace::run_replay(a),

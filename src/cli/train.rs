@@ -13,6 +13,7 @@ use firstspike::loss::LossOrigin;
 use firstspike::model::{parse_arch, with_ext};
 use firstspike::trace::EngineKind;
 use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::plot;
 use firstspike::{fsio, Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -447,21 +448,29 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 }
             }
             Progress::Epoch(e) => {
-                bar.println(format!(
-                    "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
-                    e.epoch,
-                    e.train_loss,
-                    100.0 * e.train_accuracy,
-                    100.0 * e.test_accuracy.unwrap_or(f64::NAN),
-                    e.seconds,
-                    e.lr,
-                    e.no_output_spike,
-                    e.floored,
-                    e.too_late
-                ));
+                // suspend() prints whether or not the bar is drawn (stderr not a terminal).
+                bar.suspend(|| {
+                    eprintln!(
+                        "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
+                        e.epoch,
+                        e.train_loss,
+                        100.0 * e.train_accuracy,
+                        100.0 * e.test_accuracy.unwrap_or(f64::NAN),
+                        e.seconds,
+                        e.lr,
+                        e.no_output_spike,
+                        e.floored,
+                        e.too_late
+                    )
+                });
                 lines.push_str(&serde_json::to_string(e).expect("json"));
                 lines.push('\n');
                 if let Err(err) = fsio::write_atomic(&log_path, lines.as_bytes()) {
+                    log_err.get_or_insert(err);
+                }
+                let logs = super::curve::parse_log(&lines);
+                let svg = plot::accuracy_curve(&format!("{} accuracy per epoch", a.out.display()), &logs);
+                if let Err(err) = fsio::write_atomic(&with_ext(&a.out, "curve.svg"), svg.as_bytes()) {
                     log_err.get_or_insert(err);
                 }
                 bar.reset();
