@@ -24,7 +24,9 @@ fn setup() -> (Model, Vec<Vec<f64>>, Vec<u8>) {
         init_model(&TrainConfig::default())
     });
     let data = mnist_test_slice().expect("embedded slice");
-    let inputs = (0..SAMPLES).map(|i| model.encoding.encode(data.image(i))).collect();
+    let inputs = (0..SAMPLES)
+        .map(|i| model.encoding.encode(data.image(i)))
+        .collect();
     (model, inputs, data.labels[..SAMPLES].to_vec())
 }
 
@@ -34,7 +36,10 @@ fn analytic(c: &mut Criterion) {
     g.throughput(Throughput::Elements(SAMPLES as u64));
     let n64 = Net::<f64>::from_model(&model);
     let n32 = Net::<f32>::from_model(&model);
-    let in32: Vec<Vec<f32>> = inputs.iter().map(|v| v.iter().map(|&t| t as f32).collect()).collect();
+    let in32: Vec<Vec<f32>> = inputs
+        .iter()
+        .map(|v| v.iter().map(|&t| t as f32).collect())
+        .collect();
     g.bench_function("forward_f64", |b| {
         let (mut s, mut p) = (LayerScratch::default(), ForwardPass::default());
         b.iter(|| {
@@ -83,16 +88,27 @@ fn event(c: &mut Criterion) {
         let opts = RunOptions { until_decision };
         // Count the synaptic events of these samples once, for the throughput figure.
         let mut eng = Engine::new(&net);
-        let events: u64 = inputs.iter().map(|t| eng.run(t, opts, &mut NoRecord).unwrap().total_events()).sum();
+        let events: u64 = inputs
+            .iter()
+            .map(|t| eng.run(t, opts, &mut NoRecord).unwrap().total_events())
+            .sum();
         g.throughput(Throughput::Elements(events));
-        let name = if until_decision { "until_decision" } else { "full_run" };
-        g.bench_with_input(BenchmarkId::new("synaptic_events", name), &opts, |b, &opts| {
-            b.iter(|| {
-                for t in &inputs {
-                    black_box(eng.run(t, opts, &mut NoRecord).unwrap());
-                }
-            })
-        });
+        let name = if until_decision {
+            "until_decision"
+        } else {
+            "full_run"
+        };
+        g.bench_with_input(
+            BenchmarkId::new("synaptic_events", name),
+            &opts,
+            |b, &opts| {
+                b.iter(|| {
+                    for t in &inputs {
+                        black_box(eng.run(t, opts, &mut NoRecord).unwrap());
+                    }
+                })
+            },
+        );
     }
     g.finish();
 }

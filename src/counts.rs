@@ -66,12 +66,17 @@ impl CountReport {
     pub fn of(runs: &[RunSummary]) -> CountReport {
         let nl = runs.first().map_or(0, |r| r.fired.len());
         let per = |f: &dyn Fn(&RunSummary) -> &Vec<u64>| -> Vec<Summary> {
-            (0..nl).map(|l| Summary::of(&runs.iter().map(|r| f(r)[l]).collect::<Vec<_>>())).collect()
+            (0..nl)
+                .map(|l| Summary::of(&runs.iter().map(|r| f(r)[l]).collect::<Vec<_>>()))
+                .collect()
         };
         let total = |f: &dyn Fn(&RunSummary) -> &Vec<u64>| -> Summary {
             Summary::of(&runs.iter().map(|r| f(r).iter().sum()).collect::<Vec<_>>())
         };
-        let dts: Vec<f64> = runs.iter().filter_map(|r| r.decision.map(|d| d.1)).collect();
+        let dts: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.decision.map(|d| d.1))
+            .collect();
         CountReport {
             samples: runs.len(),
             fired: per(&|r| &r.fired),
@@ -81,7 +86,8 @@ impl CountReport {
             spikes_total: total(&|r| &r.fired),
             spikes_before_decision_total: total(&|r| &r.fired_before_decision),
             synaptic_events_total: total(&|r| &r.synaptic_events),
-            decision_time_mean: (!dts.is_empty()).then(|| dts.iter().sum::<f64>() / dts.len() as f64),
+            decision_time_mean: (!dts.is_empty())
+                .then(|| dts.iter().sum::<f64>() / dts.len() as f64),
         }
     }
 }
@@ -93,6 +99,14 @@ mod tests {
     #[test]
     fn summary_of_one_to_ten() {
         let s = Summary::of(&(1..=10).collect::<Vec<u64>>());
-        assert_eq!(s, Summary { mean: 5.5, median: 5.0, p90: 9.0, max: 10.0 });
+        assert_eq!(
+            s,
+            Summary {
+                mean: 5.5,
+                median: 5.0,
+                p90: 9.0,
+                max: 10.0
+            }
+        );
     }
 }

@@ -76,7 +76,11 @@ impl Dataset {
     }
     /// Number of distinct classes the labels can take (max label + 1).
     pub fn classes(&self) -> usize {
-        self.labels.iter().copied().max().map_or(0, |m| m as usize + 1)
+        self.labels
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1)
     }
     /// Keeps the first `n` images. `n` larger than the set is a usage error.
     pub fn truncate(&mut self, n: usize) -> Result<()> {
@@ -139,7 +143,10 @@ impl Dataset {
             ));
         }
         if let Some(&bad) = labels.iter().find(|&&l| l > 9) {
-            return Err(Error::data(lab_path, format!("label {bad} out of range 0..=9")));
+            return Err(Error::data(
+                lab_path,
+                format!("label {bad} out of range 0..=9"),
+            ));
         }
         Ok(Dataset {
             images,
@@ -229,7 +236,10 @@ fn read_exact_or(
             Ok(0) => return Err(Error::data(path, what())),
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::InvalidInput
+                    || e.kind() == std::io::ErrorKind::InvalidData =>
+            {
                 return Err(Error::data(path, format!("corrupt gzip stream: {e}")))
             }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -253,7 +263,10 @@ fn read_payload(r: &mut dyn Read, n: u64, path: &Path) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity((n as usize).min(1 << 20));
     match r.take(n).read_to_end(&mut buf) {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData => {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::InvalidInput
+                || e.kind() == std::io::ErrorKind::InvalidData =>
+        {
             return Err(Error::data(path, format!("corrupt gzip stream: {e}")))
         }
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
@@ -262,14 +275,23 @@ fn read_payload(r: &mut dyn Read, n: u64, path: &Path) -> Result<Vec<u8>> {
     if (buf.len() as u64) < n {
         return Err(Error::data(
             path,
-            format!("truncated: the header promises {n} bytes of data but the file ends after {}", buf.len()),
+            format!(
+                "truncated: the header promises {n} bytes of data but the file ends after {}",
+                buf.len()
+            ),
         ));
     }
     let mut extra = [0u8; 1];
     match r.read(&mut extra) {
         Ok(0) => Ok(buf),
-        Ok(_) => Err(Error::data(path, "trailing bytes after the data the header describes")),
-        Err(e) => Err(Error::data(path, format!("corrupt gzip stream after the data: {e}"))),
+        Ok(_) => Err(Error::data(
+            path,
+            "trailing bytes after the data the header describes",
+        )),
+        Err(e) => Err(Error::data(
+            path,
+            format!("corrupt gzip stream after the data: {e}"),
+        )),
     }
 }
 
@@ -283,7 +305,10 @@ fn parse_images(mut r: Box<dyn Read + '_>, path: &Path) -> Result<(Vec<u8>, usiz
     }
     let [n, rows, cols] = read_u32s::<3>(&mut *r, path)?;
     if n == 0 || rows == 0 || cols == 0 {
-        return Err(Error::data(path, format!("empty dimensions {n} x {rows} x {cols}")));
+        return Err(Error::data(
+            path,
+            format!("empty dimensions {n} x {rows} x {cols}"),
+        ));
     }
     let bytes = n as u64 * rows as u64 * cols as u64;
     let px = read_payload(&mut *r, bytes, path)?;
@@ -322,7 +347,12 @@ mod tests {
     use super::*;
 
     fn tiny() -> Dataset {
-        Dataset { images: (0..2 * 4).map(|x| x as u8).collect(), labels: vec![3, 7], rows: 2, cols: 2 }
+        Dataset {
+            images: (0..2 * 4).map(|x| x as u8).collect(),
+            labels: vec![3, 7],
+            rows: 2,
+            cols: 2,
+        }
     }
 
     #[test]

@@ -41,7 +41,10 @@ impl Encoding {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.t_max.is_finite() && self.t_max > 0.0) {
-            return Err(format!("encoding t_max must be finite and > 0, got {}", self.t_max));
+            return Err(format!(
+                "encoding t_max must be finite and > 0, got {}",
+                self.t_max
+            ));
         }
         Ok(())
     }
@@ -80,7 +83,11 @@ mod tests {
     #[test]
     fn brighter_is_earlier_and_black_is_t_max() {
         for kind in [EncodingKind::Linear, EncodingKind::ZLinear] {
-            let e = Encoding { kind, t_max: 3.0, silent_below: 0 };
+            let e = Encoding {
+                kind,
+                t_max: 3.0,
+                silent_below: 0,
+            };
             assert_eq!(e.time(255), 0.0);
             assert!((e.time(0) - 3.0).abs() < 1e-12);
             for p in 1..=255u8 {
@@ -91,7 +98,10 @@ mod tests {
 
     #[test]
     fn silent_pixels_send_no_spike() {
-        let e = Encoding { silent_below: 10, ..Encoding::default() };
+        let e = Encoding {
+            silent_below: 10,
+            ..Encoding::default()
+        };
         assert_eq!(e.time(9), f64::INFINITY);
         assert!(e.time(10).is_finite());
     }

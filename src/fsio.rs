@@ -18,7 +18,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             path,
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                format!("output folder {} does not exist; create it first", dir.display()),
+                format!(
+                    "output folder {} does not exist; create it first",
+                    dir.display()
+                ),
             ),
         ));
     }
@@ -51,7 +54,10 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
             path,
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("file is {} bytes, more than the {limit}-byte limit", meta.len()),
+                format!(
+                    "file is {} bytes, more than the {limit}-byte limit",
+                    meta.len()
+                ),
             ),
         ));
     }
@@ -76,7 +82,11 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "no temporary left behind");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            1,
+            "no temporary left behind"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

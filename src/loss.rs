@@ -32,7 +32,13 @@ pub enum LossOrigin {
 /// (the weight-sum cost is what keeps neurons able to fire).
 ///
 /// Writes dL/dt into `dl_dt` (length = outputs) and returns the loss. Computed in f64.
-pub fn output_loss(t_out: &[f64], target: usize, tau: f64, origin: LossOrigin, dl_dt: &mut [f64]) -> Option<f64> {
+pub fn output_loss(
+    t_out: &[f64],
+    target: usize,
+    tau: f64,
+    origin: LossOrigin,
+    dl_dt: &mut [f64],
+) -> Option<f64> {
     dl_dt.iter_mut().for_each(|g| *g = 0.0);
     if !t_out[target].is_finite() {
         return None;
@@ -44,7 +50,16 @@ pub fn output_loss(t_out: &[f64], target: usize, tau: f64, origin: LossOrigin, d
     };
     let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
     let m = z.iter().copied().fold(f64::INFINITY, f64::min);
-    let e: Vec<f64> = z.iter().map(|&zk| if zk.is_finite() { (-(zk - m)).exp() } else { 0.0 }).collect();
+    let e: Vec<f64> = z
+        .iter()
+        .map(|&zk| {
+            if zk.is_finite() {
+                (-(zk - m)).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let sum: f64 = e.iter().sum();
     let loss = z[target] - m + sum.ln();
     let mut total = 0.0;
@@ -66,15 +81,29 @@ pub fn output_loss(t_out: &[f64], target: usize, tau: f64, origin: LossOrigin, d
 /// neuron's total input weight above threshold so that it can fire; plus an L2 term
 /// `(lambda/2) sum w^2`. Adds its gradient to `grad` (same input-major layout as `w`) and
 /// returns the cost.
-pub fn weight_costs(w: &[f32], n_in: usize, n_out: usize, theta: f32, k: f32, l2: f32, grad: &mut [f32]) -> f64 {
+pub fn weight_costs(
+    w: &[f32],
+    n_in: usize,
+    n_out: usize,
+    theta: f32,
+    k: f32,
+    l2: f32,
+    grad: &mut [f32],
+) -> f64 {
     let mut sums = vec![0.0f32; n_out];
     for i in 0..n_in {
         for (s, &x) in sums.iter_mut().zip(&w[i * n_out..(i + 1) * n_out]) {
             *s += x;
         }
     }
-    let mut cost: f64 = sums.iter().map(|&s| (k * (theta - s)).max(0.0) as f64).sum();
-    let deficit: Vec<f32> = sums.iter().map(|&s| if s < theta { k } else { 0.0 }).collect();
+    let mut cost: f64 = sums
+        .iter()
+        .map(|&s| (k * (theta - s)).max(0.0) as f64)
+        .sum();
+    let deficit: Vec<f32> = sums
+        .iter()
+        .map(|&s| if s < theta { k } else { 0.0 })
+        .collect();
     for i in 0..n_in {
         let row = &w[i * n_out..(i + 1) * n_out];
         let g = &mut grad[i * n_out..(i + 1) * n_out];
@@ -92,29 +121,34 @@ mod tests {
 
     #[test]
     fn loss_gradient_matches_finite_differences() {
-      for origin in [LossOrigin::Input, LossOrigin::FirstOutput] {
-        let t = [0.7, 1.3, 0.9, f64::INFINITY];
-        let mut g = [0.0; 4];
-        let l = output_loss(&t, 2, 1.0, origin, &mut g).unwrap();
-        assert!(l > 0.0);
-        let h = 1e-7;
-        for k in 0..3 {
-            let mut p = t;
-            p[k] += h;
-            let mut m = t;
-            m[k] -= h;
-            let mut s = [0.0; 4];
-            let fd = (output_loss(&p, 2, 1.0, origin, &mut s).unwrap() - output_loss(&m, 2, 1.0, origin, &mut s).unwrap()) / (2.0 * h);
-            assert!((fd - g[k]).abs() < 1e-6, "{origin:?} {k}: {fd} vs {}", g[k]);
+        for origin in [LossOrigin::Input, LossOrigin::FirstOutput] {
+            let t = [0.7, 1.3, 0.9, f64::INFINITY];
+            let mut g = [0.0; 4];
+            let l = output_loss(&t, 2, 1.0, origin, &mut g).unwrap();
+            assert!(l > 0.0);
+            let h = 1e-7;
+            for k in 0..3 {
+                let mut p = t;
+                p[k] += h;
+                let mut m = t;
+                m[k] -= h;
+                let mut s = [0.0; 4];
+                let fd = (output_loss(&p, 2, 1.0, origin, &mut s).unwrap()
+                    - output_loss(&m, 2, 1.0, origin, &mut s).unwrap())
+                    / (2.0 * h);
+                assert!((fd - g[k]).abs() < 1e-6, "{origin:?} {k}: {fd} vs {}", g[k]);
+            }
+            assert_eq!(g[3], 0.0);
         }
-        assert_eq!(g[3], 0.0);
-      }
     }
 
     #[test]
     fn silent_target_gives_no_loss() {
         let mut g = [1.0; 2];
-        assert_eq!(output_loss(&[0.5, f64::INFINITY], 1, 1.0, LossOrigin::Input, &mut g), None);
+        assert_eq!(
+            output_loss(&[0.5, f64::INFINITY], 1, 1.0, LossOrigin::Input, &mut g),
+            None
+        );
         assert_eq!(g, [0.0, 0.0]);
     }
 

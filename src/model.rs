@@ -113,10 +113,18 @@ fn codec() -> impl bincode::Options {
 
 /// Parses an architecture string like `784-800-10`.
 pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
-    let bad = |why: &str| Error::Usage(format!("architecture '{s}': {why} (expected e.g. 784-800-10)"));
+    let bad = |why: &str| {
+        Error::Usage(format!(
+            "architecture '{s}': {why} (expected e.g. 784-800-10)"
+        ))
+    };
     let sizes: Vec<usize> = s
         .split('-')
-        .map(|p| p.trim().parse::<usize>().map_err(|_| bad(&format!("'{p}' is not a whole number"))))
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(&format!("'{p}' is not a whole number")))
+        })
         .collect::<Result<_>>()?;
     if sizes.len() < 2 {
         return Err(bad("needs at least an input and an output size"));
@@ -137,7 +145,11 @@ impl Model {
 
     /// Architecture as a string, e.g. `784-800-10`.
     pub fn arch_string(&self) -> String {
-        self.arch().iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+        self.arch()
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("-")
     }
 
     /// Inputs of the first layer.
@@ -172,11 +184,21 @@ impl Model {
         }
         for (k, l) in self.layers.iter().enumerate() {
             if l.n_in == 0 || l.n_out == 0 {
-                return Err(format!("layer {k} has a zero size ({} -> {})", l.n_in, l.n_out));
+                return Err(format!(
+                    "layer {k} has a zero size ({} -> {})",
+                    l.n_in, l.n_out
+                ));
             }
-            let n_w = l.n_in.checked_mul(l.n_out).filter(|&n| n <= MAX_WEIGHTS).ok_or_else(|| {
-                format!("layer {k}: {} x {} weights, more than the {MAX_WEIGHTS} a model may hold", l.n_in, l.n_out)
-            })?;
+            let n_w = l
+                .n_in
+                .checked_mul(l.n_out)
+                .filter(|&n| n <= MAX_WEIGHTS)
+                .ok_or_else(|| {
+                    format!(
+                        "layer {k}: {} x {} weights, more than the {MAX_WEIGHTS} a model may hold",
+                        l.n_in, l.n_out
+                    )
+                })?;
             if l.w.len() != n_w {
                 return Err(format!(
                     "layer {k}: {} weights for {} x {} ",
@@ -266,14 +288,20 @@ impl Model {
             .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
-        let m = Model { params: b.params, encoding: b.encoding, layers: b.layers, meta };
+        let m = Model {
+            params: b.params,
+            encoding: b.encoding,
+            layers: b.layers,
+            meta,
+        };
         m.validate().map_err(|w| Error::model(path, w))?;
         Ok(m)
     }
 
     /// Writes `PREFIX.bin` and `PREFIX.json` atomically. Returns both paths.
     pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
-        self.validate().map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
+        self.validate()
+            .map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
         let bin = with_ext(prefix, "bin");
         let json = with_ext(prefix, "json");
         fsio::write_atomic(&bin, &self.to_bytes())?;
@@ -317,8 +345,16 @@ mod tests {
             params: NeuronParams::default(),
             encoding: Encoding::default(),
             layers: vec![
-                Layer { n_in: 3, n_out: 2, w: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6] },
-                Layer { n_in: 2, n_out: 1, w: vec![1.0, 2.0] },
+                Layer {
+                    n_in: 3,
+                    n_out: 2,
+                    w: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+                },
+                Layer {
+                    n_in: 2,
+                    n_out: 1,
+                    w: vec![1.0, 2.0],
+                },
             ],
             meta: ModelMeta::default(),
         }

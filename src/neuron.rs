@@ -268,13 +268,15 @@ mod tests {
             p[i].1 += h;
             let mut m = ins;
             m[i].1 -= h;
-            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0) / (2.0 * h);
+            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0)
+                / (2.0 * h);
             assert!((fd - dwi).abs() < 1e-6, "dw {i}: {fd} vs {dwi}");
             let mut p = ins;
             p[i].0 += h;
             let mut m = ins;
             m[i].0 -= h;
-            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0) / (2.0 * h);
+            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0)
+                / (2.0 * h);
             assert!((fd - dti).abs() < 1e-6, "dt {i}: {fd} vs {dti}");
         }
     }

@@ -14,11 +14,22 @@ pub struct Series<'a> {
 }
 
 /// A line chart with axes, ticks and a legend. `y_range` fixes the y axis (else fitted).
-pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], y_range: Option<(f64, f64)>) -> String {
+pub fn line_chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    y_range: Option<(f64, f64)>,
+) -> String {
     let (w, h) = (720.0, 420.0);
     let (l, r, t, b) = (70.0, 150.0, 40.0, 50.0);
     let pts = series.iter().flat_map(|s| s.points.iter());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for &(x, y) in pts {
         if x.is_finite() && y.is_finite() {
             x0 = x0.min(x);
@@ -65,7 +76,12 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
             fmt_tick(yv)
         );
     }
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{}" text-anchor="middle">{x_label}</text>"#, l + (w - l - r) / 2.0, h - 12.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{}" text-anchor="middle">{x_label}</text>"#,
+        l + (w - l - r) / 2.0,
+        h - 12.0
+    );
     let _ = writeln!(
         s,
         r#"<text transform="translate(16,{:.1}) rotate(-90)" text-anchor="middle">{y_label}</text>"#,
@@ -78,10 +94,19 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
             .filter(|p| p.0.is_finite() && p.1.is_finite())
             .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y.clamp(y0, y1))))
             .collect();
-        let _ = writeln!(s, r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#, se.color, path.join(" "));
+        let _ = writeln!(
+            s,
+            r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+            se.color,
+            path.join(" ")
+        );
         for p in &path {
             let (cx, cy) = p.split_once(',').unwrap();
-            let _ = writeln!(s, r#"<circle cx="{cx}" cy="{cy}" r="2.5" fill="{}"/>"#, se.color);
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{cx}" cy="{cy}" r="2.5" fill="{}"/>"#,
+                se.color
+            );
         }
         let ly = t + 14.0 + 18.0 * k as f64;
         let _ = writeln!(
@@ -111,15 +136,34 @@ fn fmt_tick(v: f64) -> String {
 
 /// The accuracy curve of a training log: train and test accuracy (%) per epoch.
 pub fn accuracy_curve(title: &str, log: &[crate::train::EpochLog]) -> String {
-    let train = Series { name: "train", color: "#4c72b0", points: log.iter().map(|e| (e.epoch as f64, 100.0 * e.train_accuracy)).collect() };
+    let train = Series {
+        name: "train",
+        color: "#4c72b0",
+        points: log
+            .iter()
+            .map(|e| (e.epoch as f64, 100.0 * e.train_accuracy))
+            .collect(),
+    };
     let test = Series {
         name: "test",
         color: "#c44e52",
-        points: log.iter().filter_map(|e| e.test_accuracy.map(|a| (e.epoch as f64, 100.0 * a))).collect(),
+        points: log
+            .iter()
+            .filter_map(|e| e.test_accuracy.map(|a| (e.epoch as f64, 100.0 * a)))
+            .collect(),
     };
-    let lo = log.iter().flat_map(|e| [e.train_accuracy, e.test_accuracy.unwrap_or(1.0)]).fold(1.0, f64::min);
+    let lo = log
+        .iter()
+        .flat_map(|e| [e.train_accuracy, e.test_accuracy.unwrap_or(1.0)])
+        .fold(1.0, f64::min);
     let lo = (100.0 * lo - 1.0).floor().max(0.0);
-    line_chart(title, "epoch", "accuracy (%)", &[train, test], Some((lo, 100.0)))
+    line_chart(
+        title,
+        "epoch",
+        "accuracy (%)",
+        &[train, test],
+        Some((lo, 100.0)),
+    )
 }
 
 #[cfg(test)]
@@ -128,7 +172,24 @@ mod tests {
 
     #[test]
     fn chart_has_one_polyline_per_series() {
-        let s = line_chart("t", "x", "y", &[Series { name: "a", color: "red", points: vec![(0.0, 1.0), (1.0, 2.0)] }, Series { name: "b", color: "blue", points: vec![(0.0, 0.5)] }], None);
+        let s = line_chart(
+            "t",
+            "x",
+            "y",
+            &[
+                Series {
+                    name: "a",
+                    color: "red",
+                    points: vec![(0.0, 1.0), (1.0, 2.0)],
+                },
+                Series {
+                    name: "b",
+                    color: "blue",
+                    points: vec![(0.0, 0.5)],
+                },
+            ],
+            None,
+        );
         assert_eq!(s.matches("<polyline").count(), 2);
         assert!(s.trim_end().ends_with("</svg>"));
     }

@@ -12,8 +12,17 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `PREFIX.csv`, `PREFIX.json` and `PREFIX.svg` (each atomically); returns the paths.
-pub fn write_all(prefix: &Path, header: &TraceHeader, model_name: &str, traces: &[SampleTrace]) -> Result<[PathBuf; 3]> {
-    let paths = [with_ext(prefix, "csv"), with_ext(prefix, "json"), with_ext(prefix, "svg")];
+pub fn write_all(
+    prefix: &Path,
+    header: &TraceHeader,
+    model_name: &str,
+    traces: &[SampleTrace],
+) -> Result<[PathBuf; 3]> {
+    let paths = [
+        with_ext(prefix, "csv"),
+        with_ext(prefix, "json"),
+        with_ext(prefix, "svg"),
+    ];
     fsio::write_atomic(&paths[0], csv(traces).as_bytes())?;
     let side = serde_json::to_string_pretty(&sidecar(header, model_name, traces)).expect("json");
     fsio::write_atomic(&paths[1], side.as_bytes())?;
@@ -35,7 +44,11 @@ pub fn csv(traces: &[SampleTrace]) -> String {
 
 /// The JSON sidecar: units, parameters, model identity, and per sample its label, decision and
 /// spike counts per layer.
-pub fn sidecar(header: &TraceHeader, model_path: &str, traces: &[SampleTrace]) -> serde_json::Value {
+pub fn sidecar(
+    header: &TraceHeader,
+    model_path: &str,
+    traces: &[SampleTrace],
+) -> serde_json::Value {
     json!({
         "format": "firstspike-raster",
         "columns": {"sample": "index in the data set", "layer": "0 = input pixels, then each layer",
@@ -70,7 +83,10 @@ pub fn svg(header: &TraceHeader, traces: &[SampleTrace]) -> String {
     let arch = &header.arch;
     let nl = arch.len();
     // Band heights: proportional to sqrt(size), at least BAND_MIN.
-    let bands: Vec<f64> = arch.iter().map(|&n| (n as f64).sqrt().mul_add(6.0, 0.0).max(BAND_MIN)).collect();
+    let bands: Vec<f64> = arch
+        .iter()
+        .map(|&n| (n as f64).sqrt().mul_add(6.0, 0.0).max(BAND_MIN))
+        .collect();
     let panel_h: f64 = bands.iter().sum::<f64>() + 60.0;
     let total_h = panel_h * traces.len().max(1) as f64 + 30.0;
     let mut s = String::new();
@@ -83,21 +99,40 @@ pub fn svg(header: &TraceHeader, traces: &[SampleTrace]) -> String {
     let colors = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974"];
     for (p, t) in traces.iter().enumerate() {
         let y0 = 30.0 + p as f64 * panel_h;
-        let t_max = t.spikes.iter().map(|s| s.time).fold(0.0f64, f64::max).max(1e-9) * 1.05;
+        let t_max = t
+            .spikes
+            .iter()
+            .map(|s| s.time)
+            .fold(0.0f64, f64::max)
+            .max(1e-9)
+            * 1.05;
         let x = |time: f64| LEFT + (PANEL_W - LEFT - RIGHT) * time / t_max;
         let title = format!(
             "sample {}{}{}",
             t.sample,
             t.label.map_or(String::new(), |l| format!(", label {l}")),
-            t.decision.map_or(", no output spike".into(), |d| format!(", decision {} at t = {:.3}", d.0, d.1))
+            t.decision.map_or(", no output spike".into(), |d| format!(
+                ", decision {} at t = {:.3}",
+                d.0, d.1
+            ))
         );
-        let _ = writeln!(s, r#"<text x="{LEFT}" y="{}" font-size="14">{title}</text>"#, y0 - 8.0);
+        let _ = writeln!(
+            s,
+            r#"<text x="{LEFT}" y="{}" font-size="14">{title}</text>"#,
+            y0 - 8.0
+        );
         // Bands from the top: output first.
         let mut band_top = vec![0.0; nl];
         let mut y = y0;
         for l in (0..nl).rev() {
             band_top[l] = y;
-            let name = if l == 0 { "input".to_string() } else if l + 1 == nl { "output".into() } else { format!("hidden {l}") };
+            let name = if l == 0 {
+                "input".to_string()
+            } else if l + 1 == nl {
+                "output".into()
+            } else {
+                format!("hidden {l}")
+            };
             let _ = writeln!(
                 s,
                 r##"<rect x="{LEFT}" y="{y}" width="{}" height="{}" fill="none" stroke="#bbb"/><text x="4" y="{}">{name}</text><text x="4" y="{}" fill="#777">{} n</text>"##,
@@ -114,7 +149,13 @@ pub fn svg(header: &TraceHeader, traces: &[SampleTrace]) -> String {
             let n = arch[l] as f64;
             let yy = band_top[l] + bands[l] * (1.0 - (sp.neuron as f64 + 0.5) / n);
             let r = if l + 1 == nl { 3.0 } else { 1.2 };
-            let _ = writeln!(s, r#"<circle cx="{:.2}" cy="{:.2}" r="{r}" fill="{}"/>"#, x(sp.time), yy, colors[l % colors.len()]);
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.2}" cy="{:.2}" r="{r}" fill="{}"/>"#,
+                x(sp.time),
+                yy,
+                colors[l % colors.len()]
+            );
         }
         if let Some((d, td)) = t.decision {
             let n = arch[nl - 1] as f64;
@@ -144,7 +185,12 @@ pub fn svg(header: &TraceHeader, traces: &[SampleTrace]) -> String {
                 tt
             );
         }
-        let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">time (tau_syn)</text>"#, LEFT + (PANEL_W - LEFT) / 2.0, y + 32.0);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">time (tau_syn)</text>"#,
+            LEFT + (PANEL_W - LEFT) / 2.0,
+            y + 32.0
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -156,12 +202,30 @@ mod tests {
     use crate::trace::{EngineKind, Spike};
 
     fn tr() -> (TraceHeader, SampleTrace) {
-        let h = TraceHeader { model_sha256: "x".into(), arch: vec![2, 2], tau_syn: 1.0, theta: 1.0, engine: EngineKind::Event, complete: true };
+        let h = TraceHeader {
+            model_sha256: "x".into(),
+            arch: vec![2, 2],
+            tau_syn: 1.0,
+            theta: 1.0,
+            engine: EngineKind::Event,
+            complete: true,
+        };
         let t = SampleTrace {
             sample: 3,
             label: Some(1),
             decision: Some((1, 0.7)),
-            spikes: vec![Spike { layer: 0, neuron: 0, time: 0.0 }, Spike { layer: 1, neuron: 1, time: 0.7 }],
+            spikes: vec![
+                Spike {
+                    layer: 0,
+                    neuron: 0,
+                    time: 0.0,
+                },
+                Spike {
+                    layer: 1,
+                    neuron: 1,
+                    time: 0.7,
+                },
+            ],
             causal: vec![vec![0, 1]],
         };
         (h, t)

@@ -35,7 +35,12 @@ pub struct ReplayReport {
 
 /// Mean loss gradient over `traces` (f64), replayed against `model`: returns the per-layer
 /// gradients (input-major like the weights), the mean loss and the samples used.
-pub fn replay_gradients(model: &Model, traces: &[SampleTrace], origin: LossOrigin, denom_floor: f64) -> (Vec<Vec<f64>>, f64, usize) {
+pub fn replay_gradients(
+    model: &Model,
+    traces: &[SampleTrace],
+    origin: LossOrigin,
+    denom_floor: f64,
+) -> (Vec<Vec<f64>>, f64, usize) {
     let net = Net::<f64>::from_model(model);
     let mut grads: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
     let mut scratch = BackScratch::default();
@@ -45,8 +50,22 @@ pub fn replay_gradients(model: &Model, traces: &[SampleTrace], origin: LossOrigi
     for t in traces {
         let Some(label) = t.label else { continue };
         let pass = t.to_pass::<f64>(model);
-        if let Some(l) = output_loss(pass.outputs(), label as usize, model.params.tau_syn, origin, &mut dl) {
-            backward(&net, &pass, &dl, &mut grads, denom_floor, &mut scratch, &mut stats);
+        if let Some(l) = output_loss(
+            pass.outputs(),
+            label as usize,
+            model.params.tau_syn,
+            origin,
+            &mut dl,
+        ) {
+            backward(
+                &net,
+                &pass,
+                &dl,
+                &mut grads,
+                denom_floor,
+                &mut scratch,
+                &mut stats,
+            );
             loss += l;
             n += 1;
         }
@@ -60,7 +79,10 @@ pub fn replay_gradients(model: &Model, traces: &[SampleTrace], origin: LossOrigi
 /// Replays trace files against `model` (each file's model identity is checked first).
 pub fn replay(model: &Model, files: &[(std::path::PathBuf, TraceFile)]) -> Result<ReplayReport> {
     let arch = model.arch();
-    let mut rep = ReplayReport { spikes_per_layer_mean: vec![0.0; arch.len()], ..Default::default() };
+    let mut rep = ReplayReport {
+        spikes_per_layer_mean: vec![0.0; arch.len()],
+        ..Default::default()
+    };
     let cfg = model.meta.train.clone().unwrap_or_default();
     let mut all_grads: Option<Vec<Vec<f64>>> = None;
     let mut loss_sum = 0.0;
@@ -82,11 +104,13 @@ pub fn replay(model: &Model, files: &[(std::path::PathBuf, TraceFile)]) -> Resul
             }
         }
         if f.header.complete {
-            let (g, loss, n) = replay_gradients(model, &f.samples, cfg.loss_origin, cfg.denom_floor);
+            let (g, loss, n) =
+                replay_gradients(model, &f.samples, cfg.loss_origin, cfg.denom_floor);
             if n > 0 {
                 loss_sum += loss * n as f64;
                 rep.gradients_replayed += n;
-                let acc = all_grads.get_or_insert_with(|| g.iter().map(|x| vec![0.0; x.len()]).collect());
+                let acc =
+                    all_grads.get_or_insert_with(|| g.iter().map(|x| vec![0.0; x.len()]).collect());
                 for (a, b) in acc.iter_mut().flatten().zip(g.iter().flatten()) {
                     *a += b * n as f64;
                 }
@@ -94,12 +118,17 @@ pub fn replay(model: &Model, files: &[(std::path::PathBuf, TraceFile)]) -> Resul
         }
     }
     if rep.samples > 0 {
-        rep.spikes_per_layer_mean.iter_mut().for_each(|m| *m /= rep.samples as f64);
+        rep.spikes_per_layer_mean
+            .iter_mut()
+            .for_each(|m| *m /= rep.samples as f64);
     }
     if let Some(g) = all_grads {
         let n = rep.gradients_replayed as f64;
         rep.loss_mean = Some(loss_sum / n);
-        rep.grad_norm_per_layer = g.iter().map(|l| l.iter().map(|x| (x / n) * (x / n)).sum::<f64>().sqrt()).collect();
+        rep.grad_norm_per_layer = g
+            .iter()
+            .map(|l| l.iter().map(|x| (x / n) * (x / n)).sum::<f64>().sqrt())
+            .collect();
     }
     Ok(rep)
 }

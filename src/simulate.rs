@@ -35,7 +35,14 @@ pub struct SimReport {
 
 /// Simulates every sample of `data` with the event engine; with `record`, keeps every
 /// sample's trace (`net` must then be layered, from [`crate::event::EventNet::from_model`]).
-pub fn simulate(net: &CompiledNet, enc: &Encoding, data: &Dataset, opts: RunOptions, threads: usize, record: bool) -> Result<SimReport> {
+pub fn simulate(
+    net: &CompiledNet,
+    enc: &Encoding,
+    data: &Dataset,
+    opts: RunOptions,
+    threads: usize,
+    record: bool,
+) -> Result<SimReport> {
     type Part = (Vec<RunSummary>, Vec<SampleTrace>);
     let parts = par_chunks(data.len(), threads, |range| -> Result<Part> {
         let mut eng = Engine::new(net);
@@ -113,13 +120,24 @@ impl VerifyReport {
 }
 
 /// Compares one sample's analytic pass with an event-engine spike log.
-pub fn compare(net: &CompiledNet, pass: &ForwardPass<f64>, log: &SpikeLog, event_decision: Option<usize>, rep: &mut VerifyReport) {
+pub fn compare(
+    net: &CompiledNet,
+    pass: &ForwardPass<f64>,
+    log: &SpikeLog,
+    event_decision: Option<usize>,
+    rep: &mut VerifyReport,
+) {
     let tau = net.params.tau_syn;
     let nl = net.n_layers();
-    let mut ev_t: Vec<Vec<f64>> = (0..nl).map(|l| vec![f64::INFINITY; net.layer_sizes[l]]).collect();
+    let mut ev_t: Vec<Vec<f64>> = (0..nl)
+        .map(|l| vec![f64::INFINITY; net.layer_sizes[l]])
+        .collect();
     let mut ev_c: Vec<Vec<u32>> = (0..nl).map(|l| vec![0; net.layer_sizes[l]]).collect();
     for &(id, t, c) in &log.spikes {
-        let (l, j) = (net.layer[id as usize] as usize, net.index[id as usize] as usize);
+        let (l, j) = (
+            net.layer[id as usize] as usize,
+            net.index[id as usize] as usize,
+        );
         ev_t[l][j] = t;
         ev_c[l][j] = c;
     }
@@ -169,7 +187,10 @@ pub fn verify(model: &Model, data: &Dataset, threads: usize) -> Result<VerifyRep
         }
         Ok(rep)
     });
-    let mut rep = VerifyReport { tolerance: VERIFY_REL_TOL, ..Default::default() };
+    let mut rep = VerifyReport {
+        tolerance: VERIFY_REL_TOL,
+        ..Default::default()
+    };
     for p in parts {
         rep.merge(&p?);
     }

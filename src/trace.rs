@@ -139,13 +139,29 @@ impl SampleTrace {
         for (l, ts) in pass.times.iter().enumerate() {
             for (j, &t) in ts.iter().enumerate() {
                 if t.is_finite() {
-                    spikes.push(Spike { layer: l as u16, neuron: j as u32, time: t });
+                    spikes.push(Spike {
+                        layer: l as u16,
+                        neuron: j as u32,
+                        time: t,
+                    });
                 }
             }
         }
-        spikes.sort_by(|a, b| a.time.partial_cmp(&b.time).unwrap().then(a.layer.cmp(&b.layer)).then(a.neuron.cmp(&b.neuron)));
+        spikes.sort_by(|a, b| {
+            a.time
+                .partial_cmp(&b.time)
+                .unwrap()
+                .then(a.layer.cmp(&b.layer))
+                .then(a.neuron.cmp(&b.neuron))
+        });
         let decision = pass.decision().map(|d| (d as u32, pass.outputs()[d]));
-        SampleTrace { sample, label, decision, spikes, causal: pass.causal.clone() }
+        SampleTrace {
+            sample,
+            label,
+            decision,
+            spikes,
+            causal: pass.causal.clone(),
+        }
     }
 
     /// Spike times per layer (`+inf` = no spike), given the layer sizes.
@@ -163,23 +179,42 @@ impl SampleTrace {
             return Err(format!("architecture {arch:?} has fewer than two layers"));
         }
         if self.causal.len() + 1 != arch.len() {
-            return Err(format!("{} causal layers for {} layers", self.causal.len(), arch.len() - 1));
+            return Err(format!(
+                "{} causal layers for {} layers",
+                self.causal.len(),
+                arch.len() - 1
+            ));
         }
         for (l, c) in self.causal.iter().enumerate() {
             if c.len() != arch[l + 1] {
-                return Err(format!("layer {}: {} causal sizes for {} neurons", l + 1, c.len(), arch[l + 1]));
+                return Err(format!(
+                    "layer {}: {} causal sizes for {} neurons",
+                    l + 1,
+                    c.len(),
+                    arch[l + 1]
+                ));
             }
             if let Some(&bad) = c.iter().find(|&&x| x as usize > arch[l]) {
-                return Err(format!("layer {}: causal set of {bad} inputs, more than the {} it has", l + 1, arch[l]));
+                return Err(format!(
+                    "layer {}: causal set of {bad} inputs, more than the {} it has",
+                    l + 1,
+                    arch[l]
+                ));
             }
         }
         for s in &self.spikes {
             let l = s.layer as usize;
             if l >= arch.len() || s.neuron as usize >= arch[l] {
-                return Err(format!("spike of neuron {} in layer {}, which does not exist", s.neuron, s.layer));
+                return Err(format!(
+                    "spike of neuron {} in layer {}, which does not exist",
+                    s.neuron, s.layer
+                ));
             }
             if !(s.time.is_finite() && s.time >= 0.0) {
-                return Err(format!("spike time {} of layer {} neuron {}", s.time, s.layer, s.neuron));
+                return Err(format!(
+                    "spike time {} of layer {} neuron {}",
+                    s.time, s.layer, s.neuron
+                ));
             }
         }
         Ok(())
@@ -194,8 +229,15 @@ impl SampleTrace {
         let mut pass = ForwardPass::<F>::default();
         for (l, layer) in model.layers.iter().enumerate() {
             let t_in = &times[l];
-            let mut order: Vec<u32> = (0..layer.n_in as u32).filter(|&i| t_in[i as usize].is_finite()).collect();
-            order.sort_by(|&a, &b| t_in[a as usize].partial_cmp(&t_in[b as usize]).unwrap().then(a.cmp(&b)));
+            let mut order: Vec<u32> = (0..layer.n_in as u32)
+                .filter(|&i| t_in[i as usize].is_finite())
+                .collect();
+            order.sort_by(|&a, &b| {
+                t_in[a as usize]
+                    .partial_cmp(&t_in[b as usize])
+                    .unwrap()
+                    .then(a.cmp(&b))
+            });
             let theta = model.params.theta;
             let smt: Vec<F> = (0..layer.n_out)
                 .map(|j| {
@@ -203,7 +245,10 @@ impl SampleTrace {
                     if c == 0 {
                         return F::zero();
                     }
-                    let s: f64 = order[..c.min(order.len())].iter().map(|&i| layer.w[i as usize * layer.n_out + j]).sum();
+                    let s: f64 = order[..c.min(order.len())]
+                        .iter()
+                        .map(|&i| layer.w[i as usize * layer.n_out + j])
+                        .sum();
                     F::of(s - theta)
                 })
                 .collect();
@@ -211,7 +256,10 @@ impl SampleTrace {
             pass.causal.push(self.causal[l].clone());
             pass.s_minus_theta.push(smt);
         }
-        pass.times = times.into_iter().map(|v| v.into_iter().map(F::of).collect()).collect();
+        pass.times = times
+            .into_iter()
+            .map(|v| v.into_iter().map(F::of).collect())
+            .collect();
         pass
     }
 
@@ -243,7 +291,16 @@ impl<'n> TraceRecorder<'n> {
     /// A recorder for `net` (a layered network from [`crate::event::EventNet::from_model`]).
     pub fn new(net: &'n CompiledNet) -> Self {
         let causal = net.layer_sizes[1..].iter().map(|&n| vec![0; n]).collect();
-        TraceRecorder { net, trace: SampleTrace { sample: 0, label: None, decision: None, spikes: Vec::new(), causal } }
+        TraceRecorder {
+            net,
+            trace: SampleTrace {
+                sample: 0,
+                label: None,
+                decision: None,
+                spikes: Vec::new(),
+                causal,
+            },
+        }
     }
 
     /// Clears it for the next sample.
@@ -252,7 +309,10 @@ impl<'n> TraceRecorder<'n> {
         self.trace.label = label;
         self.trace.decision = None;
         self.trace.spikes.clear();
-        self.trace.causal.iter_mut().for_each(|c| c.iter_mut().for_each(|x| *x = 0));
+        self.trace
+            .causal
+            .iter_mut()
+            .for_each(|c| c.iter_mut().for_each(|x| *x = 0));
     }
 }
 
@@ -260,7 +320,11 @@ impl Recorder for TraceRecorder<'_> {
     fn spike(&mut self, id: u32, t: f64, causal: u32) {
         let l = self.net.layer[id as usize];
         let j = self.net.index[id as usize];
-        self.trace.spikes.push(Spike { layer: l as u16, neuron: j, time: t });
+        self.trace.spikes.push(Spike {
+            layer: l as u16,
+            neuron: j,
+            time: t,
+        });
         if l > 0 {
             self.trace.causal[l as usize - 1][j as usize] = causal;
             if l as usize + 1 == self.net.n_layers() && self.trace.decision.is_none() {
@@ -283,7 +347,10 @@ impl TraceFile {
     /// Parses and validates; `path` names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<TraceFile> {
         if bytes.len() < 12 || &bytes[..8] != TRACE_MAGIC {
-            return Err(Error::trace(path, "not a firstspike trace file (bad magic)"));
+            return Err(Error::trace(
+                path,
+                "not a firstspike trace file (bad magic)",
+            ));
         }
         let v = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
         if v != TRACE_VERSION {
@@ -297,7 +364,10 @@ impl TraceFile {
             .map_err(|e| Error::trace(path, format!("corrupt or truncated: {e}")))?;
         let arch = &f.header.arch;
         if arch.len() < 2 || arch.contains(&0) || arch.iter().any(|&n| n > u32::MAX as usize) {
-            return Err(Error::trace(path, format!("header architecture {arch:?} is not a network")));
+            return Err(Error::trace(
+                path,
+                format!("header architecture {arch:?} is not a network"),
+            ));
         }
         for s in &f.samples {
             s.validate(&f.header.arch)
@@ -333,7 +403,10 @@ pub fn trace_files(path: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     v.sort();
     if v.is_empty() {
-        return Err(Error::trace(path, format!("no .{TRACE_EXT} files in this folder")));
+        return Err(Error::trace(
+            path,
+            format!("no .{TRACE_EXT} files in this folder"),
+        ));
     }
     Ok(v)
 }
@@ -345,14 +418,23 @@ pub fn chunk_name(first: usize, last: usize) -> String {
 
 /// Writes `traces` under `dir` (created if missing) in files of at most `per_file` samples,
 /// each written atomically. Returns the files written.
-pub fn write_traces(dir: &Path, header: &TraceHeader, traces: &[SampleTrace], per_file: usize) -> Result<Vec<PathBuf>> {
+pub fn write_traces(
+    dir: &Path,
+    header: &TraceHeader,
+    traces: &[SampleTrace],
+    per_file: usize,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut files = Vec::new();
     for chunk in traces.chunks(per_file.max(1)) {
         let first = chunk[0].sample as usize;
         let last = chunk[chunk.len() - 1].sample as usize;
         let path = dir.join(chunk_name(first, last));
-        TraceFile { header: header.clone(), samples: chunk.to_vec() }.save(&path)?;
+        TraceFile {
+            header: header.clone(),
+            samples: chunk.to_vec(),
+        }
+        .save(&path)?;
         files.push(path);
     }
     Ok(files)

@@ -22,7 +22,11 @@ fn integrate(inputs: &[(f64, f64)], theta: f64, t_end: f64) -> Option<f64> {
             k += 1;
         }
         // Do not step over the next input: split the step there.
-        let h = if k < inputs.len() { DT.min(inputs[k].0 - t) } else { DT };
+        let h = if k < inputs.len() {
+            DT.min(inputs[k].0 - t)
+        } else {
+            DT
+        };
         let h = if h <= 0.0 { DT } else { h };
         // RK4 on (V, I) with I' = -I, V' = I.
         let f = |_v: f64, i: f64| (i, -i);
@@ -60,14 +64,25 @@ fn closed_form_matches_numerical_integration() {
         match (closed, reference) {
             (Some(a), Some(b)) => {
                 fired += 1;
-                assert!((a - b).abs() < ODE_TOL, "case {case}: closed form {a}, integration {b}, inputs {inputs:?}");
+                assert!(
+                    (a - b).abs() < ODE_TOL,
+                    "case {case}: closed form {a}, integration {b}, inputs {inputs:?}"
+                );
             }
             (None, None) => silent += 1,
             // V approaching theta from below very slowly can cross after the integration
             // window; only accept a disagreement of that kind.
-            (Some(a), None) => assert!(a > last + 20.0, "case {case}: closed form {a}, integration never fired"),
-            (None, Some(b)) => panic!("case {case}: integration fired at {b}, closed form never: {inputs:?}"),
+            (Some(a), None) => assert!(
+                a > last + 20.0,
+                "case {case}: closed form {a}, integration never fired"
+            ),
+            (None, Some(b)) => {
+                panic!("case {case}: integration fired at {b}, closed form never: {inputs:?}")
+            }
         }
     }
-    assert!(fired > 100 && silent > 20, "fired {fired}, silent {silent}: the cases do not cover both outcomes");
+    assert!(
+        fired > 100 && silent > 20,
+        "fired {fired}, silent {silent}: the cases do not cover both outcomes"
+    );
 }

@@ -25,7 +25,12 @@ fn random_model(rng: &mut impl Rng) -> Model {
             w: (0..p[0] * p[1]).map(|_| rng.gen_range(-0.6..1.2)).collect(),
         })
         .collect();
-    Model { params: NeuronParams::default(), encoding: Encoding::default(), layers, meta: ModelMeta::default() }
+    Model {
+        params: NeuronParams::default(),
+        encoding: Encoding::default(),
+        layers,
+        meta: ModelMeta::default(),
+    }
 }
 
 fn random_times(rng: &mut impl Rng, n: usize) -> Vec<f64> {
@@ -128,8 +133,18 @@ fn until_decision_stops_early_with_the_same_decision() {
         let enet = EventNet::from_model(&m).unwrap().compile().unwrap();
         let mut eng = Engine::new(&enet);
         let t_in = random_times(&mut rng, m.n_inputs());
-        let full = eng.run(&t_in, RunOptions::default(), &mut NoRecord).unwrap();
-        let early = eng.run(&t_in, RunOptions { until_decision: true }, &mut NoRecord).unwrap();
+        let full = eng
+            .run(&t_in, RunOptions::default(), &mut NoRecord)
+            .unwrap();
+        let early = eng
+            .run(
+                &t_in,
+                RunOptions {
+                    until_decision: true,
+                },
+                &mut NoRecord,
+            )
+            .unwrap();
         assert_eq!(full.decision, early.decision);
         assert_eq!(full.fired_before_decision, early.fired_before_decision);
         assert_eq!(early.fired, early.fired_before_decision);
@@ -152,7 +167,9 @@ fn simultaneous_spikes_pop_in_neuron_id_order() {
     }
     let c = net.compile().unwrap();
     let mut log = SpikeLog::default();
-    Engine::new(&c).run(&[1.0, 1.0, 1.0], RunOptions::default(), &mut log).unwrap();
+    Engine::new(&c)
+        .run(&[1.0, 1.0, 1.0], RunOptions::default(), &mut log)
+        .unwrap();
     let ids: Vec<u32> = log.spikes.iter().map(|s| s.0).collect();
     assert_eq!(ids, vec![0, 1, 2, 3]);
     // S = 1.5 at t = 1: crossing at 1 + ln(1.5 / 0.5) = 1 + ln 3.
@@ -169,16 +186,29 @@ fn bad_inputs_are_errors_not_panics() {
     let n = m.n_inputs();
     let mut t = vec![0.5; n];
     t[0] = f64::NAN;
-    assert!(eng.run(&t, RunOptions::default(), &mut NoRecord).unwrap_err().to_string().contains("NaN"));
+    assert!(eng
+        .run(&t, RunOptions::default(), &mut NoRecord)
+        .unwrap_err()
+        .to_string()
+        .contains("NaN"));
     t[0] = -1.0;
-    assert!(eng.run(&t, RunOptions::default(), &mut NoRecord).unwrap_err().to_string().contains(">= 0"));
-    assert!(eng.run(&vec![0.5; n + 1], RunOptions::default(), &mut NoRecord).is_err());
+    assert!(eng
+        .run(&t, RunOptions::default(), &mut NoRecord)
+        .unwrap_err()
+        .to_string()
+        .contains(">= 0"));
+    assert!(eng
+        .run(&vec![0.5; n + 1], RunOptions::default(), &mut NoRecord)
+        .is_err());
     let empty = EventNet::new(NeuronParams::default());
     assert!(empty.compile().unwrap_err().to_string().contains("empty"));
     let mut back = EventNet::new(NeuronParams::default());
     let a = back.add_neuron(1);
     let b = back.add_neuron(0);
-    assert!(back.connect(a, b, 1.0).is_err(), "a backward synapse must be refused");
+    assert!(
+        back.connect(a, b, 1.0).is_err(),
+        "a backward synapse must be refused"
+    );
     let mut nan_model = m.clone();
     nan_model.layers[0].w[0] = f64::NAN;
     assert!(EventNet::from_model(&nan_model).is_err());

@@ -12,7 +12,7 @@
 //! Crashes found become the named regression tests at the end of the file.
 
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
-use firstspike::data::{to_idx_bytes, Dataset, MAX_PAYLOAD};
+use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::model::{Layer, Model, ModelMeta};
 use firstspike::trace::{EngineKind, SampleTrace, TraceFile, TraceHeader};
 use firstspike::train::{Checkpoint, Schedule, TrainConfig, Trainer};
@@ -339,9 +339,9 @@ fn report(findings: &[String], known: &[(&str, &str)]) {
     );
 }
 
-/// The IDX reader allocates the payload its header claims before reading it, up to
-/// [`MAX_PAYLOAD`] (see `regression_idx_header_claiming_256_mib_is_refused_before_allocating`):
-/// the bound held here until src/data.rs reads incrementally.
+/// The IDX reader grows its buffer as data arrives (see
+/// `regression_idx_header_claiming_256_mib_is_refused_before_allocating`), so it is held to
+/// the same bound as the other readers.
 const IDX_ALLOC_LIMIT: usize = ALLOC_LIMIT;
 
 /// Model files whose `n_in * n_out` wraps around: accepted in release builds, an overflow
@@ -524,10 +524,8 @@ fn regression_model_whose_layer_size_wraps_is_refused() {
 /// Found by `idx_readers_survive_mutations_plain_and_gzipped` (seed 1, e.g. mutation 26):
 /// a 120-byte image file whose header claims 2^24 images of 4x4 makes the reader allocate
 /// 256 MiB before reading (`read_payload` does `vec![0u8; n]` for any claim up to
-/// `MAX_PAYLOAD`, 1 GiB). The zeroed pages are not touched, so resident memory stays small,
-/// but the claim should be checked against what the file can hold (plain files: their
-/// length), or the payload read incrementally (`take(n).read_to_end` into a buffer grown as
-/// data arrives).
+/// `MAX_PAYLOAD`, 1 GiB). Fixed: the payload is now read incrementally (`take(n).read_to_end`
+/// into a buffer grown as data arrives).
 #[test]
 fn regression_idx_header_claiming_256_mib_is_refused_before_allocating() {
     let (mut img, lab) = to_idx_bytes(&small_data());

@@ -22,7 +22,13 @@ fn simulation_matches_the_golden_trace_and_raster() {
     let net = EventNet::from_model(&model).unwrap().compile().unwrap();
     let mut rec = TraceRecorder::new(&net);
     rec.reset(0, Some(data.labels[0]));
-    Engine::new(&net).run(&model.encoding.encode(data.image(0)), RunOptions::default(), &mut rec).unwrap();
+    Engine::new(&net)
+        .run(
+            &model.encoding.encode(data.image(0)),
+            RunOptions::default(),
+            &mut rec,
+        )
+        .unwrap();
     let fresh = rec.trace;
     let gold = &golden.samples[0];
     assert_eq!(fresh.causal, gold.causal);
@@ -30,7 +36,10 @@ fn simulation_matches_the_golden_trace_and_raster() {
     assert_eq!(fresh.spikes.len(), gold.spikes.len());
     for (a, b) in fresh.spikes.iter().zip(&gold.spikes) {
         assert_eq!((a.layer, a.neuron), (b.layer, b.neuron));
-        assert!((a.time - b.time).abs() <= GOLDEN_TOL * b.time.abs().max(1.0), "{a:?} vs {b:?}");
+        assert!(
+            (a.time - b.time).abs() <= GOLDEN_TOL * b.time.abs().max(1.0),
+            "{a:?} vs {b:?}"
+        );
     }
     // The raster CSV holds the same spikes.
     let csv = std::fs::read_to_string(g.join("sample0.csv")).unwrap();
@@ -39,7 +48,11 @@ fn simulation_matches_the_golden_trace_and_raster() {
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap())
+            (
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
         })
         .collect();
     assert_eq!(rows.len(), fresh.spikes.len());

@@ -15,10 +15,15 @@ fn loss(net: &Net<f64>, t_in: &[f64], label: usize) -> (f64, ForwardPass<f64>) {
     let mut pass = ForwardPass::default();
     forward(net, t_in, &mut LayerScratch::default(), &mut pass);
     let mut g = vec![0.0; net.n_outputs()];
-    (output_loss(pass.outputs(), label, 1.0, LossOrigin::FirstOutput, &mut g).unwrap_or(f64::NAN), pass)
+    (
+        output_loss(pass.outputs(), label, 1.0, LossOrigin::FirstOutput, &mut g)
+            .unwrap_or(f64::NAN),
+        pass,
+    )
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // index loops mirror the layer/weight indices
 fn network_gradients_match_finite_differences() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
     let mut checked = 0;
@@ -26,9 +31,21 @@ fn network_gradients_match_finite_differences() {
         let arch = [6usize, 5, 4, 3];
         let layers = arch
             .windows(2)
-            .map(|p| (p[0], p[1], (0..p[0] * p[1]).map(|_| rng.gen_range(-0.3..0.9)).collect::<Vec<f64>>()))
+            .map(|p| {
+                (
+                    p[0],
+                    p[1],
+                    (0..p[0] * p[1])
+                        .map(|_| rng.gen_range(-0.3..0.9))
+                        .collect::<Vec<f64>>(),
+                )
+            })
             .collect();
-        let mut net = Net { layers, theta: 1.0, tau: 1.0 };
+        let mut net = Net {
+            layers,
+            theta: 1.0,
+            tau: 1.0,
+        };
         let t_in: Vec<f64> = (0..arch[0]).map(|_| rng.gen_range(0.0..2.0)).collect();
         let label = trial % 3;
         let (l0, pass) = loss(&net, &t_in, label);
@@ -36,13 +53,33 @@ fn network_gradients_match_finite_differences() {
             continue;
         }
         // Skip networks where a neuron sits below the gradient floor (gradient is guarded there).
-        if pass.s_minus_theta.iter().flatten().any(|&s| s > 0.0 && s < DENOM_FLOOR) {
+        if pass
+            .s_minus_theta
+            .iter()
+            .flatten()
+            .any(|&s| s > 0.0 && s < DENOM_FLOOR)
+        {
             continue;
         }
         let mut g_out = vec![0.0; 3];
-        output_loss(pass.outputs(), label, 1.0, LossOrigin::FirstOutput, &mut g_out).unwrap();
+        output_loss(
+            pass.outputs(),
+            label,
+            1.0,
+            LossOrigin::FirstOutput,
+            &mut g_out,
+        )
+        .unwrap();
         let mut grads: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
-        backward(&net, &pass, &g_out, &mut grads, DENOM_FLOOR, &mut BackScratch::default(), &mut BackwardStats::default());
+        backward(
+            &net,
+            &pass,
+            &g_out,
+            &mut grads,
+            DENOM_FLOOR,
+            &mut BackScratch::default(),
+            &mut BackwardStats::default(),
+        );
         for l in 0..net.layers.len() {
             for p in 0..net.layers[l].2.len() {
                 let w0 = net.layers[l].2[p];

@@ -23,14 +23,35 @@ fn model(seed: u64, arch: &[usize]) -> Model {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let layers = arch
         .windows(2)
-        .map(|p| Layer { n_in: p[0], n_out: p[1], w: (0..p[0] * p[1]).map(|_| rng.gen_range(-0.2..0.6)).collect() })
+        .map(|p| Layer {
+            n_in: p[0],
+            n_out: p[1],
+            w: (0..p[0] * p[1]).map(|_| rng.gen_range(-0.2..0.6)).collect(),
+        })
         .collect();
-    Model { params: NeuronParams::default(), encoding: Encoding::default(), layers, meta: ModelMeta::default() }
+    Model {
+        params: NeuronParams::default(),
+        encoding: Encoding::default(),
+        layers,
+        meta: ModelMeta::default(),
+    }
 }
 
 fn inputs(seed: u64, n: usize, count: usize) -> Vec<Vec<f64>> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..count).map(|_| (0..n).map(|_| if rng.gen_bool(0.1) { f64::INFINITY } else { rng.gen_range(0.0..2.0) }).collect()).collect()
+    (0..count)
+        .map(|_| {
+            (0..n)
+                .map(|_| {
+                    if rng.gen_bool(0.1) {
+                        f64::INFINITY
+                    } else {
+                        rng.gen_range(0.0..2.0)
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn both_traces(m: &Model, ins: &[Vec<f64>]) -> (Vec<SampleTrace>, Vec<SampleTrace>) {
@@ -42,7 +63,11 @@ fn both_traces(m: &Model, ins: &[Vec<f64>]) -> (Vec<SampleTrace>, Vec<SampleTrac
     for (k, t) in ins.iter().enumerate() {
         let mut pass = ForwardPass::default();
         forward(&anet, t, &mut LayerScratch::default(), &mut pass);
-        a.push(SampleTrace::from_pass(&pass, k as u64, Some((k % m.n_outputs()) as u8)));
+        a.push(SampleTrace::from_pass(
+            &pass,
+            k as u64,
+            Some((k % m.n_outputs()) as u8),
+        ));
         rec.reset(k as u64, Some((k % m.n_outputs()) as u8));
         eng.run(t, RunOptions::default(), &mut rec).unwrap();
         e.push(rec.trace.clone());
@@ -51,7 +76,11 @@ fn both_traces(m: &Model, ins: &[Vec<f64>]) -> (Vec<SampleTrace>, Vec<SampleTrac
 }
 
 fn max_rel_diff(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
-    a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(1e-12)).fold(0.0, f64::max)
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(1e-12))
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -78,10 +107,16 @@ fn replay_uses_the_recorded_causal_sets() {
     let (a, _) = both_traces(&m, &ins);
     let (g0, _, _) = replay_gradients(&m, &a, LossOrigin::Input, 0.01);
     let mut bad = a.clone();
-    let j = bad[0].causal[0].iter().position(|&c| c > 1).expect("a hidden neuron with a causal set > 1");
+    let j = bad[0].causal[0]
+        .iter()
+        .position(|&c| c > 1)
+        .expect("a hidden neuron with a causal set > 1");
     bad[0].causal[0][j] -= 1;
     let (g1, _, _) = replay_gradients(&m, &bad, LossOrigin::Input, 0.01);
-    assert!(max_rel_diff(&g0, &g1) > 1e-6, "gradients did not change with the causal set");
+    assert!(
+        max_rel_diff(&g0, &g1) > 1e-6,
+        "gradients did not change with the causal set"
+    );
 }
 
 fn tmpdir(name: &str) -> PathBuf {
@@ -98,7 +133,10 @@ fn round_trip_write_read_replay() {
     let (_, e) = both_traces(&m, &ins);
     let d = tmpdir("roundtrip");
     let p = d.join("t.trace");
-    let f = TraceFile { header: TraceHeader::for_model(&m, EngineKind::Event, true), samples: e.clone() };
+    let f = TraceFile {
+        header: TraceHeader::for_model(&m, EngineKind::Event, true),
+        samples: e.clone(),
+    };
     f.save(&p).unwrap();
     let back = TraceFile::load(&p).unwrap();
     assert_eq!(back, f);
@@ -115,7 +153,10 @@ fn round_trip_write_read_replay() {
 fn bad_trace_files_are_refused_clearly() {
     let m = model(41, &[20, 12, 4]);
     let (_, e) = both_traces(&m, &inputs(42, 20, 3));
-    let f = TraceFile { header: TraceHeader::for_model(&m, EngineKind::Event, true), samples: e };
+    let f = TraceFile {
+        header: TraceHeader::for_model(&m, EngineKind::Event, true),
+        samples: e,
+    };
     let bytes = f.to_bytes();
     let p = Path::new("x.trace");
     let err = |b: &[u8]| TraceFile::from_bytes(b, p).unwrap_err().to_string();
@@ -140,17 +181,30 @@ fn bad_trace_files_are_refused_clearly() {
 #[test]
 fn training_through_event_traces_matches_analytic_training() {
     let dir = firstspike::data::resolve_data_dir(None);
-    let dir = if dir.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join(dir) } else { dir };
+    let dir = if dir.is_relative() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)
+    } else {
+        dir
+    };
     let mut tr = Dataset::load(&dir, Split::Train).expect("MNIST: run tools/fetch-mnist.sh first");
     tr.truncate(3000).unwrap();
     let mut te = Dataset::load(&dir, Split::Test).unwrap();
     te.truncate(1000).unwrap();
     let mut acc = Vec::new();
     for engine in [EngineKind::Analytic, EngineKind::Event] {
-        let cfg = TrainConfig { arch: vec![784, 100, 10], epochs: 1, threads: 2, engine, ..TrainConfig::default() };
+        let cfg = TrainConfig {
+            arch: vec![784, 100, 10],
+            epochs: 1,
+            threads: 2,
+            engine,
+            ..TrainConfig::default()
+        };
         let out = train(&cfg, &tr, Some(&te), |_| {}).unwrap();
         acc.push(out.log[0].test_accuracy.unwrap());
     }
     assert!(acc[0] > 0.75, "analytic training failed: {acc:?}");
-    assert!((acc[0] - acc[1]).abs() <= 0.03, "engines' training differ: {acc:?}");
+    assert!(
+        (acc[0] - acc[1]).abs() <= 0.03,
+        "engines' training differ: {acc:?}"
+    );
 }

@@ -11,7 +11,12 @@ use std::path::Path;
 /// first spike separates XOR.
 #[test]
 fn tiny_network_learns_xor_in_spike_times() {
-    let patterns = [([255u8, 255, 255], 0u8), ([255, 0, 255], 1), ([0, 255, 255], 1), ([0, 0, 255], 0)];
+    let patterns = [
+        ([255u8, 255, 255], 0u8),
+        ([255, 0, 255], 1),
+        ([0, 255, 255], 1),
+        ([0, 0, 255], 0),
+    ];
     let mut images = Vec::new();
     let mut labels = Vec::new();
     for _ in 0..64 {
@@ -20,7 +25,12 @@ fn tiny_network_learns_xor_in_spike_times() {
             labels.push(l);
         }
     }
-    let data = Dataset { images, labels, rows: 1, cols: 3 };
+    let data = Dataset {
+        images,
+        labels,
+        rows: 1,
+        cols: 3,
+    };
     let cfg = TrainConfig {
         arch: vec![3, 12, 2],
         epochs: 60,
@@ -30,17 +40,29 @@ fn tiny_network_learns_xor_in_spike_times() {
         init_mean: 2.0,
         threads: 1,
         seed: 5,
-        encoding: Encoding { kind: EncodingKind::Linear, t_max: 2.0, silent_below: 0 },
+        encoding: Encoding {
+            kind: EncodingKind::Linear,
+            t_max: 2.0,
+            silent_below: 0,
+        },
         ..TrainConfig::default()
     };
     let out = train(&cfg, &data, None, |_| {}).unwrap();
     let st = evaluate(&Net::<f64>::from_model(&out.model), &cfg.encoding, &data, 1);
-    assert_eq!(st.correct, st.total, "XOR not learned: {} / {}", st.correct, st.total);
+    assert_eq!(
+        st.correct, st.total,
+        "XOR not learned: {} / {}",
+        st.correct, st.total
+    );
 }
 
 fn mnist_dir() -> std::path::PathBuf {
     let d = firstspike::data::resolve_data_dir(None);
-    let d = if d.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join(d) } else { d };
+    let d = if d.is_relative() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(d)
+    } else {
+        d
+    };
     assert!(
         d.join("train-images-idx3-ubyte.gz").is_file() || d.join("train-images-idx3-ubyte").is_file(),
         "MNIST not found in {}: run tools/fetch-mnist.sh (or set FIRSTSPIKE_DATA) before cargo test",
@@ -59,7 +81,12 @@ fn short_mnist_run_learns() {
     tr.truncate(5000).unwrap();
     let mut te = Dataset::load(&dir, Split::Test).unwrap();
     te.truncate(1000).unwrap();
-    let cfg = TrainConfig { arch: vec![784, 200, 10], epochs: 1, threads: 2, ..TrainConfig::default() };
+    let cfg = TrainConfig {
+        arch: vec![784, 200, 10],
+        epochs: 1,
+        threads: 2,
+        ..TrainConfig::default()
+    };
     let out = train(&cfg, &tr, Some(&te), |_| {}).unwrap();
     let acc = out.log[0].test_accuracy.unwrap();
     assert!(acc >= 0.85, "test accuracy after one short epoch: {acc}");

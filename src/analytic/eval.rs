@@ -44,9 +44,17 @@ impl EvalStats {
 }
 
 /// Evaluates `net` on `data` (encoded with `enc`) on `threads` threads.
-pub fn evaluate<F: Real>(net: &Net<F>, enc: &Encoding, data: &Dataset, threads: usize) -> EvalStats {
+pub fn evaluate<F: Real>(
+    net: &Net<F>,
+    enc: &Encoding,
+    data: &Dataset,
+    threads: usize,
+) -> EvalStats {
     let parts = par_chunks(data.len(), threads, |range| {
-        let mut st = EvalStats { fired_mean: vec![0.0; net.layers.len() + 1], ..Default::default() };
+        let mut st = EvalStats {
+            fired_mean: vec![0.0; net.layers.len() + 1],
+            ..Default::default()
+        };
         let mut scratch = LayerScratch::default();
         let mut pass = ForwardPass::default();
         let mut t_in = vec![F::zero(); data.dim()];

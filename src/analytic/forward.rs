@@ -154,10 +154,9 @@ pub fn layer_forward<F: Real>(
         let mut x = (t - t_ref) / tau;
         // Check: pending crossings no later than this input fire now (causal set = k inputs).
         let zc = x.exp() * near;
-        let candidates = s
-            .iter()
-            .zip(a.iter())
-            .fold(0u32, |n, (&sj, &aj)| n + ((sj > theta) as u32 & (aj <= zc * (sj - theta)) as u32));
+        let candidates = s.iter().zip(a.iter()).fold(0u32, |n, (&sj, &aj)| {
+            n + ((sj > theta) as u32 & (aj <= zc * (sj - theta)) as u32)
+        });
         if candidates > 0 {
             for j in 0..n_out {
                 if s[j] > theta && a[j] <= zc * (s[j] - theta) {
@@ -246,7 +245,9 @@ mod tests {
         for _ in 0..200 {
             let n_in = rng.gen_range(1..20);
             let n_out = rng.gen_range(1..8);
-            let w: Vec<f64> = (0..n_in * n_out).map(|_| rng.gen_range(-0.5..1.0)).collect();
+            let w: Vec<f64> = (0..n_in * n_out)
+                .map(|_| rng.gen_range(-0.5..1.0))
+                .collect();
             let t_in: Vec<f64> = (0..n_in)
                 .map(|_| match rng.gen_range(0..10) {
                     0 => f64::INFINITY,
@@ -255,9 +256,24 @@ mod tests {
                 })
                 .collect();
             let (mut order, mut out, mut causal, mut smt) = (vec![], vec![], vec![], vec![]);
-            layer_forward(&w, n_in, n_out, &t_in, 1.0, 1.0, &mut LayerScratch::default(), &mut order, &mut out, &mut causal, &mut smt);
+            layer_forward(
+                &w,
+                n_in,
+                n_out,
+                &t_in,
+                1.0,
+                1.0,
+                &mut LayerScratch::default(),
+                &mut order,
+                &mut out,
+                &mut causal,
+                &mut smt,
+            );
             for j in 0..n_out {
-                let ins: Vec<(f64, f64)> = order.iter().map(|&i| (t_in[i as usize], w[i as usize * n_out + j])).collect();
+                let ins: Vec<(f64, f64)> = order
+                    .iter()
+                    .map(|&i| (t_in[i as usize], w[i as usize * n_out + j]))
+                    .collect();
                 match first_spike(&ins, 1.0, 1.0) {
                     Some((t, k)) => {
                         assert_eq!(out[j], t);

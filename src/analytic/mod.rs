@@ -12,8 +12,8 @@
 //! [`crate::neuron::NeuronState::on_input`], which the event engine uses; that is why the two
 //! agree to rounding in f64.
 
-mod forward;
 mod eval;
+mod forward;
 
 pub use eval::{evaluate, EvalStats};
 pub use forward::{argmin_finite, forward, layer_forward, ForwardPass, LayerScratch, Net};

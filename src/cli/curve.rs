@@ -18,7 +18,9 @@ pub struct CurveArgs {
 
 /// The epochs of a JSON-lines training log (lines that do not parse are skipped).
 pub fn parse_log(text: &str) -> Vec<EpochLog> {
-    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 pub fn run(a: CurveArgs) -> Result<()> {

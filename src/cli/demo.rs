@@ -3,16 +3,16 @@
 use super::common::threads;
 use clap::Args;
 use firstspike::analytic::{evaluate, Net};
-use firstspike::embedded::mnist_test_slice;
 use firstspike::counts::CountReport;
+use firstspike::embedded::mnist_test_slice;
 use firstspike::event::{Engine, EventNet, RunOptions};
-use firstspike::raster;
-use firstspike::trace::{EngineKind, TraceHeader, TraceRecorder};
 use firstspike::model::Model;
+use firstspike::raster;
 use firstspike::simulate::{simulate, verify};
+use firstspike::trace::{EngineKind, TraceHeader, TraceRecorder};
 use firstspike::{Error, Result};
-use std::time::Instant;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// Flags of `demo`.
 #[derive(Args)]
@@ -45,9 +45,18 @@ pub fn run(a: DemoArgs) -> Result<()> {
         model
             .meta
             .test_accuracy
-            .map_or("unknown".into(), |a| format!("{:.2} % on {} images", 100.0 * a, model.meta.test_samples))
+            .map_or("unknown".into(), |a| format!(
+                "{:.2} % on {} images",
+                100.0 * a,
+                model.meta.test_samples
+            ))
     );
-    let st = evaluate(&Net::<f64>::from_model(&model), &model.encoding, &data, threads);
+    let st = evaluate(
+        &Net::<f64>::from_model(&model),
+        &model.encoding,
+        &data,
+        threads,
+    );
     println!(
         "analytic solver on the {} bundled MNIST test digits: accuracy {:.2} % ({} / {}), no output spike on {}",
         st.total,
@@ -58,12 +67,25 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     println!(
         "mean neurons fired per layer (input, hidden..., output): {}",
-        st.fired_mean.iter().map(|f| format!("{f:.1}")).collect::<Vec<_>>().join(", ")
+        st.fired_mean
+            .iter()
+            .map(|f| format!("{f:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let net = EventNet::from_model(&model)?.compile()?;
     let start = Instant::now();
-    let rep = simulate(&net, &model.encoding, &data, RunOptions { until_decision: true }, threads, false)?;
+    let rep = simulate(
+        &net,
+        &model.encoding,
+        &data,
+        RunOptions {
+            until_decision: true,
+        },
+        threads,
+        false,
+    )?;
     let secs = start.elapsed().as_secs_f64();
     let c = CountReport::of(&rep.runs);
     let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
@@ -88,18 +110,34 @@ pub fn run(a: DemoArgs) -> Result<()> {
         if v.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" }
     );
     if !v.agree() {
-        return Err(Error::Engine("the engines disagree on the bundled digits".into()));
+        return Err(Error::Engine(
+            "the engines disagree on the bundled digits".into(),
+        ));
     }
 
     // One raster: the first bundled digit, spike by spike.
     let mut eng = Engine::new(&net);
     let mut rec = TraceRecorder::new(&net);
     rec.reset(0, Some(data.labels[0]));
-    eng.run(&model.encoding.encode(data.image(0)), RunOptions::default(), &mut rec)?;
+    eng.run(
+        &model.encoding.encode(data.image(0)),
+        RunOptions::default(),
+        &mut rec,
+    )?;
     let dir = PathBuf::from("traces/demo");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let header = TraceHeader::for_model(&model, EngineKind::Event, true);
-    let [csv, _, svg] = raster::write_all(&dir.join("digit0"), &header, &path.display().to_string(), &[rec.trace])?;
-    println!("raster of bundled digit 0 (label {}): picture {}, spikes {}", data.labels[0], svg.display(), csv.display());
+    let [csv, _, svg] = raster::write_all(
+        &dir.join("digit0"),
+        &header,
+        &path.display().to_string(),
+        &[rec.trace],
+    )?;
+    println!(
+        "raster of bundled digit 0 (label {}): picture {}, spikes {}",
+        data.labels[0],
+        svg.display(),
+        csv.display()
+    );
     Ok(())
 }

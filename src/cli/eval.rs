@@ -1,6 +1,7 @@
 //! `firstspike eval`: accuracy of a model with the analytic solver.
 
 use super::common::{load_split, print_json, threads};
+use super::simulate::TRACES_PER_FILE;
 use clap::Args;
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::Split;
@@ -8,7 +9,6 @@ use firstspike::model::Model;
 use firstspike::simulate::record_analytic;
 use firstspike::trace::{write_traces, EngineKind, TraceHeader};
 use firstspike::Result;
-use super::simulate::TRACES_PER_FILE;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,13 +42,23 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let test = load_split(&a.data, Split::Test, a.limit)?;
     model.check_input_dim(test.dim())?;
     let start = Instant::now();
-    let st = evaluate(&Net::<f64>::from_model(&model), &model.encoding, &test, threads);
+    let st = evaluate(
+        &Net::<f64>::from_model(&model),
+        &model.encoding,
+        &test,
+        threads,
+    );
     let secs = start.elapsed().as_secs_f64();
     if let Some(dir) = &a.record {
         let traces = record_analytic(&model, &test, threads)?;
         let h = TraceHeader::for_model(&model, EngineKind::Analytic, true);
         let files = write_traces(dir, &h, &traces, TRACES_PER_FILE)?;
-        eprintln!("recorded {} traces in {} files under {}", traces.len(), files.len(), dir.display());
+        eprintln!(
+            "recorded {} traces in {} files under {}",
+            traces.len(),
+            files.len(),
+            dir.display()
+        );
     }
     if a.json {
         print_json(&json!({

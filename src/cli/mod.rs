@@ -63,7 +63,7 @@ pub fn run() -> ExitCode {
             Cmd::Train(a) => train::run(a),
             Cmd::Eval(a) => eval::run(a),
             Cmd::Demo(a) => demo::run(a),
-        Cmd::Curve(a) => curve::run(a),
+            Cmd::Curve(a) => curve::run(a),
             Cmd::Simulate(a) => simulate::run_simulate(a),
             Cmd::Verify(a) => simulate::run_verify(a),
             Cmd::Replay(a) => trace::run_replay(a),
@@ -119,7 +119,10 @@ fn panic_hook(info: &std::panic::PanicHookInfo) {
     if REPORTED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
     let mut err = std::io::stderr();
     let _ = writeln!(
         err,

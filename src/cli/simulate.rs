@@ -68,13 +68,27 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let data = load_split(&a.data, Split::Test, a.limit)?;
     model.check_input_dim(data.dim())?;
     let net = EventNet::from_model(&model)?.compile()?;
-    let opts = RunOptions { until_decision: a.until_decision };
+    let opts = RunOptions {
+        until_decision: a.until_decision,
+    };
     let start = Instant::now();
-    let rep = simulate(&net, &model.encoding, &data, opts, threads, a.record.is_some())?;
+    let rep = simulate(
+        &net,
+        &model.encoding,
+        &data,
+        opts,
+        threads,
+        a.record.is_some(),
+    )?;
     if let Some(dir) = &a.record {
         let h = TraceHeader::for_model(&model, EngineKind::Event, !a.until_decision);
         let files = write_traces(dir, &h, &rep.traces, TRACES_PER_FILE)?;
-        eprintln!("recorded {} traces in {} files under {}", rep.traces.len(), files.len(), dir.display());
+        eprintln!(
+            "recorded {} traces in {} files under {}",
+            rep.traces.len(),
+            files.len(),
+            dir.display()
+        );
     }
     let secs = start.elapsed().as_secs_f64();
     let c = CountReport::of(&rep.runs);
@@ -105,7 +119,11 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         println!(
             "event engine, {} samples{}: accuracy {:.2} % ({} / {}), no output spike on {}",
             n,
-            if a.until_decision { ", stopping at the decision" } else { "" },
+            if a.until_decision {
+                ", stopping at the decision"
+            } else {
+                ""
+            },
             100.0 * acc,
             rep.correct,
             n,
@@ -113,11 +131,20 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         );
         println!("per sample        mean     median   p90      max");
         let row = |name: &str, s: &firstspike::counts::Summary| {
-            println!("{name:<17} {:<8.1} {:<8.0} {:<8.0} {:<8.0}", s.mean, s.median, s.p90, s.max)
+            println!(
+                "{name:<17} {:<8.1} {:<8.0} {:<8.0} {:<8.0}",
+                s.mean, s.median, s.p90, s.max
+            )
         };
         let nl = c.fired.len();
         for l in 0..nl {
-            let name = if l == 0 { "input".to_string() } else if l + 1 == nl { "output".into() } else { format!("hidden {l}") };
+            let name = if l == 0 {
+                "input".to_string()
+            } else if l + 1 == nl {
+                "output".into()
+            } else {
+                format!("hidden {l}")
+            };
             row(&format!("{name} fired"), &c.fired[l]);
             row(&format!("{name} before dec."), &c.fired_before_decision[l]);
         }
@@ -164,11 +191,20 @@ pub fn run_verify(a: VerifyArgs) -> Result<()> {
             rep.tolerance,
             secs
         );
-        println!("{}", if rep.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" });
+        println!(
+            "{}",
+            if rep.agree() {
+                "the engines agree"
+            } else {
+                "THE ENGINES DISAGREE"
+            }
+        );
     }
     if rep.agree() {
         Ok(())
     } else {
-        Err(Error::Engine("the event engine and the analytic solver disagree beyond the tolerance".into()))
+        Err(Error::Engine(
+            "the event engine and the analytic solver disagree beyond the tolerance".into(),
+        ))
     }
 }

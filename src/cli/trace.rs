@@ -8,7 +8,9 @@ use firstspike::model::Model;
 use firstspike::raster;
 use firstspike::replay::replay;
 use firstspike::simulate::record_analytic;
-use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder};
+use firstspike::trace::{
+    trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder,
+};
 use firstspike::{Error, Result};
 use std::path::PathBuf;
 
@@ -58,8 +60,10 @@ pub struct RasterArgs {
 
 pub fn run_replay(a: ReplayArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
-    let files: Vec<(PathBuf, TraceFile)> =
-        trace_files(&a.trace)?.into_iter().map(|p| TraceFile::load(&p).map(|f| (p, f))).collect::<Result<_>>()?;
+    let files: Vec<(PathBuf, TraceFile)> = trace_files(&a.trace)?
+        .into_iter()
+        .map(|p| TraceFile::load(&p).map(|f| (p, f)))
+        .collect::<Result<_>>()?;
     let rep = replay(&model, &files)?;
     if a.json {
         let mut v = serde_json::to_value(&rep).expect("json");
@@ -82,13 +86,25 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
                 "gradients replayed on {} samples: mean loss {:.4}, gradient norm per layer {}",
                 rep.gradients_replayed,
                 l,
-                rep.grad_norm_per_layer.iter().map(|x| format!("{x:.3e}")).collect::<Vec<_>>().join(", ")
+                rep.grad_norm_per_layer
+                    .iter()
+                    .map(|x| format!("{x:.3e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            None => println!("no gradients replayed (traces stopped at the decision, or no labels)"),
+            None => {
+                println!("no gradients replayed (traces stopped at the decision, or no labels)")
+            }
         }
     }
     if rep.decision_mismatches > 0 {
-        return Err(Error::Trace { path: a.trace, what: format!("{} recorded decisions differ from the replayed spikes", rep.decision_mismatches) });
+        return Err(Error::Trace {
+            path: a.trace,
+            what: format!(
+                "{} recorded decisions differ from the replayed spikes",
+                rep.decision_mismatches
+            ),
+        });
     }
     Ok(())
 }
@@ -103,20 +119,32 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
                 a.index
                     .iter()
                     .map(|&k| {
-                        f.samples.iter().find(|s| s.sample == k as u64).cloned().ok_or_else(|| {
-                            Error::Usage(format!("sample {k} is not in {}", tp.display()))
-                        })
+                        f.samples
+                            .iter()
+                            .find(|s| s.sample == k as u64)
+                            .cloned()
+                            .ok_or_else(|| {
+                                Error::Usage(format!("sample {k} is not in {}", tp.display()))
+                            })
                     })
                     .collect::<Result<_>>()?
             };
             if let Some(m) = &a.model {
                 f.header.check_model(&Model::load(m)?, tp)?;
             }
-            (f.header, picked, a.model.as_ref().map_or(String::new(), |m| m.display().to_string()))
+            (
+                f.header,
+                picked,
+                a.model
+                    .as_ref()
+                    .map_or(String::new(), |m| m.display().to_string()),
+            )
         }
         (None, Some(mp)) => {
             if a.index.is_empty() {
-                return Err(Error::Usage("raster --model needs --index K (one or more test samples)".into()));
+                return Err(Error::Usage(
+                    "raster --model needs --index K (one or more test samples)".into(),
+                ));
             }
             let model = Model::load(mp)?;
             let max = *a.index.iter().max().unwrap();
@@ -130,7 +158,11 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
                     let mut out = Vec::new();
                     for &k in &a.index {
                         rec.reset(k as u64, Some(data.labels[k]));
-                        eng.run(&model.encoding.encode(data.image(k)), RunOptions::default(), &mut rec)?;
+                        eng.run(
+                            &model.encoding.encode(data.image(k)),
+                            RunOptions::default(),
+                            &mut rec,
+                        )?;
                         out.push(rec.trace.clone());
                     }
                     out
@@ -144,11 +176,24 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
                 Eng::Event => EngineKind::Event,
                 Eng::Analytic => EngineKind::Analytic,
             };
-            (TraceHeader::for_model(&model, engine, true), traces, mp.display().to_string())
+            (
+                TraceHeader::for_model(&model, engine, true),
+                traces,
+                mp.display().to_string(),
+            )
         }
-        (None, None) => return Err(Error::Usage("raster needs --model with --index, or --trace".into())),
+        (None, None) => {
+            return Err(Error::Usage(
+                "raster needs --model with --index, or --trace".into(),
+            ))
+        }
     };
     let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &traces)?;
-    println!("wrote {}, {} and {}", csv.display(), json.display(), svg.display());
+    println!(
+        "wrote {}, {} and {}",
+        csv.display(),
+        json.display(),
+        svg.display()
+    );
     Ok(())
 }

@@ -67,7 +67,12 @@ impl<'n> Engine<'n> {
     /// Runs one sample: `inputs[i]` is the spike time of network input i (units of tau_syn,
     /// `+inf` = no spike). Input times must be finite and >= 0, or +inf; there must be one per
     /// input. Every spike goes to `rec`.
-    pub fn run<R: Recorder>(&mut self, inputs: &[f64], opts: RunOptions, rec: &mut R) -> Result<RunSummary> {
+    pub fn run<R: Recorder>(
+        &mut self,
+        inputs: &[f64],
+        opts: RunOptions,
+        rec: &mut R,
+    ) -> Result<RunSummary> {
         let net = self.net;
         if inputs.len() != net.n_inputs() {
             return Err(Error::Dimension(format!(
@@ -76,7 +81,11 @@ impl<'n> Engine<'n> {
                 net.n_inputs()
             )));
         }
-        if let Some((i, t)) = inputs.iter().enumerate().find(|(_, t)| t.is_nan() || **t < 0.0) {
+        if let Some((i, t)) = inputs
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.is_nan() || **t < 0.0)
+        {
             return Err(Error::Usage(format!(
                 "input {i} has spike time {t}: times must be >= 0 (or +inf for no spike)"
             )));

@@ -64,7 +64,10 @@ impl EventNet {
 
     /// Adds a neuron in `layer` (0 = a network input, driven by given spike times).
     pub fn add_neuron(&mut self, layer: u32) -> NeuronKey {
-        let k = self.nodes.insert(Node { layer, out: Vec::new() });
+        let k = self.nodes.insert(Node {
+            layer,
+            out: Vec::new(),
+        });
         self.insertion.push(k);
         k
     }
@@ -95,7 +98,9 @@ impl EventNet {
         let mut net = EventNet::new(m.params);
         let mut prev: Vec<NeuronKey> = (0..m.n_inputs()).map(|_| net.add_neuron(0)).collect();
         for (l, layer) in m.layers.iter().enumerate() {
-            let cur: Vec<NeuronKey> = (0..layer.n_out).map(|_| net.add_neuron(l as u32 + 1)).collect();
+            let cur: Vec<NeuronKey> = (0..layer.n_out)
+                .map(|_| net.add_neuron(l as u32 + 1))
+                .collect();
             for (i, &src) in prev.iter().enumerate() {
                 let row = layer.row(i);
                 net.nodes[src].out = cur.iter().zip(row).map(|(&k, &w)| (k, w)).collect();
@@ -134,7 +139,12 @@ impl EventNet {
             return Err(Error::Engine(format!("layer {l} has no neurons")));
         }
         // Dense ids: by layer, then insertion order (stable, documented tie order).
-        let mut keys: Vec<NeuronKey> = self.insertion.iter().copied().filter(|k| self.nodes.contains_key(*k)).collect();
+        let mut keys: Vec<NeuronKey> = self
+            .insertion
+            .iter()
+            .copied()
+            .filter(|k| self.nodes.contains_key(*k))
+            .collect();
         keys.sort_by_key(|k| self.nodes[*k].layer);
         let mut id_of = slotmap::SecondaryMap::new();
         for (i, &k) in keys.iter().enumerate() {
@@ -157,7 +167,16 @@ impl EventNet {
             }
             offsets.push(targets.len());
         }
-        Ok(CompiledNet { params: self.params, layer, index, layer_sizes, offsets, targets, weights, keys })
+        Ok(CompiledNet {
+            params: self.params,
+            layer,
+            index,
+            layer_sizes,
+            offsets,
+            targets,
+            weights,
+            keys,
+        })
     }
 }
 
@@ -195,7 +214,10 @@ impl CompiledNet {
             n += 1;
         }
         if n != self.weights.len() {
-            return Err(Error::Dimension(format!("{n} weights for {} synapses", self.weights.len())));
+            return Err(Error::Dimension(format!(
+                "{n} weights for {} synapses",
+                self.weights.len()
+            )));
         }
         Ok(())
     }

@@ -83,7 +83,10 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
         if self.arch.len() < 2 || self.arch.contains(&0) {
-            return bad(format!("--arch {:?}: needs at least two sizes, none zero", self.arch));
+            return bad(format!(
+                "--arch {:?}: needs at least two sizes, none zero",
+                self.arch
+            ));
         }
         if self.epochs == 0 {
             return bad("--epochs must be at least 1".into());
@@ -94,10 +97,7 @@ impl TrainConfig {
         if self.threads == 0 {
             return bad("--threads must be at least 1".into());
         }
-        for (name, v, min_excl) in [
-            ("--lr", self.lr, 0.0),
-            ("--lr-decay", self.lr_decay, 0.0),
-        ] {
+        for (name, v, min_excl) in [("--lr", self.lr, 0.0), ("--lr-decay", self.lr_decay, 0.0)] {
             if !(v.is_finite() && v > min_excl) {
                 return bad(format!("{name} must be a finite number > 0, got {v}"));
             }
@@ -114,10 +114,16 @@ impl TrainConfig {
             }
         }
         if !(self.denom_floor.is_finite() && self.denom_floor > 0.0) {
-            return bad(format!("--denom-floor must be a finite number > 0, got {}", self.denom_floor));
+            return bad(format!(
+                "--denom-floor must be a finite number > 0, got {}",
+                self.denom_floor
+            ));
         }
         if !self.init_mean.is_finite() {
-            return bad(format!("--init-mean must be finite, got {}", self.init_mean));
+            return bad(format!(
+                "--init-mean must be finite, got {}",
+                self.init_mean
+            ));
         }
         self.params.validate().map_err(Error::Usage)?;
         self.encoding.validate().map_err(Error::Usage)?;

@@ -41,9 +41,11 @@ mod init;
 mod run;
 
 pub use checkpoint::{
-    AdamState, Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, MAX_CHECKPOINT_BYTES,
-    MAX_WEIGHTS,
+    AdamState, Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION,
+    MAX_CHECKPOINT_BYTES, MAX_WEIGHTS,
 };
 pub use config::TrainConfig;
 pub use init::init_model;
-pub use run::{train, EpochLog, Progress, RunEnd, Schedule, Step, TrainOutcome, Trainer, MAX_THREADS};
+pub use run::{
+    train, EpochLog, Progress, RunEnd, Schedule, Step, TrainOutcome, Trainer, MAX_THREADS,
+};
