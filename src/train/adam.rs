@@ -5,12 +5,36 @@
 //! w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 //! ```
 
-/// Adam state for a list of parameter buffers.
+use serde::{Deserialize, Serialize};
+
+/// Adam's per-weight moments and step count, one buffer per parameter buffer (checkpoints
+/// store it as it is).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamState {
+    /// First moments.
+    pub m: Vec<Vec<f32>>,
+    /// Second moments.
+    pub v: Vec<Vec<f32>>,
+    /// Steps taken.
+    pub t: i32,
+}
+
+impl AdamState {
+    /// Zero moments for buffers of the given sizes.
+    pub fn new(sizes: &[usize]) -> Self {
+        AdamState {
+            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            t: 0,
+        }
+    }
+}
+
+/// The optimiser: hyper-parameters and state.
 #[derive(Clone, Debug)]
 pub struct Adam {
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    t: i32,
+    /// Moments and step count.
+    pub state: AdamState,
     /// beta1 (0.9).
     pub b1: f32,
     /// beta2 (0.999).
@@ -22,10 +46,13 @@ pub struct Adam {
 impl Adam {
     /// State for buffers of the given sizes.
     pub fn new(sizes: &[usize]) -> Self {
+        Adam::from_state(AdamState::new(sizes))
+    }
+
+    /// Continues from saved moments, with the default hyper-parameters.
+    pub fn from_state(state: AdamState) -> Self {
         Adam {
-            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            t: 0,
+            state,
             b1: 0.9,
             b2: 0.999,
             eps: 1e-8,
@@ -34,14 +61,15 @@ impl Adam {
 
     /// One step on `params` with gradients `grads` (same shapes) and step size `lr`.
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
-        self.t += 1;
-        let c1 = 1.0 - self.b1.powi(self.t);
-        let c2 = 1.0 - self.b2.powi(self.t);
+        let st = &mut self.state;
+        st.t += 1;
+        let c1 = 1.0 - self.b1.powi(st.t);
+        let c2 = 1.0 - self.b2.powi(st.t);
         let (b1, b2, eps) = (self.b1, self.b2, self.eps);
         let step = lr / c1;
         let c2s = c2.sqrt();
         for (k, p) in params.iter_mut().enumerate() {
-            let (m, v, g) = (&mut self.m[k], &mut self.v[k], grads[k]);
+            let (m, v, g) = (&mut st.m[k], &mut st.v[k], grads[k]);
             for i in 0..p.len() {
                 let gi = g[i];
                 m[i] = b1 * m[i] + (1.0 - b1) * gi;

@@ -7,7 +7,7 @@
 //! permutation, a consistent position), so that [`super::Trainer::resume`] can trust it.
 //! It does not decide when to checkpoint or run anything (see [`super::Trainer::run`]).
 
-use super::adam::Adam;
+use super::adam::AdamState;
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -77,58 +77,6 @@ impl std::fmt::Display for DataId {
             "{} images of {}x{} pixels, sha256 {hex}…",
             self.samples, self.rows, self.cols
         )
-    }
-}
-
-/// Adam's per-weight moments and step count, one buffer per layer (the layout of the
-/// weights).
-///
-/// [`Adam`] keeps these private and cannot be rebuilt from them, so the trainer steps this
-/// copy instead, with [`Adam`]'s own hyper-parameters; a test checks that both take bit for
-/// bit the same steps.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AdamState {
-    /// First moments.
-    pub m: Vec<Vec<f32>>,
-    /// Second moments.
-    pub v: Vec<Vec<f32>>,
-    /// Steps taken.
-    pub t: i32,
-}
-
-impl AdamState {
-    /// Zero moments for buffers of the given sizes.
-    pub fn new(sizes: &[usize]) -> Self {
-        AdamState {
-            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            t: 0,
-        }
-    }
-
-    /// One Adam step on `params` with gradients `grads` (same shapes) and step size `lr`,
-    /// with `hp`'s beta1, beta2 and eps: exactly [`Adam::step`]'s arithmetic.
-    ///
-    /// ```text
-    /// m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
-    /// w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
-    /// ```
-    pub(crate) fn step(&mut self, hp: &Adam, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
-        self.t += 1;
-        let (b1, b2, eps) = (hp.b1, hp.b2, hp.eps);
-        let c1 = 1.0 - b1.powi(self.t);
-        let c2 = 1.0 - b2.powi(self.t);
-        let step = lr / c1;
-        let c2s = c2.sqrt();
-        for (k, p) in params.iter_mut().enumerate() {
-            let (m, v, g) = (&mut self.m[k], &mut self.v[k], grads[k]);
-            for i in 0..p.len() {
-                let gi = g[i];
-                m[i] = b1 * m[i] + (1.0 - b1) * gi;
-                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
-                p[i] -= step * m[i] / (v[i].sqrt() / c2s + eps);
-            }
-        }
     }
 }
 
@@ -442,42 +390,7 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, RngCore};
-
-    #[test]
-    fn adam_copy_steps_exactly_like_adam() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let sizes = [7usize, 3];
-        let mut a = Adam::new(&sizes);
-        let mut s = AdamState::new(&sizes);
-        let hp = Adam::new(&[]);
-        let mut wa: Vec<Vec<f32>> = sizes
-            .iter()
-            .map(|&n| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect())
-            .collect();
-        let mut ws = wa.clone();
-        for step in 0..200 {
-            let g: Vec<Vec<f32>> = sizes
-                .iter()
-                .map(|&n| (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect())
-                .collect();
-            let gs: Vec<&[f32]> = g.iter().map(|x| &x[..]).collect();
-            let lr = 1e-3 * (1.0 + step as f32 % 3.0);
-            a.step(
-                &mut wa.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(),
-                &gs,
-                lr,
-            );
-            s.step(
-                &hp,
-                &mut ws.iter_mut().map(|x| &mut x[..]).collect::<Vec<_>>(),
-                &gs,
-                lr,
-            );
-        }
-        let bits = |w: &Vec<Vec<f32>>| w.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&wa), bits(&ws));
-    }
+    use rand::RngCore;
 
     #[test]
     fn rng_state_restores_the_stream() {

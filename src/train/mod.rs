@@ -35,13 +35,14 @@
 //! ```
 
 pub mod adam;
+pub use adam::AdamState;
 mod checkpoint;
 mod config;
 mod init;
 mod run;
 
 pub use checkpoint::{
-    AdamState, Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION,
+    Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION,
     MAX_CHECKPOINT_BYTES, MAX_WEIGHTS,
 };
 pub use config::TrainConfig;

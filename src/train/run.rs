@@ -8,7 +8,7 @@
 //! file itself: checkpoints go to the caller's callback. [`train`] runs from scratch to the end.
 
 use super::adam::Adam;
-use super::checkpoint::{AdamState, Checkpoint, DataId, EpochTotals, RngState, MAX_WEIGHTS};
+use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState, MAX_WEIGHTS};
 use super::{init_model, TrainConfig};
 use crate::analytic::{evaluate, forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
@@ -264,9 +264,8 @@ pub struct Trainer<'d> {
     /// The f64 model: settings and provenance; its weights are written from `net` when needed.
     model: Model,
     net: Net<f32>,
-    adam: AdamState,
+    adam: Adam,
     /// Source of Adam's hyper-parameters (beta1, beta2, eps).
-    adam_hp: Adam,
     workers: Vec<Worker>,
     order: Vec<usize>,
     shuffle_rng: ChaCha8Rng,
@@ -350,8 +349,7 @@ impl<'d> Trainer<'d> {
             data_dir: String::new(),
             workers: (0..cfg.threads).map(|_| Worker::new(&net)).collect(),
             cost_grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            adam: AdamState::new(&sizes),
-            adam_hp: Adam::new(&[]),
+            adam: Adam::new(&sizes),
             model,
             net,
             order: (0..train_data.len()).collect(),
@@ -417,7 +415,7 @@ impl<'d> Trainer<'d> {
             *w = cw;
         }
         t.net.write_to(&mut t.model);
-        t.adam = c.adam;
+        t.adam = Adam::from_state(c.adam);
         t.order = c.order.iter().map(|&i| i as usize).collect();
         t.shuffle_rng = c.shuffle_rng.restore();
         for (w, tot) in t.workers.iter_mut().zip(c.totals) {
@@ -480,7 +478,7 @@ impl<'d> Trainer<'d> {
             epoch: self.epoch,
             batch: self.batch,
             weights: self.net.layers.iter().map(|l| l.2.clone()).collect(),
-            adam: self.adam.clone(),
+            adam: self.adam.state.clone(),
             order: self.order.iter().map(|&i| i as u32).collect(),
             shuffle_rng: RngState::of(&self.shuffle_rng),
             totals: self.workers.iter().map(|w| w.totals).collect(),
@@ -639,8 +637,7 @@ impl<'d> Trainer<'d> {
             let mut params: Vec<&mut [f32]> =
                 self.net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
             let grads: Vec<&[f32]> = self.cost_grads.iter().map(|g| &g[..]).collect();
-            self.adam
-                .step(&self.adam_hp, &mut params, &grads, lr as f32);
+            self.adam.step(&mut params, &grads, lr as f32);
         }
         // The weight costs take a plain gradient step of the same size, outside Adam (as
         // AdamW decouples weight decay): inside Adam, the constant gradient K of the
