@@ -302,21 +302,12 @@ impl Model {
     pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
         self.validate()
             .map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
-        let bin = with_ext(prefix, "bin");
-        let json = with_ext(prefix, "json");
-        fsio::write_atomic(&bin, &self.to_bytes())?;
-        let card = serde_json::to_vec_pretty(&self.card()).expect("card serialises");
-        fsio::write_atomic(&json, &card)?;
-        Ok((bin, json))
+        save_bin_and_card(prefix, &self.to_bytes(), &self.card())
     }
 
     /// Loads a model from `NAME.bin` (or from `NAME.json`/`NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<Model> {
-        let bin = match path.extension().and_then(|e| e.to_str()) {
-            Some("bin") => path.to_path_buf(),
-            Some("json") => path.with_extension("bin"),
-            _ => with_ext(path, "bin"),
-        };
+        let bin = bin_path(path);
         if !bin.is_file() {
             return Err(Error::model(
                 &bin,
@@ -326,6 +317,30 @@ impl Model {
         let bytes = fsio::read_limited(&bin, MAX_MODEL_BYTES)?;
         Model::from_bytes(&bytes, &bin)
     }
+}
+
+/// The `NAME.bin` meant by `NAME.bin`, `NAME.json` or `NAME`.
+pub fn bin_path(path: &Path) -> PathBuf {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("bin") => path.to_path_buf(),
+        Some("json") => path.with_extension("bin"),
+        _ => with_ext(path, "bin"),
+    }
+}
+
+/// Writes `PREFIX.bin` (the given bytes) and `PREFIX.json` (the card, pretty JSON), each
+/// atomically. Returns both paths.
+pub fn save_bin_and_card(
+    prefix: &Path,
+    bin_bytes: &[u8],
+    card: &impl Serialize,
+) -> Result<(PathBuf, PathBuf)> {
+    let bin = with_ext(prefix, "bin");
+    let json = with_ext(prefix, "json");
+    fsio::write_atomic(&bin, bin_bytes)?;
+    let card = serde_json::to_vec_pretty(card).expect("card serialises");
+    fsio::write_atomic(&json, &card)?;
+    Ok((bin, json))
 }
 
 /// `prefix` + `.ext` (keeps dots already in the name).

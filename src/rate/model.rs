@@ -15,7 +15,7 @@ use super::relu::ReluNet;
 use super::train::ReluTrainConfig;
 use crate::error::{Error, Result};
 use crate::fsio;
-use crate::model::with_ext;
+use crate::model::{bin_path, save_bin_and_card};
 use bincode::Options;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -223,21 +223,12 @@ impl RateModel {
     pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
         self.validate()
             .map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
-        let bin = with_ext(prefix, "bin");
-        let json = with_ext(prefix, "json");
-        fsio::write_atomic(&bin, &self.to_bytes())?;
-        let card = serde_json::to_vec_pretty(&self.card()).expect("card serialises");
-        fsio::write_atomic(&json, &card)?;
-        Ok((bin, json))
+        save_bin_and_card(prefix, &self.to_bytes(), &self.card())
     }
 
     /// Loads from `NAME.bin` (or from `NAME.json` / `NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<RateModel> {
-        let bin = match path.extension().and_then(|e| e.to_str()) {
-            Some("bin") => path.to_path_buf(),
-            Some("json") => path.with_extension("bin"),
-            _ => with_ext(path, "bin"),
-        };
+        let bin = bin_path(path);
         if !bin.is_file() {
             return Err(Error::model(
                 &bin,
