@@ -7,8 +7,9 @@
 //! handlers: progress and checkpoints go to callbacks, a stop request comes in as a flag.
 //!
 //! Each batch is split between `threads` workers (crossbeam scoped threads), each with its own
-//! gradient buffers; the buffers are summed, the weight-sum and L2 costs added, and Adam takes
-//! one step. Every random choice (initial weights, shuffling, input jitter) comes from ChaCha8
+//! gradient buffers; the buffers are summed and Adam takes one step on the loss gradient, then
+//! the weight-sum and L2 costs take their own plain gradient step (outside Adam, see
+//! `TrainConfig::weight_sum_k`). Every random choice (initial weights, shuffling, input jitter) comes from ChaCha8
 //! generators seeded from `seed`, so a run is reproducible for a given seed and thread count,
 //! and so is a run stopped and resumed from a checkpoint any number of times.
 //!
