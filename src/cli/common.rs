@@ -32,3 +32,32 @@ pub fn threads(t: Option<usize>) -> Result<usize> {
 pub fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).expect("json"));
 }
+
+/// The flags shared by the commands that run a model on the test set.
+#[derive(clap::Args)]
+pub struct ModelOnTest {
+    /// Model file (NAME.bin).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl ModelOnTest {
+    /// Checks the thread count, loads the model and the test set, and checks that they fit:
+    /// (threads, model, test set).
+    pub fn load(&self) -> Result<(usize, firstspike::model::Model, Dataset)> {
+        let threads = threads(self.threads)?;
+        let model = firstspike::model::Model::load(&self.model)?;
+        let test = load_split(&self.data, Split::Test, self.limit)?;
+        model.check_input_dim(test.dim())?;
+        Ok((threads, model, test))
+    }
+}

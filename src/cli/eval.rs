@@ -1,11 +1,9 @@
 //! `firstspike eval`: accuracy of a model with the analytic solver.
 
-use super::common::{load_split, print_json, threads};
+use super::common::{print_json, ModelOnTest};
 use super::simulate::TRACES_PER_FILE;
 use clap::Args;
 use firstspike::analytic::{evaluate, Net};
-use firstspike::data::Split;
-use firstspike::model::Model;
 use firstspike::simulate::record_analytic;
 use firstspike::trace::{write_traces, EngineKind, TraceHeader};
 use firstspike::Result;
@@ -16,18 +14,8 @@ use std::time::Instant;
 /// Flags of `eval`.
 #[derive(Args)]
 pub struct EvalArgs {
-    /// Model file (NAME.bin).
-    #[arg(long)]
-    model: PathBuf,
-    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Use only the first N test images.
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Worker threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    on: ModelOnTest,
     /// Write every sample's analytic trace under this folder (created if missing).
     #[arg(long)]
     record: Option<PathBuf>,
@@ -37,10 +25,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let threads = threads(a.threads)?;
-    let model = Model::load(&a.model)?;
-    let test = load_split(&a.data, Split::Test, a.limit)?;
-    model.check_input_dim(test.dim())?;
+    let (threads, model, test) = a.on.load()?;
     let start = Instant::now();
     let st = evaluate(
         &Net::<f64>::from_model(&model),
@@ -62,7 +47,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     }
     if a.json {
         print_json(&json!({
-            "model": a.model,
+            "model": a.on.model,
             "accuracy": st.accuracy(),
             "correct": st.correct,
             "total": st.total,
@@ -74,7 +59,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     } else {
         println!(
             "{}: accuracy {:.2} % ({} / {}), no output spike on {}, {:.2} s ({:.0} samples/s)",
-            a.model.display(),
+            a.on.model.display(),
             100.0 * st.accuracy(),
             st.correct,
             st.total,

@@ -1,11 +1,9 @@
 //! `firstspike simulate` and `firstspike verify`: the event engine on real data.
 
-use super::common::{load_split, print_json, threads};
+use super::common::{print_json, ModelOnTest};
 use clap::Args;
 use firstspike::counts::CountReport;
-use firstspike::data::Split;
 use firstspike::event::{EventNet, RunOptions};
-use firstspike::model::Model;
 use firstspike::simulate::{simulate, verify};
 use firstspike::trace::{write_traces, EngineKind, TraceHeader};
 use firstspike::{Error, Result};
@@ -19,24 +17,14 @@ use std::time::Instant;
 /// Flags of `simulate`.
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// Model file (NAME.bin).
-    #[arg(long)]
-    model: PathBuf,
-    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Use only the first N test images.
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    on: ModelOnTest,
     /// Stop each sample at its first output spike (the decision).
     #[arg(long)]
     until_decision: bool,
     /// Write every sample's trace under this folder (created if missing).
     #[arg(long)]
     record: Option<PathBuf>,
-    /// Worker threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -45,28 +33,15 @@ pub struct SimulateArgs {
 /// Flags of `verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// Model file (NAME.bin).
-    #[arg(long)]
-    model: PathBuf,
-    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Use only the first N test images.
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Worker threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    on: ModelOnTest,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run_simulate(a: SimulateArgs) -> Result<()> {
-    let threads = threads(a.threads)?;
-    let model = Model::load(&a.model)?;
-    let data = load_split(&a.data, Split::Test, a.limit)?;
-    model.check_input_dim(data.dim())?;
+    let (threads, model, data) = a.on.load()?;
     let net = EventNet::from_model(&model)?.compile()?;
     let opts = RunOptions {
         until_decision: a.until_decision,
@@ -98,7 +73,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let eps = events as f64 / secs;
     if a.json {
         print_json(&json!({
-            "model": a.model,
+            "model": a.on.model,
             "accuracy": acc,
             "correct": rep.correct,
             "samples": n,
@@ -167,9 +142,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
 }
 
 pub fn run_verify(a: VerifyArgs) -> Result<()> {
-    let threads = threads(a.threads)?;
-    let model = Model::load(&a.model)?;
-    let data = load_split(&a.data, Split::Test, a.limit)?;
+    let (threads, model, data) = a.on.load()?;
     let start = Instant::now();
     let rep = verify(&model, &data, threads)?;
     let secs = start.elapsed().as_secs_f64();
