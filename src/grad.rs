@@ -19,10 +19,23 @@
 //! dL/dt_i  += e_i sum_{j: k < causal[j]} w_ji h_j
 //! ```
 //!
-//! a masked matrix product, O(inputs x neurons), vectorised over neurons.
+//! The work is split in two, so that a whole batch's weight gradient can be summed one
+//! weight row at a time (a row stays in cache while every sample adds to it, instead of every
+//! sample streaming through the whole gradient matrix):
+//!
+//! 1. [`sample_grad`], per sample: the deltas of every layer, top down (the `dL/dt_i` sums,
+//!    a masked product with the weights), kept as a small [`SampleGrad`] record of
+//!    O(inputs + neurons) numbers per layer: `e_i` and the position of each input, and
+//!    `a_j = s tau h_j`, `b_j = s tau q_j` and `causal[j]` of each neuron (`s` a scale, e.g.
+//!    1/batch size).
+//! 2. [`add_rows`], per weight row i and any number of samples:
+//!    `dL/dw_ji += e_i a_j - b_j` for every j with `k_i < causal[j]`, vectorised over j.
+//!
+//! [`backward`] chains the two for one sample.
 
 use crate::analytic::{ForwardPass, Net};
 use crate::real::Real;
+use std::ops::Range;
 
 /// Default guard on `S - theta` in gradients (threshold units). A neuron that barely crosses
 /// threshold has S - theta near 0+, and 1/(S - theta) would blow its gradients up (its spike
@@ -36,6 +49,9 @@ pub const DENOM_FLOOR: f64 = 0.01;
 /// counted in [`BackwardStats::too_late`].
 pub const GRAD_TIME_LIMIT: f64 = 60.0;
 
+/// Position marking an input that is in no causal set with gradient.
+const NOT_CAUSAL: u32 = u32::MAX;
+
 /// Counters of what the guards did during backward passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BackwardStats {
@@ -45,34 +61,73 @@ pub struct BackwardStats {
     pub too_late: u64,
 }
 
-/// Per-thread buffers for [`backward`].
+/// Per-thread buffers for [`sample_grad`]: the deltas `dL/dt` of every layer and the `h_j`
+/// of the current one.
 #[derive(Clone, Debug, Default)]
 pub struct BackScratch<F> {
     delta: Vec<Vec<F>>,
-    q: Vec<F>,
     h: Vec<F>,
+}
+
+/// What the weight gradient of one layer needs from one sample (see the module doc).
+#[derive(Clone, Debug, Default)]
+pub struct LayerGrad<F> {
+    /// Per input: its position k along the arrival order, or `NOT_CAUSAL` if it is in no
+    /// causal set of a neuron with gradient.
+    pos: Vec<u32>,
+    /// Per input with a position: `e_i = exp((t_i - t_ref)/tau)` (dimensionless).
+    e: Vec<F>,
+    /// Per neuron: `a_j = s tau h_j` (loss per unit weight).
+    a: Vec<F>,
+    /// Per neuron: `b_j = s tau q_j` (loss per unit weight).
+    b: Vec<F>,
+    /// Per neuron: the causal-set size, 0 for a neuron without gradient.
     c: Vec<u32>,
 }
 
-/// Accumulates dL/dw into `grads` (one input-major buffer per layer) given `dl_dt_out`
+/// One sample's gradient record: a [`LayerGrad`] per layer, or nothing if the sample gives no
+/// gradient (its target never fired).
+#[derive(Clone, Debug, Default)]
+pub struct SampleGrad<F> {
+    layers: Vec<LayerGrad<F>>,
+    active: bool,
+}
+
+impl<F> SampleGrad<F> {
+    /// Marks the record as giving no gradient (e.g. for a sample without loss).
+    pub fn clear(&mut self) {
+        self.active = false;
+    }
+
+    /// Whether the record holds a gradient.
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+}
+
+/// Runs the backward pass of one sample down to its [`SampleGrad`] record, given `dl_dt_out`
 /// (dL/dt of each output neuron) and the forward record `pass` of the same weights, with
-/// `denom_floor` guarding S - theta (see [`DENOM_FLOOR`]).
-pub fn backward<F: Real>(
+/// `denom_floor` guarding S - theta (see [`DENOM_FLOOR`]) and every weight gradient
+/// multiplied by `scale`. The weight gradient itself is left to [`add_rows`].
+#[allow(clippy::too_many_arguments)]
+pub fn sample_grad<F: Real>(
     net: &Net<F>,
     pass: &ForwardPass<F>,
     dl_dt_out: &[F],
-    grads: &mut [Vec<F>],
     denom_floor: F,
+    scale: F,
     scratch: &mut BackScratch<F>,
+    out: &mut SampleGrad<F>,
     stats: &mut BackwardStats,
 ) {
     let nl = net.layers.len();
     let tau = net.tau;
-    let floor = denom_floor;
     let limit = F::of(GRAD_TIME_LIMIT);
     scratch.delta.resize_with(nl + 1, Vec::new);
     scratch.delta[nl].clear();
     scratch.delta[nl].extend_from_slice(dl_dt_out);
+    out.layers.resize_with(nl, LayerGrad::default);
+    out.active = true;
     for l in (0..nl).rev() {
         let (n_in, n_out, ref w) = net.layers[l];
         let order = &pass.order[l];
@@ -83,61 +138,130 @@ pub fn backward<F: Real>(
         let d_in = &mut lower[l];
         d_in.clear();
         d_in.resize(n_in, F::zero());
+        let lg = &mut out.layers[l];
+        lg.pos.clear();
+        lg.pos.resize(n_in, NOT_CAUSAL);
+        lg.e.clear();
+        lg.e.resize(n_in, F::zero());
+        lg.a.clear();
+        lg.b.clear();
+        lg.c.clear();
+        let h = &mut scratch.h;
+        h.clear();
         if order.is_empty() {
+            lg.a.resize(n_out, F::zero());
+            lg.b.resize(n_out, F::zero());
+            lg.c.resize(n_out, 0);
             continue;
         }
         let t_ref = t_in[order[0] as usize];
-        let (q, h, c) = (&mut scratch.q, &mut scratch.h, &mut scratch.c);
-        q.clear();
-        h.clear();
-        c.clear();
         let mut max_c = 0u32;
         for j in 0..n_out {
             let cj = pass.causal[l][j];
             let late = (t_out[j] - t_ref) / tau;
-            if cj == 0 || d_out[j] == F::zero() || !t_out[j].is_finite() {
-                q.push(F::zero());
+            let silent = cj == 0 || d_out[j] == F::zero() || !t_out[j].is_finite();
+            if silent || late > limit {
+                stats.too_late += u64::from(!silent);
                 h.push(F::zero());
-                c.push(0);
-                continue;
-            }
-            if late > limit {
-                stats.too_late += 1;
-                q.push(F::zero());
-                h.push(F::zero());
-                c.push(0);
+                lg.a.push(F::zero());
+                lg.b.push(F::zero());
+                lg.c.push(0);
                 continue;
             }
             let smt = pass.s_minus_theta[l][j];
-            if smt < floor {
+            if smt < denom_floor {
                 stats.floored += 1;
             }
-            let qj = d_out[j] / smt.max(floor);
-            q.push(qj);
-            h.push(qj * (-late).exp());
-            c.push(cj);
+            let qj = d_out[j] / smt.max(denom_floor);
+            let hj = qj * (-late).exp();
+            h.push(hj);
+            // a_j and b_j carry tau and the scale.
+            lg.a.push(scale * tau * hj);
+            lg.b.push(scale * tau * qj);
+            lg.c.push(cj);
             max_c = max_c.max(cj);
         }
-        let g = &mut grads[l];
         let need_in = l > 0;
         for (k, &i) in order.iter().enumerate().take(max_c as usize) {
             let i = i as usize;
             let e = ((t_in[i] - t_ref) / tau).exp();
-            let k = k as u32;
-            let row = &w[i * n_out..(i + 1) * n_out];
-            let grow = &mut g[i * n_out..(i + 1) * n_out];
-            let mut acc = F::zero();
-            for j in 0..n_out {
-                let on = k < c[j];
-                let dw = tau * (e * h[j] - q[j]);
-                grow[j] = grow[j] + if on { dw } else { F::zero() };
-                if need_in {
-                    acc = acc + if on { row[j] * h[j] } else { F::zero() };
-                }
-            }
+            lg.pos[i] = k as u32;
+            lg.e[i] = e;
             if need_in {
+                // dL/dt_i = e_i sum_{j: k < causal[j]} w_ji h_j.
+                let k = k as u32;
+                let row = &w[i * n_out..(i + 1) * n_out];
+                let acc = row
+                    .iter()
+                    .zip(h.iter())
+                    .zip(&lg.c)
+                    .fold(F::zero(), |acc, ((&wj, &hj), &cj)| {
+                        acc + if k < cj { wj * hj } else { F::zero() }
+                    });
                 d_in[i] = e * acc;
             }
         }
+    }
+}
+
+/// Adds the weight gradient of rows `rows` of layer `layer` from every active record of
+/// `samples` (in order) into `g`, which holds those rows (input-major, `n_out` per row):
+/// `g[i][j] += e_i a_j - b_j` for each j with `k_i < causal[j]` (see the module doc).
+pub fn add_rows<F: Real>(
+    samples: &[SampleGrad<F>],
+    layer: usize,
+    rows: Range<usize>,
+    n_out: usize,
+    g: &mut [F],
+) {
+    debug_assert_eq!(g.len(), rows.len() * n_out);
+    for (i, grow) in rows.zip(g.chunks_exact_mut(n_out)) {
+        for sg in samples.iter().filter(|s| s.active) {
+            let lg = &sg.layers[layer];
+            let k = lg.pos[i];
+            if k == NOT_CAUSAL {
+                continue;
+            }
+            let e = lg.e[i];
+            for (((gj, &aj), &bj), &cj) in grow.iter_mut().zip(&lg.a).zip(&lg.b).zip(&lg.c) {
+                let d = e * aj - bj;
+                *gj = *gj + if k < cj { d } else { F::zero() };
+            }
+        }
+    }
+}
+
+/// Accumulates dL/dw of one sample into `grads` (one input-major buffer per layer) given
+/// `dl_dt_out` (dL/dt of each output neuron) and the forward record `pass` of the same weights,
+/// with `denom_floor` guarding S - theta (see [`DENOM_FLOOR`]): [`sample_grad`] then
+/// [`add_rows`] over every row.
+pub fn backward<F: Real>(
+    net: &Net<F>,
+    pass: &ForwardPass<F>,
+    dl_dt_out: &[F],
+    grads: &mut [Vec<F>],
+    denom_floor: F,
+    scratch: &mut BackScratch<F>,
+    stats: &mut BackwardStats,
+) {
+    let mut rec = SampleGrad::default();
+    sample_grad(
+        net,
+        pass,
+        dl_dt_out,
+        denom_floor,
+        F::one(),
+        scratch,
+        &mut rec,
+        stats,
+    );
+    for (l, (n_in, n_out, _)) in net.layers.iter().enumerate() {
+        add_rows(
+            std::slice::from_ref(&rec),
+            l,
+            0..*n_in,
+            *n_out,
+            &mut grads[l],
+        );
     }
 }

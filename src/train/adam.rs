@@ -59,23 +59,59 @@ impl Adam {
         }
     }
 
-    /// One step on `params` with gradients `grads` (same shapes) and step size `lr`.
-    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
+    /// Starts step `t + 1` with step size `lr`: the coefficients to apply to every buffer
+    /// (whole, or in pieces) with [`AdamStep::apply`].
+    pub fn next_step(&mut self, lr: f32) -> AdamStep {
         let st = &mut self.state;
         st.t += 1;
         let c1 = 1.0 - self.b1.powi(st.t);
         let c2 = 1.0 - self.b2.powi(st.t);
-        let (b1, b2, eps) = (self.b1, self.b2, self.eps);
-        let step = lr / c1;
-        let c2s = c2.sqrt();
+        AdamStep {
+            b1: self.b1,
+            b2: self.b2,
+            eps: self.eps,
+            step: lr / c1,
+            c2s: c2.sqrt(),
+        }
+    }
+
+    /// One step on `params` with gradients `grads` (same shapes) and step size `lr`.
+    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
+        let s = self.next_step(lr);
         for (k, p) in params.iter_mut().enumerate() {
-            let (m, v, g) = (&mut st.m[k], &mut st.v[k], grads[k]);
-            for i in 0..p.len() {
-                let gi = g[i];
-                m[i] = b1 * m[i] + (1.0 - b1) * gi;
-                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
-                p[i] -= step * m[i] / (v[i].sqrt() / c2s + eps);
-            }
+            s.apply(p, &mut self.state.m[k], &mut self.state.v[k], grads[k], 1.0);
+        }
+    }
+}
+
+/// The coefficients of one Adam step, from [`Adam::next_step`].
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    b1: f32,
+    b2: f32,
+    eps: f32,
+    /// lr / (1 - b1^t).
+    step: f32,
+    /// sqrt(1 - b2^t).
+    c2s: f32,
+}
+
+impl AdamStep {
+    /// Updates weights `p` and their moments `m`, `v` (any matching piece of a buffer) with
+    /// gradient `scale * g`.
+    pub fn apply(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], scale: f32) {
+        let AdamStep {
+            b1,
+            b2,
+            eps,
+            step,
+            c2s,
+        } = *self;
+        for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+            let g = scale * g;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= step * *m / (v.sqrt() / c2s + eps);
         }
     }
 }

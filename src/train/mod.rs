@@ -6,12 +6,16 @@
 //! [`crate::grad`], the loss from [`crate::loss`]. Nothing here prints or installs signal
 //! handlers: progress and checkpoints go to callbacks, a stop request comes in as a flag.
 //!
-//! Each batch is split between `threads` workers (crossbeam scoped threads), each with its own
-//! gradient buffers; the buffers are summed and Adam takes one step on the loss gradient, then
-//! the weight-sum and L2 costs take their own plain gradient step (outside Adam, see
-//! `TrainConfig::weight_sum_k`). Every random choice (initial weights, shuffling, input jitter) comes from ChaCha8
-//! generators seeded from `seed`, so a run is reproducible for a given seed and thread count,
-//! and so is a run stopped and resumed from a checkpoint any number of times.
+//! Each batch runs in two parallel phases on `threads` crossbeam scoped threads. First the
+//! samples are split between workers: forward pass, loss and backward pass down to a small
+//! per-sample gradient record ([`crate::grad::sample_grad`]). Then the weight rows are split
+//! between threads ([`update`]): each sums its rows' gradient over the batch's records, takes
+//! Adam's step on the loss gradient, then the weight-sum and L2 costs' own plain gradient step
+//! (outside Adam, see `TrainConfig::weight_sum_k`). Every random choice (initial weights,
+//! shuffling, input jitter) comes from ChaCha8 generators seeded from `seed`, and no sum's
+//! order depends on the thread split, so a run is reproducible bit for bit for a given seed
+//! whatever the thread count, and so is a run stopped and resumed from a checkpoint any number
+//! of times.
 //!
 //! ```no_run
 //! use firstspike::data::{Dataset, Split};
@@ -41,6 +45,7 @@ mod checkpoint;
 mod config;
 mod init;
 mod run;
+pub mod update;
 
 pub use checkpoint::{
     Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION,

@@ -9,13 +9,14 @@
 
 use super::adam::Adam;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState, MAX_WEIGHTS};
+use super::update::{UpdateSettings, Updater};
 use super::{init_model, TrainConfig};
 use crate::analytic::{evaluate, forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
-use crate::grad::{backward, BackScratch, BackwardStats};
-use crate::loss::{output_loss, weight_costs};
+use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
+use crate::loss::output_loss;
 use crate::model::Model;
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
@@ -142,7 +143,6 @@ struct EventSide<'a> {
 }
 
 struct Worker {
-    grads: Vec<Vec<f32>>,
     scratch: LayerScratch<f32>,
     back: BackScratch<f32>,
     pass: ForwardPass<f32>,
@@ -158,7 +158,6 @@ struct Worker {
 impl Worker {
     fn new(net: &Net<f32>) -> Self {
         Worker {
-            grads: net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect(),
             scratch: LayerScratch::default(),
             back: BackScratch::default(),
             pass: ForwardPass::default(),
@@ -171,7 +170,9 @@ impl Worker {
         }
     }
 
-    /// Forward, loss and backward of one sample; gradients accumulate in `self.grads`.
+    /// Forward, loss and backward of one sample, down to its gradient record `rec` (scaled
+    /// by `scale`, 1/batch size).
+    #[allow(clippy::too_many_arguments)]
     fn sample(
         &mut self,
         net: &Net<f32>,
@@ -180,7 +181,10 @@ impl Worker {
         data: &Dataset,
         idx: usize,
         epoch: usize,
+        scale: f32,
+        rec: &mut SampleGrad<f32>,
     ) {
+        rec.clear();
         let enc = &cfg.encoding;
         self.t_in.clear();
         self.t_in
@@ -237,13 +241,14 @@ impl Worker {
                 *d = g as f32;
             }
             let mut stats = BackwardStats::default();
-            backward(
+            sample_grad(
                 net,
                 &self.pass,
                 &self.dl32,
-                &mut self.grads,
                 cfg.denom_floor as f32,
+                scale,
                 &mut self.back,
+                rec,
                 &mut stats,
             );
             tot.floored += stats.floored;
@@ -276,7 +281,9 @@ pub struct Trainer<'d> {
     log: Vec<EpochLog>,
     train_seconds: f64,
     epoch_seconds: f64,
-    cost_grads: Vec<Vec<f32>>,
+    /// One gradient record per sample of a batch.
+    records: Vec<SampleGrad<f32>>,
+    updater: Updater,
     ev_net: Option<CompiledNet>,
 }
 
@@ -348,7 +355,8 @@ impl<'d> Trainer<'d> {
             dataset: String::new(),
             data_dir: String::new(),
             workers: (0..cfg.threads).map(|_| Worker::new(&net)).collect(),
-            cost_grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            records: vec![SampleGrad::default(); cfg.batch_size],
+            updater: Updater::default(),
             adam: Adam::new(&sizes),
             model,
             net,
@@ -572,42 +580,33 @@ impl<'d> Trainer<'d> {
             en.set_weights(self.model.layers.iter().flat_map(|l| l.w.iter().copied()))?;
         }
         let per = batch.len().div_ceil(cfg.threads);
+        let scale = 1.0 / batch.len() as f32;
+        let records = &mut self.records[..batch.len()];
         {
             let (net, data) = (&self.net, self.train_data);
             let (ev_net, model) = (&self.ev_net, &self.model);
             crossbeam::scope(|sc| {
-                for (w, part) in self.workers.iter_mut().zip(batch.chunks(per)) {
+                let jobs = self
+                    .workers
+                    .iter_mut()
+                    .zip(batch.chunks(per).zip(records.chunks_mut(per)));
+                for (w, (part, recs)) in jobs {
                     sc.spawn(move |_| {
-                        for g in w.grads.iter_mut() {
-                            g.iter_mut().for_each(|x| *x = 0.0);
-                        }
                         w.fired.iter_mut().for_each(|f| *f = 0);
                         let mut ev = ev_net.as_ref().map(|n| EventSide {
                             engine: Engine::new(n),
                             rec: TraceRecorder::new(n),
                             model,
                         });
-                        for &idx in part {
-                            w.sample(net, ev.as_mut(), cfg, data, idx, epoch);
+                        for (&idx, rec) in part.iter().zip(recs) {
+                            w.sample(net, ev.as_mut(), cfg, data, idx, epoch, scale, rec);
                         }
                     });
                 }
             })
             .expect("training worker panicked");
         }
-        // Sum the workers' gradients (only those that ran this batch), mean over the batch.
         let used = &self.workers[..batch.chunks(per).count()];
-        let inv = 1.0 / batch.len() as f32;
-        let mut norm2 = 0.0f64;
-        for (l, cg) in self.cost_grads.iter_mut().enumerate() {
-            cg.iter_mut().for_each(|x| *x = 0.0);
-            for w in used {
-                for (c, &g) in cg.iter_mut().zip(&w.grads[l]) {
-                    *c += g * inv;
-                }
-            }
-            norm2 += cg.iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
-        }
         let layers = self.net.layers.len();
         for l in 0..layers {
             if used.iter().all(|w| w.fired[l] == 0) {
@@ -620,46 +619,16 @@ impl<'d> Trainer<'d> {
                 });
             }
         }
-        // Clip the loss gradient's norm (not the costs'): one sample with a huge z must
-        // not throw the weights far.
-        let scale = if cfg.clip_norm > 0.0 && norm2.sqrt() > cfg.clip_norm {
-            (cfg.clip_norm / norm2.sqrt()) as f32
-        } else {
-            1.0
+        let settings = UpdateSettings {
+            lr: lr as f32,
+            weight_sum_k: cfg.weight_sum_k as f32,
+            l2: cfg.l2 as f32,
+            clip_norm: cfg.clip_norm,
+            threads: cfg.threads,
         };
-        if scale != 1.0 {
-            self.cost_grads
-                .iter_mut()
-                .flatten()
-                .for_each(|x| *x *= scale);
-        }
-        {
-            let mut params: Vec<&mut [f32]> =
-                self.net.layers.iter_mut().map(|l| &mut l.2[..]).collect();
-            let grads: Vec<&[f32]> = self.cost_grads.iter().map(|g| &g[..]).collect();
-            self.adam.step(&mut params, &grads, lr as f32);
-        }
-        // The weight costs take a plain gradient step of the same size, outside Adam (as
-        // AdamW decouples weight decay): inside Adam, the constant gradient K of the
-        // weight-sum cost would swamp the second-moment estimates of a neuron's weights
-        // and freeze its learning for thousands of steps.
-        for (l, cg) in self.cost_grads.iter_mut().enumerate() {
-            let (n_in, n_out, ref mut wl) = self.net.layers[l];
-            cg.iter_mut().for_each(|x| *x = 0.0);
-            weight_costs(
-                wl,
-                n_in,
-                n_out,
-                self.net.theta,
-                cfg.weight_sum_k as f32,
-                cfg.l2 as f32,
-                cg,
-            );
-            let step = lr as f32;
-            wl.iter_mut()
-                .zip(cg.iter())
-                .for_each(|(w, g)| *w -= step * g);
-        }
+        let bad = self
+            .updater
+            .apply(&mut self.net, &mut self.adam, records, &settings);
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
         if !loss.is_finite() {
             return Err(Error::Diverged(format!(
@@ -667,16 +636,12 @@ impl<'d> Trainer<'d> {
                 b + 1
             )));
         }
-        if let Some((l, p)) = self
-            .net
-            .layers
-            .iter()
-            .enumerate()
-            .find_map(|(l, x)| x.2.iter().position(|w| !w.is_finite()).map(|p| (l, p)))
-        {
+        if let Some(bad) = bad {
             return Err(Error::Diverged(format!(
-                "epoch {epoch}, batch {}: weight {p} of layer {l} became non-finite; try a smaller --lr or a --clip",
-                b + 1
+                "epoch {epoch}, batch {}: weight {} of layer {} became non-finite; try a smaller --lr or a --clip",
+                b + 1,
+                bad.index,
+                bad.layer
             )));
         }
         self.batch += 1;

@@ -1,0 +1,522 @@
+//! Applying one batch to the weights, split by weight rows over the threads.
+//!
+//! Each thread owns a contiguous range of rows (inputs) of every layer. For each block of
+//! [`ROW_BLOCK`] rows it sums the batch's loss gradient over the samples' records
+//! ([`crate::grad::add_rows`]; the records already carry the 1/batch scale), then, while the
+//! rows are in cache, takes the Adam step and the weight-cost step on them. Per weight, with
+//! `g` the batch-mean loss gradient, clipped to norm `clip` if set:
+//!
+//! ```text
+//! Adam (train/adam.rs):       w' = w - lr m_hat / (sqrt(v_hat) + eps)
+//! costs, at w' (loss.rs):     w'' = w' - lr (l2 w' - K [sum_i w'_ji < theta])
+//!                                 = w' (1 - lr l2) + lr K [sum_i w'_ji < theta]
+//! ```
+//!
+//! The costs take a plain gradient step outside Adam (as AdamW decouples weight decay): inside
+//! Adam, the constant gradient K of the weight-sum cost would swamp the second-moment estimates
+//! of a neuron's weights and freeze its learning for thousands of steps.
+//!
+//! Clipping needs the whole gradient's norm before any step, so with `clip > 0` the gradient
+//! is first stored in full and the steps follow in a second pass. Every partial result (the
+//! column sums of w', the squared norm of g) is kept per row block and combined in block
+//! order, and every gradient sums its samples in batch order: the result does not depend on
+//! the number of threads.
+
+use super::adam::{Adam, AdamStep};
+use crate::analytic::Net;
+use crate::grad::{add_rows, SampleGrad};
+use std::ops::Range;
+
+/// Rows per block: a block of gradient rows (8 x 800 f32 = 25.6 kB for the 800 net) stays in
+/// a core's L1 cache while every sample of the batch adds to it.
+pub const ROW_BLOCK: usize = 8;
+
+/// The settings of one update.
+#[derive(Clone, Copy, Debug)]
+pub struct UpdateSettings {
+    /// Step size of Adam and of the cost step.
+    pub lr: f32,
+    /// Weight-sum cost K (see `TrainConfig::weight_sum_k`).
+    pub weight_sum_k: f32,
+    /// L2 coefficient lambda.
+    pub l2: f32,
+    /// Largest norm of the loss gradient; 0 = no clipping.
+    pub clip_norm: f64,
+    /// Threads to split the rows over.
+    pub threads: usize,
+}
+
+/// The first weight an update made non-finite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NonFinite {
+    /// Layer (0 = first).
+    pub layer: usize,
+    /// Index in the layer's input-major weights.
+    pub index: usize,
+}
+
+/// Buffers reused from batch to batch.
+#[derive(Clone, Debug, Default)]
+pub struct Updater {
+    /// The whole gradient, per layer (only used when clipping).
+    g: Vec<Vec<f32>>,
+    /// Per layer: the column sums of w' of each row block, `n_out` per block.
+    colsum: Vec<Vec<f32>>,
+    /// Per layer: the squared norm of g of each row block.
+    norm2: Vec<Vec<f64>>,
+}
+
+/// One thread's rows of one layer, with the matching pieces of every buffer.
+struct Part<'a> {
+    layer: usize,
+    rows: Range<usize>,
+    n_out: usize,
+    w: &'a mut [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    /// The stored gradient (clipping only).
+    g: Option<&'a mut [f32]>,
+    colsum: &'a mut [f32],
+    norm2: &'a mut [f64],
+    /// Index (in the layer) of the first non-finite weight written, if any.
+    bad: Option<usize>,
+}
+
+/// Splits `buf` (`unit` values per row) into consecutive pieces of `rows[t]` rows.
+fn split_rows<'a, T>(mut buf: &'a mut [T], unit: usize, rows: &[Range<usize>]) -> Vec<&'a mut [T]> {
+    rows.iter()
+        .map(|r| {
+            let (head, tail) = std::mem::take(&mut buf).split_at_mut(r.len() * unit);
+            buf = tail;
+            head
+        })
+        .collect()
+}
+
+/// The rows of each thread for a layer of `n_in` rows: whole blocks, as evenly as can be.
+fn thread_rows(n_in: usize, threads: usize) -> Vec<Range<usize>> {
+    let blocks = n_in.div_ceil(ROW_BLOCK);
+    let per = blocks.div_ceil(threads.max(1)).max(1) * ROW_BLOCK;
+    (0..threads)
+        .map(|t| (t * per).min(n_in)..((t + 1) * per).min(n_in))
+        .collect()
+}
+
+impl Updater {
+    /// Applies the batch whose per-sample gradient records are `samples` to `net`, with Adam
+    /// state `adam`. Returns the first weight that became non-finite, if any (the weights are
+    /// then left as they are: the caller stops the run).
+    pub fn apply(
+        &mut self,
+        net: &mut Net<f32>,
+        adam: &mut Adam,
+        samples: &[SampleGrad<f32>],
+        set: &UpdateSettings,
+    ) -> Option<NonFinite> {
+        let clip = set.clip_norm > 0.0;
+        let nl = net.layers.len();
+        self.colsum.resize_with(nl, Vec::new);
+        self.norm2.resize_with(nl, Vec::new);
+        self.g.resize_with(nl, Vec::new);
+        for (l, (n_in, n_out, _)) in net.layers.iter().enumerate() {
+            let blocks = n_in.div_ceil(ROW_BLOCK);
+            self.colsum[l].resize(blocks * n_out, 0.0);
+            self.norm2[l].resize(blocks, 0.0);
+            if clip {
+                self.g[l].resize(n_in * n_out, 0.0);
+            }
+        }
+        let adam_step = adam.next_step(set.lr);
+        let theta = net.theta;
+        let threads = set.threads.max(1);
+
+        // parts[t]: thread t's rows of every layer.
+        let mut parts: Vec<Vec<Part>> = (0..threads).map(|_| Vec::new()).collect();
+        let state = &mut adam.state;
+        let (ws, ms, vs) = (&mut net.layers, &mut state.m, &mut state.v);
+        let mut gs = self.g.iter_mut();
+        for (l, (((layer, m), v), (cs, n2))) in ws
+            .iter_mut()
+            .zip(ms.iter_mut())
+            .zip(vs.iter_mut())
+            .zip(self.colsum.iter_mut().zip(self.norm2.iter_mut()))
+            .enumerate()
+        {
+            let (n_in, n_out, ref mut w) = *layer;
+            let rows = thread_rows(n_in, threads);
+            let blocks: Vec<Range<usize>> = rows
+                .iter()
+                .map(|r| r.start.div_ceil(ROW_BLOCK)..r.end.div_ceil(ROW_BLOCK))
+                .collect();
+            let g_layer = gs.next().expect("one gradient buffer per layer");
+            let mut g_parts = if clip {
+                split_rows(g_layer, n_out, &rows)
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            g_parts.resize_with(threads, || None);
+            let pieces = split_rows(w, n_out, &rows)
+                .into_iter()
+                .zip(split_rows(m, n_out, &rows))
+                .zip(split_rows(v, n_out, &rows))
+                .zip(split_rows(cs, n_out, &blocks))
+                .zip(split_rows(n2, 1, &blocks))
+                .zip(g_parts);
+            for (t, (((((w, m), v), colsum), norm2), g)) in pieces.enumerate() {
+                parts[t].push(Part {
+                    layer: l,
+                    rows: rows[t].clone(),
+                    n_out,
+                    w,
+                    m,
+                    v,
+                    g,
+                    colsum,
+                    norm2,
+                    bad: None,
+                });
+            }
+        }
+
+        // Pass 1: sum the gradient; without clipping, step at once.
+        let steps = (!clip).then_some((adam_step, 1.0f32));
+        run_parts(&mut parts, |p, local| {
+            gradient_pass(p, samples, local, steps, set)
+        });
+        if clip {
+            // Summed layer by layer, block by block: the same order whatever the threads.
+            let norm = (0..nl)
+                .flat_map(|l| parts.iter().flat_map(move |ps| ps[l].norm2.iter()))
+                .sum::<f64>()
+                .sqrt();
+            let scale = if norm > set.clip_norm {
+                (set.clip_norm / norm) as f32
+            } else {
+                1.0
+            };
+            run_parts(&mut parts, |p, _| {
+                step_pass(p, adam_step, scale, set);
+            });
+        }
+        let bad = parts
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                p.bad.map(|index| NonFinite {
+                    layer: p.layer,
+                    index,
+                })
+            })
+            .min_by_key(|b| (b.layer, b.index));
+        drop(parts);
+
+        // The weight-sum cost's step on the neurons whose summed weights are below theta.
+        if set.weight_sum_k > 0.0 {
+            let up = set.lr * set.weight_sum_k;
+            for (l, (_, n_out, w)) in net.layers.iter_mut().enumerate() {
+                let n_out = *n_out;
+                let mut sums = vec![0.0f32; n_out];
+                for block in self.colsum[l].chunks_exact(n_out) {
+                    sums.iter_mut().zip(block).for_each(|(s, &b)| *s += b);
+                }
+                let weak: Vec<usize> = (0..n_out).filter(|&j| sums[j] < theta).collect();
+                if weak.is_empty() {
+                    continue;
+                }
+                for row in w.chunks_exact_mut(n_out) {
+                    for &j in &weak {
+                        row[j] += up;
+                    }
+                }
+            }
+        }
+        bad
+    }
+}
+
+/// Runs `f` on every thread's parts, one scoped thread each (the calling thread takes the
+/// first), with a block-sized scratch buffer per thread.
+fn run_parts(parts: &mut [Vec<Part>], f: impl Fn(&mut Part, &mut Vec<f32>) + Sync) {
+    let f = &f;
+    let work = move |ps: &mut Vec<Part>| {
+        let mut local = Vec::new();
+        for p in ps.iter_mut() {
+            f(p, &mut local);
+        }
+    };
+    let (first, rest) = parts.split_first_mut().expect("at least one thread");
+    crossbeam::scope(|sc| {
+        for ps in rest.iter_mut() {
+            sc.spawn(move |_| work(ps));
+        }
+        work(first);
+    })
+    .expect("update thread panicked");
+}
+
+/// Pass 1 over a part: per row block, the batch gradient (into the stored gradient when
+/// clipping, else into `local`) and its squared norm; with `steps`, the steps right away.
+fn gradient_pass(
+    p: &mut Part,
+    samples: &[SampleGrad<f32>],
+    local: &mut Vec<f32>,
+    steps: Option<(AdamStep, f32)>,
+    set: &UpdateSettings,
+) {
+    let n_out = p.n_out;
+    let start = p.rows.start;
+    for (b, rows) in blocks_of(&p.rows).enumerate() {
+        let span = (rows.start - start) * n_out..(rows.end - start) * n_out;
+        let g: &mut [f32] = match p.g.as_deref_mut() {
+            Some(g) => &mut g[span.clone()],
+            None => {
+                local.clear();
+                local.resize(span.len(), 0.0);
+                local
+            }
+        };
+        g.iter_mut().for_each(|x| *x = 0.0);
+        add_rows(samples, p.layer, rows.clone(), n_out, g);
+        p.norm2[b] = g.iter().map(|&x| (x as f64) * (x as f64)).sum();
+        if let Some((adam, scale)) = steps {
+            let g = &*g;
+            let bad = step_block(
+                &mut p.w[span.clone()],
+                &mut p.m[span.clone()],
+                &mut p.v[span.clone()],
+                g,
+                &mut p.colsum[b * n_out..(b + 1) * n_out],
+                adam,
+                scale,
+                set,
+            );
+            note_bad(&mut p.bad, bad.map(|i| span.start + i + start * n_out));
+        }
+    }
+}
+
+/// Pass 2 over a part (clipping only): the steps from the stored gradient, scaled.
+fn step_pass(p: &mut Part, adam: AdamStep, scale: f32, set: &UpdateSettings) {
+    let n_out = p.n_out;
+    let start = p.rows.start;
+    let g =
+        p.g.as_deref()
+            .expect("the gradient is stored when clipping");
+    for (b, rows) in blocks_of(&p.rows).enumerate() {
+        let span = (rows.start - start) * n_out..(rows.end - start) * n_out;
+        let bad = step_block(
+            &mut p.w[span.clone()],
+            &mut p.m[span.clone()],
+            &mut p.v[span.clone()],
+            &g[span.clone()],
+            &mut p.colsum[b * n_out..(b + 1) * n_out],
+            adam,
+            scale,
+            set,
+        );
+        note_bad(&mut p.bad, bad.map(|i| span.start + i + start * n_out));
+    }
+}
+
+/// The row blocks of `rows`.
+fn blocks_of(rows: &Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    rows.clone()
+        .step_by(ROW_BLOCK)
+        .map(move |r| r..(r + ROW_BLOCK).min(rows.end))
+}
+
+/// Keeps the first non-finite index seen.
+fn note_bad(slot: &mut Option<usize>, bad: Option<usize>) {
+    if slot.is_none() {
+        *slot = bad;
+    }
+}
+
+/// Adam and the L2 part of the cost step on one block of rows (`colsum.len()` weights per
+/// row); writes the column sums of w' (after Adam, before L2) into `colsum`. Returns the
+/// index of the first non-finite weight written.
+#[allow(clippy::too_many_arguments)]
+fn step_block(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    g: &[f32],
+    colsum: &mut [f32],
+    adam: AdamStep,
+    scale: f32,
+    set: &UpdateSettings,
+) -> Option<usize> {
+    adam.apply(w, m, v, g, scale);
+    let n_out = colsum.len();
+    colsum.iter_mut().for_each(|c| *c = 0.0);
+    let shrink = 1.0 - set.lr * set.l2;
+    let mut finite = true;
+    for row in w.chunks_exact_mut(n_out) {
+        for (c, x) in colsum.iter_mut().zip(row.iter_mut()) {
+            *c += *x;
+            *x *= shrink;
+            finite &= x.is_finite();
+        }
+    }
+    if finite {
+        None
+    } else {
+        w.iter().position(|x| !x.is_finite())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytic::{forward, ForwardPass, LayerScratch};
+    use crate::grad::{sample_grad, BackScratch, BackwardStats};
+    use crate::loss::{output_loss, weight_costs, LossOrigin};
+    use rand::{Rng, SeedableRng};
+
+    /// A random 21-13-4 net (row counts not multiples of ROW_BLOCK) with a weak neuron 2 in
+    /// each layer, and the gradient records of a batch of 9 random samples.
+    fn setup(seed: u64) -> (Net<f32>, Vec<SampleGrad<f32>>) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let sizes = [21usize, 13, 4];
+        let net = Net::<f32> {
+            layers: sizes
+                .windows(2)
+                .map(|p| {
+                    let mut w: Vec<f32> =
+                        (0..p[0] * p[1]).map(|_| rng.gen_range(-0.1..0.4)).collect();
+                    // Neuron 2 sums to well below theta: the weight-sum cost acts on it.
+                    w.iter_mut().skip(2).step_by(p[1]).for_each(|x| *x *= 0.1);
+                    (p[0], p[1], w)
+                })
+                .collect(),
+            theta: 1.0,
+            tau: 1.0,
+        };
+        let (mut sc, mut pass, mut back) = (
+            LayerScratch::default(),
+            ForwardPass::default(),
+            BackScratch::default(),
+        );
+        let batch = 9;
+        let mut recs = vec![SampleGrad::default(); batch];
+        let mut active = 0;
+        for rec in recs.iter_mut() {
+            let t: Vec<f32> = (0..21).map(|_| rng.gen_range(0.0..2.0)).collect();
+            forward(&net, &t, &mut sc, &mut pass);
+            let out: Vec<f64> = pass.outputs().iter().map(|&x| x as f64).collect();
+            let mut dl = vec![0.0; 4];
+            rec.clear();
+            if output_loss(&out, rng.gen_range(0..4), 1.0, LossOrigin::Input, &mut dl).is_some() {
+                let dl: Vec<f32> = dl.iter().map(|&x| x as f32).collect();
+                let scale = 1.0 / batch as f32;
+                let mut st = BackwardStats::default();
+                sample_grad(&net, &pass, &dl, 0.01, scale, &mut back, rec, &mut st);
+                active += 1;
+            }
+        }
+        assert!(active >= 3, "the batch needs samples with gradient");
+        (net, recs)
+    }
+
+    fn settings(threads: usize, clip_norm: f64) -> UpdateSettings {
+        UpdateSettings {
+            lr: 0.01,
+            weight_sum_k: 5.0,
+            l2: 1.0,
+            clip_norm,
+            threads,
+        }
+    }
+
+    /// The row-split update equals the plain serial one: the whole gradient, clipped, one
+    /// Adam step, then the cost step with `weight_costs` (to rounding: the cost step is
+    /// rearranged).
+    #[test]
+    fn equals_the_serial_update() {
+        for (seed, clip) in [(1, 0.0), (2, 0.0), (3, 1e-3), (4, 1e9)] {
+            let (net0, recs) = setup(seed);
+            let set = settings(2, clip);
+            // Reference.
+            let mut want = net0.clone();
+            let sizes: Vec<usize> = want.layers.iter().map(|l| l.2.len()).collect();
+            let mut adam = Adam::new(&sizes);
+            let mut grads: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
+            for (l, (n_in, n_out, _)) in want.layers.iter().enumerate() {
+                add_rows(&recs, l, 0..*n_in, *n_out, &mut grads[l]);
+            }
+            let norm = grads
+                .iter()
+                .flatten()
+                .map(|&g| (g as f64).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(norm > 0.0);
+            if clip > 0.0 && norm > clip {
+                let s = (clip / norm) as f32;
+                grads.iter_mut().flatten().for_each(|g| *g *= s);
+            }
+            {
+                let mut ps: Vec<&mut [f32]> =
+                    want.layers.iter_mut().map(|l| &mut l.2[..]).collect();
+                let gs: Vec<&[f32]> = grads.iter().map(|g| &g[..]).collect();
+                adam.step(&mut ps, &gs, set.lr);
+            }
+            for (n_in, n_out, w) in want.layers.iter_mut() {
+                let mut cg = vec![0.0; w.len()];
+                weight_costs(w, *n_in, *n_out, 1.0, set.weight_sum_k, set.l2, &mut cg);
+                w.iter_mut().zip(&cg).for_each(|(x, g)| *x -= set.lr * g);
+            }
+            // Row-split.
+            let mut got = net0.clone();
+            let mut adam2 = Adam::new(&sizes);
+            assert_eq!(
+                Updater::default().apply(&mut got, &mut adam2, &recs, &set),
+                None
+            );
+            for (a, b) in got.layers.iter().zip(&want.layers) {
+                for (x, y) in a.2.iter().zip(&b.2) {
+                    assert!(
+                        (x - y).abs() <= 3e-7 * (1.0 + y.abs()),
+                        "seed {seed}: {x} vs {y}"
+                    );
+                }
+            }
+            assert_eq!(adam2.state.t, 1);
+        }
+    }
+
+    /// Any thread count gives bit-identical weights and moments.
+    #[test]
+    fn thread_count_is_invisible() {
+        for clip in [0.0, 1e-3] {
+            let (net0, recs) = setup(5);
+            let sizes: Vec<usize> = net0.layers.iter().map(|l| l.2.len()).collect();
+            let run = |threads| {
+                let (mut net, mut adam, mut up) =
+                    (net0.clone(), Adam::new(&sizes), Updater::default());
+                for _ in 0..3 {
+                    up.apply(&mut net, &mut adam, &recs, &settings(threads, clip));
+                }
+                (net.layers, adam.state)
+            };
+            let one = run(1);
+            for threads in [2, 3, 7] {
+                assert_eq!(run(threads), one, "{threads} threads, clip {clip}");
+            }
+        }
+    }
+
+    /// A weight made non-finite is reported with its layer and index.
+    #[test]
+    fn reports_the_first_non_finite_weight() {
+        let (mut net, recs) = setup(6);
+        net.layers[1].2[7] = f32::NAN;
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
+        let bad =
+            Updater::default().apply(&mut net, &mut Adam::new(&sizes), &recs, &settings(2, 0.0));
+        assert_eq!(bad, Some(NonFinite { layer: 1, index: 7 }));
+    }
+}
