@@ -207,6 +207,10 @@ pub fn sample_grad<F: Real>(
 /// Adds the weight gradient of rows `rows` of layer `layer` from every active record of
 /// `samples` (in order) into `g`, which holds those rows (input-major, `n_out` per row):
 /// `g[i][j] += e_i a_j - b_j` for each j with `k_i < causal[j]` (see the module doc).
+///
+/// Rows go four at a time, so that each sample's `a`, `b`, `causal` are read once per four
+/// rows; every row still sums its samples in order, so the result does not depend on how
+/// `rows` is split between calls.
 pub fn add_rows<F: Real>(
     samples: &[SampleGrad<F>],
     layer: usize,
@@ -215,17 +219,63 @@ pub fn add_rows<F: Real>(
     g: &mut [F],
 ) {
     debug_assert_eq!(g.len(), rows.len() * n_out);
-    for (i, grow) in rows.zip(g.chunks_exact_mut(n_out)) {
-        for sg in samples.iter().filter(|s| s.active) {
-            let lg = &sg.layers[layer];
+    let active = || {
+        samples
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| &s.layers[layer])
+    };
+    let mut quads = g.chunks_exact_mut(4 * n_out);
+    let mut i0 = rows.start;
+    for g4 in quads.by_ref() {
+        let (g0, rest) = g4.split_at_mut(n_out);
+        let (g1, rest) = rest.split_at_mut(n_out);
+        let (g2, g3) = rest.split_at_mut(n_out);
+        for lg in active() {
+            let k = [lg.pos[i0], lg.pos[i0 + 1], lg.pos[i0 + 2], lg.pos[i0 + 3]];
+            if k.iter().all(|&k| k == NOT_CAUSAL) {
+                continue;
+            }
+            // NOT_CAUSAL (u32::MAX) is below no causal[j]: such a row gets nothing.
+            let e = [lg.e[i0], lg.e[i0 + 1], lg.e[i0 + 2], lg.e[i0 + 3]];
+            let (a, b, c) = (&lg.a[..n_out], &lg.b[..n_out], &lg.c[..n_out]);
+            let (g0, g1, g2, g3) = (
+                &mut g0[..n_out],
+                &mut g1[..n_out],
+                &mut g2[..n_out],
+                &mut g3[..n_out],
+            );
+            for j in 0..n_out {
+                let (aj, bj, cj) = (a[j], b[j], c[j]);
+                let term = |r: usize| {
+                    if k[r] < cj {
+                        e[r].mul_add(aj, -bj)
+                    } else {
+                        F::zero()
+                    }
+                };
+                g0[j] = g0[j] + term(0);
+                g1[j] = g1[j] + term(1);
+                g2[j] = g2[j] + term(2);
+                g3[j] = g3[j] + term(3);
+            }
+        }
+        i0 += 4;
+    }
+    for (i, grow) in (i0..rows.end).zip(quads.into_remainder().chunks_exact_mut(n_out)) {
+        for lg in active() {
             let k = lg.pos[i];
             if k == NOT_CAUSAL {
                 continue;
             }
             let e = lg.e[i];
             for (((gj, &aj), &bj), &cj) in grow.iter_mut().zip(&lg.a).zip(&lg.b).zip(&lg.c) {
-                let d = e * aj - bj;
-                *gj = *gj + if k < cj { d } else { F::zero() };
+                *gj = *gj
+                    + if k < cj {
+                        e.mul_add(aj, -bj)
+                    } else {
+                        F::zero()
+                    };
             }
         }
     }

@@ -20,6 +20,10 @@ pub trait Real: Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum
     fn of(x: f64) -> Self;
     /// To `f64`.
     fn f64(self) -> f64;
+    /// A key whose integer order is the numeric order of the (non-NaN) values, with -0 and +0
+    /// equal: the usual map of IEEE-754 bits to an unsigned integer (flip every bit of a
+    /// negative value, the sign bit of a positive one).
+    fn order_key(self) -> u64;
 }
 
 impl Real for f64 {
@@ -33,6 +37,15 @@ impl Real for f64 {
     fn f64(self) -> f64 {
         self
     }
+    #[inline(always)]
+    fn order_key(self) -> u64 {
+        let b = (self + 0.0).to_bits(); // -0 + 0 = +0
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | 1 << 63
+        }
+    }
 }
 
 impl Real for f32 {
@@ -45,5 +58,45 @@ impl Real for f32 {
     #[inline(always)]
     fn f64(self) -> f64 {
         self as f64
+    }
+    #[inline(always)]
+    fn order_key(self) -> u64 {
+        let b = (self + 0.0).to_bits(); // -0 + 0 = +0
+        u64::from(if b >> 31 == 1 { !b } else { b | 1 << 31 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Real;
+
+    /// Sorting by `order_key` equals sorting by value, -0 and +0 tying.
+    #[test]
+    fn order_key_is_monotone() {
+        let v64 = [
+            3.5,
+            -0.0,
+            0.0,
+            -1e-300,
+            1e-300,
+            -2.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            7.0,
+            0.5,
+            -7.5,
+        ];
+        for x in v64 {
+            for y in v64 {
+                let (kx, ky) = (x.order_key(), y.order_key());
+                assert_eq!(kx.cmp(&ky), x.partial_cmp(&y).unwrap(), "{x} {y}");
+                let (fx, fy) = (x as f32, y as f32);
+                assert_eq!(
+                    fx.order_key().cmp(&fy.order_key()),
+                    fx.partial_cmp(&fy).unwrap(),
+                    "{fx} {fy}"
+                );
+            }
+        }
     }
 }

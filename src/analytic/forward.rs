@@ -92,6 +92,7 @@ pub fn argmin_finite<F: Real>(ts: &[F]) -> Option<usize> {
 pub struct LayerScratch<F> {
     s: Vec<F>,
     a: Vec<F>,
+    keys: Vec<u128>,
 }
 
 /// One fully connected layer: input times `t_in` (+inf = none) to output times, recording the
@@ -124,12 +125,17 @@ pub fn layer_forward<F: Real>(
 ) {
     debug_assert_eq!(w.len(), n_in * n_out);
     debug_assert_eq!(t_in.len(), n_in);
+    // Sorted as integers: (time key, index), no comparator calls.
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.extend(
+        (0..n_in)
+            .filter(|&i| t_in[i].is_finite())
+            .map(|i| (u128::from(t_in[i].order_key()) << 32) | i as u128),
+    );
+    keys.sort_unstable();
     order.clear();
-    order.extend((0..n_in as u32).filter(|&i| t_in[i as usize].is_finite()));
-    order.sort_unstable_by(|&x, &y| {
-        let (tx, ty) = (t_in[x as usize], t_in[y as usize]);
-        tx.partial_cmp(&ty).unwrap().then(x.cmp(&y))
-    });
+    order.extend(keys.iter().map(|&k| k as u32));
     t_out.clear();
     t_out.resize(n_out, F::infinity());
     causal.clear();
@@ -139,7 +145,7 @@ pub fn layer_forward<F: Real>(
     if order.is_empty() {
         return;
     }
-    let LayerScratch { s, a } = scratch;
+    let LayerScratch { s, a, .. } = scratch;
     s.clear();
     s.resize(n_out, F::zero());
     a.clear();
