@@ -71,11 +71,12 @@ fn mnist_dir() -> std::path::PathBuf {
     d
 }
 
-/// One epoch on the first 5,000 MNIST training images, tested on the first 1,000 test images.
-/// Measured 86.1 % with these settings (seed 1: deterministic on a given machine, whatever the
-/// thread count; `firstspike train --arch 784-200-10 --limit 5000 --test-limit 1000 --epochs 1 --threads 2`).
-/// The bound catches a broken trainer (an untrained network scores about 10 %); a change of
-/// the training defaults that moves this figure must re-measure it.
+/// Three epochs on the first 5,000 MNIST training images, tested on the first 1,000 test
+/// images. Measured 89.4 % with these settings (seed 1: deterministic on a given machine,
+/// whatever the thread count; `firstspike train --arch 784-200-10 --limit 5000
+/// --test-limit 1000 --epochs 3 --seed S`), and 87.5-90.1 % over seeds 1-5, so the 86 % bound
+/// leaves room for rounding changes while it catches a broken trainer (an untrained network
+/// scores about 10 %; one that only learns the output layer, well under 80 %).
 #[test]
 fn short_mnist_run_learns() {
     let dir = mnist_dir();
@@ -85,11 +86,11 @@ fn short_mnist_run_learns() {
     te.truncate(1000).unwrap();
     let cfg = TrainConfig {
         arch: vec![784, 200, 10],
-        epochs: 1,
+        epochs: 3,
         threads: 2,
         ..TrainConfig::default()
     };
     let out = train(&cfg, &tr, Some(&te), |_| {}).unwrap();
-    let acc = out.log[0].test_accuracy.unwrap();
-    assert!(acc >= 0.85, "test accuracy after one short epoch: {acc}");
+    let acc = out.log.last().unwrap().test_accuracy.unwrap();
+    assert!(acc >= 0.86, "test accuracy after three short epochs: {acc}");
 }
