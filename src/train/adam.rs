@@ -71,7 +71,7 @@ impl Adam {
             b2: self.b2,
             eps: self.eps,
             step: lr / c1,
-            c2s: c2.sqrt(),
+            inv_c2s: 1.0 / c2.sqrt(),
         }
     }
 
@@ -92,27 +92,26 @@ pub struct AdamStep {
     eps: f32,
     /// lr / (1 - b1^t).
     step: f32,
-    /// sqrt(1 - b2^t).
-    c2s: f32,
+    /// 1 / sqrt(1 - b2^t).
+    inv_c2s: f32,
 }
 
 impl AdamStep {
     /// Updates weights `p` and their moments `m`, `v` (any matching piece of a buffer) with
     /// gradient `scale * g`.
     pub fn apply(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], scale: f32) {
-        let AdamStep {
-            b1,
-            b2,
-            eps,
-            step,
-            c2s,
-        } = *self;
         for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-            let g = scale * g;
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step * *m / (v.sqrt() / c2s + eps);
+            self.one(p, m, v, scale * g);
         }
+    }
+
+    /// Updates one weight `p` and its moments `m`, `v` with gradient `g` (see the module doc;
+    /// `sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t)`).
+    #[inline(always)]
+    pub fn one(&self, p: &mut f32, m: &mut f32, v: &mut f32, g: f32) {
+        *m = self.b1 * *m + (1.0 - self.b1) * g;
+        *v = self.b2 * *v + (1.0 - self.b2) * g * g;
+        *p -= self.step * *m / (v.sqrt() * self.inv_c2s + self.eps);
     }
 }
 

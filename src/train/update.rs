@@ -268,19 +268,22 @@ fn gradient_pass(
 ) {
     let n_out = p.n_out;
     let start = p.rows.start;
+    let clipping = p.g.is_some();
     for (b, rows) in blocks_of(&p.rows).enumerate() {
         let span = (rows.start - start) * n_out..(rows.end - start) * n_out;
         let g: &mut [f32] = match p.g.as_deref_mut() {
             Some(g) => &mut g[span.clone()],
             None => {
-                local.clear();
                 local.resize(span.len(), 0.0);
-                local
+                &mut local[..span.len()]
             }
         };
         g.iter_mut().for_each(|x| *x = 0.0);
         add_rows(samples, p.layer, rows.clone(), n_out, g);
-        p.norm2[b] = g.iter().map(|&x| (x as f64) * (x as f64)).sum();
+        if clipping {
+            // Clipping: the norm is needed before any step.
+            p.norm2[b] = g.iter().map(|&x| (x as f64) * (x as f64)).sum();
+        }
         if let Some((adam, scale)) = steps {
             let g = &*g;
             let bad = step_block(
@@ -336,8 +339,8 @@ fn note_bad(slot: &mut Option<usize>, bad: Option<usize>) {
 }
 
 /// Adam and the L2 part of the cost step on one block of rows (`colsum.len()` weights per
-/// row); writes the column sums of w' (after Adam, before L2) into `colsum`. Returns the
-/// index of the first non-finite weight written.
+/// row), in one pass; writes the column sums of w' (after Adam, before L2) into `colsum`.
+/// Returns the index of the first non-finite weight written.
 #[allow(clippy::too_many_arguments)]
 fn step_block(
     w: &mut [f32],
@@ -349,13 +352,19 @@ fn step_block(
     scale: f32,
     set: &UpdateSettings,
 ) -> Option<usize> {
-    adam.apply(w, m, v, g, scale);
     let n_out = colsum.len();
     colsum.iter_mut().for_each(|c| *c = 0.0);
     let shrink = 1.0 - set.lr * set.l2;
     let mut finite = true;
-    for row in w.chunks_exact_mut(n_out) {
-        for (c, x) in colsum.iter_mut().zip(row.iter_mut()) {
+    let rows = w
+        .chunks_exact_mut(n_out)
+        .zip(m.chunks_exact_mut(n_out))
+        .zip(v.chunks_exact_mut(n_out))
+        .zip(g.chunks_exact(n_out));
+    for (((w, m), v), g) in rows {
+        let cols = w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g);
+        for ((((x, m), v), &g), c) in cols.zip(colsum.iter_mut()) {
+            adam.one(x, m, v, scale * g);
             *c += *x;
             *x *= shrink;
             finite &= x.is_finite();
