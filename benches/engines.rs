@@ -1,17 +1,19 @@
 //! Throughput of the engines on real MNIST test digits (the embedded 1,000-image slice) with
 //! the shipped 784-800-10 model (a freshly initialised one if it is missing).
 //!
-//! Groups: `analytic` (forward pass per sample, f64 and f32; one training step of 32 samples,
-//! f32) reported as samples/s; `event` (full run and stop-at-decision) reported as synaptic
+//! Groups: `analytic` (forward pass per sample, f64 and f32; training steps, two batches of 32
+//! samples with the update, f32, one thread) reported as samples/s; `event` (full run and stop-at-decision) reported as synaptic
 //! events/s, single thread. Run: `cargo bench --bench engines`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::embedded::mnist_test_slice;
 use firstspike::event::{Engine, EventNet, NoRecord, RunOptions};
-use firstspike::grad::{backward, BackScratch, BackwardStats};
+use firstspike::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
 use firstspike::loss::{output_loss, LossOrigin};
 use firstspike::model::Model;
+use firstspike::train::adam::Adam;
+use firstspike::train::update::{UpdateSettings, Updater};
 use firstspike::train::{init_model, TrainConfig};
 use std::hint::black_box;
 
@@ -58,22 +60,42 @@ fn analytic(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function("train_forward_backward_f32", |b| {
+    g.bench_function("train_step_f32", |b| {
+        // What training does per batch of 32, on one thread: forward, loss and the
+        // per-sample gradient record of each sample, then the row-wise update (gradient
+        // sums, Adam, costs) with the default settings.
         let (mut s, mut p) = (LayerScratch::default(), ForwardPass::default());
-        let mut grads: Vec<Vec<f32>> = n32.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
         let (mut bs, mut st) = (BackScratch::default(), BackwardStats::default());
+        let cfg = TrainConfig::default();
+        let mut net = n32.clone();
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
+        let (mut adam, mut up) = (Adam::new(&sizes), Updater::default());
+        let set = UpdateSettings {
+            lr: cfg.lr as f32,
+            weight_sum_k: cfg.weight_sum_k as f32,
+            l2: cfg.l2 as f32,
+            clip_norm: cfg.clip_norm,
+            threads: 1,
+        };
+        let mut recs = vec![SampleGrad::default(); 32];
         let mut dl = vec![0.0; 10];
         let mut t_out = vec![0.0; 10];
+        let mut d32 = vec![0.0f32; 10];
         b.iter(|| {
-            for (t, &l) in in32.iter().zip(&labels) {
-                forward(&n32, t, &mut s, &mut p);
-                for (o, &x) in t_out.iter_mut().zip(p.outputs()) {
-                    *o = x as f64;
+            for (ins, ls) in in32.chunks(32).zip(labels.chunks(32)) {
+                for ((t, &l), rec) in ins.iter().zip(ls).zip(recs.iter_mut()) {
+                    forward(&net, t, &mut s, &mut p);
+                    for (o, &x) in t_out.iter_mut().zip(p.outputs()) {
+                        *o = x as f64;
+                    }
+                    rec.clear();
+                    if output_loss(&t_out, l as usize, 1.0, LossOrigin::Input, &mut dl).is_some() {
+                        d32.iter_mut().zip(&dl).for_each(|(d, &x)| *d = x as f32);
+                        let scale = 1.0 / 32.0;
+                        sample_grad(&net, &p, &d32, 0.01, scale, &mut bs, rec, &mut st);
+                    }
                 }
-                if output_loss(&t_out, l as usize, 1.0, LossOrigin::Input, &mut dl).is_some() {
-                    let d32: Vec<f32> = dl.iter().map(|&x| x as f32).collect();
-                    backward(&n32, &p, &d32, &mut grads, 0.01, &mut bs, &mut st);
-                }
+                black_box(up.apply(&mut net, &mut adam, &recs[..ins.len()], &set));
             }
         })
     });
