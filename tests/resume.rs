@@ -560,3 +560,39 @@ fn thread_count_does_not_change_the_weights() {
         }
     }
 }
+
+/// A run stopped on 2 threads and resumed on 1, then on 3, ends with the weights of the
+/// unstopped 2-thread run; only the totals of the epoch in progress are merged.
+#[test]
+fn a_run_resumes_on_another_thread_count() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let cfg = config();
+    assert_eq!(cfg.threads, 2);
+    let (reference, _) = unstopped(&cfg, &train, &test);
+    let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
+    for threads in [1, 3] {
+        let mut last = None;
+        let end = t
+            .run(
+                &Schedule {
+                    max_batches: Some(PER_EPOCH + 5),
+                    ..Schedule::default()
+                },
+                |c| {
+                    last = Some(c.clone());
+                    Ok(())
+                },
+                |_| {},
+            )
+            .unwrap();
+        assert!(matches!(end, RunEnd::Stopped { .. }));
+        let mut c = last.unwrap();
+        c.set_threads(threads);
+        assert_eq!(c.totals.len(), threads);
+        t = Trainer::resume(c, &train, Some(&test)).unwrap();
+    }
+    t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+    let out = t.finish();
+    assert_eq!(bits(&out.model), bits(&reference));
+    assert_eq!(out.log.len(), 3);
+}

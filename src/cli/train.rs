@@ -69,7 +69,8 @@ pub struct TrainArgs {
     test_limit: Option<usize>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
     seed: Option<u64>,
-    /// Worker threads [default: all cores].
+    /// Worker threads [default: all cores; with --resume, the checkpoint's]. The result does
+    /// not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Samples per step", dflt().batch_size))]
@@ -190,7 +191,7 @@ impl Apply {
 }
 
 /// The run's settings: the flags over the defaults, or over the checkpoint's settings with
-/// `--resume` (where only `--epochs` may differ).
+/// `--resume` (where only `--epochs` and `--threads` may differ).
 fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainConfig> {
     let mut c = base.clone();
     let mut ap = Apply {
@@ -208,7 +209,9 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
         c.epochs = e;
     }
     ap.set("--seed", a.seed, &mut c.seed);
-    ap.set("--threads", a.threads, &mut c.threads);
+    if let Some(t) = a.threads {
+        c.threads = t;
+    }
     ap.set("--batch", a.batch, &mut c.batch_size);
     ap.set("--lr", a.lr, &mut c.lr);
     ap.set("--lr-decay", a.lr_decay, &mut c.lr_decay);
@@ -400,6 +403,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
         Some(mut c) => {
             c.config.epochs = cfg.epochs;
+            c.set_threads(cfg.threads);
             Trainer::resume(c, &train_set, Some(&test_set))?
         }
     };

@@ -127,6 +127,20 @@ pub struct EpochTotals {
     pub too_late: u64,
 }
 
+impl EpochTotals {
+    /// The totals of `self` and `other` together.
+    pub fn plus(&self, other: &EpochTotals) -> EpochTotals {
+        EpochTotals {
+            loss: self.loss + other.loss,
+            loss_n: self.loss_n + other.loss_n,
+            correct: self.correct + other.correct,
+            silent: self.silent + other.silent,
+            floored: self.floored + other.floored,
+            too_late: self.too_late + other.too_late,
+        }
+    }
+}
+
 /// A training run frozen between two batches.
 ///
 /// Resuming it with the same data gives, batch for batch, the same weights as a run that was
@@ -181,6 +195,23 @@ fn bad(path: &Path, what: impl Into<String>) -> Error {
 }
 
 impl Checkpoint {
+    /// Continues the run on `threads` threads. The thread count changes no result (samples and
+    /// weight rows are split between threads, never the order of a sum), so the weights go on
+    /// bit for bit; only the epoch's running totals are merged, so the epoch's logged mean
+    /// loss may differ in its last bits.
+    pub fn set_threads(&mut self, threads: usize) {
+        if threads == self.config.threads || threads == 0 {
+            return;
+        }
+        let sum = self
+            .totals
+            .iter()
+            .fold(EpochTotals::default(), |acc, t| acc.plus(t));
+        self.totals = vec![EpochTotals::default(); threads];
+        self.totals[0] = sum;
+        self.config.threads = threads;
+    }
+
     /// Batches per epoch.
     pub fn batches_per_epoch(&self) -> usize {
         self.order.len().div_ceil(self.config.batch_size.max(1))
