@@ -16,11 +16,13 @@
 //! Adam, the constant gradient K of the weight-sum cost would swamp the second-moment estimates
 //! of a neuron's weights and freeze its learning for thousands of steps.
 //!
-//! Clipping needs the whole gradient's norm before any step, so with `clip > 0` the gradient
-//! is first stored in full and the steps follow in a second pass. Every partial result (the
-//! column sums of w', the squared norm of g) is kept per row block and combined in block
-//! order, and every gradient sums its samples in batch order: the result does not depend on
-//! the number of threads.
+//! Clipping bounds the loss gradient only, not the costs': one sample with a huge z must not
+//! throw the weights far. It needs the whole gradient's norm before any step, so with
+//! `clip > 0` the gradient is first stored in full and the steps follow in a second pass.
+//!
+//! Every partial result (the column sums of w', the squared norm of g) is kept per row block
+//! and combined in block order, and every gradient sums its samples in batch order: the
+//! result does not depend on the number of threads.
 
 use super::adam::{Adam, AdamStep};
 use crate::analytic::Net;
@@ -237,14 +239,17 @@ impl Updater {
     }
 }
 
-/// Runs `f` on every thread's parts, one scoped thread each, with a block-sized scratch
-/// buffer per thread. The calling thread only waits: when it worked too, Linux often started
-/// the new thread on the caller's own (busy) CPU, and the two ran one after the other
-/// (measured: the update phase took as long on 2 threads as on 1).
+/// Runs `f` on every thread's parts, one scoped thread each (none for a thread without
+/// rows), with a block-sized scratch buffer per thread. The calling thread only waits: when
+/// it worked too, Linux often started the new thread on the caller's own (busy) CPU, and the
+/// two ran one after the other (measured: the update phase took as long on 2 threads as on 1).
 fn run_parts(parts: &mut [Vec<Part>], f: impl Fn(&mut Part, &mut Vec<f32>) + Sync) {
     let f = &f;
     crossbeam::scope(|sc| {
-        for ps in parts.iter_mut() {
+        for ps in parts
+            .iter_mut()
+            .filter(|ps| ps.iter().any(|p| !p.rows.is_empty()))
+        {
             sc.spawn(move |_| {
                 let mut local = Vec::new();
                 for p in ps.iter_mut() {
