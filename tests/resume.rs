@@ -79,6 +79,27 @@ fn timeless(c: &Checkpoint) -> Vec<u8> {
     c.to_bytes()
 }
 
+/// Runs `t` for at most `batches` more batches (or to the end), returning how it ended and
+/// the last checkpoint it handed out.
+fn run_for(t: &mut Trainer, batches: u64) -> (RunEnd, Checkpoint) {
+    let mut last = None;
+    let schedule = Schedule {
+        max_batches: Some(batches),
+        ..Schedule::default()
+    };
+    let end = t
+        .run(
+            &schedule,
+            |c| {
+                last = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+    (end, last.expect("a checkpoint was handed out"))
+}
+
 /// Runs `cfg` to the end without stopping: final model and every checkpoint (one per batch).
 fn unstopped(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> (Model, Vec<Vec<u8>>) {
     let mut t = Trainer::new(cfg, train, Some(test)).unwrap();
@@ -216,17 +237,8 @@ fn more_epochs_on_resume_equal_a_longer_run() {
         ..config()
     };
     let mut t = Trainer::new(&short, &train, Some(&test)).unwrap();
-    let mut last = None;
-    t.run(
-        &Schedule::default(),
-        |c| {
-            last = Some(c.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .unwrap();
-    let mut c = last.unwrap();
+    let (end, mut c) = run_for(&mut t, u64::MAX);
+    assert_eq!(end, RunEnd::Finished);
     assert_eq!(
         (c.epoch, c.batch),
         (3, 0),
@@ -283,20 +295,7 @@ fn checkpoint_file_keeps_the_previous_one() {
 fn resume_refuses_other_data() {
     let (train, test) = (data(200, 1), data(40, 2));
     let mut t = Trainer::new(&config(), &train, Some(&test)).unwrap();
-    let mut last = None;
-    t.run(
-        &Schedule {
-            max_batches: Some(3),
-            ..Schedule::default()
-        },
-        |c| {
-            last = Some(c.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .unwrap();
-    let c = last.unwrap();
+    let (_, c) = run_for(&mut t, 3);
     let mut other = train.clone();
     other.images[77] ^= 1;
     let e = Trainer::resume(c.clone(), &other, Some(&test))
@@ -571,22 +570,8 @@ fn a_run_resumes_on_another_thread_count() {
     let (reference, _) = unstopped(&cfg, &train, &test);
     let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
     for threads in [1, 3] {
-        let mut last = None;
-        let end = t
-            .run(
-                &Schedule {
-                    max_batches: Some(PER_EPOCH + 5),
-                    ..Schedule::default()
-                },
-                |c| {
-                    last = Some(c.clone());
-                    Ok(())
-                },
-                |_| {},
-            )
-            .unwrap();
+        let (end, mut c) = run_for(&mut t, PER_EPOCH + 5);
         assert!(matches!(end, RunEnd::Stopped { .. }));
-        let mut c = last.unwrap();
         c.set_threads(threads);
         assert_eq!(c.totals.len(), threads);
         t = Trainer::resume(c, &train, Some(&test)).unwrap();
