@@ -25,6 +25,7 @@ pub mod data;
 pub mod embedded;
 pub mod encoding;
 pub mod error;
+pub mod fileformat;
 pub mod fsio;
 pub mod grad;
 pub mod loss;

@@ -8,10 +8,10 @@
 
 use crate::encoding::Encoding;
 use crate::error::{Error, Result};
+use crate::fileformat::{self, FrameError};
 use crate::fsio;
 use crate::neuron::NeuronParams;
 use crate::train::TrainConfig;
-use bincode::Options;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -104,11 +104,19 @@ struct ModelBin {
     meta_json: String,
 }
 
-fn codec() -> impl bincode::Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
-        .with_limit(MAX_MODEL_BYTES)
+/// The error for bytes that are not a model file of this version.
+fn frame_error(path: &Path, e: FrameError) -> Error {
+    match e {
+        FrameError::BadMagic => Error::model(
+            path,
+            "not a firstspike model file (bad magic); give the NAME.bin written by 'firstspike train'",
+        ),
+        FrameError::Version(version) => Error::model(
+            path,
+            format!("format version {version}, this build reads version {MODEL_VERSION}; retrain or convert the model with a matching firstspike"),
+        ),
+        FrameError::Payload(e) => Error::model(path, format!("corrupt or truncated payload: {e}")),
+    }
 }
 
 /// Parses an architecture string like `784-800-10`.
@@ -255,37 +263,20 @@ impl Model {
 
     /// Serialises to the `.bin` format (magic, version, bincode).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(MODEL_MAGIC);
-        out.extend_from_slice(&MODEL_VERSION.to_le_bytes());
         let bin = ModelBin {
             params: self.params,
             encoding: self.encoding,
             layers: self.layers.clone(),
             meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
         };
-        out.extend(codec().serialize(&bin).expect("a model always serialises"));
-        out
+        fileformat::write(MODEL_MAGIC, MODEL_VERSION, MAX_MODEL_BYTES, &bin)
+            .expect("a model always serialises")
     }
 
     /// Parses and validates the `.bin` format. `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Model> {
-        if bytes.len() < 12 || &bytes[..8] != MODEL_MAGIC {
-            return Err(Error::model(
-                path,
-                "not a firstspike model file (bad magic); give the NAME.bin written by 'firstspike train'",
-            ));
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        if version != MODEL_VERSION {
-            return Err(Error::model(
-                path,
-                format!("format version {version}, this build reads version {MODEL_VERSION}; retrain or convert the model with a matching firstspike"),
-            ));
-        }
-        let b: ModelBin = codec()
-            .deserialize(&bytes[12..])
-            .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
+        let b: ModelBin = fileformat::read(bytes, MODEL_MAGIC, MODEL_VERSION, MAX_MODEL_BYTES)
+            .map_err(|e| frame_error(path, e))?;
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
         let m = Model {

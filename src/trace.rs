@@ -14,10 +14,10 @@
 use crate::analytic::{argmin_finite, ForwardPass};
 use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Recorder};
+use crate::fileformat::{self, FrameError};
 use crate::fsio;
 use crate::model::Model;
 use crate::real::Real;
-use bincode::Options;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -93,11 +93,16 @@ pub struct TraceFile {
     pub samples: Vec<SampleTrace>,
 }
 
-fn codec() -> impl bincode::Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
-        .with_limit(MAX_TRACE_BYTES)
+/// The error for bytes that are not a trace file of this version.
+fn frame_error(path: &Path, e: FrameError) -> Error {
+    match e {
+        FrameError::BadMagic => Error::trace(path, "not a firstspike trace file (bad magic)"),
+        FrameError::Version(v) => Error::trace(
+            path,
+            format!("format version {v}, this build reads version {TRACE_VERSION}; record the trace again with this firstspike"),
+        ),
+        FrameError::Payload(e) => Error::trace(path, format!("corrupt or truncated: {e}")),
+    }
 }
 
 impl TraceHeader {
@@ -337,31 +342,14 @@ impl Recorder for TraceRecorder<'_> {
 impl TraceFile {
     /// Serialises (magic, version, bincode).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(TRACE_MAGIC);
-        out.extend_from_slice(&TRACE_VERSION.to_le_bytes());
-        out.extend(codec().serialize(self).expect("a trace always serialises"));
-        out
+        fileformat::write(TRACE_MAGIC, TRACE_VERSION, MAX_TRACE_BYTES, self)
+            .expect("a trace always serialises")
     }
 
     /// Parses and validates; `path` names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<TraceFile> {
-        if bytes.len() < 12 || &bytes[..8] != TRACE_MAGIC {
-            return Err(Error::trace(
-                path,
-                "not a firstspike trace file (bad magic)",
-            ));
-        }
-        let v = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        if v != TRACE_VERSION {
-            return Err(Error::trace(
-                path,
-                format!("format version {v}, this build reads version {TRACE_VERSION}; record the trace again with this firstspike"),
-            ));
-        }
-        let f: TraceFile = codec()
-            .deserialize(&bytes[12..])
-            .map_err(|e| Error::trace(path, format!("corrupt or truncated: {e}")))?;
+        let f: TraceFile = fileformat::read(bytes, TRACE_MAGIC, TRACE_VERSION, MAX_TRACE_BYTES)
+            .map_err(|e| frame_error(path, e))?;
         let arch = &f.header.arch;
         if arch.len() < 2 || arch.contains(&0) || arch.iter().any(|&n| n > u32::MAX as usize) {
             return Err(Error::trace(

@@ -14,9 +14,9 @@ use super::convert::{convert, SpikingNet};
 use super::relu::ReluNet;
 use super::train::ReluTrainConfig;
 use crate::error::{Error, Result};
+use crate::fileformat::{self, FrameError};
 use crate::fsio;
 use crate::model::{bin_path, save_bin_and_card};
-use bincode::Options;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -104,11 +104,24 @@ struct RateBin {
     meta_json: String,
 }
 
-fn codec() -> impl bincode::Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
-        .with_limit(MAX_RATE_MODEL_BYTES)
+/// The error for `bytes` that are not a rate model file of this version (naming a first-spike
+/// model as such).
+fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
+    match e {
+        FrameError::BadMagic => {
+            let hint = if bytes.starts_with(crate::model::MODEL_MAGIC) {
+                "this is a first-spike model; --rate wants the NAME.bin written by 'firstspike baseline train'"
+            } else {
+                "not a firstspike rate model file (bad magic); give the NAME.bin written by 'firstspike baseline train'"
+            };
+            Error::model(path, hint)
+        }
+        FrameError::Version(version) => Error::model(
+            path,
+            format!("rate model format version {version}, this build reads version {RATE_VERSION}; retrain with 'firstspike baseline train'"),
+        ),
+        FrameError::Payload(e) => Error::model(path, format!("corrupt or truncated payload: {e}")),
+    }
 }
 
 impl RateModel {
@@ -172,42 +185,19 @@ impl RateModel {
 
     /// Serialises to the `.bin` format (magic, version, bincode).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(RATE_MAGIC);
-        out.extend_from_slice(&RATE_VERSION.to_le_bytes());
         let bin = RateBin {
             net: self.net.clone(),
             scales: self.scales.clone(),
             meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
         };
-        out.extend(
-            codec()
-                .serialize(&bin)
-                .expect("a rate model always serialises"),
-        );
-        out
+        fileformat::write(RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES, &bin)
+            .expect("a rate model always serialises")
     }
 
     /// Parses and validates the `.bin` format. `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<RateModel> {
-        if bytes.len() < 12 || &bytes[..8] != RATE_MAGIC {
-            let hint = if bytes.starts_with(crate::model::MODEL_MAGIC) {
-                "this is a first-spike model; --rate wants the NAME.bin written by 'firstspike baseline train'"
-            } else {
-                "not a firstspike rate model file (bad magic); give the NAME.bin written by 'firstspike baseline train'"
-            };
-            return Err(Error::model(path, hint));
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != RATE_VERSION {
-            return Err(Error::model(
-                path,
-                format!("rate model format version {version}, this build reads version {RATE_VERSION}; retrain with 'firstspike baseline train'"),
-            ));
-        }
-        let b: RateBin = codec()
-            .deserialize(&bytes[12..])
-            .map_err(|e| Error::model(path, format!("corrupt or truncated payload: {e}")))?;
+        let b: RateBin = fileformat::read(bytes, RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES)
+            .map_err(|e| frame_error(path, bytes, e))?;
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
         let m = RateModel {

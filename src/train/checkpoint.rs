@@ -11,10 +11,10 @@ use super::adam::AdamState;
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::fileformat::{self, FrameError};
 use crate::fsio;
 use crate::model::{with_ext, MAX_MODEL_BYTES, MODEL_MAGIC};
 use crate::trace::TRACE_MAGIC;
-use bincode::Options;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -183,15 +183,36 @@ pub struct Checkpoint {
     pub epoch_seconds: f64,
 }
 
-fn codec() -> impl bincode::Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
-        .with_limit(MAX_CHECKPOINT_BYTES)
-}
-
 fn bad(path: &Path, what: impl Into<String>) -> Error {
     Error::data(path, format!("checkpoint: {}", what.into()))
+}
+
+/// The error for `bytes` that are not a checkpoint of this version (naming a model or trace
+/// file as such).
+fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
+    match e {
+        FrameError::BadMagic => {
+            let what = if bytes.starts_with(MODEL_MAGIC) {
+                "this is a model file, not a checkpoint"
+            } else if bytes.starts_with(TRACE_MAGIC) {
+                "this is a trace file, not a checkpoint"
+            } else {
+                "not a firstspike checkpoint (bad magic)"
+            };
+            bad(
+                path,
+                format!("{what}; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes"),
+            )
+        }
+        FrameError::Version(v) => bad(
+            path,
+            format!("format version {v}, this build reads version {CHECKPOINT_VERSION}; resume with the firstspike that wrote it, or start the run again"),
+        ),
+        FrameError::Payload(e) => bad(
+            path,
+            format!("corrupt or truncated payload ({e}); resume from the previous checkpoint (.prev) or start again"),
+        ),
+    }
 }
 
 impl Checkpoint {
@@ -339,44 +360,24 @@ impl Checkpoint {
 
     /// Serialises (magic, version, bincode).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(CHECKPOINT_MAGIC);
-        out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
-        out.extend(
-            codec()
-                .serialize(self)
-                .expect("a checkpoint always serialises"),
-        );
-        out
+        fileformat::write(
+            CHECKPOINT_MAGIC,
+            CHECKPOINT_VERSION,
+            MAX_CHECKPOINT_BYTES,
+            self,
+        )
+        .expect("a checkpoint always serialises")
     }
 
     /// Parses and validates; `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
-        let what = if bytes.starts_with(MODEL_MAGIC) {
-            Some("this is a model file, not a checkpoint")
-        } else if bytes.starts_with(TRACE_MAGIC) {
-            Some("this is a trace file, not a checkpoint")
-        } else if bytes.len() < 12 || &bytes[..8] != CHECKPOINT_MAGIC {
-            Some("not a firstspike checkpoint (bad magic)")
-        } else {
-            None
-        };
-        if let Some(w) = what {
-            return Err(bad(
-                path,
-                format!("{w}; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes"),
-            ));
-        }
-        let v = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if v != CHECKPOINT_VERSION {
-            return Err(bad(
-                path,
-                format!("format version {v}, this build reads version {CHECKPOINT_VERSION}; resume with the firstspike that wrote it, or start the run again"),
-            ));
-        }
-        let c: Checkpoint = codec()
-            .deserialize(&bytes[12..])
-            .map_err(|e| bad(path, format!("corrupt or truncated payload ({e}); resume from the previous checkpoint (.prev) or start again")))?;
+        let c: Checkpoint = fileformat::read(
+            bytes,
+            CHECKPOINT_MAGIC,
+            CHECKPOINT_VERSION,
+            MAX_CHECKPOINT_BYTES,
+        )
+        .map_err(|e| frame_error(path, bytes, e))?;
         c.validate().map_err(|w| {
             bad(
                 path,

@@ -1,0 +1,99 @@
+//! The frame shared by firstspike's binary files: an 8-byte magic, a format version (u32
+//! little-endian), then a bincode payload (fixed-width little-endian integers, under a byte
+//! limit of the format's choosing).
+//!
+//! Owns only that frame: writing it, and reading it back with the magic, the version and the
+//! payload checked. Each format ([`crate::model`], [`crate::rate::model`], [`crate::trace`], the
+//! training [`crate::train::Checkpoint`]) keeps its own magic, version and limit, and turns a
+//! [`FrameError`] into its own message.
+
+use bincode::Options;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Bytes before the payload: the magic and the version.
+pub const HEADER_BYTES: usize = 12;
+
+/// Why bytes are not a file of the expected format.
+#[derive(Debug)]
+pub enum FrameError {
+    /// Shorter than the header, or another magic.
+    BadMagic,
+    /// The expected magic, but this other format version.
+    Version(u32),
+    /// The payload is corrupt, truncated, or followed by extra bytes.
+    Payload(bincode::Error),
+}
+
+/// The bincode options of every format, with a limit of `limit` bytes. Bincode enforces it
+/// when writing; a payload read from a slice is bounded by the slice itself (and bincode
+/// preallocates cautiously, whatever a length field claims).
+fn options(limit: u64) -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .with_limit(limit)
+}
+
+/// `magic`, `version`, then `payload` in bincode. Fails only if the payload is larger than
+/// `limit` bytes or cannot be serialised.
+pub fn write<T: Serialize + ?Sized>(
+    magic: &[u8; 8],
+    version: u32,
+    limit: u64,
+    payload: &T,
+) -> bincode::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend(options(limit).serialize(payload)?);
+    Ok(out)
+}
+
+/// Checks the magic and the version, then reads the payload with the options of [`write`]
+/// (trailing bytes are refused).
+pub fn read<T: DeserializeOwned>(
+    bytes: &[u8],
+    magic: &[u8; 8],
+    version: u32,
+    limit: u64,
+) -> Result<T, FrameError> {
+    if bytes.len() < HEADER_BYTES || &bytes[..8] != magic {
+        return Err(FrameError::BadMagic);
+    }
+    let found = u32::from_le_bytes(bytes[8..HEADER_BYTES].try_into().expect("4 bytes"));
+    if found != version {
+        return Err(FrameError::Version(found));
+    }
+    options(limit)
+        .deserialize(&bytes[HEADER_BYTES..])
+        .map_err(FrameError::Payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_round_trips_and_refuses_other_magic_version_and_truncation() {
+        let b = write(b"FSPKTEST", 3, 1 << 20, &vec![1u32, 2, 3]).unwrap();
+        assert_eq!(&b[..HEADER_BYTES], b"FSPKTEST\x03\0\0\0");
+        let v: Vec<u32> = read(&b, b"FSPKTEST", 3, 1 << 20).unwrap();
+        assert_eq!(v, [1, 2, 3]);
+        let r = read::<Vec<u32>>(&b, b"FSPKOTHR", 3, 1 << 20);
+        assert!(matches!(r, Err(FrameError::BadMagic)));
+        assert!(matches!(
+            read::<Vec<u32>>(&b[..10], b"FSPKTEST", 3, 1 << 20),
+            Err(FrameError::BadMagic)
+        ));
+        assert!(matches!(
+            read::<Vec<u32>>(&b, b"FSPKTEST", 4, 1 << 20),
+            Err(FrameError::Version(3))
+        ));
+        assert!(matches!(
+            read::<Vec<u32>>(&b[..b.len() - 1], b"FSPKTEST", 3, 1 << 20),
+            Err(FrameError::Payload(_))
+        ));
+        assert!(write(b"FSPKTEST", 3, 8, &vec![1u32, 2, 3]).is_err());
+    }
+}
