@@ -6,6 +6,17 @@
 use crate::event::RunSummary;
 use serde::Serialize;
 
+/// Name of layer `l` of `nl` (0 = input).
+pub fn layer_name(l: usize, nl: usize) -> String {
+    if l == 0 {
+        "input".into()
+    } else if l + 1 == nl {
+        "output".into()
+    } else {
+        format!("hidden {l}")
+    }
+}
+
 /// Mean, median, 90th percentile and maximum of a count over samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Summary {

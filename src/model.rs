@@ -119,6 +119,15 @@ fn frame_error(path: &Path, e: FrameError) -> Error {
     }
 }
 
+/// Layer sizes as a string, e.g. `784-800-10` (the form [`parse_arch`] reads).
+pub fn format_arch(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Parses an architecture string like `784-800-10`.
 pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
     let bad = |why: &str| {
@@ -146,18 +155,14 @@ pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
 impl Model {
     /// Layer sizes, input first.
     pub fn arch(&self) -> Vec<usize> {
-        let mut a = vec![self.layers.first().map_or(0, |l| l.n_in)];
+        let mut a = vec![self.n_inputs()];
         a.extend(self.layers.iter().map(|l| l.n_out));
         a
     }
 
     /// Architecture as a string, e.g. `784-800-10`.
     pub fn arch_string(&self) -> String {
-        self.arch()
-            .iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join("-")
+        format_arch(&self.arch())
     }
 
     /// Inputs of the first layer.

@@ -3,6 +3,7 @@
 //! Owns the three renderings (pure functions returning text) and writing them side by side.
 //! Neurons that never fired are absent from the CSV and the picture: no fake times.
 
+use crate::counts::layer_name;
 use crate::error::Result;
 use crate::fsio;
 use crate::model::with_ext;
@@ -126,13 +127,7 @@ pub fn svg(header: &TraceHeader, traces: &[SampleTrace]) -> String {
         let mut y = y0;
         for l in (0..nl).rev() {
             band_top[l] = y;
-            let name = if l == 0 {
-                "input".to_string()
-            } else if l + 1 == nl {
-                "output".into()
-            } else {
-                format!("hidden {l}")
-            };
+            let name = layer_name(l, nl);
             let _ = writeln!(
                 s,
                 r##"<rect x="{LEFT}" y="{y}" width="{}" height="{}" fill="none" stroke="#bbb"/><text x="4" y="{}">{name}</text><text x="4" y="{}" fill="#777">{} n</text>"##,

@@ -2,7 +2,7 @@
 
 use super::common::{print_json, ModelOnTest};
 use clap::Args;
-use firstspike::counts::CountReport;
+use firstspike::counts::{layer_name, CountReport};
 use firstspike::event::{EventNet, RunOptions};
 use firstspike::simulate::{simulate, verify};
 use firstspike::trace::{write_traces, EngineKind, TraceHeader};
@@ -113,13 +113,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         };
         let nl = c.fired.len();
         for l in 0..nl {
-            let name = if l == 0 {
-                "input".to_string()
-            } else if l + 1 == nl {
-                "output".into()
-            } else {
-                format!("hidden {l}")
-            };
+            let name = layer_name(l, nl);
             row(&format!("{name} fired"), &c.fired[l]);
             row(&format!("{name} before dec."), &c.fired_before_decision[l]);
         }

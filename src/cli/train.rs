@@ -10,7 +10,7 @@ use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
-use firstspike::model::{parse_arch, with_ext};
+use firstspike::model::{format_arch, parse_arch, with_ext};
 use firstspike::plot;
 use firstspike::trace::EngineKind;
 use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
@@ -164,8 +164,7 @@ struct Arch(Vec<usize>);
 
 impl Debug for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s: Vec<String> = self.0.iter().map(|x| x.to_string()).collect();
-        f.write_str(&s.join("-"))
+        f.write_str(&format_arch(&self.0))
     }
 }
 

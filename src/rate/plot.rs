@@ -8,7 +8,8 @@
 
 use super::compare::Comparison;
 use super::compare::{Reference, MATCH_TOLERANCE};
-use super::report::{count, layer_name};
+use super::report::count;
+use crate::counts::layer_name;
 use std::fmt::Write;
 
 const W: f64 = 960.0;

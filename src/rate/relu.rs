@@ -73,11 +73,7 @@ impl ReluNet {
 
     /// Architecture as a string, e.g. `784-800-10`.
     pub fn arch_string(&self) -> String {
-        self.arch()
-            .iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join("-")
+        crate::model::format_arch(&self.arch())
     }
 
     /// Inputs of the first layer.

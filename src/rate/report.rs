@@ -4,6 +4,7 @@
 //! The picture is [`super::plot`].
 
 use super::compare::{Comparison, Reference, MATCH_TOLERANCE};
+use crate::counts::layer_name;
 use std::fmt::Write;
 
 /// What the numbers are about, for the captions.
@@ -15,17 +16,6 @@ pub struct Context {
     pub rate_model: String,
     /// The rate network's input, e.g. "Poisson, 1 spike/step for a white pixel, seed 1".
     pub rate_input: String,
-}
-
-/// Name of layer `l` of `nl` (0 = input).
-pub fn layer_name(l: usize, nl: usize) -> String {
-    if l == 0 {
-        "input".into()
-    } else if l + 1 == nl {
-        "output".into()
-    } else {
-        format!("hidden {l}")
-    }
 }
 
 /// A count for people: thousands separated, one decimal below 100.

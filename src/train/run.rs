@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
 use crate::loss::output_loss;
-use crate::model::Model;
+use crate::model::{format_arch, Model};
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -307,7 +307,7 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
     if weights.is_none_or(|n| n > MAX_WEIGHTS) {
         return Err(Error::Usage(format!(
             "--arch {}: more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers",
-            cfg.arch.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+            format_arch(&cfg.arch)
         )));
     }
     if train_data.is_empty() {
@@ -399,7 +399,7 @@ impl<'d> Trainer<'d> {
         if train_data.dim() != c.config.arch[0] {
             return Err(Error::Dimension(format!(
                 "the checkpoint's network ({}) takes {} inputs but the images have {} pixels; pass the --data of the interrupted run",
-                c.config.arch.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-"),
+                format_arch(&c.config.arch),
                 c.config.arch[0],
                 train_data.dim()
             )));
