@@ -61,12 +61,13 @@ pub struct BackwardStats {
     pub too_late: u64,
 }
 
-/// Per-thread buffers for [`sample_grad`]: the deltas `dL/dt` of every layer and the `h_j`
-/// of the current one.
+/// Per-thread buffers for [`sample_grad`] (the deltas `dL/dt` of every layer and the `h_j`
+/// of the current one) and [`backward`] (its one-sample record).
 #[derive(Clone, Debug, Default)]
 pub struct BackScratch<F> {
     delta: Vec<Vec<F>>,
     h: Vec<F>,
+    record: SampleGrad<F>,
 }
 
 /// What the weight gradient of one layer needs from one sample (see the module doc).
@@ -294,7 +295,7 @@ pub fn backward<F: Real>(
     scratch: &mut BackScratch<F>,
     stats: &mut BackwardStats,
 ) {
-    let mut rec = SampleGrad::default();
+    let mut rec = std::mem::take(&mut scratch.record);
     sample_grad(
         net,
         pass,
@@ -314,4 +315,5 @@ pub fn backward<F: Real>(
             &mut grads[l],
         );
     }
+    scratch.record = rec;
 }

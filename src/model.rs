@@ -303,14 +303,11 @@ impl Model {
 
     /// Loads a model from `NAME.bin` (or from `NAME.json`/`NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<Model> {
-        let bin = bin_path(path);
-        if !bin.is_file() {
-            return Err(Error::model(
-                &bin,
-                "file not found; pass --model with the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)",
-            ));
-        }
-        let bytes = fsio::read_limited(&bin, MAX_MODEL_BYTES)?;
+        let (bin, bytes) = read_bin(
+            path,
+            MAX_MODEL_BYTES,
+            "pass --model with the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)",
+        )?;
         Model::from_bytes(&bytes, &bin)
     }
 }
@@ -322,6 +319,17 @@ pub fn bin_path(path: &Path) -> PathBuf {
         Some("json") => path.with_extension("bin"),
         _ => with_ext(path, "bin"),
     }
+}
+
+/// Reads the `NAME.bin` meant by `path` (see [`bin_path`]), at most `limit` bytes: its path
+/// and bytes. A missing file is an error whose message ends with `hint`.
+pub fn read_bin(path: &Path, limit: u64, hint: &str) -> Result<(PathBuf, Vec<u8>)> {
+    let bin = bin_path(path);
+    if !bin.is_file() {
+        return Err(Error::model(&bin, format!("file not found; {hint}")));
+    }
+    let bytes = fsio::read_limited(&bin, limit)?;
+    Ok((bin, bytes))
 }
 
 /// Writes `PREFIX.bin` (the given bytes) and `PREFIX.json` (the card, pretty JSON), each
@@ -348,7 +356,7 @@ pub fn with_ext(prefix: &Path, ext: &str) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn tiny() -> Model {

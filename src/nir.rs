@@ -445,29 +445,16 @@ fn f64_array(g: &mut GroupBuilder, name: &str, data: &[f64], shape: &[u64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelMeta;
     use crate::neuron::NeuronParams;
 
+    /// The model tests' 3-2-1 model, with parameters other than the defaults.
     fn tiny() -> Model {
         Model {
             params: NeuronParams {
                 tau_syn: 2.0,
                 theta: 1.5,
             },
-            encoding: Encoding::default(),
-            layers: vec![
-                Layer {
-                    n_in: 3,
-                    n_out: 2,
-                    w: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
-                },
-                Layer {
-                    n_in: 2,
-                    n_out: 1,
-                    w: vec![1.0, 2.0],
-                },
-            ],
-            meta: ModelMeta::default(),
+            ..crate::model::tests::tiny()
         }
     }
 

@@ -15,8 +15,7 @@ use super::relu::ReluNet;
 use super::train::ReluTrainConfig;
 use crate::error::{Error, Result};
 use crate::fileformat::{self, FrameError};
-use crate::fsio;
-use crate::model::{bin_path, save_bin_and_card};
+use crate::model::{read_bin, save_bin_and_card};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -218,14 +217,11 @@ impl RateModel {
 
     /// Loads from `NAME.bin` (or from `NAME.json` / `NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<RateModel> {
-        let bin = bin_path(path);
-        if !bin.is_file() {
-            return Err(Error::model(
-                &bin,
-                format!("file not found; pass --rate with the NAME.bin written by 'firstspike baseline train' (e.g. {DEFAULT_RATE_PREFIX}.bin)"),
-            ));
-        }
-        let bytes = fsio::read_limited(&bin, MAX_RATE_MODEL_BYTES)?;
+        let (bin, bytes) = read_bin(
+            path,
+            MAX_RATE_MODEL_BYTES,
+            &format!("pass --rate with the NAME.bin written by 'firstspike baseline train' (e.g. {DEFAULT_RATE_PREFIX}.bin)"),
+        )?;
         RateModel::from_bytes(&bytes, &bin)
     }
 }
