@@ -1,9 +1,12 @@
 //! The binary on a table of bad inputs: each gets its own clear message and exit code
 //! (2 usage, 1 other), never a panic, never a half-written output.
 
+mod common;
+
+use common::run_for;
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::model::{Layer, Model, ModelMeta};
-use firstspike::train::{Checkpoint, Schedule, TrainConfig, Trainer};
+use firstspike::train::{Checkpoint, TrainConfig, Trainer};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -68,20 +71,7 @@ fn checkpoint() -> Checkpoint {
     };
     let mut t = Trainer::new(&cfg, &ds, Some(&ds)).unwrap();
     t.set_dataset("mnist");
-    let mut last = None;
-    t.run(
-        &Schedule {
-            max_batches: Some(7),
-            ..Schedule::default()
-        },
-        |c| {
-            last = Some(c.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .unwrap();
-    last.unwrap()
+    run_for(&mut t, 7).1
 }
 
 fn run(args: &[&str]) -> (i32, String) {

@@ -2,10 +2,13 @@
 //! networks (random depth and widths, weights of both signs, random input times with
 //! deliberate ties), plus its bad-input errors.
 
+mod common;
+
+use common::random_layers;
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::encoding::Encoding;
 use firstspike::event::{Engine, EventNet, NoRecord, RunOptions, SpikeLog};
-use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::model::{Model, ModelMeta};
 use firstspike::neuron::{first_spike, NeuronParams};
 use firstspike::simulate::{compare, VerifyReport, VERIFY_REL_TOL};
 use proptest::prelude::*;
@@ -17,18 +20,10 @@ fn random_model(rng: &mut impl Rng) -> Model {
     for _ in 0..depth {
         arch.push(rng.gen_range(1..12));
     }
-    let layers = arch
-        .windows(2)
-        .map(|p| Layer {
-            n_in: p[0],
-            n_out: p[1],
-            w: (0..p[0] * p[1]).map(|_| rng.gen_range(-0.6..1.2)).collect(),
-        })
-        .collect();
     Model {
         params: NeuronParams::default(),
         encoding: Encoding::default(),
-        layers,
+        layers: random_layers(rng, &arch, -0.6..1.2),
         meta: ModelMeta::default(),
     }
 }

@@ -11,11 +11,14 @@
 //!
 //! Crashes found become the named regression tests at the end of the file.
 
+mod common;
+
+use common::run_for;
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::model::{Layer, Model, ModelMeta};
 use firstspike::trace::{EngineKind, SampleTrace, TraceFile, TraceHeader};
-use firstspike::train::{Checkpoint, Schedule, TrainConfig, Trainer};
+use firstspike::train::{Checkpoint, TrainConfig, Trainer};
 use flate2::{write::GzEncoder, Compression};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -269,20 +272,7 @@ fn small_checkpoint() -> Checkpoint {
         ..TrainConfig::default()
     };
     let mut t = Trainer::new(&cfg, &ds, None).unwrap();
-    let mut last = None;
-    t.run(
-        &Schedule {
-            max_batches: Some(7),
-            ..Schedule::default()
-        },
-        |c| {
-            last = Some(c.clone());
-            Ok(())
-        },
-        |_| {},
-    )
-    .unwrap();
-    last.unwrap()
+    run_for(&mut t, 7).1
 }
 
 fn idx_ok(r: firstspike::Result<Dataset>) -> Result<(), String> {

@@ -4,10 +4,13 @@
 //! (the official `nir` package reading these files) is `tools/nir-roundtrip.py`, run by
 //! `.ci/interop`.
 
+mod common;
+
+use common::random_layers;
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::event::{Engine, EventNet, RunOptions};
-use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::model::{Model, ModelMeta};
 use firstspike::neuron::NeuronParams;
 use firstspike::nir::{
     self, affine_node, if_node, li_node, spike_node, INPUT_NODE, NIR_VERSION, OUTPUT_NODE,
@@ -22,14 +25,7 @@ use std::process::Command;
 /// the wrong place shows.
 fn model(seed: u64, arch: &[usize]) -> Model {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let layers = arch
-        .windows(2)
-        .map(|p| Layer {
-            n_in: p[0],
-            n_out: p[1],
-            w: (0..p[0] * p[1]).map(|_| rng.gen_range(-0.3..0.9)).collect(),
-        })
-        .collect();
+    let layers = random_layers(&mut rng, arch, -0.3..0.9);
     Model {
         params: NeuronParams {
             tau_syn: 0.5,

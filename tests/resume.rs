@@ -2,6 +2,9 @@
 //! with bit-identical weights (and log, and checkpoints along the way) to a run never
 //! stopped, with the same seed and thread count. Also: divergence, silent layers, Ctrl-C.
 
+mod common;
+
+use common::run_for;
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::model::Model;
@@ -77,27 +80,6 @@ fn timeless(c: &Checkpoint) -> Vec<u8> {
     c.epoch_seconds = 0.0;
     c.log.iter_mut().for_each(|e| e.seconds = 0.0);
     c.to_bytes()
-}
-
-/// Runs `t` for at most `batches` more batches (or to the end), returning how it ended and
-/// the last checkpoint it handed out.
-fn run_for(t: &mut Trainer, batches: u64) -> (RunEnd, Checkpoint) {
-    let mut last = None;
-    let schedule = Schedule {
-        max_batches: Some(batches),
-        ..Schedule::default()
-    };
-    let end = t
-        .run(
-            &schedule,
-            |c| {
-                last = Some(c.clone());
-                Ok(())
-            },
-            |_| {},
-        )
-        .unwrap();
-    (end, last.expect("a checkpoint was handed out"))
 }
 
 /// Runs `cfg` to the end without stopping: final model and every checkpoint (one per batch).

@@ -1,12 +1,15 @@
 //! Traces: round trip through files, refusal of bad files, and gradients replayed from either
 //! engine's traces.
 
+mod common;
+
+use common::random_layers;
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::data::{Dataset, Split};
 use firstspike::encoding::Encoding;
 use firstspike::event::{Engine, EventNet, RunOptions};
 use firstspike::loss::LossOrigin;
-use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::model::{Model, ModelMeta};
 use firstspike::neuron::NeuronParams;
 use firstspike::replay::{replay, replay_gradients};
 use firstspike::trace::{EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder};
@@ -21,18 +24,10 @@ const GRAD_AGREE_TOL: f64 = 1e-9;
 
 fn model(seed: u64, arch: &[usize]) -> Model {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let layers = arch
-        .windows(2)
-        .map(|p| Layer {
-            n_in: p[0],
-            n_out: p[1],
-            w: (0..p[0] * p[1]).map(|_| rng.gen_range(-0.2..0.6)).collect(),
-        })
-        .collect();
     Model {
         params: NeuronParams::default(),
         encoding: Encoding::default(),
-        layers,
+        layers: random_layers(&mut rng, arch, -0.2..0.6),
         meta: ModelMeta::default(),
     }
 }

@@ -1,0 +1,41 @@
+//! Fixtures shared by the integration tests; a test file includes them with `mod common;`.
+
+// Each test file uses only some of these.
+#![allow(dead_code)]
+
+use firstspike::model::Layer;
+use firstspike::train::{Checkpoint, RunEnd, Schedule, Trainer};
+use rand::Rng;
+use std::ops::Range;
+
+/// Fully connected layers of sizes `arch` (input first), every weight drawn uniformly from `w`.
+pub fn random_layers(rng: &mut impl Rng, arch: &[usize], w: Range<f64>) -> Vec<Layer> {
+    arch.windows(2)
+        .map(|p| Layer {
+            n_in: p[0],
+            n_out: p[1],
+            w: (0..p[0] * p[1]).map(|_| rng.gen_range(w.clone())).collect(),
+        })
+        .collect()
+}
+
+/// Runs `t` for at most `batches` more batches (or to the end), returning how it ended and
+/// the last checkpoint it handed out.
+pub fn run_for(t: &mut Trainer, batches: u64) -> (RunEnd, Checkpoint) {
+    let mut last = None;
+    let schedule = Schedule {
+        max_batches: Some(batches),
+        ..Schedule::default()
+    };
+    let end = t
+        .run(
+            &schedule,
+            |c| {
+                last = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+    (end, last.expect("a checkpoint was handed out"))
+}
