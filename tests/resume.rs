@@ -84,25 +84,7 @@ fn timeless(c: &Checkpoint) -> Vec<u8> {
 
 /// Runs `cfg` to the end without stopping: final model and every checkpoint (one per batch).
 fn unstopped(cfg: &TrainConfig, train: &Dataset, test: &Dataset) -> (Model, Vec<Vec<u8>>) {
-    let mut t = Trainer::new(cfg, train, Some(test)).unwrap();
-    let mut ckpts = Vec::new();
-    let every = Schedule {
-        checkpoint_every: Some(Duration::ZERO),
-        ..Schedule::default()
-    };
-    assert_eq!(
-        t.run(
-            &every,
-            |c| {
-                ckpts.push(timeless(c));
-                Ok(())
-            },
-            |_| {}
-        )
-        .unwrap(),
-        RunEnd::Finished
-    );
-    (t.finish().model, ckpts)
+    interrupted(cfg, train, test, &[])
 }
 
 /// Runs `cfg` stopping after each of `stops` batches (counted per session), each time going
