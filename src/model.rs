@@ -119,6 +119,54 @@ fn frame_error(path: &Path, e: FrameError) -> Error {
     }
 }
 
+/// Checks a stack of fully connected layers, given as (inputs, neurons, input-major
+/// weights): at least one layer, no zero size, at most [`MAX_WEIGHTS`] weights in a layer,
+/// `inputs x neurons` weights, each layer taking as many inputs as the one before has neurons,
+/// and every weight finite. The error says which layer (from 0) and what is wrong.
+pub fn check_layers<'a, W: num_traits::Float + std::fmt::Display + 'a>(
+    layers: impl Iterator<Item = (usize, usize, &'a [W])>,
+) -> std::result::Result<(), String> {
+    let mut before: Option<usize> = None;
+    for (k, (n_in, n_out, w)) in layers.enumerate() {
+        if n_in == 0 || n_out == 0 {
+            return Err(format!("layer {k} has a zero size ({n_in} -> {n_out})"));
+        }
+        let n_w = n_in
+            .checked_mul(n_out)
+            .filter(|&n| n <= MAX_WEIGHTS)
+            .ok_or_else(|| {
+                format!(
+                    "layer {k}: {n_in} x {n_out} weights, more than the {MAX_WEIGHTS} a model may hold"
+                )
+            })?;
+        if w.len() != n_w {
+            return Err(format!(
+                "layer {k}: {} weights for {n_in} x {n_out}",
+                w.len()
+            ));
+        }
+        if let Some(prev) = before.filter(|&p| p != n_in) {
+            return Err(format!(
+                "layer {k} takes {n_in} inputs but layer {} has {prev} neurons",
+                k - 1
+            ));
+        }
+        if let Some(p) = w.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "layer {k}: weight {p} (input {}, neuron {}) is {}",
+                p / n_out,
+                p % n_out,
+                w[p]
+            ));
+        }
+        before = Some(n_out);
+    }
+    match before {
+        None => Err("the network has no layers".into()),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Layer sizes as a string, e.g. `784-800-10` (the form [`parse_arch`] reads).
 pub fn format_arch(sizes: &[usize]) -> String {
     sizes
@@ -192,52 +240,7 @@ impl Model {
     pub fn validate(&self) -> std::result::Result<(), String> {
         self.params.validate()?;
         self.encoding.validate()?;
-        if self.layers.is_empty() {
-            return Err("the network has no layers".into());
-        }
-        for (k, l) in self.layers.iter().enumerate() {
-            if l.n_in == 0 || l.n_out == 0 {
-                return Err(format!(
-                    "layer {k} has a zero size ({} -> {})",
-                    l.n_in, l.n_out
-                ));
-            }
-            let n_w = l
-                .n_in
-                .checked_mul(l.n_out)
-                .filter(|&n| n <= MAX_WEIGHTS)
-                .ok_or_else(|| {
-                    format!(
-                        "layer {k}: {} x {} weights, more than the {MAX_WEIGHTS} a model may hold",
-                        l.n_in, l.n_out
-                    )
-                })?;
-            if l.w.len() != n_w {
-                return Err(format!(
-                    "layer {k}: {} weights for {} x {} ",
-                    l.w.len(),
-                    l.n_in,
-                    l.n_out
-                ));
-            }
-            if k > 0 && self.layers[k - 1].n_out != l.n_in {
-                return Err(format!(
-                    "layer {k} takes {} inputs but layer {} has {} neurons",
-                    l.n_in,
-                    k - 1,
-                    self.layers[k - 1].n_out
-                ));
-            }
-            if let Some(p) = l.w.iter().position(|w| !w.is_finite()) {
-                return Err(format!(
-                    "layer {k}: weight {p} (input {}, neuron {}) is {}",
-                    p / l.n_out,
-                    p % l.n_out,
-                    l.w[p]
-                ));
-            }
-        }
-        Ok(())
+        check_layers(self.layers.iter().map(|l| (l.n_in, l.n_out, &l.w[..])))
     }
 
     /// Checks that the model takes images of `dim` pixels.

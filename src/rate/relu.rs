@@ -93,42 +93,7 @@ impl ReluNet {
 
     /// Checks shapes and that every weight is finite.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.layers.is_empty() {
-            return Err("the network has no layers".into());
-        }
-        for (k, l) in self.layers.iter().enumerate() {
-            if l.n_in == 0 || l.n_out == 0 {
-                return Err(format!(
-                    "layer {k} has a zero size ({} -> {})",
-                    l.n_in, l.n_out
-                ));
-            }
-            if l.w.len() != l.n_in * l.n_out {
-                return Err(format!(
-                    "layer {k}: {} weights for {} x {}",
-                    l.w.len(),
-                    l.n_in,
-                    l.n_out
-                ));
-            }
-            if k > 0 && self.layers[k - 1].n_out != l.n_in {
-                return Err(format!(
-                    "layer {k} takes {} inputs but layer {} has {} neurons",
-                    l.n_in,
-                    k - 1,
-                    self.layers[k - 1].n_out
-                ));
-            }
-            if let Some(p) = l.w.iter().position(|w| !w.is_finite()) {
-                return Err(format!(
-                    "layer {k}: weight {p} (input {}, neuron {}) is {}",
-                    p / l.n_out,
-                    p % l.n_out,
-                    l.w[p]
-                ));
-            }
-        }
-        Ok(())
+        crate::model::check_layers(self.layers.iter().map(|l| (l.n_in, l.n_out, &l.w[..])))
     }
 }
 
