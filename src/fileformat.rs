@@ -50,7 +50,7 @@ pub fn write<T: Serialize + ?Sized>(
     Ok(out)
 }
 
-/// Checks the magic and the version, then reads the payload with the options of [`write`]
+/// Checks the magic and the version, then reads the payload with the options of [`write()`]
 /// (trailing bytes are refused).
 pub fn read<T: DeserializeOwned>(
     bytes: &[u8],

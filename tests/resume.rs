@@ -1,6 +1,7 @@
 //! Checkpoints and resume: a run stopped after any batch and resumed from its checkpoint ends
 //! with bit-identical weights (and log, and checkpoints along the way) to a run never
-//! stopped, with the same seed and thread count. Also: divergence, silent layers, Ctrl-C.
+//! stopped, with the same seed, on the same or another thread count. Also: divergence,
+//! silent layers, Ctrl-C.
 
 mod common;
 

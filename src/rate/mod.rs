@@ -2,7 +2,7 @@
 //!
 //! Owns the standard alternative to first-spike coding and its comparison with it: a ReLU
 //! network of the same shape ([`relu`], trained by [`train`]), converted to integrate-and-fire
-//! neurons with reset by subtraction and data-based weight normalisation ([`convert`]; Diehl
+//! neurons with reset by subtraction and data-based weight normalisation ([`mod@convert`]; Diehl
 //! et al. 2015, Rueckauer et al. 2017), simulated in time steps with Poisson or constant-current
 //! input ([`sim`], the only place in the crate where a dt lives), saved in its own model files
 //! ([`model`]), and counted the same way as the first-spike network ([`compare`]), with a

@@ -69,7 +69,7 @@ pub struct RateMeta {
 pub struct RateModel {
     /// The ReLU network (unnormalised weights).
     pub net: ReluNet,
-    /// `lambda_l`, one per layer (see [`super::convert`]).
+    /// `lambda_l`, one per layer (see [`mod@super::convert`]).
     pub scales: Vec<f32>,
     /// Provenance.
     pub meta: RateMeta,

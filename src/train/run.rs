@@ -1,6 +1,7 @@
 //! The training loop: a [`Trainer`] that takes one batch at a time, can be frozen into a
 //! [`Checkpoint`] between any two batches, and rebuilt from one ([`Trainer::resume`]) to
-//! continue bit for bit as if it had never stopped (same seed, same thread count).
+//! continue bit for bit as if it had never stopped (same seed; the thread count may differ,
+//! see [`Checkpoint::set_threads`]).
 //!
 //! [`Trainer::run`] drives the batches: it hands out a checkpoint at every epoch end, every
 //! [`Schedule::checkpoint_every`] of wall time and when it stops early (a stop flag the caller
