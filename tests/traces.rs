@@ -5,7 +5,7 @@ mod common;
 
 use common::random_layers;
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
-use firstspike::data::{Dataset, Split};
+use firstspike::data::Split;
 use firstspike::encoding::Encoding;
 use firstspike::event::{Engine, EventNet, RunOptions};
 use firstspike::loss::LossOrigin;
@@ -175,16 +175,9 @@ fn bad_trace_files_are_refused_clearly() {
 /// f32 analytic solver), so the trajectories drift apart slowly. Margin: 3 points.
 #[test]
 fn training_through_event_traces_matches_analytic_training() {
-    let dir = firstspike::data::resolve_data_dir(None);
-    let dir = if dir.is_relative() {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)
-    } else {
-        dir
-    };
-    let mut tr = Dataset::load(&dir, Split::Train).expect("MNIST: run tools/fetch-mnist.sh first");
+    let mut tr = common::mnist_slice(Split::Train);
     tr.truncate(3000).unwrap();
-    let mut te = Dataset::load(&dir, Split::Test).unwrap();
-    te.truncate(1000).unwrap();
+    let te = common::mnist_slice(Split::Test);
     let mut acc = Vec::new();
     for engine in [EngineKind::Analytic, EngineKind::Event] {
         let cfg = TrainConfig {

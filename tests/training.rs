@@ -1,10 +1,11 @@
 //! Training scenarios: XOR in spike times, and a short real-MNIST run.
 
+mod common;
+
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{Dataset, Split};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::train::{train, TrainConfig};
-use std::path::Path;
 
 /// XOR: two input pixels, each white (spike at 0) or black (spike at t_max), plus a bias
 /// pixel that is always white. Class = a XOR b. Needs the hidden layer: no single neuron's
@@ -56,21 +57,6 @@ fn tiny_network_learns_xor_in_spike_times() {
     );
 }
 
-fn mnist_dir() -> std::path::PathBuf {
-    let d = firstspike::data::resolve_data_dir(None);
-    let d = if d.is_relative() {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(d)
-    } else {
-        d
-    };
-    assert!(
-        d.join("train-images-idx3-ubyte.gz").is_file() || d.join("train-images-idx3-ubyte").is_file(),
-        "MNIST not found in {}: run tools/fetch-mnist.sh (or set FIRSTSPIKE_DATA) before cargo test",
-        d.display()
-    );
-    d
-}
-
 /// Three epochs on the first 5,000 MNIST training images, tested on the first 1,000 test
 /// images. Measured 90.5 % with these settings (seed 1: deterministic on a given machine,
 /// whatever the thread count; `firstspike train --arch 784-200-10 --limit 5000
@@ -79,11 +65,9 @@ fn mnist_dir() -> std::path::PathBuf {
 /// scores about 10 %; one that only learns the output layer, well under 80 %).
 #[test]
 fn short_mnist_run_learns() {
-    let dir = mnist_dir();
-    let mut tr = Dataset::load(&dir, Split::Train).unwrap();
-    tr.truncate(5000).unwrap();
-    let mut te = Dataset::load(&dir, Split::Test).unwrap();
-    te.truncate(1000).unwrap();
+    let tr = common::mnist_slice(Split::Train);
+    let te = common::mnist_slice(Split::Test);
+    assert_eq!((tr.len(), te.len()), (5000, 1000));
     let cfg = TrainConfig {
         arch: vec![784, 200, 10],
         epochs: 3,

@@ -1,20 +1,43 @@
 #!/usr/bin/env bash
-# Regenerates src/embedded/: the first 1,000 images and labels of the MNIST test set, as
-# gzipped IDX files. Usage: tools/make-embedded.sh [MNIST_DIR]   (default data/mnist)
+# Regenerates the two MNIST slices shipped in the repository, as gzipped IDX files:
+#   src/embedded/            the first 1,000 test images and labels (embedded in the binary,
+#                            used by `firstspike demo`, the benches and the tests);
+#   tests/data/mnist-slice/  the first 5,000 training images and labels and the first 1,000
+#                            test images and labels, under the standard file names, so that
+#                            the tests (and `--data tests/data/mnist-slice`) train on real
+#                            digits without a download.
+# Usage: tools/make-embedded.sh [MNIST_DIR]   (default $FIRSTSPIKE_DATA, else data/mnist)
 set -euo pipefail
-src=${1:-data/mnist}
-out=$(dirname "$0")/../src/embedded
-mkdir -p "$out"
-n=1000
-python3 - "$src" "$out" "$n" <<'PY'
-import gzip, struct, sys, os
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-img = gzip.open(os.path.join(src, "t10k-images-idx3-ubyte.gz")).read()
-lab = gzip.open(os.path.join(src, "t10k-labels-idx1-ubyte.gz")).read()
-_, _, r, c = struct.unpack(">IIII", img[:16])
-for name, data in [("images-idx3-ubyte", struct.pack(">IIII", 2051, n, r, c) + img[16:16 + n * r * c]),
-                   ("labels-idx1-ubyte", struct.pack(">II", 2049, n) + lab[8:8 + n])]:
-    with gzip.GzipFile(os.path.join(out, f"t10k-first{n}-{name}.gz"), "wb", compresslevel=9, mtime=0) as f:
-        f.write(data)
+cd "$(dirname "$0")/.."
+src=${1:-${FIRSTSPIKE_DATA:-data/mnist}}
+python3 - "$src" <<'PY'
+import gzip, os, struct, sys
+src = sys.argv[1]
+
+def read(split, kind):
+    return gzip.open(os.path.join(src, f"{split}-{kind}.gz")).read()
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # mtime=0 and no name: the same input gives the same bytes.
+    with open(path + ".part", "wb") as raw:
+        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+            f.write(data)
+    os.replace(path + ".part", path)
+
+def cut(split, n):
+    img, lab = read(split, "images-idx3-ubyte"), read(split, "labels-idx1-ubyte")
+    _, _, r, c = struct.unpack(">IIII", img[:16])
+    return (struct.pack(">IIII", 2051, n, r, c) + img[16:16 + n * r * c],
+            struct.pack(">II", 2049, n) + lab[8:8 + n])
+
+test_img, test_lab = cut("t10k", 1000)
+train_img, train_lab = cut("train", 5000)
+write("src/embedded/t10k-first1000-images-idx3-ubyte.gz", test_img)
+write("src/embedded/t10k-first1000-labels-idx1-ubyte.gz", test_lab)
+write("tests/data/mnist-slice/t10k-images-idx3-ubyte.gz", test_img)
+write("tests/data/mnist-slice/t10k-labels-idx1-ubyte.gz", test_lab)
+write("tests/data/mnist-slice/train-images-idx3-ubyte.gz", train_img)
+write("tests/data/mnist-slice/train-labels-idx1-ubyte.gz", train_lab)
 PY
-ls -l "$out"
+ls -l src/embedded tests/data/mnist-slice

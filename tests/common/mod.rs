@@ -39,3 +39,11 @@ pub fn run_for(t: &mut Trainer, batches: u64) -> (RunEnd, Checkpoint) {
         .unwrap();
     (end, last.expect("a checkpoint was handed out"))
 }
+
+/// The MNIST slice shipped with the repository (`tests/data/mnist-slice`, made by
+/// `tools/make-embedded.sh`): the first 5,000 training and the first 1,000 test images, so
+/// that tests train on real digits on a fresh clone with no data folder.
+pub fn mnist_slice(split: firstspike::data::Split) -> firstspike::data::Dataset {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mnist-slice");
+    firstspike::data::Dataset::load(&dir, split).expect("the bundled MNIST slice")
+}
