@@ -11,7 +11,7 @@
 //! ```
 //!
 //! (the z-domain rules dz_j/dw_i = (z_i - z_j)/(S - theta), dz_j/dz_i = w_i/(S - theta) of
-//! SPEC 1 under t = tau ln z). With `delta_j = dL/dt_j`, `q_j = delta_j / D_j` and
+//! [`crate::neuron::time_gradients`], under t = tau ln z). With `delta_j = dL/dt_j`, `q_j = delta_j / D_j` and
 //! `h_j = q_j exp((t_ref - t_j)/tau)` this is, per input i at position k along the order,
 //!
 //! ```text

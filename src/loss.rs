@@ -1,4 +1,4 @@
-//! The training loss on output spike times and the weight costs (SPEC 2).
+//! The training loss on output spike times and the weight costs.
 //!
 //! Owns formulas only: no network, no optimiser.
 
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// exp(d/tau): the origin sets the softmax's temperature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LossOrigin {
-    /// `z_k = exp(t_k/tau)`, t from the start of the input window (SPEC 2 as written). Late
+    /// `z_k = exp(t_k/tau)`, t from the start of the input window (the paper's loss as written). Late
     /// outputs give huge z, so the softmax saturates into a margin-free hinge.
     Input,
     /// `z_k = exp((t_k - t_first)/tau)`, t_first the earliest output spike: the first output

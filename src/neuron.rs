@@ -167,7 +167,7 @@ pub fn first_spike<F: Real>(inputs: &[(F, F)], theta: F, tau: F) -> Option<(F, u
     st.pred_t.map(|t| (t, st.n_in as usize))
 }
 
-/// z-domain gradients of one neuron's spike for a fixed causal set C (SPEC 1):
+/// z-domain gradients of one neuron's spike for a fixed causal set C:
 ///
 /// ```text
 /// dz_out/dz_i = w_i / (S - theta)          dz_out/dw_i = (z_i - z_out) / (S - theta)

@@ -6,7 +6,7 @@
 //! does not read NIR files, simulate, or print; `tools/nir-roundtrip.py` checks these files with
 //! the official `nir` package, and `tools/nest-check` simulates them in NEST.
 //!
-//! # The mapping (exact, SPEC 6)
+//! # The mapping (exact)
 //!
 //! Layer `l` (1-based, as in rasters: layer 0 is the input) becomes three nodes in a chain,
 //! `affine_l -> li_l -> if_l`, between an `input` and an `output` node:
@@ -20,7 +20,7 @@
 //! With input spikes `x(t) = sum_i delta(t - t_i)`, the LI node's state is exactly the synaptic
 //! current `sum_i w_i H(t - t_i) exp(-(t - t_i)/tau_syn)` (each spike makes `v` jump by `r/tau
 //! w_i = w_i`, then it decays with `tau`), and the IF node integrates it without leak: the
-//! firstspike neuron (SPEC 1). What NIR cannot say goes in node metadata: each `if_l` neuron
+//! firstspike neuron ([`crate::neuron`]). What NIR cannot say goes in node metadata: each `if_l` neuron
 //! **fires at most once** (it ignores all input after its first spike, so `v_reset` is
 //! irrelevant), the `input` node carries the pixel-to-spike-time encoding, and the graph carries
 //! the units (time in units of the model's time unit, in which `tau_syn` is given; potential in

@@ -26,10 +26,10 @@ fn mnist(split: Split) -> Dataset {
 }
 
 fn fashion(split: Split) -> Dataset {
-    let dir = repo(std::env::var_os("FIRSTSPIKE_FASHION_DATA").map_or_else(
-        || PathBuf::from("data/fashion-mnist"),
-        PathBuf::from,
-    ));
+    let dir = repo(
+        std::env::var_os("FIRSTSPIKE_FASHION_DATA")
+            .map_or_else(|| PathBuf::from("data/fashion-mnist"), PathBuf::from),
+    );
     Dataset::load(&dir, split)
         .unwrap_or_else(|e| panic!("{e}: run tools/fetch-mnist.sh fashion-mnist first"))
 }
@@ -47,7 +47,10 @@ fn label_counts(d: &Dataset) -> Vec<usize> {
 #[ignore = "needs full MNIST (tools/fetch-mnist.sh)"]
 fn full_mnist_is_the_standard_split() {
     let (tr, te) = (mnist(Split::Train), mnist(Split::Test));
-    assert_eq!((tr.len(), te.len(), tr.dim(), te.dim()), (60_000, 10_000, 784, 784));
+    assert_eq!(
+        (tr.len(), te.len(), tr.dim(), te.dim()),
+        (60_000, 10_000, 784, 784)
+    );
     assert_eq!(
         label_counts(&tr),
         [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

@@ -7,7 +7,7 @@
 //! All neurons of a fully connected layer see the same inputs, so the layer's input times are
 //! sorted once (by time, then input index) and every neuron is swept along that order at
 //! once: each input adds one contiguous row of weights to the running sums `S` and `A` of all
-//! neurons (SPEC 1). A neuron's spike is decided when its predicted crossing comes no later
+//! neurons ([`crate::neuron`]). A neuron's spike is decided when its predicted crossing comes no later
 //! than the next input. The arithmetic is the same, operation for operation, as
 //! [`crate::neuron::NeuronState::on_input`], which the event engine uses; that is why the two
 //! agree to rounding in f64.

@@ -1,4 +1,4 @@
-//! `firstspike baseline train` and `firstspike compare`: the rate-coded baseline (SPEC 5).
+//! `firstspike baseline train` and `firstspike compare`: the rate-coded baseline.
 
 use super::common::{load_split, print_json, threads};
 use clap::{Args, Subcommand, ValueEnum};

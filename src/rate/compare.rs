@@ -1,4 +1,4 @@
-//! Counting both codings the same way, and comparing them at matched accuracy (SPEC 5).
+//! Counting both codings the same way, and comparing them at matched accuracy.
 //!
 //! Owns the summaries only (pure functions over finished runs): the rate network's curve over
 //! T ([`rate_curve`]), its per-sample decision times ([`rate_decisions`]), the first-spike

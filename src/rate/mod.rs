@@ -1,4 +1,4 @@
-//! The rate-coded baseline (SPEC 5): how much sparser is first-spike coding really?
+//! The rate-coded baseline: how much sparser is first-spike coding really?
 //!
 //! Owns the standard alternative to first-spike coding and its comparison with it: a ReLU
 //! network of the same shape ([`relu`], trained by [`train`]), converted to integrate-and-fire

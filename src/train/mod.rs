@@ -1,4 +1,4 @@
-//! Training: mini-batch gradient descent with Adam on the analytic solver (SPEC 2).
+//! Training: mini-batch gradient descent with Adam on the analytic solver.
 //!
 //! Owns the training loop ([`Trainer`], [`train`]), its settings ([`TrainConfig`]), the
 //! optimiser ([`adam`]) and checkpoints ([`Checkpoint`]: a run frozen between two batches, to
