@@ -4,7 +4,7 @@
 //! the same code training uses.
 
 use crate::analytic::Net;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::grad::{backward, BackScratch, BackwardStats};
 use crate::loss::{output_loss, LossOrigin};
 use crate::model::Model;
@@ -35,12 +35,24 @@ pub struct ReplayReport {
 
 /// Mean loss gradient over `traces` (f64), replayed against `model`: returns the per-layer
 /// gradients (input-major like the weights), the mean loss and the samples used.
+///
+/// Errors ([`Error::Dimension`]) if a trace does not fit the model: other layer sizes, or a
+/// label or decision that is not one of its outputs.
 pub fn replay_gradients(
     model: &Model,
     traces: &[SampleTrace],
     origin: LossOrigin,
     denom_floor: f64,
-) -> (Vec<Vec<f64>>, f64, usize) {
+) -> Result<(Vec<Vec<f64>>, f64, usize)> {
+    let arch = model.arch();
+    for t in traces {
+        t.validate(&arch).map_err(|why| {
+            Error::Dimension(format!(
+                "trace of sample {} does not fit the model {arch:?}: {why}",
+                t.sample
+            ))
+        })?;
+    }
     let net = Net::<f64>::from_model(model);
     let mut grads: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
     let mut scratch = BackScratch::default();
@@ -73,7 +85,7 @@ pub fn replay_gradients(
     if n > 0 {
         grads.iter_mut().flatten().for_each(|g| *g /= n as f64);
     }
-    (grads, if n > 0 { loss / n as f64 } else { f64::NAN }, n)
+    Ok((grads, if n > 0 { loss / n as f64 } else { f64::NAN }, n))
 }
 
 /// Replays trace files against `model` (each file's model identity is checked first).
@@ -105,7 +117,7 @@ pub fn replay(model: &Model, files: &[(std::path::PathBuf, TraceFile)]) -> Resul
         }
         if f.header.complete {
             let (g, loss, n) =
-                replay_gradients(model, &f.samples, cfg.loss_origin, cfg.denom_floor);
+                replay_gradients(model, &f.samples, cfg.loss_origin, cfg.denom_floor)?;
             if n > 0 {
                 loss_sum += loss * n as f64;
                 rep.gradients_replayed += n;

@@ -178,7 +178,9 @@ impl SampleTrace {
         t
     }
 
-    /// Checks the trace's shape against layer sizes.
+    /// Checks the trace against layer sizes (input first): one causal size per neuron, no
+    /// causal set larger than its layer's inputs, spikes of existing neurons at finite times
+    /// >= 0, and a label and decision below the number of outputs.
     pub fn validate(&self, arch: &[usize]) -> std::result::Result<(), String> {
         if arch.len() < 2 {
             return Err(format!("architecture {arch:?} has fewer than two layers"));
@@ -206,6 +208,17 @@ impl SampleTrace {
                     arch[l]
                 ));
             }
+        }
+        let outputs = arch[arch.len() - 1];
+        if let Some(l) = self.label.filter(|&l| l as usize >= outputs) {
+            return Err(format!(
+                "label {l}, but the network has only {outputs} outputs (labels 0..{outputs})"
+            ));
+        }
+        if let Some((d, _)) = self.decision.filter(|&(d, _)| d as usize >= outputs) {
+            return Err(format!(
+                "decision {d}, but the network has only {outputs} outputs"
+            ));
         }
         for s in &self.spikes {
             let l = s.layer as usize;

@@ -83,8 +83,8 @@ fn event_and_analytic_traces_give_the_same_gradients() {
     let m = model(11, &[20, 12, 4]);
     let ins = inputs(12, 20, 64);
     let (a, e) = both_traces(&m, &ins);
-    let (ga, la, na) = replay_gradients(&m, &a, LossOrigin::Input, 0.01);
-    let (ge, le, ne) = replay_gradients(&m, &e, LossOrigin::Input, 0.01);
+    let (ga, la, na) = replay_gradients(&m, &a, LossOrigin::Input, 0.01).unwrap();
+    let (ge, le, ne) = replay_gradients(&m, &e, LossOrigin::Input, 0.01).unwrap();
     assert!(na > 30, "only {na} samples had a target spike");
     assert_eq!(na, ne);
     assert!((la - le).abs() <= GRAD_AGREE_TOL * la.abs());
@@ -100,14 +100,14 @@ fn replay_uses_the_recorded_causal_sets() {
     let m = model(21, &[20, 12, 4]);
     let ins = inputs(22, 20, 16);
     let (a, _) = both_traces(&m, &ins);
-    let (g0, _, _) = replay_gradients(&m, &a, LossOrigin::Input, 0.01);
+    let (g0, _, _) = replay_gradients(&m, &a, LossOrigin::Input, 0.01).unwrap();
     let mut bad = a.clone();
     let j = bad[0].causal[0]
         .iter()
         .position(|&c| c > 1)
         .expect("a hidden neuron with a causal set > 1");
     bad[0].causal[0][j] -= 1;
-    let (g1, _, _) = replay_gradients(&m, &bad, LossOrigin::Input, 0.01);
+    let (g1, _, _) = replay_gradients(&m, &bad, LossOrigin::Input, 0.01).unwrap();
     assert!(
         max_rel_diff(&g0, &g1) > 1e-6,
         "gradients did not change with the causal set"
@@ -195,4 +195,35 @@ fn training_through_event_traces_matches_analytic_training() {
         (acc[0] - acc[1]).abs() <= 0.03,
         "engines' training differ: {acc:?}"
     );
+}
+
+/// Regression: a trace whose label is not one of the model's outputs, or whose layer sizes
+/// are not the model's, made the replay index out of bounds (a panic). Both are errors now,
+/// from the library and from the trace reader.
+#[test]
+fn regression_replay_of_a_trace_that_does_not_fit_the_model_is_an_error() {
+    let m = model(31, &[20, 12, 4]);
+    let ins = inputs(32, 20, 3);
+    let (a, _) = both_traces(&m, &ins);
+    let mut bad_label = a.clone();
+    bad_label[1].label = Some(4);
+    let e = replay_gradients(&m, &bad_label, LossOrigin::Input, 0.01).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("label 4, but the network has only 4 outputs"),
+        "{e}"
+    );
+    let other = model(31, &[20, 10, 4]);
+    let e = replay_gradients(&other, &a, LossOrigin::Input, 0.01).unwrap_err();
+    assert!(
+        e.to_string().contains("does not fit the model [20, 10, 4]"),
+        "{e}"
+    );
+    // The file reader refuses the bad label before any replay.
+    let f = TraceFile {
+        header: TraceHeader::for_model(&m, EngineKind::Analytic, true),
+        samples: bad_label,
+    };
+    let e = TraceFile::from_bytes(&f.to_bytes(), Path::new("bad.trace")).unwrap_err();
+    assert!(e.to_string().contains("sample 1: label 4"), "{e}");
 }
