@@ -82,6 +82,27 @@ impl Dataset {
             .max()
             .map_or(0, |m| m as usize + 1)
     }
+    /// The images at `indices`, in that order (repeats allowed). An index past the end is a
+    /// usage error naming it.
+    pub fn select(&self, indices: &[usize]) -> Result<Dataset> {
+        if let Some(&bad) = indices.iter().find(|&&k| k >= self.len()) {
+            return Err(Error::Usage(format!(
+                "sample index {bad} is past the end of the data set ({} images, indices 0..{})",
+                self.len(),
+                self.len()
+            )));
+        }
+        Ok(Dataset {
+            images: indices
+                .iter()
+                .flat_map(|&k| self.image(k))
+                .copied()
+                .collect(),
+            labels: indices.iter().map(|&k| self.labels[k]).collect(),
+            rows: self.rows,
+            cols: self.cols,
+        })
+    }
     /// Keeps the first `n` images. `n` larger than the set is a usage error.
     pub fn truncate(&mut self, n: usize) -> Result<()> {
         if n == 0 {

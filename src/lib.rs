@@ -40,6 +40,7 @@ pub mod event;
 pub mod nir;
 pub mod parallel;
 pub mod plot;
+pub mod progress;
 pub mod raster;
 pub mod rate;
 pub mod replay;

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::grad::{backward, BackScratch, BackwardStats};
 use crate::loss::{output_loss, LossOrigin};
 use crate::model::Model;
+use crate::progress::Progress;
 use crate::trace::{SampleTrace, TraceFile};
 use serde::Serialize;
 use std::path::Path;
@@ -88,8 +89,13 @@ pub fn replay_gradients(
     Ok((grads, if n > 0 { loss / n as f64 } else { f64::NAN }, n))
 }
 
-/// Replays trace files against `model` (each file's model identity is checked first).
-pub fn replay(model: &Model, files: &[(std::path::PathBuf, TraceFile)]) -> Result<ReplayReport> {
+/// Replays trace files against `model` (each file's model identity is checked first),
+/// reporting each replayed sample to `progress`.
+pub fn replay(
+    model: &Model,
+    files: &[(std::path::PathBuf, TraceFile)],
+    progress: Progress,
+) -> Result<ReplayReport> {
     let arch = model.arch();
     let mut rep = ReplayReport {
         spikes_per_layer_mean: vec![0.0; arch.len()],
@@ -128,6 +134,7 @@ pub fn replay(model: &Model, files: &[(std::path::PathBuf, TraceFile)]) -> Resul
                 }
             }
         }
+        progress(f.samples.len() as u64);
     }
     if rep.samples > 0 {
         rep.spikes_per_layer_mean

@@ -1,8 +1,10 @@
 //! Running the event engine over a data set, on several threads, and checking it against the
 //! analytic solver.
 //!
-//! Owns the two data-set-level jobs of the event engine: [`simulate`] (accuracy and spike
-//! counts) and [`verify`] (spike-by-spike agreement with the analytic solver, f64).
+//! Owns the data-set-level jobs of the engines: [`simulate`] (accuracy and spike counts),
+//! [`verify`] (spike-by-spike agreement with the analytic solver, f64), and recording the
+//! traces of a data set ([`record_analytic`]) or of chosen samples with either engine
+//! ([`record_samples`]).
 
 use crate::analytic::{forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
@@ -11,7 +13,8 @@ use crate::error::Result;
 use crate::event::{CompiledNet, Engine, NoRecord, RunOptions, RunSummary, SpikeLog};
 use crate::model::Model;
 use crate::parallel::par_chunks;
-use crate::trace::{SampleTrace, TraceRecorder};
+use crate::progress::Progress;
+use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
 use serde::Serialize;
 
 /// Relative tolerance on spike times between the engines: |t_a - t_e| <= TOL * max(|t|, tau).
@@ -42,6 +45,7 @@ pub fn simulate(
     opts: RunOptions,
     threads: usize,
     record: bool,
+    progress: Progress,
 ) -> Result<SimReport> {
     type Part = (Vec<RunSummary>, Vec<SampleTrace>);
     let parts = par_chunks(data.len(), threads, |range| -> Result<Part> {
@@ -59,6 +63,7 @@ pub fn simulate(
             } else {
                 out.push(eng.run(&t_in, opts, &mut NoRecord)?);
             }
+            progress(1);
         }
         Ok((out, traces))
     });
@@ -166,7 +171,12 @@ pub fn compare(
 }
 
 /// Runs both engines in f64 on every sample of `data` and compares every spike.
-pub fn verify(model: &Model, data: &Dataset, threads: usize) -> Result<VerifyReport> {
+pub fn verify(
+    model: &Model,
+    data: &Dataset,
+    threads: usize,
+    progress: Progress,
+) -> Result<VerifyReport> {
     model.check_input_dim(data.dim())?;
     let anet = Net::<f64>::from_model(model);
     let enet = crate::event::EventNet::from_model(model)?.compile()?;
@@ -184,6 +194,7 @@ pub fn verify(model: &Model, data: &Dataset, threads: usize) -> Result<VerifyRep
             log.spikes.clear();
             let s = eng.run(&t_in, RunOptions::default(), &mut log)?;
             compare(&enet, &pass, &log, s.decision.map(|d| d.0), &mut rep);
+            progress(1);
         }
         Ok(rep)
     });
@@ -197,8 +208,49 @@ pub fn verify(model: &Model, data: &Dataset, threads: usize) -> Result<VerifyRep
     Ok(rep)
 }
 
+/// Full-run traces of the samples `indices` of `data`, recorded by `engine` (f64) on
+/// `threads` threads, in the order of `indices`; each trace carries its index in `data`.
+/// Also returns the synaptic events the event engine delivered (0 for the analytic solver).
+pub fn record_samples(
+    model: &Model,
+    data: &Dataset,
+    indices: &[usize],
+    engine: EngineKind,
+    threads: usize,
+    progress: Progress,
+) -> Result<(Vec<SampleTrace>, u64)> {
+    model.check_input_dim(data.dim())?;
+    let picked = data.select(indices)?;
+    let (mut traces, events) = match engine {
+        EngineKind::Analytic => (record_analytic(model, &picked, threads, progress)?, 0),
+        EngineKind::Event => {
+            let net = crate::event::EventNet::from_model(model)?.compile()?;
+            let opts = RunOptions::default();
+            let rep = simulate(
+                &net,
+                &model.encoding,
+                &picked,
+                opts,
+                threads,
+                true,
+                progress,
+            )?;
+            (rep.traces, rep.runs.iter().map(|r| r.total_events()).sum())
+        }
+    };
+    for (t, &k) in traces.iter_mut().zip(indices) {
+        t.sample = k as u64;
+    }
+    Ok((traces, events))
+}
+
 /// The analytic solver's (f64) trace of every sample of `data`.
-pub fn record_analytic(model: &Model, data: &Dataset, threads: usize) -> Result<Vec<SampleTrace>> {
+pub fn record_analytic(
+    model: &Model,
+    data: &Dataset,
+    threads: usize,
+    progress: Progress,
+) -> Result<Vec<SampleTrace>> {
     model.check_input_dim(data.dim())?;
     let net = Net::<f64>::from_model(model);
     let parts = par_chunks(data.len(), threads, |range| {
@@ -209,6 +261,7 @@ pub fn record_analytic(model: &Model, data: &Dataset, threads: usize) -> Result<
             .map(|i| {
                 model.encoding.encode_into(data.image(i), &mut t_in);
                 forward(&net, &t_in, &mut scratch, &mut pass);
+                progress(1);
                 SampleTrace::from_pass(&pass, i as u64, Some(data.labels[i]))
             })
             .collect::<Vec<_>>()

@@ -17,6 +17,7 @@ use crate::event::{CompiledNet, Recorder};
 use crate::fileformat::{self, FrameError};
 use crate::fsio;
 use crate::model::Model;
+use crate::progress::Progress;
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -418,12 +419,14 @@ pub fn chunk_name(first: usize, last: usize) -> String {
 }
 
 /// Writes `traces` under `dir` (created if missing) in files of at most `per_file` samples,
-/// each written atomically. Returns the files written.
+/// each written atomically, reporting the samples of each file written to `progress`.
+/// Returns the files written.
 pub fn write_traces(
     dir: &Path,
     header: &TraceHeader,
     traces: &[SampleTrace],
     per_file: usize,
+    progress: Progress,
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut files = Vec::new();
@@ -436,6 +439,7 @@ pub fn write_traces(
             samples: chunk.to_vec(),
         }
         .save(&path)?;
+        progress(chunk.len() as u64);
         files.push(path);
     }
     Ok(files)

@@ -6,6 +6,9 @@ mod common;
 use common::run_for;
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::progress::NO_PROGRESS;
+use firstspike::simulate::record_samples;
+use firstspike::trace::{EngineKind, TraceFile, TraceHeader};
 use firstspike::train::{Checkpoint, TrainConfig, Trainer};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -157,8 +160,51 @@ fn bad_inputs_table() {
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());
     std::fs::write(d.join("flipped.ckpt"), &flipped).unwrap();
 
+    // Traces that do not fit the model they are replayed against: a label that is not an
+    // output (replay indexed the loss with it and panicked), and another model's layer sizes.
+    let model = small_model(16);
+    let (mut traces, _) = record_samples(
+        &model,
+        &dataset(4, 20),
+        &[0, 1],
+        EngineKind::Event,
+        1,
+        NO_PROGRESS,
+    )
+    .unwrap();
+    let header = TraceHeader::for_model(&model, EngineKind::Event, true);
+    let good_trace = d.join("good.trace");
+    TraceFile {
+        header: header.clone(),
+        samples: traces.clone(),
+    }
+    .save(&good_trace)
+    .unwrap();
+    traces[1].label = Some(200);
+    let bad_label = d.join("bad-label.trace");
+    std::fs::write(
+        &bad_label,
+        TraceFile {
+            header,
+            samples: traces.clone(),
+        }
+        .to_bytes(),
+    )
+    .unwrap();
+    let mut wider = small_model(16);
+    wider.layers[0].n_out += 1;
+    wider.layers[0].w.extend(vec![0.5; 16]);
+    wider.layers[1].n_in += 1;
+    let n_out = wider.layers[1].n_out;
+    wider.layers[1].w.extend(vec![0.5; n_out]);
+    wider.save(&d.join("wider")).unwrap();
+
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (vec!["replay".into(), "--trace".into(), s(&bad_label), "--model".into(), s(&good_bin)], 1, "sample 1: label 200, but the network has only"),
+        (vec!["replay".into(), "--trace".into(), s(&good_trace), "--model".into(), s(&d.join("wider.bin"))], 1, "made with another model"),
+        (vec!["replay".into(), "--trace".into(), s(&good_trace), "--model".into(), s(&good_bin)], 0, ""),
+        (vec!["raster".into(), "--trace".into(), s(&bad_label), "--out".into(), s(&d.join("r"))], 1, "label 200"),
         (vec!["eval".into(), "--model".into(), s(&d.join("missing.bin")), "--data".into(), s(&data)], 1, "file not found"),
         (vec!["eval".into(), "--model".into(), s(&d.join("garbage.bin")), "--data".into(), s(&data)], 1, "bad magic"),
         (vec!["eval".into(), "--model".into(), s(&d.join("trunc.bin")), "--data".into(), s(&data)], 1, "truncated"),
@@ -206,7 +252,7 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&d.join("flipped.ckpt")), "--out".into(), s(&d.join("m"))], 1, "checkpoint: "),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--arch".into(), "16-8-10".into(), "--out".into(), s(&d.join("m"))], 2, "--arch 16-8-10 differs from the checkpoint's 16-4-10"),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--lr".into(), "0.5".into(), "--batch".into(), "2".into(), "--out".into(), s(&d.join("m"))], 2, "--batch 2 differs from the checkpoint's 4; --lr 0.5 differs from the checkpoint's 0.001: a resumed run keeps the settings it started with"),
-        (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--limit".into(), "10".into(), "--out".into(), s(&d.join("m"))], 2, "--limit 10 differs from the checkpoint's 20 images"),
+        (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--train-limit".into(), "10".into(), "--out".into(), s(&d.join("m"))], 2, "--train-limit 10 differs from the checkpoint's 20 images"),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--dataset".into(), "fashion".into(), "--out".into(), s(&d.join("m"))], 2, "--dataset fashion differs from the checkpoint's mnist"),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--epochs".into(), "1".into(), "--out".into(), s(&d.join("m"))], 2, "already finished 1 epoch(s) and is 2 batches into epoch 2; give --epochs 2 or more"),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&mnist_like), "--out".into(), s(&d.join("m"))], 1, "the checkpoint's network (16-4-10) takes 16 inputs but the images have 784 pixels; pass the --data of the interrupted run"),
@@ -331,4 +377,34 @@ fn a_panic_is_one_error_line_and_exit_code_1() {
         "{err}"
     );
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Every command that produces results can print them as one JSON object, and says so in
+/// its `--help`.
+#[test]
+fn every_result_command_takes_json() {
+    for cmd in [
+        "train", "eval", "simulate", "verify", "replay", "raster", "curve", "demo", "compare",
+        "export",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_firstspike"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd} --help failed");
+        assert!(
+            help.contains("--json"),
+            "{cmd} --help has no --json:\n{help}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_firstspike"))
+        .args(["baseline", "train", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--json") && help.contains("--out <OUT>"),
+        "{help}"
+    );
 }

@@ -9,6 +9,7 @@
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::model::Model;
+use firstspike::progress::NO_PROGRESS;
 use std::path::{Path, PathBuf};
 
 fn repo(p: impl AsRef<Path>) -> PathBuf {
@@ -70,7 +71,13 @@ fn scores_its_recorded_accuracy(name: &str, test: &Dataset) {
     let model = Model::load(&repo(format!("models/{name}.bin"))).unwrap();
     let recorded = model.meta.test_accuracy.expect("a recorded accuracy");
     assert_eq!(model.meta.test_samples, 10_000, "{name}");
-    let st = evaluate(&Net::<f64>::from_model(&model), &model.encoding, test, 2);
+    let st = evaluate(
+        &Net::<f64>::from_model(&model),
+        &model.encoding,
+        test,
+        2,
+        NO_PROGRESS,
+    );
     assert_eq!(st.total, 10_000);
     assert_eq!(
         st.correct,

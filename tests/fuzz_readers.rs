@@ -18,6 +18,7 @@ use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::loss::LossOrigin;
 use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::progress::NO_PROGRESS;
 use firstspike::replay::{replay, replay_gradients};
 use firstspike::trace::{EngineKind, SampleTrace, TraceFile, TraceHeader};
 use firstspike::train::{Checkpoint, TrainConfig, Trainer};
@@ -410,7 +411,11 @@ fn trace_reader_survives_mutations() {
             }
             // Replayed against the model that recorded it, it gives a report or an error,
             // never a panic (a mutated label or layer size must not index out of bounds).
-            let _ = replay(&model, &[(PathBuf::from("mem.trace"), t.clone())]);
+            let _ = replay(
+                &model,
+                &[(PathBuf::from("mem.trace"), t.clone())],
+                NO_PROGRESS,
+            );
             let _ = replay_gradients(&model, &t.samples, LossOrigin::Input, 0.01);
             Ok(())
         })

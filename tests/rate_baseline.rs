@@ -4,6 +4,7 @@
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::event::{EventNet, RunOptions, RunSummary};
 use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::progress::NO_PROGRESS;
 use firstspike::rate::compare::{rate_events_at, temporal_counts, temporal_full_counts};
 use firstspike::rate::model::{RateMeta, RateModel};
 use firstspike::rate::relu::{forward, pixels_into, Dense, Pass, ReluNet};
@@ -93,7 +94,7 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
         input: InputMode::Current,
         seed: 0,
     };
-    let runs = simulate(&snet, &data, &cfg, 2).unwrap();
+    let runs = simulate(&snet, &data, &cfg, 2, NO_PROGRESS).unwrap();
     let w2 = &snet.layers[1];
     let b = (0..w2.n_out)
         .map(|k| {
@@ -234,9 +235,10 @@ fn temporal_counts_include_input_spikes() {
         },
         1,
         false,
+        NO_PROGRESS,
     )
     .unwrap();
-    let full = temporal_full_counts(&model, &data, 1).unwrap();
+    let full = temporal_full_counts(&model, &data, 1, NO_PROGRESS).unwrap();
     let tc = temporal_counts(&rep, &full, &model.arch());
     assert_eq!(tc.spikes_per_layer, vec![2.0, 1.0]);
     assert_eq!(tc.spikes, 3.0);
@@ -278,10 +280,10 @@ fn poisson_runs_depend_on_the_seed_only() {
         input: InputMode::Poisson { rate: 1.0 },
         seed: 11,
     };
-    let a = simulate(&net, &data, &cfg, 1).unwrap();
-    let b = simulate(&net, &data, &cfg, 2).unwrap();
+    let a = simulate(&net, &data, &cfg, 1, NO_PROGRESS).unwrap();
+    let b = simulate(&net, &data, &cfg, 2, NO_PROGRESS).unwrap();
     assert_eq!(a, b, "same seed, different thread count: runs differ");
-    let c = simulate(&net, &data, &SimConfig { seed: 12, ..cfg }, 1).unwrap();
+    let c = simulate(&net, &data, &SimConfig { seed: 12, ..cfg }, 1, NO_PROGRESS).unwrap();
     assert_ne!(
         a[0].spikes, c[0].spikes,
         "another seed gave the same spikes"

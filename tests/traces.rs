@@ -11,6 +11,7 @@ use firstspike::event::{Engine, EventNet, RunOptions};
 use firstspike::loss::LossOrigin;
 use firstspike::model::{Model, ModelMeta};
 use firstspike::neuron::NeuronParams;
+use firstspike::progress::NO_PROGRESS;
 use firstspike::replay::{replay, replay_gradients};
 use firstspike::trace::{EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder};
 use firstspike::train::{train, TrainConfig};
@@ -135,7 +136,7 @@ fn round_trip_write_read_replay() {
     f.save(&p).unwrap();
     let back = TraceFile::load(&p).unwrap();
     assert_eq!(back, f);
-    let rep = replay(&m, &[(p.clone(), back)]).unwrap();
+    let rep = replay(&m, &[(p.clone(), back)], NO_PROGRESS).unwrap();
     assert_eq!(rep.samples, 10);
     assert_eq!(rep.decision_mismatches, 0);
     let arch = m.arch();

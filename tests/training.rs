@@ -5,6 +5,7 @@ mod common;
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{Dataset, Split};
 use firstspike::encoding::{Encoding, EncodingKind};
+use firstspike::progress::NO_PROGRESS;
 use firstspike::train::{train, TrainConfig};
 
 /// XOR: two input pixels, each white (spike at 0) or black (spike at t_max), plus a bias
@@ -49,7 +50,13 @@ fn tiny_network_learns_xor_in_spike_times() {
         ..TrainConfig::default()
     };
     let out = train(&cfg, &data, None, |_| {}).unwrap();
-    let st = evaluate(&Net::<f64>::from_model(&out.model), &cfg.encoding, &data, 1);
+    let st = evaluate(
+        &Net::<f64>::from_model(&out.model),
+        &cfg.encoding,
+        &data,
+        1,
+        NO_PROGRESS,
+    );
     assert_eq!(
         st.correct, st.total,
         "XOR not learned: {} / {}",

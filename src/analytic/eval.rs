@@ -4,6 +4,7 @@ use super::forward::{forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
 use crate::encoding::Encoding;
 use crate::parallel::par_chunks;
+use crate::progress::Progress;
 use crate::real::Real;
 use serde::Serialize;
 
@@ -43,12 +44,14 @@ impl EvalStats {
     }
 }
 
-/// Evaluates `net` on `data` (encoded with `enc`) on `threads` threads.
+/// Evaluates `net` on `data` (encoded with `enc`) on `threads` threads, reporting each
+/// finished sample to `progress`.
 pub fn evaluate<F: Real>(
     net: &Net<F>,
     enc: &Encoding,
     data: &Dataset,
     threads: usize,
+    progress: Progress,
 ) -> EvalStats {
     let parts = par_chunks(data.len(), threads, |range| {
         let mut st = EvalStats {
@@ -72,6 +75,7 @@ pub fn evaluate<F: Real>(
             for (l, f) in st.fired_mean.iter_mut().enumerate() {
                 *f += pass.fired(l) as f64;
             }
+            progress(1);
         }
         st
     });

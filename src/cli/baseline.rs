@@ -1,13 +1,13 @@
 //! `firstspike baseline train` and `firstspike compare`: the rate-coded baseline.
 
-use super::common::{load_split, print_json, threads};
+use super::common::{load_split, print_json, progress_bar, say_above, threads};
 use clap::{Args, Subcommand, ValueEnum};
 use firstspike::data::Split;
 use firstspike::event::{EventNet, RunOptions};
 use firstspike::model::{parse_arch, with_ext, Model};
 use firstspike::rate::compare::{temporal_full_counts, AnnWork, Comparison, MATCH_TOLERANCE};
 use firstspike::rate::convert::{activation_scales, DEFAULT_PERCENTILE};
-use firstspike::rate::model::{ConversionCheck, RateMeta, RateModel, DEFAULT_RATE_PREFIX};
+use firstspike::rate::model::{ConversionCheck, RateMeta, RateModel};
 use firstspike::rate::report::{self, operating_point_text, Context};
 use firstspike::rate::sim::{self, InputMode, SimConfig};
 use firstspike::rate::train::{evaluate_relu, train_relu, Optimizer, ReluTrainConfig};
@@ -75,9 +75,9 @@ pub struct BaselineTrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Use only the first N training images.
+    /// Use only the first N training images [default: all].
     #[arg(long)]
-    limit: Option<usize>,
+    train_limit: Option<usize>,
     /// Use only the first N test images for the accuracies.
     #[arg(long)]
     test_limit: Option<usize>,
@@ -93,8 +93,9 @@ pub struct BaselineTrainArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Output prefix: writes PREFIX.bin, PREFIX.json and PREFIX.log.jsonl.
-    #[arg(long, default_value = DEFAULT_RATE_PREFIX)]
+    /// Output prefix: writes PREFIX.bin, PREFIX.json and PREFIX.log.jsonl (required, so that
+    /// the shipped baseline models/rate-784-800-10 is only replaced on purpose).
+    #[arg(long)]
     out: PathBuf,
     /// Print one JSON object at the end.
     #[arg(long)]
@@ -121,7 +122,7 @@ pub struct CompareArgs {
     /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Use only the first N test images.
+    /// Use only the first N test images [default: all].
     #[arg(long)]
     limit: Option<usize>,
     /// Time steps T of the rate simulation (accuracy is recorded at every step up to T).
@@ -183,20 +184,26 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
     // Fail on an unwritable output before training, not after.
     let log_path = with_ext(&a.out, "log.jsonl");
     fsio::write_atomic(&log_path, b"")?;
-    let train = load_split(&a.data, Split::Train, a.limit)?;
+    let train = load_split(&a.data, Split::Train, a.train_limit)?;
     let test = load_split(&a.data, Split::Test, a.test_limit)?;
     let start = Instant::now();
     let mut lines = String::new();
     let mut log_err = None;
+    let bar = progress_bar(cfg.epochs, "epochs", a.json);
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
     let net = train_relu(&cfg, &train, Some(&test), |e| {
-        eprintln!(
-            "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}",
-            e.epoch,
-            e.train_loss,
-            100.0 * e.train_accuracy,
-            100.0 * e.test_accuracy.unwrap_or(f64::NAN),
-            e.seconds,
-            e.lr
+        bar.inc(1);
+        say_above(
+            &bar,
+            &format!(
+                "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}",
+                e.epoch,
+                e.train_loss,
+                100.0 * e.train_accuracy,
+                100.0 * e.test_accuracy.unwrap_or(f64::NAN),
+                e.seconds,
+                e.lr
+            ),
         );
         lines.push_str(&serde_json::to_string(e).expect("json"));
         lines.push('\n');
@@ -204,6 +211,7 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
             log_err.get_or_insert(err);
         }
     })?;
+    bar.finish_and_clear();
     let train_seconds = start.elapsed().as_secs_f64();
     if let Some(e) = log_err {
         return Err(e);
@@ -233,7 +241,9 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
             input: InputMode::Current,
             seed: 0,
         };
-        let runs = sim::simulate(&snet, &test, &sc, cfg.threads)?;
+        let bar = progress_bar(test.len(), "conversion check", a.json);
+        let runs = sim::simulate(&snet, &test, &sc, cfg.threads, &|k| bar.inc(k))?;
+        bar.finish_and_clear();
         let curve = rate_curve(&snet, &runs, &test.labels);
         model.meta.conversion_check = Some(ConversionCheck {
             input: "current".into(),
@@ -337,6 +347,7 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
     }
     let t0 = Instant::now();
     let enet = EventNet::from_model(&temporal)?.compile()?;
+    let bar = progress_bar(2 * data.len(), "first-spike", a.json);
     let trep = simulate(
         &enet,
         &temporal.encoding,
@@ -346,12 +357,16 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
         },
         threads,
         false,
+        &|k| bar.inc(k),
     )?;
-    let full = temporal_full_counts(&temporal, &data, threads)?;
+    let full = temporal_full_counts(&temporal, &data, threads, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
     let temporal_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let snet = rate.spiking()?;
-    let runs = sim::simulate(&snet, &data, &cfg, threads)?;
+    let bar = progress_bar(data.len(), "rate-coded", a.json);
+    let runs = sim::simulate(&snet, &data, &cfg, threads, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
     let rate_secs = t1.elapsed().as_secs_f64();
     let relu = evaluate_relu(&rate.net, &data, threads);
     let ann = AnnWork {

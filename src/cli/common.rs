@@ -1,7 +1,12 @@
-//! Helpers shared by the commands: data loading, printing JSON, thread counts.
+//! Helpers shared by the commands: data loading, printing JSON, thread counts, progress bars,
+//! the engine choice.
 
+use clap::ValueEnum;
 use firstspike::data::{resolve_data_dir, Dataset, Split};
+use firstspike::trace::EngineKind;
 use firstspike::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Loads a split from `--data` / `FIRSTSPIKE_DATA` / `data/mnist`, keeping `limit` images.
@@ -42,7 +47,7 @@ pub struct ModelOnTest {
     /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Use only the first N test images.
+    /// Use only the first N test images [default: all].
     #[arg(long)]
     pub limit: Option<usize>,
     /// Worker threads [default: all cores].
@@ -60,4 +65,54 @@ impl ModelOnTest {
         model.check_input_dim(test.dim())?;
         Ok((threads, model, test))
     }
+}
+
+/// A progress bar on stderr over `len` items, labelled `what`; hidden when `quiet` (the
+/// command prints JSON) or when stderr is not a terminal, so that logs and pipes stay clean.
+pub fn progress_bar(len: usize, what: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// The engine a command runs (`--engine`). Every command that takes the flag documents its
+/// default in `--help`: the event engine where spikes are drawn or exported, the analytic
+/// solver for training.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The discrete-event engine (f64): one global queue, spike by spike.
+    Event,
+    /// The layer-by-layer analytic solver (f64 for inference, f32 for training).
+    Analytic,
+}
+
+impl From<Engine> for EngineKind {
+    fn from(e: Engine) -> EngineKind {
+        match e {
+            Engine::Event => EngineKind::Event,
+            Engine::Analytic => EngineKind::Analytic,
+        }
+    }
+}
+
+impl From<EngineKind> for Engine {
+    fn from(e: EngineKind) -> Engine {
+        match e {
+            EngineKind::Event => Engine::Event,
+            EngineKind::Analytic => Engine::Analytic,
+        }
+    }
+}
+
+/// Prints a line on stderr above `bar` (whether or not the bar is drawn).
+pub fn say_above(bar: &ProgressBar, line: &str) {
+    bar.suspend(|| eprintln!("{line}"));
 }

@@ -14,6 +14,9 @@ pub struct CurveArgs {
     /// The picture to write (SVG).
     #[arg(long)]
     out: PathBuf,
+    /// Print one JSON object: the picture written and each epoch's accuracies.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The epochs of a JSON-lines training log (lines that do not parse are skipped).
@@ -31,6 +34,15 @@ pub fn run(a: CurveArgs) -> Result<()> {
     }
     let title = format!("{} accuracy per epoch", a.log.display());
     fsio::write_atomic(&a.out, plot::accuracy_curve(&title, &logs).as_bytes())?;
-    println!("wrote {} ({} epochs)", a.out.display(), logs.len());
+    if a.json {
+        super::common::print_json(&serde_json::json!({
+            "out": a.out,
+            "epochs": logs.len(),
+            "train_accuracy": logs.iter().map(|e| e.train_accuracy).collect::<Vec<_>>(),
+            "test_accuracy": logs.iter().map(|e| e.test_accuracy).collect::<Vec<_>>(),
+        }));
+    } else {
+        println!("wrote {} ({} epochs)", a.out.display(), logs.len());
+    }
     Ok(())
 }

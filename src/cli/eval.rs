@@ -1,6 +1,6 @@
 //! `firstspike eval`: accuracy of a model with the analytic solver.
 
-use super::common::{print_json, ModelOnTest};
+use super::common::{print_json, progress_bar, ModelOnTest};
 use super::simulate::TRACES_PER_FILE;
 use clap::Args;
 use firstspike::analytic::{evaluate, Net};
@@ -27,17 +27,26 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> Result<()> {
     let (threads, model, test) = a.on.load()?;
     let start = Instant::now();
+    let bar = progress_bar(test.len(), "eval", a.json);
     let st = evaluate(
         &Net::<f64>::from_model(&model),
         &model.encoding,
         &test,
         threads,
+        &|k| bar.inc(k),
     );
+    bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
+    let mut recorded = None;
     if let Some(dir) = &a.record {
-        let traces = record_analytic(&model, &test, threads)?;
+        let bar = progress_bar(test.len(), "record", a.json);
+        let traces = record_analytic(&model, &test, threads, &|k| bar.inc(k))?;
+        bar.finish_and_clear();
         let h = TraceHeader::for_model(&model, EngineKind::Analytic, true);
-        let files = write_traces(dir, &h, &traces, TRACES_PER_FILE)?;
+        let bar = progress_bar(traces.len(), "write traces", a.json);
+        let files = write_traces(dir, &h, &traces, TRACES_PER_FILE, &|k| bar.inc(k))?;
+        bar.finish_and_clear();
+        recorded = Some(json!({ "folder": dir, "traces": traces.len(), "files": files.len() }));
         eprintln!(
             "recorded {} traces in {} files under {}",
             traces.len(),
@@ -55,6 +64,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
             "fired_mean_per_layer": st.fired_mean,
             "seconds": secs,
             "samples_per_second": st.total as f64 / secs,
+            "threads": threads,
+            "recorded": recorded,
         }));
     } else {
         println!(

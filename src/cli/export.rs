@@ -7,15 +7,13 @@
 //!   (`nir.read_data`), one node per layer; or `--model M --index K,...` to simulate those test
 //!   digits with the event engine first (its time is reported with `--json`).
 
-use super::common::{load_split, print_json};
+use super::common::{load_split, print_json, progress_bar, threads};
 use clap::{Args, ValueEnum};
 use firstspike::data::Split;
-use firstspike::event::{Engine, EventNet, RunOptions};
 use firstspike::model::Model;
 use firstspike::nir;
-use firstspike::trace::{
-    trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder,
-};
+use firstspike::simulate::record_samples;
+use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader};
 use firstspike::{fsio, Error, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -54,6 +52,9 @@ pub struct ExportArgs {
     /// Output file (e.g. model.nir, spikes.nir, model.json).
     #[arg(long)]
     out: PathBuf,
+    /// Worker threads for nir-events with --model [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Print one JSON object describing what was written.
     #[arg(long)]
     json: bool,
@@ -97,11 +98,12 @@ pub fn run(a: ExportArgs) -> Result<()> {
         println!("wrote {} ({format})", a.out.display());
         if let Some(eps) = report.get("synaptic_events_per_second") {
             println!(
-                "event engine: {} samples, {} synaptic events in {:.3} s ({:.1} M events/s, one thread)",
+                "event engine: {} samples, {} synaptic events in {:.3} s ({:.1} M events/s on {} threads)",
                 report["samples"],
                 report["synaptic_events"],
                 report["engine_seconds"].as_f64().unwrap_or(0.0),
-                eps.as_f64().unwrap_or(0.0) / 1e6
+                eps.as_f64().unwrap_or(0.0) / 1e6,
+                report["threads"]
             );
         }
     }
@@ -118,7 +120,7 @@ fn export_events(a: &ExportArgs) -> Result<serde_json::Value> {
             }
             (header, samples, json!({}))
         }
-        (None, Some(mp)) => simulate(mp, &a.data, &a.index)?,
+        (None, Some(mp)) => simulate(a, mp)?,
         (None, None) => return Err(Error::Usage(
             "export --format nir-events needs --trace FILE|DIR, or --model FILE with --index K,..."
                 .into(),
@@ -166,50 +168,43 @@ fn load_traces(path: &Path, index: &[usize]) -> Result<(TraceHeader, Vec<SampleT
     Ok((header, picked))
 }
 
-/// Runs the event engine (one thread, to the end of each sample) on test digits `index`,
-/// recording every spike. Reports the engine's own time and synaptic events (spikes x fan-out),
-/// which `tools/nest-check` compares with NEST's.
+/// Runs the event engine (to the end of each sample) on test digits `index`, recording every
+/// spike. Reports the engine's time and synaptic events (spikes x fan-out), which
+/// `tools/nest-check` compares with NEST's (it asks for one thread).
 fn simulate(
+    a: &ExportArgs,
     mp: &Path,
-    data: &Option<PathBuf>,
-    index: &[usize],
 ) -> Result<(TraceHeader, Vec<SampleTrace>, serde_json::Value)> {
-    if index.is_empty() {
+    if a.index.is_empty() {
         return Err(Error::Usage(
             "export --format nir-events --model needs --index K,... (test digits to simulate)"
                 .into(),
         ));
     }
+    let threads = threads(a.threads)?;
     let model = Model::load(mp)?;
-    let max = *index.iter().max().expect("not empty");
-    let data = load_split(data, Split::Test, Some(max + 1))?;
-    model.check_input_dim(data.dim())?;
-    let inputs: Vec<Vec<f64>> = index
-        .iter()
-        .map(|&k| model.encoding.encode(data.image(k)))
-        .collect();
-    let net = EventNet::from_model(&model)?.compile()?;
-    let mut eng = Engine::new(&net);
-    let mut rec = TraceRecorder::new(&net);
-    let mut out = Vec::with_capacity(index.len());
-    let mut events = 0u64;
+    let max = *a.index.iter().max().expect("not empty");
+    let data = load_split(&a.data, Split::Test, Some(max + 1))?;
+    let bar = progress_bar(a.index.len(), "simulate", a.json);
     let start = Instant::now();
-    for (&k, x) in index.iter().zip(&inputs) {
-        rec.reset(k as u64, Some(data.labels[k]));
-        events += eng.run(x, RunOptions::default(), &mut rec)?.total_events();
-        out.push(rec.trace.clone());
-    }
+    let (traces, events) =
+        record_samples(&model, &data, &a.index, EngineKind::Event, threads, &|k| {
+            bar.inc(k)
+        })?;
     let secs = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let eps = events as f64 / secs.max(1e-12);
     let report = json!({
         "engine": "event",
-        "threads": 1,
+        "threads": threads,
         "synaptic_events": events,
         "engine_seconds": secs,
-        "synaptic_events_per_second": events as f64 / secs.max(1e-12),
+        "synaptic_events_per_second": eps,
+        "synaptic_events_per_second_per_thread": eps / threads as f64,
     });
     Ok((
         TraceHeader::for_model(&model, EngineKind::Event, true),
-        out,
+        traces,
         report,
     ))
 }

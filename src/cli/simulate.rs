@@ -1,6 +1,6 @@
 //! `firstspike simulate` and `firstspike verify`: the event engine on real data.
 
-use super::common::{print_json, ModelOnTest};
+use super::common::{print_json, progress_bar, ModelOnTest};
 use clap::Args;
 use firstspike::counts::{layer_name, CountReport};
 use firstspike::event::{EventNet, RunOptions};
@@ -47,6 +47,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         until_decision: a.until_decision,
     };
     let start = Instant::now();
+    let bar = progress_bar(data.len(), "simulate", a.json);
     let rep = simulate(
         &net,
         &model.encoding,
@@ -54,10 +55,16 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         opts,
         threads,
         a.record.is_some(),
+        &|k| bar.inc(k),
     )?;
+    bar.finish_and_clear();
+    let mut recorded = None;
     if let Some(dir) = &a.record {
         let h = TraceHeader::for_model(&model, EngineKind::Event, !a.until_decision);
-        let files = write_traces(dir, &h, &rep.traces, TRACES_PER_FILE)?;
+        let bar = progress_bar(rep.traces.len(), "write traces", a.json);
+        let files = write_traces(dir, &h, &rep.traces, TRACES_PER_FILE, &|k| bar.inc(k))?;
+        bar.finish_and_clear();
+        recorded = Some(json!({ "folder": dir, "traces": rep.traces.len(), "files": files.len() }));
         eprintln!(
             "recorded {} traces in {} files under {}",
             rep.traces.len(),
@@ -89,6 +96,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
             "synaptic_events_per_second": eps,
             "synaptic_events_per_second_per_thread": eps / threads as f64,
             "counts": c,
+            "recorded": recorded,
         }));
     } else {
         println!(
@@ -138,12 +146,16 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
 pub fn run_verify(a: VerifyArgs) -> Result<()> {
     let (threads, model, data) = a.on.load()?;
     let start = Instant::now();
-    let rep = verify(&model, &data, threads)?;
+    let bar = progress_bar(data.len(), "verify", a.json);
+    let rep = verify(&model, &data, threads, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     if a.json {
         let mut v = serde_json::to_value(&rep).expect("json");
         v["agree"] = json!(rep.agree());
         v["seconds"] = json!(secs);
+        v["model"] = json!(a.on.model);
+        v["threads"] = json!(threads);
         print_json(&v);
     } else {
         println!(

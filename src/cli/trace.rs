@@ -1,16 +1,13 @@
 //! `firstspike replay` and `firstspike raster`: reading traces and drawing spikes.
 
-use super::common::{load_split, print_json};
-use clap::{Args, ValueEnum};
+use super::common::{load_split, print_json, progress_bar, threads, Engine};
+use clap::Args;
 use firstspike::data::Split;
-use firstspike::event::{Engine, EventNet, RunOptions};
 use firstspike::model::Model;
 use firstspike::raster;
 use firstspike::replay::replay;
-use firstspike::simulate::record_analytic;
-use firstspike::trace::{
-    trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder,
-};
+use firstspike::simulate::record_samples;
+use firstspike::trace::{trace_files, SampleTrace, TraceFile, TraceHeader};
 use firstspike::{Error, Result};
 use std::path::PathBuf;
 
@@ -26,12 +23,6 @@ pub struct ReplayArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Eng {
-    Event,
-    Analytic,
 }
 
 /// Flags of `raster`.
@@ -50,12 +41,18 @@ pub struct RasterArgs {
     /// Draw from a recorded trace file instead of simulating.
     #[arg(long)]
     trace: Option<PathBuf>,
-    /// Engine used with --model.
+    /// Engine that simulates the samples (with --model); both give the same spikes.
     #[arg(long, value_enum, default_value = "event")]
-    engine: Eng,
+    engine: Engine,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Output prefix: writes PREFIX.csv, PREFIX.json, PREFIX.svg.
     #[arg(long)]
     out: PathBuf,
+    /// Print one JSON object describing what was written.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run_replay(a: ReplayArgs) -> Result<()> {
@@ -64,7 +61,10 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
         .into_iter()
         .map(|p| TraceFile::load(&p).map(|f| (p, f)))
         .collect::<Result<_>>()?;
-    let rep = replay(&model, &files)?;
+    let n: usize = files.iter().map(|(_, f)| f.samples.len()).sum();
+    let bar = progress_bar(n, "replay", a.json);
+    let rep = replay(&model, &files, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
     if a.json {
         let mut v = serde_json::to_value(&rep).expect("json");
         v["files"] = serde_json::json!(files.len());
@@ -146,38 +146,18 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
                     "raster --model needs --index K (one or more test samples)".into(),
                 ));
             }
+            let threads = threads(a.threads)?;
             let model = Model::load(mp)?;
             let max = *a.index.iter().max().unwrap();
             let data = load_split(&a.data, Split::Test, Some(max + 1))?;
-            model.check_input_dim(data.dim())?;
-            let traces = match a.engine {
-                Eng::Event => {
-                    let net = EventNet::from_model(&model)?.compile()?;
-                    let mut eng = Engine::new(&net);
-                    let mut rec = TraceRecorder::new(&net);
-                    let mut out = Vec::new();
-                    for &k in &a.index {
-                        rec.reset(k as u64, Some(data.labels[k]));
-                        eng.run(
-                            &model.encoding.encode(data.image(k)),
-                            RunOptions::default(),
-                            &mut rec,
-                        )?;
-                        out.push(rec.trace.clone());
-                    }
-                    out
-                }
-                Eng::Analytic => {
-                    let all = record_analytic(&model, &data, 1)?;
-                    a.index.iter().map(|&k| all[k].clone()).collect()
-                }
-            };
-            let engine = match a.engine {
-                Eng::Event => EngineKind::Event,
-                Eng::Analytic => EngineKind::Analytic,
-            };
+            let bar = progress_bar(a.index.len(), "raster", a.json);
+            let (traces, _) =
+                record_samples(&model, &data, &a.index, a.engine.into(), threads, &|k| {
+                    bar.inc(k)
+                })?;
+            bar.finish_and_clear();
             (
-                TraceHeader::for_model(&model, engine, true),
+                TraceHeader::for_model(&model, a.engine.into(), true),
                 traces,
                 mp.display().to_string(),
             )
@@ -189,11 +169,23 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
         }
     };
     let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &traces)?;
-    println!(
-        "wrote {}, {} and {}",
-        csv.display(),
-        json.display(),
-        svg.display()
-    );
+    if a.json {
+        print_json(&serde_json::json!({
+            "files": { "csv": csv, "json": json, "svg": svg },
+            "samples": traces.iter().map(|t| t.sample).collect::<Vec<_>>(),
+            "labels": traces.iter().map(|t| t.label).collect::<Vec<_>>(),
+            "decisions": traces.iter().map(|t| t.decision.map(|d| d.0)).collect::<Vec<_>>(),
+            "spikes": traces.iter().map(|t| t.spikes.len()).collect::<Vec<_>>(),
+            "engine": format!("{:?}", header.engine).to_lowercase(),
+            "arch": header.arch,
+        }));
+    } else {
+        println!(
+            "wrote {}, {} and {}",
+            csv.display(),
+            json.display(),
+            svg.display()
+        );
+    }
     Ok(())
 }

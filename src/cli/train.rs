@@ -4,7 +4,7 @@
 //! Ctrl-C (or SIGTERM) stops after the current batch, writes a checkpoint and exits with
 //! code 130; a second Ctrl-C quits at once, keeping the last checkpoint written.
 
-use super::common::{default_threads, load_split, print_json};
+use super::common::{default_threads, load_split, print_json, progress_bar, Engine};
 use clap::{Args, ValueEnum};
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
@@ -12,10 +12,11 @@ use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
 use firstspike::model::{format_arch, parse_arch, with_ext};
 use firstspike::plot;
+use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
 use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
 use firstspike::{fsio, Error, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use serde_json::json;
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -29,14 +30,6 @@ enum Origin {
     Input,
     /// z = exp((t - t_first)/tau), t_first the earliest output spike.
     FirstOutput,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Eng {
-    /// The layer-by-layer analytic solver (f32).
-    Analytic,
-    /// The discrete-event engine (f64); its traces are replayed for the gradients.
-    Event,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,10 +54,10 @@ pub struct TrainArgs {
     arch: Option<String>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Passes over the training set (with --resume, may differ from the checkpoint's, to train longer or shorter)", dflt().epochs))]
     epochs: Option<usize>,
-    /// Use only the first N training images.
+    /// Use only the first N training images [default: all; with --resume, the checkpoint's].
     #[arg(long)]
-    limit: Option<usize>,
-    /// Use only the first N test images for the per-epoch test accuracy.
+    train_limit: Option<usize>,
+    /// Use only the first N test images for the per-epoch test accuracy [default: all].
     #[arg(long)]
     test_limit: Option<usize>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
@@ -102,7 +95,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, help = with_default("Time origin of the loss's z = exp((t - origin)/tau)", origin_name(dflt().loss_origin)))]
     loss_origin: Option<Origin>,
     #[arg(long, value_enum, help = with_default("Engine producing the forward traces that the backward pass replays", engine_name(dflt().engine)))]
-    engine: Option<Eng>,
+    engine: Option<Engine>,
     /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
     /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
     #[arg(long)]
@@ -237,10 +230,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
         Origin::FirstOutput => LossOrigin::FirstOutput,
     });
     ap.set("--loss-origin", origin, &mut c.loss_origin);
-    let engine = a.engine.map(|e| match e {
-        Eng::Analytic => EngineKind::Analytic,
-        Eng::Event => EngineKind::Event,
-    });
+    let engine = a.engine.map(EngineKind::from);
     ap.set("--engine", engine, &mut c.engine);
     if !ap.clashes.is_empty() {
         return Err(Error::Usage(format!(
@@ -351,12 +341,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
         ..TrainConfig::default()
     };
     let ckpt = a.resume.as_deref().map(Checkpoint::load).transpose()?;
-    let mut limits = (a.limit, false, a.test_limit, false);
+    let mut limits = (a.train_limit, false, a.test_limit, false);
     let mut dataset = a.dataset.clone().unwrap_or_else(|| "mnist".into());
     if let Some(c) = &ckpt {
         defaults = c.config.clone();
         let mut errs = Vec::new();
-        let (l, lf) = resume_limit("--limit", a.limit, Some(c.train_data.samples), &mut errs);
+        let (l, lf) = resume_limit(
+            "--train-limit",
+            a.train_limit,
+            Some(c.train_data.samples),
+            &mut errs,
+        );
         let (t, tf) = resume_limit(
             "--test-limit",
             a.test_limit,
@@ -396,7 +391,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         lines.push('\n');
     }
     fsio::write_atomic(&log_path, lines.as_bytes())?;
-    let train_set = load_limited(&data, Split::Train, limits.0, "--limit", limits.1)?;
+    let train_set = load_limited(&data, Split::Train, limits.0, "--train-limit", limits.1)?;
     let test_set = load_limited(&data, Split::Test, limits.2, "--test-limit", limits.3)?;
     let mut trainer = match ckpt {
         None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
@@ -409,7 +404,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     trainer.set_dataset(&dataset);
     let dir = resolve_data_dir(data.as_deref());
     trainer.set_data_dir(&std::fs::canonicalize(&dir).unwrap_or(dir).to_string_lossy());
-    let bar = ProgressBar::new(train_set.len() as u64);
+    let bar = progress_bar(train_set.len(), "", a.json);
     bar.set_style(
         ProgressStyle::with_template(
             "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
@@ -519,6 +514,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         &model.encoding,
         &test_set,
         cfg.threads,
+        NO_PROGRESS,
     );
     model.meta.test_accuracy = Some(st.accuracy());
     model.meta.test_samples = st.total;

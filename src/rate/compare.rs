@@ -29,6 +29,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::Model;
 use crate::parallel::par_chunks;
+use crate::progress::Progress;
 use crate::simulate::SimReport;
 use serde::Serialize;
 
@@ -162,7 +163,12 @@ pub struct TemporalCounts {
 /// model, `counts[l][sample]` (layer 0 = inputs). Computed with the analytic solver in f64,
 /// which fires the same neurons as the event engine (`firstspike verify` checks it on every
 /// spike) about ten times faster than a complete event-engine run.
-pub fn temporal_full_counts(model: &Model, data: &Dataset, threads: usize) -> Result<LayerCounts> {
+pub fn temporal_full_counts(
+    model: &Model,
+    data: &Dataset,
+    threads: usize,
+    progress: Progress,
+) -> Result<LayerCounts> {
     model.check_input_dim(data.dim())?;
     let net = Net::<f64>::from_model(model);
     let nl = model.layers.len() + 1;
@@ -177,6 +183,7 @@ pub fn temporal_full_counts(model: &Model, data: &Dataset, threads: usize) -> Re
             for (l, o) in out.iter_mut().enumerate() {
                 o.push(pass.fired(l) as u64);
             }
+            progress(1);
         }
         out
     });

@@ -28,6 +28,7 @@ use super::convert::SpikingNet;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::parallel::par_chunks;
+use crate::progress::Progress;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -253,12 +254,14 @@ pub fn sample_rng(seed: u64, i: usize) -> ChaCha8Rng {
     r
 }
 
-/// Simulates every image of `data` on `threads` threads; results in data order.
+/// Simulates every image of `data` on `threads` threads, reporting each finished sample to
+/// `progress`; results in data order.
 pub fn simulate(
     net: &SpikingNet,
     data: &Dataset,
     cfg: &SimConfig,
     threads: usize,
+    progress: Progress,
 ) -> Result<Vec<SampleRun>> {
     cfg.validate()?;
     let n_in = net.layers.first().map_or(0, |l| l.n_in);
@@ -286,13 +289,15 @@ pub fn simulate(
         let mut st = SimState::default();
         range
             .map(|i| {
-                run_sample(
+                let run = run_sample(
                     net,
                     data.image(i),
                     cfg,
                     &mut sample_rng(cfg.seed, i),
                     &mut st,
-                )
+                );
+                progress(1);
+                run
             })
             .collect::<Vec<_>>()
     });

@@ -669,6 +669,7 @@ impl<'d> Trainer<'d> {
                 &cfg.encoding,
                 t,
                 cfg.threads,
+                crate::progress::NO_PROGRESS,
             )
             .accuracy()
         });
