@@ -101,38 +101,31 @@ impl LinearAxis {
     /// An axis covering `[lo, hi]`, widened to the nearest ticks outside so that it starts and
     /// ends on a tick.
     pub fn nice(lo: f64, hi: f64, a: f64, b: f64, max_ticks: usize) -> LinearAxis {
-        let ax = LinearAxis::exact(lo, hi, a, b, max_ticks);
-        let lo = (ax.lo / ax.step + EDGE_SLACK).floor() * ax.step;
-        let hi = (ax.hi / ax.step - EDGE_SLACK).ceil() * ax.step;
+        LinearAxis::exact(lo, hi, a, b, max_ticks).widened()
+    }
+
+    /// The same axis with a tick step of at least `min` (e.g. 1 for counts and indices).
+    pub fn min_step(self, min: f64) -> LinearAxis {
+        if self.step >= min {
+            return self;
+        }
         LinearAxis {
-            lo,
-            hi,
-            ticks: multiples(lo, hi, ax.step),
-            ..ax
+            step: min,
+            ticks: multiples(self.lo, self.hi, min),
+            ..self
         }
     }
 
-    /// Like [`LinearAxis::nice`], but with a step of at least `min_step` (e.g. 1 for counts).
-    pub fn nice_min_step(
-        lo: f64,
-        hi: f64,
-        a: f64,
-        b: f64,
-        max_ticks: usize,
-        min_step: f64,
-    ) -> LinearAxis {
-        let ax = LinearAxis::nice(lo, hi, a, b, max_ticks);
-        if ax.step >= min_step {
-            return ax;
-        }
-        let lo = (lo / min_step).floor() * min_step;
-        let hi = (hi / min_step).ceil().max(lo / min_step + 1.0) * min_step;
+    /// The same axis widened to the nearest ticks outside its range.
+    pub fn widened(self) -> LinearAxis {
+        let lo = (self.lo / self.step + EDGE_SLACK).floor() * self.step;
+        let hi = (self.hi / self.step - EDGE_SLACK).ceil() * self.step;
+        let hi = if hi > lo { hi } else { lo + self.step };
         LinearAxis {
             lo,
             hi,
-            step: min_step,
-            ticks: multiples(lo, hi, min_step),
-            ..ax
+            ticks: multiples(lo, hi, self.step),
+            ..self
         }
     }
 
@@ -252,8 +245,10 @@ mod tests {
 
     #[test]
     fn count_axes_never_step_below_one() {
-        let ax = LinearAxis::nice_min_step(1.0, 3.0, 0.0, 1.0, 10, 1.0);
+        let ax = LinearAxis::exact(1.0, 3.0, 0.0, 1.0, 10).min_step(1.0);
         assert_eq!(ax.ticks, vec![1.0, 2.0, 3.0]);
+        let ax = LinearAxis::exact(-0.5, 1.5, 0.0, 1.0, 10).min_step(1.0);
+        assert_eq!((ax.lo, ax.ticks), (-0.5, vec![0.0, 1.0]));
     }
 
     #[test]

@@ -81,7 +81,9 @@ pub fn line_chart(
     }
     let (px0, px1, py0, py1) = (LEFT, W - RIGHT, TOP, H - BOTTOM);
     let xa = if x_integer {
-        LinearAxis::nice_min_step(x0, x1, px0, px1, X_TICKS, 1.0)
+        LinearAxis::exact(x0, x1, px0, px1, X_TICKS)
+            .min_step(1.0)
+            .widened()
     } else {
         LinearAxis::nice(x0, x1, px0, px1, X_TICKS)
     };

@@ -18,3 +18,8 @@ mod svg;
 pub use axis::{nice_step, nice_ticks, LinearAxis, LogAxis};
 pub use curve::{accuracy_curve, curve_title, line_chart, model_name, Series};
 pub use svg::{esc, Svg};
+
+#[cfg(test)]
+pub(crate) mod tests {
+    pub(crate) use super::svg::tests::assert_well_formed;
+}

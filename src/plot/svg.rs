@@ -66,9 +66,13 @@ impl Svg {
         );
     }
 
-    /// One line of text in differently styled pieces (`(text, style)`), each escaped.
+    /// One line of text in differently styled pieces (`(text, style)`), each escaped; spaces
+    /// at the ends of pieces are kept.
     pub fn text_spans(&mut self, x: f64, y: f64, spans: &[(&str, &str)], style: &str) {
-        let _ = write!(self.buf, r#"<text x="{x:.1}" y="{y:.1}" {style}>"#);
+        let _ = write!(
+            self.buf,
+            r#"<text x="{x:.1}" y="{y:.1}" xml:space="preserve" {style}>"#
+        );
         for (t, st) in spans {
             let _ = write!(self.buf, "<tspan {st}>{}</tspan>", esc(t));
         }
