@@ -136,7 +136,7 @@ pub fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String 
     } else {
         plot::model_name(Path::new(model))
     };
-    let bands: Vec<f64> = arch.iter().map(|&n| band_height(n as usize)).collect();
+    let bands: Vec<f64> = arch.iter().map(|&n| band_height(n)).collect();
     let panel_h = PANEL_HEAD + bands.iter().sum::<f64>() + PANEL_FOOT;
     let mut s = Svg::new(PANEL_W, panel_h * traces.len().max(1) as f64);
     let (x0, x1) = (LEFT, PANEL_W - RIGHT);
@@ -164,8 +164,8 @@ pub fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String 
         let mut y = top;
         for l in (0..nl).rev() {
             band_top[l] = y;
-            let (n, h) = (arch[l] as usize, bands[l]);
-            let shade = if (nl - 1 - l) % 2 == 0 {
+            let (n, h) = (arch[l], bands[l]);
+            let shade = if (nl - 1 - l).is_multiple_of(2) {
                 "#f5f7fa"
             } else {
                 "#ffffff"
@@ -251,7 +251,7 @@ pub fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String 
             );
         }
         if let Some((d, td)) = t.decision {
-            let (px, py) = (xa.px(td), row(nl - 1, d as u32));
+            let (px, py) = (xa.px(td), row(nl - 1, d));
             s.line(
                 px,
                 top,

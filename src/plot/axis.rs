@@ -24,7 +24,10 @@ pub fn nice_step(raw: f64) -> f64 {
 /// the multiples of `nice_step((hi - lo) / (max_ticks - 1))`. Empty or reversed ranges give
 /// the single tick `lo`.
 pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
-    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
+        || !lo.is_finite()
+        || !hi.is_finite()
+    {
         return vec![lo];
     }
     let step = nice_step((hi - lo) / (max_ticks.max(2) - 1) as f64);
