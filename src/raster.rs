@@ -7,6 +7,7 @@ use crate::counts::layer_name;
 use crate::error::Result;
 use crate::fsio;
 use crate::model::with_ext;
+use crate::plot::{self, LinearAxis, Svg};
 use crate::trace::{SampleTrace, TraceHeader};
 use serde_json::json;
 use std::fmt::Write;
@@ -27,7 +28,7 @@ pub fn write_all(
     fsio::write_atomic(&paths[0], csv(traces).as_bytes())?;
     let side = serde_json::to_string_pretty(&sidecar(header, model_name, traces)).expect("json");
     fsio::write_atomic(&paths[1], side.as_bytes())?;
-    fsio::write_atomic(&paths[2], svg(header, traces).as_bytes())?;
+    fsio::write_atomic(&paths[2], svg(header, model_name, traces).as_bytes())?;
     Ok(paths)
 }
 
@@ -73,122 +74,207 @@ pub fn sidecar(
 }
 
 const PANEL_W: f64 = 900.0;
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 20.0;
+/// Room for the neuron-index tick labels and the axis label.
+const LEFT: f64 = 74.0;
+/// Room for the layer names.
+const RIGHT: f64 = 118.0;
+/// Title and subtitle above each panel's bands.
+const PANEL_HEAD: f64 = 58.0;
+/// The time axis below each panel's bands.
+const PANEL_FOOT: f64 = 62.0;
 const BAND_MIN: f64 = 60.0;
+/// Layers of at most this many neurons get a row of at least `SMALL_ROW` pixels per neuron, so
+/// that every index (every class of an output layer) is labelled.
+const SMALL_LAYER: usize = 12;
+const SMALL_ROW: f64 = 14.0;
+/// Least spacing of neuron-index tick labels in larger layers, pixels.
+const TICK_SPACING: f64 = 20.0;
+/// Least spacing of time tick labels, pixels.
+const TIME_TICK_SPACING: f64 = 70.0;
+const DECISION: &str = "#d62728";
+const COLORS: [&str; 5] = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974"];
 
-/// An SVG raster: one panel per sample, time on x, neurons on y grouped in a band per layer
-/// (inputs at the bottom, outputs on top), the decision marked by a red line and the winning
-/// output spike circled.
-pub fn svg(header: &TraceHeader, traces: &[SampleTrace]) -> String {
+/// Height of the band of a layer of `n` neurons: grows with sqrt(n), at least `BAND_MIN`.
+fn band_height(n: usize) -> f64 {
+    let h = (6.0 * (n as f64).sqrt()).max(BAND_MIN);
+    if n <= SMALL_LAYER {
+        h.max(SMALL_ROW * n as f64)
+    } else {
+        h
+    }
+}
+
+/// The title of one panel: the model's name, the sample, its label and the prediction.
+fn panel_title(model: &str, t: &SampleTrace) -> String {
+    let head = if model.is_empty() {
+        format!("sample {}", t.sample)
+    } else {
+        format!("{model}, sample {}", t.sample)
+    };
+    let label = t.label.map_or(String::new(), |l| format!(": label {l}"));
+    let pred = match (t.decision, t.label) {
+        (None, _) => ", no output spike (no prediction)".to_string(),
+        (Some((d, _)), Some(l)) if u64::from(d) == u64::from(l) => {
+            format!(", predicted {d} (correct)")
+        }
+        (Some((d, _)), Some(_)) => format!(", predicted {d} (wrong)"),
+        (Some((d, _)), None) => format!(": predicted {d}"),
+    };
+    format!("{head}{label}{pred}")
+}
+
+/// An SVG raster: one panel per sample, time (units of tau_syn) on x, neurons on y in one band
+/// per layer (inputs at the bottom, outputs on top), each band with its own neuron-index axis
+/// and its layer's name. The decision is marked by a dashed line and the winning output spike
+/// ringed; the label's output row is shaded. `model` names the network (a file name or path;
+/// only its file name is shown, or nothing when empty).
+pub fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String {
     let arch = &header.arch;
     let nl = arch.len();
-    // Band heights: proportional to sqrt(size), at least BAND_MIN.
-    let bands: Vec<f64> = arch
-        .iter()
-        .map(|&n| (n as f64).sqrt().mul_add(6.0, 0.0).max(BAND_MIN))
-        .collect();
-    let panel_h: f64 = bands.iter().sum::<f64>() + 60.0;
-    let total_h = panel_h * traces.len().max(1) as f64 + 30.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{PANEL_W}" height="{total_h}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-"#
-    );
-    let colors = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974"];
+    let model = if model.is_empty() {
+        String::new()
+    } else {
+        plot::model_name(Path::new(model))
+    };
+    let bands: Vec<f64> = arch.iter().map(|&n| band_height(n)).collect();
+    let panel_h = PANEL_HEAD + bands.iter().sum::<f64>() + PANEL_FOOT;
+    let mut s = Svg::new(PANEL_W, panel_h * traces.len().max(1) as f64);
+    let (x0, x1) = (LEFT, PANEL_W - RIGHT);
     for (p, t) in traces.iter().enumerate() {
-        let y0 = 30.0 + p as f64 * panel_h;
-        let t_max = t
-            .spikes
-            .iter()
-            .map(|s| s.time)
-            .fold(0.0f64, f64::max)
-            .max(1e-9)
-            * 1.05;
-        let x = |time: f64| LEFT + (PANEL_W - LEFT - RIGHT) * time / t_max;
-        let title = format!(
-            "sample {}{}{}",
-            t.sample,
-            t.label.map_or(String::new(), |l| format!(", label {l}")),
-            t.decision.map_or(", no output spike".into(), |d| format!(
-                ", decision {} at t = {:.3}",
-                d.0, d.1
-            ))
+        let top = p as f64 * panel_h + PANEL_HEAD;
+        let t_last = t.spikes.iter().map(|s| s.time).fold(0.0f64, f64::max);
+        let max_ticks = ((x1 - x0) / TIME_TICK_SPACING) as usize;
+        let xa = LinearAxis::nice(0.0, t_last.max(1e-9), x0, x1, max_ticks);
+        s.text(x0, top - 34.0, &panel_title(&model, t), r#"font-size="15""#);
+        let fired = t.fired(arch);
+        s.text(
+            x0,
+            top - 16.0,
+            &format!(
+                "{} spikes; {}; times in units of τ_syn",
+                fired.iter().sum::<u64>(),
+                t.decision.map_or("no decision".into(), |(d, td)| format!(
+                    "decision = first output spike: neuron {d} at t = {td:.3}"
+                )),
+            ),
+            r##"fill="#555""##,
         );
-        let _ = writeln!(
-            s,
-            r#"<text x="{LEFT}" y="{}" font-size="14">{title}</text>"#,
-            y0 - 8.0
-        );
-        // Bands from the top: output first.
+        // Bands from the top: output first; y axis of neuron indices, 0 at the band's bottom.
         let mut band_top = vec![0.0; nl];
-        let mut y = y0;
+        let mut y = top;
         for l in (0..nl).rev() {
             band_top[l] = y;
+            let (n, h) = (arch[l], bands[l]);
+            let shade = if (nl - 1 - l).is_multiple_of(2) {
+                "#f5f7fa"
+            } else {
+                "#ffffff"
+            };
+            s.rect(x0, y, x1 - x0, h, &format!(r#"fill="{shade}""#));
+            let spacing = if n <= SMALL_LAYER {
+                SMALL_ROW
+            } else {
+                TICK_SPACING
+            };
+            let ya = LinearAxis::exact(-0.5, n as f64 - 0.5, y + h, y, (h / spacing) as usize + 1)
+                .min_step(1.0);
+            s.axis_left(x0, (y, y + h), &ya.labelled(), "", 0.0);
+            if l + 1 == nl {
+                if let Some(lab) = t.label.filter(|&lab| (lab as usize) < n) {
+                    let row = h / n as f64;
+                    s.rect(
+                        x0,
+                        ya.px(lab as f64) - row / 2.0,
+                        x1 - x0,
+                        row,
+                        r##"fill="#dff0d8""##,
+                    );
+                    s.text(
+                        x1 - 4.0,
+                        ya.px(lab as f64) + 4.0,
+                        "label",
+                        r##"text-anchor="end" fill="#3c763d" font-size="10""##,
+                    );
+                }
+            }
             let name = layer_name(l, nl);
-            let _ = writeln!(
-                s,
-                r##"<rect x="{LEFT}" y="{y}" width="{}" height="{}" fill="none" stroke="#bbb"/><text x="4" y="{}">{name}</text><text x="4" y="{}" fill="#777">{} n</text>"##,
-                PANEL_W - LEFT - RIGHT,
-                bands[l],
-                y + bands[l] / 2.0,
-                y + bands[l] / 2.0 + 14.0,
-                arch[l]
-            );
-            y += bands[l];
+            s.text(x1 + 10.0, y + h / 2.0 - 2.0, &name, r#"font-weight="bold""#);
+            let fired_l = fired.get(l).copied().unwrap_or(0);
+            for (k, line) in [format!("{n} neurons"), format!("{fired_l} fired")]
+                .iter()
+                .enumerate()
+            {
+                let yy = y + h / 2.0 + 13.0 + 12.0 * k as f64;
+                s.text(x1 + 10.0, yy, line, r##"fill="#666" font-size="10""##);
+            }
+            y += h;
         }
+        let bottom = y;
+        let xt = xa.labelled();
+        s.grid_v(&xt.iter().map(|t| t.0).collect::<Vec<_>>(), (top, bottom));
+        // Layer separators over the grid.
+        for l in 1..nl {
+            let yy = band_top[l - 1];
+            s.line(x0, yy, x1, yy, r##"stroke="#888""##);
+        }
+        s.rect(
+            x0,
+            top,
+            x1 - x0,
+            bottom - top,
+            r##"fill="none" stroke="#888""##,
+        );
+        s.text_up(
+            18.0,
+            (top + bottom) / 2.0,
+            "neuron index (per layer)",
+            r#"text-anchor="middle""#,
+        );
+        let row = |l: usize, i: u32| {
+            let n = arch[l] as f64;
+            band_top[l] + bands[l] * (1.0 - (i as f64 + 0.5) / n)
+        };
         for sp in &t.spikes {
             let l = sp.layer as usize;
-            let n = arch[l] as f64;
-            let yy = band_top[l] + bands[l] * (1.0 - (sp.neuron as f64 + 0.5) / n);
-            let r = if l + 1 == nl { 3.0 } else { 1.2 };
-            let _ = writeln!(
-                s,
-                r#"<circle cx="{:.2}" cy="{:.2}" r="{r}" fill="{}"/>"#,
-                x(sp.time),
-                yy,
-                colors[l % colors.len()]
+            let r = if l + 1 == nl {
+                3.0
+            } else if l == 0 {
+                1.1
+            } else {
+                1.5
+            };
+            s.circle(
+                xa.px(sp.time),
+                row(l, sp.neuron),
+                r,
+                &format!(r#"fill="{}""#, COLORS[l % COLORS.len()]),
             );
         }
         if let Some((d, td)) = t.decision {
-            let n = arch[nl - 1] as f64;
-            let yy = band_top[nl - 1] + bands[nl - 1] * (1.0 - (d as f64 + 0.5) / n);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{0:.2}" x2="{0:.2}" y1="{1}" y2="{2}" stroke="#d62728" stroke-dasharray="4 3"/><circle cx="{0:.2}" cy="{3:.2}" r="7" fill="none" stroke="#d62728" stroke-width="2"/><text x="{4:.2}" y="{5}" fill="#d62728">decision</text>"##,
-                x(td),
-                y0,
-                y,
-                yy,
-                x(td) + 4.0,
-                y0 + 12.0
+            let (px, py) = (xa.px(td), row(nl - 1, d));
+            s.line(
+                px,
+                top,
+                px,
+                bottom,
+                &format!(r#"stroke="{DECISION}" stroke-dasharray="4 3""#),
+            );
+            s.circle(
+                px,
+                py,
+                7.0,
+                &format!(r#"fill="none" stroke="{DECISION}" stroke-width="2""#),
+            );
+            s.text(
+                px + 10.0,
+                py + 4.0,
+                &format!("decision {d}"),
+                &format!(r#"fill="{DECISION}" font-weight="bold""#),
             );
         }
-        // Time axis.
-        let ticks = 5;
-        for k in 0..=ticks {
-            let tt = t_max * k as f64 / ticks as f64;
-            let _ = writeln!(
-                s,
-                r##"<line x1="{0:.2}" x2="{0:.2}" y1="{1}" y2="{2}" stroke="#333"/><text x="{0:.2}" y="{3}" text-anchor="middle">{4:.2}</text>"##,
-                x(tt),
-                y,
-                y + 4.0,
-                y + 16.0,
-                tt
-            );
-        }
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle">time (tau_syn)</text>"#,
-            LEFT + (PANEL_W - LEFT) / 2.0,
-            y + 32.0
-        );
+        s.axis_bottom(bottom, (x0, x1), &xt, &[], "time (τ_syn)");
     }
-    s.push_str("</svg>\n");
-    s
+    s.finish()
 }
 
 #[cfg(test)]
@@ -236,10 +322,40 @@ mod tests {
     }
 
     #[test]
-    fn svg_marks_the_decision() {
+    fn svg_marks_the_decision_and_the_prediction() {
         let (h, t) = tr();
-        let s = svg(&h, &[t]);
+        let s = svg(&h, "models/m.bin", &[t]);
         assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
-        assert!(s.contains("decision 1 at t = 0.700"));
+        assert!(s.contains("m, sample 3: label 1, predicted 1 (correct)"));
+        assert!(s.contains("neuron 1 at t = 0.700"));
+        assert!(s.contains(">decision 1</text>"));
+        assert!(
+            !s.contains("models/"),
+            "the title shows the model's name, not its path"
+        );
+    }
+
+    #[test]
+    fn svg_names_each_layer_once_and_labels_its_axes() {
+        let (mut h, t) = tr();
+        h.arch = vec![2, 3, 2];
+        let s = svg(&h, "", &[t]);
+        for name in ["input", "hidden 1", "output"] {
+            assert_eq!(s.matches(&format!(">{name}</text>")).count(), 1, "{name}");
+        }
+        assert!(s.contains(">time (τ_syn)</text>"));
+        assert!(s.contains(">neuron index (per layer)</text>"));
+        // Neuron-index ticks are whole: 0 and 1 in the two-neuron bands, 0, 1, 2 in the other
+        // (the time ticks, 0.0 to 0.7, carry one decimal).
+        let tick = |v: &str| s.matches(&format!(r#"font-size="11">{v}</text>"#)).count();
+        assert_eq!((tick("0"), tick("1"), tick("2"), tick("0.5")), (3, 3, 1, 1));
+    }
+
+    #[test]
+    fn svg_escapes_the_model_name() {
+        let (h, t) = tr();
+        let s = svg(&h, "dir/a<&>\"b.bin", &[t]);
+        crate::plot::tests::assert_well_formed(&s);
+        assert!(s.contains("a&lt;&amp;&gt;&quot;b, sample 3"));
     }
 }

@@ -1,4 +1,4 @@
-//! The comparison as a picture (hand-written SVG, in the style of [`crate::raster`]).
+//! The comparison as a picture, drawn with the toolkit of [`crate::plot`].
 //!
 //! Owns one rendering only, a pure function returning text: on top, accuracy versus spikes per
 //! inference (log scale) for both codings, the rate network as a curve over T with its
@@ -10,7 +10,7 @@ use super::compare::Comparison;
 use super::compare::{Reference, MATCH_TOLERANCE};
 use super::report::count;
 use crate::counts::layer_name;
-use std::fmt::Write;
+use crate::plot::{LinearAxis, LogAxis, Svg};
 
 const W: f64 = 960.0;
 const LEFT: f64 = 80.0;
@@ -27,49 +27,6 @@ const TEMPORAL: &str = "#c44e52";
 /// Log-spaced bins per histogram.
 const BINS: usize = 24;
 
-/// A log10 axis from `10^lo` to `10^hi` mapped to pixels `a..b`.
-struct LogAxis {
-    lo: f64,
-    hi: f64,
-    a: f64,
-    b: f64,
-}
-
-impl LogAxis {
-    /// Decades covering every positive value of `xs` (at least one decade).
-    fn covering(xs: impl Iterator<Item = f64>, a: f64, b: f64) -> LogAxis {
-        let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
-        for x in xs.filter(|x| x.is_finite() && *x > 0.0) {
-            mn = mn.min(x);
-            mx = mx.max(x);
-        }
-        if !mn.is_finite() {
-            (mn, mx) = (1.0, 10.0);
-        }
-        let lo = mn.log10().floor();
-        let hi = mx.log10().ceil().max(lo + 1.0);
-        LogAxis { lo, hi, a, b }
-    }
-    fn px(&self, x: f64) -> f64 {
-        let l = x.max(10f64.powf(self.lo)).log10();
-        self.a + (self.b - self.a) * (l - self.lo) / (self.hi - self.lo)
-    }
-    fn decades(&self) -> impl Iterator<Item = f64> {
-        (self.lo as i32..=self.hi as i32).map(|k| 10f64.powi(k))
-    }
-}
-
-/// A tick label: whole numbers with thousands separators, decimals only below 1.
-fn tick(x: f64) -> String {
-    if x < 1.0 {
-        format!("{x}")
-    } else if x < 100.0 {
-        format!("{x:.0}")
-    } else {
-        count(x)
-    }
-}
-
 /// One line saying where the rate network is compared and why.
 fn subtitle(c: &Comparison) -> String {
     let whose = match c.op.reference {
@@ -85,31 +42,17 @@ fn subtitle(c: &Comparison) -> String {
     )
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// The SVG picture of a comparison; `title` goes on top.
 pub fn svg(c: &Comparison, title: &str) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{LEFT}" y="24" font-size="16">{}</text>
-<text x="{LEFT}" y="42" fill="#555">{}</text>"##,
-        esc(title),
-        esc(&subtitle(c))
-    );
+    let mut s = Svg::new(W, H);
+    s.text(LEFT, 24.0, title, r#"font-size="16""#);
+    s.text(LEFT, 42.0, &subtitle(c), r##"fill="#555""##);
     accuracy_panel(&mut s, c);
     histograms(&mut s, c);
-    s.push_str("</svg>\n");
-    s
+    s.finish()
 }
 
-fn accuracy_panel(s: &mut String, c: &Comparison) {
+fn accuracy_panel(s: &mut Svg, c: &Comparison) {
     let t = &c.temporal;
     let curve = &c.curve;
     let (x0, x1, y0, y1) = (LEFT, W - RIGHT, TOP, TOP + PLOT_H);
@@ -120,110 +63,62 @@ fn accuracy_panel(s: &mut String, c: &Comparison) {
         .chain([t.spikes, t.spikes_full, c.decisions.spikes_mean]);
     let ax = LogAxis::covering(xs, x0, x1);
     let floor_acc = t.accuracy.min(c.op.accuracy).min(c.op.target);
-    let y_lo = ((floor_acc - 0.1) * 20.0).floor().max(0.0) / 20.0;
-    let y = |a: f64| y1 - (y1 - y0) * (a.clamp(y_lo - 0.02, 1.0) - y_lo) / (1.0 - y_lo);
-    let _ = writeln!(
-        s,
-        r##"<defs><clipPath id="plot"><rect x="{x0}" y="{y0}" width="{}" height="{}"/></clipPath></defs>
-<rect x="{x0}" y="{y0}" width="{}" height="{}" fill="none" stroke="#bbb"/>"##,
-        x1 - x0,
-        y1 - y0,
-        x1 - x0,
-        y1 - y0
+    // Accuracy in %, from a round value about 10 points below the lowest marked accuracy.
+    let ya = LinearAxis::nice(100.0 * (floor_acc - 0.1).max(0.0), 100.0, y1, y0, 8);
+    let y = |a: f64| ya.px(100.0 * a);
+    let xt = ax.labelled();
+    let yt = ya.labelled();
+    s.clip_rect("plot", x0, y0, x1 - x0, y1 - y0);
+    s.grid_v(&xt.iter().map(|t| t.0).collect::<Vec<_>>(), (y0, y1));
+    s.grid_h(&yt.iter().map(|t| t.0).collect::<Vec<_>>(), (x0, x1));
+    s.rect(x0, y0, x1 - x0, y1 - y0, r##"fill="none" stroke="#bbb""##);
+    s.axis_bottom(
+        y1,
+        (x0, x1),
+        &xt,
+        &ax.minor(),
+        "spikes per inference, all layers including inputs (log scale)",
     );
-    for d in ax.decades() {
-        let px = ax.px(d);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{y0}" y2="{y1}" stroke="#eee"/><text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"##,
-            y1 + 16.0,
-            tick(d)
-        );
-    }
-    let step = if 1.0 - y_lo > 0.3 { 0.1 } else { 0.05 };
-    let mut a = y_lo;
-    while a <= 1.0 + 1e-9 {
-        let py = y(a);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{x0}" x2="{x1}" y1="{py:.1}" y2="{py:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end">{:.0} %</text>"##,
-            x0 - 6.0,
-            py + 4.0,
-            100.0 * a
-        );
-        a += step;
-    }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{}" text-anchor="middle">spikes per inference, all layers including inputs (log scale)</text>
-<text x="20" y="{:.1}" transform="rotate(-90 20 {:.1})" text-anchor="middle">test accuracy</text>"#,
-        (x0 + x1) / 2.0,
-        y1 + 36.0,
-        (y0 + y1) / 2.0,
-        (y0 + y1) / 2.0
-    );
+    s.axis_left(x0, (y0, y1), &yt, "test accuracy (%)", 24.0);
     // Target line.
     let py = y(c.op.target);
-    let _ = writeln!(
-        s,
-        r##"<line x1="{x0}" x2="{x1}" y1="{py:.1}" y2="{py:.1}" stroke="#888" stroke-dasharray="5 4"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#666">target {:.2} %</text>"##,
+    s.line(x0, py, x1, py, r##"stroke="#888" stroke-dasharray="5 4""##);
+    // Below the line at the right end, where the rising rate curve is above it.
+    s.text(
         x1 - 4.0,
-        py - 4.0,
-        100.0 * c.op.target
+        py + 14.0,
+        &format!("target {:.2} %", 100.0 * c.op.target),
+        r##"text-anchor="end" fill="#666""##,
     );
     // Rate curve.
-    let pts: Vec<String> = (0..curve.steps())
+    let pts: Vec<(f64, f64)> = (0..curve.steps())
         .filter(|&k| curve.spikes[k] > 0.0)
-        .map(|k| format!("{:.1},{:.1}", ax.px(curve.spikes[k]), y(curve.accuracy[k])))
+        .map(|k| (ax.px(curve.spikes[k]), y(curve.accuracy[k])))
         .collect();
-    let _ = writeln!(
-        s,
-        r#"<polyline clip-path="url(#plot)" points="{}" fill="none" stroke="{RATE}" stroke-width="2"/>"#,
-        pts.join(" ")
+    s.polyline(
+        &pts,
+        &format!(r#"clip-path="url(#plot)" stroke="{RATE}" stroke-width="2""#),
     );
     let k = c.op.step - 1;
     let (opx, opy) = (ax.px(curve.spikes[k]), y(curve.accuracy[k]));
     for &tt in &[1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] {
-        if tt > curve.steps() || curve.spikes[tt - 1] <= 0.0 || curve.accuracy[tt - 1] < y_lo {
+        if tt > curve.steps() || curve.spikes[tt - 1] <= 0.0 || y(curve.accuracy[tt - 1]) > y1 {
             continue;
         }
         let (px, py) = (ax.px(curve.spikes[tt - 1]), y(curve.accuracy[tt - 1]));
         if (px - opx).hypot(py - opy) < 30.0 {
             continue;
         }
-        let _ = writeln!(
-            s,
-            r#"<circle cx="{px:.1}" cy="{py:.1}" r="3" fill="{RATE}"/><text x="{:.1}" y="{:.1}" fill="{RATE}" font-size="11">T={tt}</text>"#,
+        s.circle(px, py, 3.0, &format!(r#"fill="{RATE}""#));
+        s.text(
             px + 4.0,
-            py + 14.0
+            py + 14.0,
+            &format!("T={tt}"),
+            &format!(r#"fill="{RATE}" font-size="11""#),
         );
     }
     // Markers only; the numbers go in the legend, where they cannot collide.
     let last = curve.steps() - 1;
-    let marker = |s: &mut String, m: Marker, px: f64, py: f64| {
-        let _ = match m {
-            Marker::Ring(color, r) => writeln!(
-                s,
-                r#"<circle cx="{px:.1}" cy="{py:.1}" r="{r}" fill="none" stroke="{color}" stroke-width="2"/>"#
-            ),
-            Marker::Dot(color, r) => writeln!(
-                s,
-                r#"<circle cx="{px:.1}" cy="{py:.1}" r="{r}" fill="{color}"/>"#
-            ),
-            Marker::Diamond(color) => writeln!(
-                s,
-                r#"<rect x="{:.1}" y="{:.1}" width="9" height="9" transform="rotate(45 {px:.1} {py:.1})" fill="none" stroke="{color}" stroke-width="1.5"/>"#,
-                px - 4.5,
-                py - 4.5
-            ),
-            Marker::Line(color) => writeln!(
-                s,
-                r#"<line x1="{:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}" stroke="{color}" stroke-width="2"/>"#,
-                px - 10.0,
-                px + 10.0
-            ),
-        };
-    };
     marker(s, Marker::Ring(RATE, 7.0), opx, opy);
     marker(
         s,
@@ -290,20 +185,16 @@ fn accuracy_panel(s: &mut String, c: &Comparison) {
         rows_per_col[col] += 1;
         let bx = x0 + col as f64 * col_w;
         marker(s, m, bx + 12.0, yy - 4.0);
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{yy:.1}">{}</text>"#,
-            bx + 30.0,
-            esc(&text)
-        );
+        s.text(bx + 30.0, yy, &text, "");
     }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{:.1}" font-weight="bold">rate at the operating point / first-spike: spikes {:.1} x, synaptic events {:.1} x</text>"#,
+    s.text(
         x0 + 4.0,
         LEGEND_TOP + 18.0 + LEGEND_ROW * 3.0,
-        c.spike_ratio,
-        c.synaptic_event_ratio
+        &format!(
+            "rate at the operating point / first-spike: spikes {:.1} x, synaptic events {:.1} x",
+            c.spike_ratio, c.synaptic_event_ratio
+        ),
+        r#"font-weight="bold""#,
     );
 }
 
@@ -316,18 +207,55 @@ enum Marker {
     Line(&'static str),
 }
 
-fn histograms(s: &mut String, c: &Comparison) {
+fn marker(s: &mut Svg, m: Marker, px: f64, py: f64) {
+    match m {
+        Marker::Ring(color, r) => s.circle(
+            px,
+            py,
+            r,
+            &format!(r#"fill="none" stroke="{color}" stroke-width="2""#),
+        ),
+        Marker::Dot(color, r) => s.circle(px, py, r, &format!(r#"fill="{color}""#)),
+        Marker::Diamond(color) => s.diamond(
+            px,
+            py,
+            9.0,
+            &format!(r#"fill="none" stroke="{color}" stroke-width="1.5""#),
+        ),
+        Marker::Line(color) => s.line(
+            px - 10.0,
+            py,
+            px + 10.0,
+            py,
+            &format!(r#"stroke="{color}" stroke-width="2""#),
+        ),
+    }
+}
+
+fn histograms(s: &mut Svg, c: &Comparison) {
     let nl = c.rate_hist.len().max(c.temporal_hist.len());
     if nl == 0 {
         return;
     }
-    let gap = 40.0;
+    let gap = 56.0;
     let pw = (W - LEFT - RIGHT - gap * (nl - 1) as f64) / nl as f64;
-    let _ = writeln!(
-        s,
-        r#"<text x="{LEFT}" y="{}" font-size="14">spikes per image, per layer: <tspan fill="{RATE}">rate at T = {}</tspan>, <tspan fill="{TEMPORAL}">first-spike up to the decision</tspan> (log-spaced bins, fraction of images)</text>"#,
-        HIST_TOP - 24.0,
-        c.op.step
+    s.text_spans(
+        LEFT,
+        HIST_TOP - 30.0,
+        &[
+            ("spikes per image, per layer: ", ""),
+            (
+                &format!("rate at T = {}", c.op.step),
+                &format!(r#"fill="{RATE}""#),
+            ),
+            (", ", ""),
+            (
+                "first-spike up to the decision",
+                &format!(r#"fill="{TEMPORAL}""#),
+            ),
+            (" (log-spaced bins)", ""),
+        ],
+        r#"font-size="14""#,
     );
     for l in 0..nl {
         let x0 = LEFT + l as f64 * (pw + gap);
@@ -352,52 +280,115 @@ fn histograms(s: &mut String, c: &Comparison) {
             .chain(&ht)
             .fold(0.0f64, |a, &b| a.max(b))
             .max(1e-9);
-        let _ = writeln!(
-            s,
-            r##"<rect x="{x0:.1}" y="{y0}" width="{pw:.1}" height="{HIST_H}" fill="none" stroke="#bbb"/><text x="{x0:.1}" y="{}" font-weight="bold">{}</text>"##,
-            y0 - 6.0,
-            layer_name(l, nl)
-        );
+        // Fraction of images, 0 to a round value at or above the tallest bar.
+        let ya = LinearAxis::nice(0.0, top, y1, y0 + 10.0, 5);
+        s.rect(x0, y0, pw, HIST_H, r##"fill="none" stroke="#bbb""##);
+        s.text(x0, y0 - 6.0, &layer_name(l, nl), r#"font-weight="bold""#);
         let bw = pw / BINS as f64;
         for (h, color) in [(&hr, RATE), (&ht, TEMPORAL)] {
             for (b, &f) in h.iter().enumerate() {
                 if f <= 0.0 {
                     continue;
                 }
-                let bh = (y1 - y0 - 10.0) * f / top;
-                let _ = writeln!(
-                    s,
-                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="{color}" fill-opacity="0.55"/>"#,
+                let bh = y1 - ya.px(f);
+                s.rect(
                     x0 + b as f64 * bw,
                     y1 - bh,
-                    bw
+                    bw,
+                    bh,
+                    &format!(r#"fill="{color}" fill-opacity="0.55""#),
                 );
             }
         }
-        for d in ax.decades() {
-            let px = ax.px(d);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{px:.1}" x2="{px:.1}" y1="{y1}" y2="{}" stroke="#333"/><text x="{px:.1}" y="{}" text-anchor="middle" font-size="11">{}</text>"##,
-                y1 + 4.0,
-                y1 + 16.0,
-                tick(d)
-            );
-        }
+        s.axis_bottom(y1, (x0, x0 + pw), &ax.labelled(), &ax.minor(), "");
+        let label = if l == 0 { "fraction of images" } else { "" };
+        s.axis_left(x0, (y0, y1), &ya.labelled(), label, x0 - 44.0);
         let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{}" font-size="11"><tspan fill="{RATE}">mean {}</tspan>  <tspan fill="{TEMPORAL}">mean {}</tspan></text>"#,
-            x0 + 4.0,
+        s.text_spans(
+            x0 + pw - 4.0,
             y0 + 14.0,
-            count(mean(rate)),
-            count(mean(temp))
+            &[
+                (
+                    &format!("mean {}", count(mean(rate))),
+                    &format!(r#"fill="{RATE}""#),
+                ),
+                ("  ", ""),
+                (
+                    &format!("mean {}", count(mean(temp))),
+                    &format!(r#"fill="{TEMPORAL}""#),
+                ),
+            ],
+            r#"font-size="11" text-anchor="end""#,
         );
     }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{}" text-anchor="middle">spikes per image (log scale; counts at or below the first tick, 0 included, fall in the first bin)</text>"#,
+    s.text(
         (LEFT + W - RIGHT) / 2.0,
-        HIST_TOP + HIST_H + 40.0
+        HIST_TOP + HIST_H + 44.0,
+        "spikes per image (log scale; counts at or below the first tick, 0 included, fall in the first bin)",
+        r#"text-anchor="middle""#,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate::compare::{OperatingPoint, RateCurve, RateDecisions, TemporalCounts};
+
+    fn comparison() -> Comparison {
+        Comparison {
+            samples: 3,
+            temporal: TemporalCounts {
+                samples: 3,
+                accuracy: 0.9,
+                spikes: 200.0,
+                spikes_full: 1500.0,
+                ..Default::default()
+            },
+            curve: RateCurve {
+                accuracy: vec![0.5, 0.8, 0.9, 0.95],
+                spikes: vec![300.0, 600.0, 900.0, 1200.0],
+                ..Default::default()
+            },
+            decisions: RateDecisions {
+                spikes_mean: 700.0,
+                ..Default::default()
+            },
+            op: OperatingPoint {
+                step: 3,
+                accuracy: 0.9,
+                target: 0.895,
+                reference: Reference::Temporal,
+                reference_accuracy: 0.9,
+            },
+            spike_ratio: 4.5,
+            synaptic_event_ratio: 5.0,
+            ann: Default::default(),
+            temporal_hist: vec![vec![100, 120, 90], vec![30, 40, 0], vec![1, 1, 1]],
+            rate_hist: vec![vec![800, 900, 1000], vec![300, 200, 250], vec![5, 7, 9]],
+        }
+    }
+
+    #[test]
+    fn picture_is_well_formed_with_a_hostile_title() {
+        let s = svg(&comparison(), "rate <&> \"first-spike\"");
+        crate::plot::tests::assert_well_formed(&s);
+        assert!(s.contains("rate &lt;&amp;&gt; &quot;first-spike&quot;"));
+    }
+
+    #[test]
+    fn every_panel_has_its_axis_labels_and_layer_names() {
+        let s = svg(&comparison(), "t");
+        for text in [
+            ">test accuracy (%)<",
+            ">spikes per inference, all layers including inputs (log scale)<",
+            ">fraction of images<",
+            ">input<",
+            ">hidden 1<",
+            ">output<",
+        ] {
+            assert_eq!(s.matches(text).count(), 1, "{text}");
+        }
+        // Accuracy ticks are round percentages.
+        assert!(s.contains(">80<") && s.contains(">100<"));
+    }
 }

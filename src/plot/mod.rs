@@ -1,0 +1,25 @@
+//! Pictures as SVG text, with no font or graphics library: one small toolkit shared by every
+//! picture of the crate, and the accuracy curve of a training log.
+//!
+//! The toolkit is three parts: [`Svg`], a builder that escapes every text it is given
+//! ([`esc`]); [`LinearAxis`] and [`LogAxis`], which map values to pixels and choose round tick
+//! values ([`nice_ticks`]); and two axis painters on [`Svg`] that draw tick marks, tick labels
+//! and an axis label. Pictures are pure functions returning text; writing files is the
+//! caller's business.
+//!
+//! This module owns the drawing primitives and the accuracy curve ([`accuracy_curve`]). It
+//! does not own what the other pictures show: spike rasters live in [`crate::raster`], the
+//! rate-versus-first-spike comparison in [`crate::rate::plot`].
+
+mod axis;
+mod curve;
+mod svg;
+
+pub use axis::{nice_step, nice_ticks, LinearAxis, LogAxis};
+pub use curve::{accuracy_curve, curve_title, line_chart, model_name, Series};
+pub use svg::{esc, Svg};
+
+#[cfg(test)]
+pub(crate) mod tests {
+    pub(crate) use super::svg::tests::assert_well_formed;
+}
