@@ -4,11 +4,17 @@
 //! formulas, as small pure functions over a typed state. It does not own any network, queue or
 //! batch logic: the analytic solver and the event engine both build on [`NeuronState`].
 //!
-//! # Model (time in units of tau_syn, potential in units of theta)
+//! # Model (time in the model's time unit, in which tau is given; potential in the unit of theta)
 //!
 //! ```text
-//! dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau),   V(0) = 0
+//! tau dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau),   V(0) = 0
 //! ```
+//!
+//! The factor tau on the left makes a weight a potential: an input of weight w raises V by
+//! exactly w in the long run (the integral of `exp(-s/tau)/tau` is 1), whatever tau. At
+//! tau = 1 this is H. Mostafa's equation as printed (he sets tau_syn = 1); written as
+//! `dV/dt = sum_i w_i H(..) exp(..)` for another tau, an input would raise V by `tau w` and
+//! the closed form below would not hold.
 //!
 //! Over a set C of inputs that have arrived, with `S = sum_C w_i` (dimensionless, threshold
 //! units) and `A = sum_C w_i exp((t_i - t_ref)/tau)` (same units; `t_ref` is a reference time
@@ -19,7 +25,7 @@
 //! exp((t_out - t_ref)/tau) = A / (S - theta)          (the crossing, only if S > theta)
 //! ```
 //!
-//! Between two inputs V is monotone (dV/dt = A exp(..) keeps the sign of A), so the neuron
+//! Between two inputs V is monotone (dV/dt = (A/tau) exp(..) keeps the sign of A), so the neuron
 //! fires in that interval iff S > theta and the crossing comes no later than the next input.
 //! **A crossing exactly at the next input's time fires at that time**, and that input is not
 //! part of the causal set (the current it injects changes V only after its arrival).
@@ -167,7 +173,7 @@ pub fn first_spike<F: Real>(inputs: &[(F, F)], theta: F, tau: F) -> Option<(F, u
     st.pred_t.map(|t| (t, st.n_in as usize))
 }
 
-/// z-domain gradients of one neuron's spike for a fixed causal set C (SPEC 1):
+/// z-domain gradients of one neuron's spike for a fixed causal set C:
 ///
 /// ```text
 /// dz_out/dz_i = w_i / (S - theta)          dz_out/dw_i = (z_i - z_out) / (S - theta)
