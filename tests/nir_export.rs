@@ -311,8 +311,8 @@ fn graph_run_with_nest_check_units_fires_like_the_engine() {
                     let mut ins: Vec<(f64, f64)> = (0..ly.n_in)
                         .filter(|&i| times[l][i].is_finite())
                         .map(|i| {
-                            let w_pa = ly.weight[j * ly.n_in + i] * ly.jump[j] * C_M_PF
-                                / MS_PER_UNIT;
+                            let w_pa =
+                                ly.weight[j * ly.n_in + i] * ly.jump[j] * C_M_PF / MS_PER_UNIT;
                             (times[l][i] * MS_PER_UNIT, w_pa)
                         })
                         .collect();
