@@ -198,7 +198,7 @@ mod tests {
                 let cost = |d: f32| {
                     let mut x = w.clone();
                     x[q] += d;
-                    weight_costs(&x, 3, 3, theta, k, l2, &mut vec![0.0; 9])
+                    weight_costs(&x, 3, 3, theta, k, l2, &mut [0.0; 9])
                 };
                 let fd = (cost(h) - cost(-h)) / (2.0 * h as f64);
                 // f32 costs of ~10 differenced over 2e-2 theta: rounding ~1e-4 relative.
