@@ -11,7 +11,8 @@ pub enum EncodingKind {
     /// `t = t_max (1 - p/255)`: linear in time. White (255) at 0, black (0) at `t_max`.
     Linear,
     /// Linear in the z domain: `exp(t) = 1 + (exp(t_max) - 1)(1 - p/255)`, so that
-    /// `z = exp(t/tau)` (what the neurons sum) is linear in intensity.
+    /// `exp(t)` is linear in intensity. That is the neurons' `z = exp(t/tau)` only at
+    /// tau_syn = 1: the encoding does not know tau_syn (at another tau, z = exp(t)^(1/tau)).
     ZLinear,
 }
 

@@ -118,27 +118,96 @@ pub fn weight_costs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neuron::UNIT_CASES;
 
+    /// Finite-difference step, relative to tau (times) or theta (weights).
+    const FD_STEP: f64 = 1e-7;
+    /// Tolerance of the finite differences, relative to max(1, |derivative|): the central
+    /// difference errs by ~FD_STEP^2 (curvature) plus ~1e-16 / FD_STEP = 1e-9 (rounding).
+    const FD_TOL: f64 = 1e-6;
+
+    /// dL/dt of both loss origins against central differences, at every tau: z = exp(t/tau)
+    /// gives dL/dt = dL/dz z / tau, so a tau missing or misplaced shows unless tau = 1.
     #[test]
     fn loss_gradient_matches_finite_differences() {
-        for origin in [LossOrigin::Input, LossOrigin::FirstOutput] {
-            let t = [0.7, 1.3, 0.9, f64::INFINITY];
-            let mut g = [0.0; 4];
-            let l = output_loss(&t, 2, 1.0, origin, &mut g).unwrap();
-            assert!(l > 0.0);
-            let h = 1e-7;
-            for k in 0..3 {
-                let mut p = t;
-                p[k] += h;
-                let mut m = t;
-                m[k] -= h;
-                let mut s = [0.0; 4];
-                let fd = (output_loss(&p, 2, 1.0, origin, &mut s).unwrap()
-                    - output_loss(&m, 2, 1.0, origin, &mut s).unwrap())
-                    / (2.0 * h);
-                assert!((fd - g[k]).abs() < 1e-6, "{origin:?} {k}: {fd} vs {}", g[k]);
+        for p in UNIT_CASES {
+            let tau = p.tau_syn;
+            for origin in [LossOrigin::Input, LossOrigin::FirstOutput] {
+                let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
+                let mut g = [0.0; 4];
+                let l = output_loss(&t, 2, tau, origin, &mut g).unwrap();
+                assert!(l > 0.0);
+                let h = FD_STEP * tau;
+                for k in 0..3 {
+                    let mut pl = t;
+                    pl[k] += h;
+                    let mut mi = t;
+                    mi[k] -= h;
+                    let mut s = [0.0; 4];
+                    let fd = (output_loss(&pl, 2, tau, origin, &mut s).unwrap()
+                        - output_loss(&mi, 2, tau, origin, &mut s).unwrap())
+                        / (2.0 * h);
+                    assert!(
+                        (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
+                        "{p:?} {origin:?} {k}: {fd} vs {}",
+                        g[k]
+                    );
+                }
+                assert_eq!(g[3], 0.0);
             }
-            assert_eq!(g[3], 0.0);
+        }
+    }
+
+    /// The same network timing in another time unit is the same loss: z = exp(t/tau) makes
+    /// the loss a function of t/tau only.
+    #[test]
+    fn loss_depends_on_time_over_tau() {
+        let t = [0.7, 1.3, 0.9];
+        let mut g = [0.0; 3];
+        let unit = output_loss(&t, 1, 1.0, LossOrigin::Input, &mut g).unwrap();
+        for p in UNIT_CASES {
+            let tau = p.tau_syn;
+            let scaled: Vec<f64> = t.iter().map(|x| x * tau).collect();
+            let l = output_loss(&scaled, 1, tau, LossOrigin::Input, &mut g).unwrap();
+            // Only rounding differs (t * tau / tau): 1e-12 relative is thousands of ulps.
+            assert!((l - unit).abs() < 1e-12 * unit, "{p:?}: {l} vs {unit}");
+        }
+    }
+
+    /// The weight-sum cost and its gradient against central differences, at every theta, with
+    /// neurons just below, well below and above theta.
+    #[test]
+    #[allow(clippy::needless_range_loop)] // the index is the weight's
+    fn weight_costs_match_finite_differences() {
+        for p in UNIT_CASES {
+            let theta = p.theta as f32;
+            // Three inputs, three neurons summing to 0.9, 0.3 and 1.5 theta.
+            let w: Vec<f32> = [0.3, 0.1, 0.5, 0.3, 0.1, 0.5, 0.3, 0.1, 0.5]
+                .iter()
+                .map(|x| x * theta)
+                .collect();
+            let (k, l2) = (7.0, 0.5);
+            let mut g = vec![0.0; 9];
+            let c = weight_costs(&w, 3, 3, theta, k, l2, &mut g);
+            let l2_part: f64 = w.iter().map(|&x| 0.5 * (l2 * x * x) as f64).sum();
+            let want = k as f64 * (0.1 + 0.7) * theta as f64 + l2_part;
+            // f32 sums: 1e-5 relative is ~100 ulps.
+            assert!((c - want).abs() < 1e-5 * want, "{p:?}: cost {c} vs {want}");
+            let h = 1e-2 * theta; // f32: a large step; the cost is piecewise quadratic.
+            for q in 0..9 {
+                let cost = |d: f32| {
+                    let mut x = w.clone();
+                    x[q] += d;
+                    weight_costs(&x, 3, 3, theta, k, l2, &mut [0.0; 9])
+                };
+                let fd = (cost(h) - cost(-h)) / (2.0 * h as f64);
+                // f32 costs of ~10 differenced over 2e-2 theta: rounding ~1e-4 relative.
+                assert!(
+                    (fd - g[q] as f64).abs() < 1e-3 * fd.abs().max(1.0),
+                    "{p:?} weight {q}: {fd} vs {}",
+                    g[q]
+                );
+            }
         }
     }
 

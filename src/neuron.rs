@@ -4,11 +4,17 @@
 //! formulas, as small pure functions over a typed state. It does not own any network, queue or
 //! batch logic: the analytic solver and the event engine both build on [`NeuronState`].
 //!
-//! # Model (time in units of tau_syn, potential in units of theta)
+//! # Model (time in the model's time unit, in which tau is given; potential in the unit of theta)
 //!
 //! ```text
-//! dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau),   V(0) = 0
+//! tau dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau),   V(0) = 0
 //! ```
+//!
+//! The factor tau on the left makes a weight a potential: an input of weight w raises V by
+//! exactly w in the long run (the integral of `exp(-s/tau)/tau` is 1), whatever tau. At
+//! tau = 1 this is H. Mostafa's equation as printed (he sets tau_syn = 1); written as
+//! `dV/dt = sum_i w_i H(..) exp(..)` for another tau, an input would raise V by `tau w` and
+//! the closed form below would not hold.
 //!
 //! Over a set C of inputs that have arrived, with `S = sum_C w_i` (dimensionless, threshold
 //! units) and `A = sum_C w_i exp((t_i - t_ref)/tau)` (same units; `t_ref` is a reference time
@@ -19,7 +25,7 @@
 //! exp((t_out - t_ref)/tau) = A / (S - theta)          (the crossing, only if S > theta)
 //! ```
 //!
-//! Between two inputs V is monotone (dV/dt = A exp(..) keeps the sign of A), so the neuron
+//! Between two inputs V is monotone (dV/dt = (A/tau) exp(..) keeps the sign of A), so the neuron
 //! fires in that interval iff S > theta and the crossing comes no later than the next input.
 //! **A crossing exactly at the next input's time fires at that time**, and that input is not
 //! part of the causal set (the current it injects changes V only after its arrival).
@@ -62,6 +68,25 @@ impl NeuronParams {
         Ok(())
     }
 }
+
+/// The parameters the unit tests of formulas run at, `(tau_syn, theta)`: the defaults, where a
+/// misplaced unit cannot show, and two pairs away from 1 on opposite sides (the same list as
+/// the integration tests' `UNIT_CASES`).
+#[cfg(test)]
+pub(crate) const UNIT_CASES: [NeuronParams; 3] = [
+    NeuronParams {
+        tau_syn: 1.0,
+        theta: 1.0,
+    },
+    NeuronParams {
+        tau_syn: 2.5,
+        theta: 0.7,
+    },
+    NeuronParams {
+        tau_syn: 0.4,
+        theta: 1.8,
+    },
+];
 
 /// Closed-form crossing in the z domain: `z_out = A / (S - theta)` if `S > theta`, else `None`
 /// (V tends to S <= theta and never crosses in this interval). Dimensionless; z is relative to
@@ -256,28 +281,62 @@ mod tests {
         assert!((t - (1000.0 + 1.5f64.ln())).abs() < 1e-9, "t = {t}");
     }
 
+    /// Tolerance, relative to tau, between two f64 evaluations of one closed form.
+    const ULPS_TOL: f64 = 1e-14;
+
+    /// One input of weight w > theta at t_0: `V(t) = w (1 - exp(-(t - t_0)/tau))` reaches
+    /// theta at `t_0 + tau ln(w / (w - theta))`, at every parameter set.
+    #[test]
+    fn single_input_fires_at_the_closed_form_in_any_units() {
+        for p in UNIT_CASES {
+            let (tau, theta) = (p.tau_syn, p.theta);
+            let (t0, w) = (0.3 * tau, 2.0 * theta);
+            let (t, k) = first_spike(&[(t0, w)], theta, tau).unwrap();
+            let want = t0 + tau * (w / (w - theta)).ln();
+            // The same formula in another order of operations: a few ulps of t ~ tau.
+            assert!((t - want).abs() < ULPS_TOL * tau, "{p:?}: {t} vs {want}");
+            assert_eq!(k, 1);
+            // Weight exactly theta: V tends to theta and never reaches it.
+            assert_eq!(first_spike(&[(t0, theta)], theta, tau), None, "{p:?}");
+        }
+    }
+
+    /// Step of the finite differences (weights in theta, times in tau: relative step 1e-6).
+    const FD_STEP: f64 = 1e-6;
+    /// Tolerance of those differences, relative to the size of the derivative: the central
+    /// difference errs by ~FD_STEP^2 times the third derivative (~1e-12 here) plus rounding
+    /// ~1e-16 / FD_STEP = 1e-10; 1e-6 leaves room and still sees a factor tau or theta off.
+    const FD_TOL: f64 = 1e-6;
+
     #[test]
     fn time_gradients_match_finite_differences() {
-        let ins = [(0.0f64, 0.7), (0.3, 0.9)];
-        let (t, _) = first_spike(&ins, 1.0, 1.0).unwrap();
-        let s = 1.6 - 1.0;
-        let h = 1e-6;
-        for i in 0..2 {
-            let (dti, dwi) = time_gradients(ins[i].1, ins[i].0, t, s, 1.0);
-            let mut p = ins;
-            p[i].1 += h;
-            let mut m = ins;
-            m[i].1 -= h;
-            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0)
-                / (2.0 * h);
-            assert!((fd - dwi).abs() < 1e-6, "dw {i}: {fd} vs {dwi}");
-            let mut p = ins;
-            p[i].0 += h;
-            let mut m = ins;
-            m[i].0 -= h;
-            let fd = (first_spike(&p, 1.0, 1.0).unwrap().0 - first_spike(&m, 1.0, 1.0).unwrap().0)
-                / (2.0 * h);
-            assert!((fd - dti).abs() < 1e-6, "dt {i}: {fd} vs {dti}");
+        for p in UNIT_CASES {
+            let (tau, theta) = (p.tau_syn, p.theta);
+            let ins = [(0.0f64, 0.7 * theta), (0.3 * tau, 0.9 * theta)];
+            let (t, _) = first_spike(&ins, theta, tau).unwrap();
+            let s = 1.6 * theta - theta;
+            let spike = |x: &[(f64, f64); 2]| first_spike(x, theta, tau).unwrap().0;
+            for i in 0..2 {
+                let (dti, dwi) = time_gradients(ins[i].1, ins[i].0, t, s, tau);
+                let h = FD_STEP * theta;
+                let (mut pl, mut mi) = (ins, ins);
+                pl[i].1 += h;
+                mi[i].1 -= h;
+                let fd = (spike(&pl) - spike(&mi)) / (2.0 * h);
+                assert!(
+                    (fd - dwi).abs() < FD_TOL * dwi.abs().max(1.0),
+                    "{p:?} dw {i}: {fd} vs {dwi}"
+                );
+                let h = FD_STEP * tau;
+                let (mut pl, mut mi) = (ins, ins);
+                pl[i].0 += h;
+                mi[i].0 -= h;
+                let fd = (spike(&pl) - spike(&mi)) / (2.0 * h);
+                assert!(
+                    (fd - dti).abs() < FD_TOL * dti.abs().max(1.0),
+                    "{p:?} dt {i}: {fd} vs {dti}"
+                );
+            }
         }
     }
 }

@@ -13,14 +13,17 @@
 //!
 //! ```text
 //! Affine:  y(t) = W x(t) + b          W[j][i] = w_ji (shape n_out x n_in), b = 0
-//! LI:      tau dv/dt = (v_leak - v) + r I,   tau = r = tau_syn, v_leak = 0
+//! LI:      tau dv/dt = (v_leak - v) + r I,   tau = tau_syn, r = 1, v_leak = 0
 //! IF:      dV/dt = r I,  spike when V reaches v_threshold;   r = 1, v_threshold = theta
 //! ```
 //!
-//! With input spikes `x(t) = sum_i delta(t - t_i)`, the LI node's state is exactly the synaptic
-//! current `sum_i w_i H(t - t_i) exp(-(t - t_i)/tau_syn)` (each spike makes `v` jump by `r/tau
-//! w_i = w_i`, then it decays with `tau`), and the IF node integrates it without leak: the
-//! firstspike neuron ([`crate::neuron`]). What NIR cannot say goes in node metadata: each `if_l` neuron
+//! With input spikes `x(t) = sum_i delta(t - t_i)`, each spike makes the LI state `v` jump by
+//! `r w_i / tau = w_i / tau_syn`, then decay with `tau`: `v` is exactly
+//! `dV/dt = (1/tau_syn) sum_i w_i H(t - t_i) exp(-(t - t_i)/tau_syn)`, and the IF node
+//! integrates it without leak: the firstspike neuron (see [`crate::neuron`]). Per unit weight V
+//! rises by `r_IF r_LI = 1` in the long run, as in firstspike, where a weight is a potential.
+//! (With `r_LI = tau_syn`, V would rise by `tau_syn w`: the same network only at tau_syn = 1.)
+//! What NIR cannot say goes in node metadata: each `if_l` neuron
 //! **fires at most once** (it ignores all input after its first spike, so `v_reset` is
 //! irrelevant), the `input` node carries the pixel-to-spike-time encoding, and the graph carries
 //! the units (time in units of the model's time unit, in which `tau_syn` is given; potential in
@@ -174,17 +177,17 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
     scalar_str(
         &mut meta,
         "potential_unit",
-        "the model's potential unit (the threshold theta is given in it); a weight is the jump of dV/dt per input spike, potential per time unit",
+        "the model's potential unit (the threshold theta is given in it); a weight is a potential: an input spike of weight w raises V by w in the long run (dV/dt jumps by w / tau_syn)",
     );
     scalar_str(
         &mut meta,
         "neuron",
-        "time-to-first-spike: dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau_syn), V(0) = 0, fires once when V reaches theta (H. Mostafa, IEEE TNNLS 2018)",
+        "time-to-first-spike: tau_syn dV/dt = sum_i w_i H(t - t_i) exp(-(t - t_i)/tau_syn), V(0) = 0, fires once when V reaches theta (H. Mostafa, IEEE TNNLS 2018, there with tau_syn = 1)",
     );
     scalar_str(
         &mut meta,
         "mapping",
-        "layer l = affine_l (W, b = 0) -> li_l (tau = r = tau_syn, v_leak = 0: the synaptic current) -> if_l (r = 1, v_threshold = theta), each IF neuron firing at most once",
+        "layer l = affine_l (W, b = 0) -> li_l (tau = tau_syn, r = 1, v_leak = 0: the synaptic current, dV/dt) -> if_l (r = 1, v_threshold = theta), each IF neuron firing at most once",
     );
     scalar_str(&mut meta, "decision", "the class is the output neuron that fires first (ties: lowest index); no output spike = no decision");
     g.add_group(meta.finish());
@@ -220,10 +223,12 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
         let mut li = nodes.create_group(&li_node(l));
         scalar_str(&mut li, "type", "LI");
         f64_array(&mut li, "tau", &vec![p.tau_syn; n], &[n as u64]);
-        f64_array(&mut li, "r", &vec![p.tau_syn; n], &[n as u64]);
+        // r = 1, not tau_syn: a spike of weight w then adds w / tau_syn to v = dV/dt, and V
+        // rises by w in the long run (the model's `tau dV/dt = sum w exp(..)`).
+        f64_array(&mut li, "r", &vec![1.0; n], &[n as u64]);
         f64_array(&mut li, "v_leak", &vec![0.0; n], &[n as u64]);
         let mut lm = li.create_group("metadata");
-        scalar_str(&mut lm, "role", "synaptic current: r = tau makes each input spike add exactly its weight to the current");
+        scalar_str(&mut lm, "role", "synaptic current = dV/dt of the IF node: an input spike of weight w adds w / tau to it, so V rises by w in the long run");
         li.add_group(lm.finish());
         nodes.add_group(li.finish());
 

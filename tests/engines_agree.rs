@@ -1,10 +1,11 @@
 //! The discrete-event engine against the analytic solver and the scalar reference, on random
 //! networks (random depth and widths, weights of both signs, random input times with
-//! deliberate ties), plus its bad-input errors.
+//! deliberate ties), at the default neuron parameters and at others (see
+//! `common::UNIT_CASES`), plus its bad-input errors.
 
 mod common;
 
-use common::random_layers;
+use common::{random_layers, UNIT_CASES};
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::encoding::Encoding;
 use firstspike::event::{Engine, EventNet, NoRecord, RunOptions, SpikeLog};
@@ -14,26 +15,28 @@ use firstspike::simulate::{compare, VerifyReport, VERIFY_REL_TOL};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 
-fn random_model(rng: &mut impl Rng) -> Model {
+/// A random layered model with parameters `p`, weights in [-0.6, 1.2) theta.
+fn random_model(rng: &mut impl Rng, p: NeuronParams) -> Model {
     let depth = rng.gen_range(1..=3);
     let mut arch = vec![rng.gen_range(1..16)];
     for _ in 0..depth {
         arch.push(rng.gen_range(1..12));
     }
     Model {
-        params: NeuronParams::default(),
+        params: p,
         encoding: Encoding::default(),
-        layers: random_layers(rng, &arch, -0.6..1.2),
+        layers: random_layers(rng, &arch, -0.6 * p.theta..1.2 * p.theta),
         meta: ModelMeta::default(),
     }
 }
 
-fn random_times(rng: &mut impl Rng, n: usize) -> Vec<f64> {
+/// Input times in [0, 2) tau, a third on a coarse grid (many ties), a sixth silent.
+fn random_times(rng: &mut impl Rng, n: usize, tau: f64) -> Vec<f64> {
     (0..n)
         .map(|_| match rng.gen_range(0..6) {
             0 => f64::INFINITY,
-            1 | 2 => rng.gen_range(0..4) as f64 * 0.25, // coarse grid: many ties
-            _ => rng.gen_range(0.0..2.0),
+            1 | 2 => tau * (rng.gen_range(0..4) as f64 * 0.25), // coarse grid: many ties
+            _ => tau * rng.gen_range(0.0..2.0),
         })
         .collect()
 }
@@ -43,30 +46,36 @@ proptest! {
 
     /// Same spikes, same causal sets, same decision in both engines on layered networks.
     #[test]
-    fn event_engine_equals_analytic_solver(seed in any::<u64>()) {
+    fn event_engine_equals_analytic_solver(seed in any::<u64>(), units in 0..UNIT_CASES.len()) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let m = random_model(&mut rng);
+        let p = UNIT_CASES[units];
+        let m = random_model(&mut rng, p);
         let anet = Net::<f64>::from_model(&m);
         let enet = EventNet::from_model(&m).unwrap().compile().unwrap();
         let mut eng = Engine::new(&enet);
         let mut rep = VerifyReport { tolerance: VERIFY_REL_TOL, ..Default::default() };
         for _ in 0..5 {
-            let t_in = random_times(&mut rng, m.n_inputs());
+            let t_in = random_times(&mut rng, m.n_inputs(), p.tau_syn);
             let mut pass = ForwardPass::default();
             forward(&anet, &t_in, &mut LayerScratch::default(), &mut pass);
             let mut log = SpikeLog::default();
             let s = eng.run(&t_in, RunOptions::default(), &mut log).unwrap();
             compare(&enet, &pass, &log, s.decision.map(|d| d.0), &mut rep);
         }
-        prop_assert!(rep.agree(), "{:?}", rep);
+        prop_assert!(rep.agree(), "{:?}: {:?}", p, rep);
     }
 
     /// On general graphs (sparse, skip connections) every neuron's spike equals the scalar
     /// closed form over the inputs it actually received.
     #[test]
-    fn event_engine_equals_scalar_reference_on_graphs(seed in any::<u64>()) {
+    fn event_engine_equals_scalar_reference_on_graphs(
+        seed in any::<u64>(),
+        units in 0..UNIT_CASES.len(),
+    ) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut net = EventNet::new(NeuronParams::default());
+        let p = UNIT_CASES[units];
+        let (tau, theta) = (p.tau_syn, p.theta);
+        let mut net = EventNet::new(p);
         let n_layers = rng.gen_range(2..5u32);
         let mut keys = Vec::new();
         let mut layer_of = Vec::new();
@@ -81,7 +90,7 @@ proptest! {
         for a in 0..keys.len() {
             for b in 0..keys.len() {
                 if layer_of[a] < layer_of[b] && rng.gen_bool(0.6) {
-                    let w = rng.gen_range(-0.5..1.2);
+                    let w = theta * rng.gen_range(-0.5..1.2);
                     net.connect(keys[a], keys[b], w).unwrap();
                     syn.push((a, b, w));
                 }
@@ -89,7 +98,7 @@ proptest! {
         }
         let c = net.compile().unwrap();
         let n_in = c.n_inputs();
-        let t_in = random_times(&mut rng, n_in);
+        let t_in = random_times(&mut rng, n_in, tau);
         let mut log = SpikeLog::default();
         Engine::new(&c).run(&t_in, RunOptions::default(), &mut log).unwrap();
         let mut ev = vec![f64::INFINITY; keys.len()];
@@ -107,13 +116,13 @@ proptest! {
                 .collect();
             ins.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap().then(x.1.cmp(&y.1)));
             let tw: Vec<(f64, f64)> = ins.iter().map(|x| (x.0, x.2)).collect();
-            reference[b] = first_spike(&tw, 1.0, 1.0).map_or(f64::INFINITY, |x| x.0);
+            reference[b] = first_spike(&tw, theta, tau).map_or(f64::INFINITY, |x| x.0);
         }
         for b in n_in..keys.len() {
             let (r, e) = (reference[b], ev[b]);
             prop_assert!(
-                (r.is_infinite() && e.is_infinite()) || (r - e).abs() <= VERIFY_REL_TOL * r.abs().max(1.0),
-                "neuron {}: reference {} event {}", b, r, e
+                (r.is_infinite() && e.is_infinite()) || (r - e).abs() <= VERIFY_REL_TOL * r.abs().max(tau),
+                "{:?} neuron {}: reference {} event {}", p, b, r, e
             );
         }
     }
@@ -123,11 +132,12 @@ proptest! {
 fn until_decision_stops_early_with_the_same_decision() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut checked = 0;
-    for _ in 0..200 {
-        let m = random_model(&mut rng);
+    for k in 0..200 {
+        let p = UNIT_CASES[k % UNIT_CASES.len()];
+        let m = random_model(&mut rng, p);
         let enet = EventNet::from_model(&m).unwrap().compile().unwrap();
         let mut eng = Engine::new(&enet);
-        let t_in = random_times(&mut rng, m.n_inputs());
+        let t_in = random_times(&mut rng, m.n_inputs(), p.tau_syn);
         let full = eng
             .run(&t_in, RunOptions::default(), &mut NoRecord)
             .unwrap();
@@ -153,29 +163,38 @@ fn until_decision_stops_early_with_the_same_decision() {
 
 #[test]
 fn simultaneous_spikes_pop_in_neuron_id_order() {
-    // Three inputs at the same time into one neuron: the record lists them by id.
-    let mut net = EventNet::new(NeuronParams::default());
-    let ins: Vec<_> = (0..3).map(|_| net.add_neuron(0)).collect();
-    let out = net.add_neuron(1);
-    for &i in &ins {
-        net.connect(i, out, 0.5).unwrap();
+    for p in UNIT_CASES {
+        let (tau, theta) = (p.tau_syn, p.theta);
+        // Three inputs at the same time into one neuron: the record lists them by id.
+        let mut net = EventNet::new(p);
+        let ins: Vec<_> = (0..3).map(|_| net.add_neuron(0)).collect();
+        let out = net.add_neuron(1);
+        for &i in &ins {
+            net.connect(i, out, 0.5 * theta).unwrap();
+        }
+        let c = net.compile().unwrap();
+        let mut log = SpikeLog::default();
+        Engine::new(&c)
+            .run(&[tau, tau, tau], RunOptions::default(), &mut log)
+            .unwrap();
+        let ids: Vec<u32> = log.spikes.iter().map(|s| s.0).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3]);
+        // S = 1.5 theta at t = tau: V(t) = 1.5 theta (1 - exp(-(t - tau)/tau)) reaches theta
+        // at tau + tau ln(1.5 / 0.5) = tau (1 + ln 3). Tolerance: a few ulps of that time.
+        let want = tau * (1.0 + 3f64.ln());
+        assert!(
+            (log.spikes[3].1 - want).abs() < 1e-12 * tau,
+            "{p:?}: {} vs {want}",
+            log.spikes[3].1
+        );
+        assert_eq!(log.spikes[3].2, 3);
     }
-    let c = net.compile().unwrap();
-    let mut log = SpikeLog::default();
-    Engine::new(&c)
-        .run(&[1.0, 1.0, 1.0], RunOptions::default(), &mut log)
-        .unwrap();
-    let ids: Vec<u32> = log.spikes.iter().map(|s| s.0).collect();
-    assert_eq!(ids, vec![0, 1, 2, 3]);
-    // S = 1.5 at t = 1: crossing at 1 + ln(1.5 / 0.5) = 1 + ln 3.
-    assert!((log.spikes[3].1 - (1.0 + 3f64.ln())).abs() < 1e-12);
-    assert_eq!(log.spikes[3].2, 3);
 }
 
 #[test]
 fn bad_inputs_are_errors_not_panics() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let m = random_model(&mut rng);
+    let m = random_model(&mut rng, NeuronParams::default());
     let c = EventNet::from_model(&m).unwrap().compile().unwrap();
     let mut eng = Engine::new(&c);
     let n = m.n_inputs();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::random_layers;
+use common::{random_layers, UNIT_CASES};
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::event::{Engine, EventNet, RunOptions};
@@ -170,7 +170,7 @@ fn graph_has_the_nir_layout_and_the_models_numbers() {
         assert_eq!(f64s(&f, &format!("{a}/bias")), vec![0.0; n]);
         assert_eq!(string(&f, &format!("{li}/type")), "LI");
         assert_eq!(f64s(&f, &format!("{li}/tau")), vec![0.5; n]);
-        assert_eq!(f64s(&f, &format!("{li}/r")), vec![0.5; n]);
+        assert_eq!(f64s(&f, &format!("{li}/r")), vec![1.0; n]);
         assert_eq!(f64s(&f, &format!("{li}/v_leak")), vec![0.0; n]);
         assert_eq!(string(&f, &format!("{fi}/type")), "IF");
         assert_eq!(f64s(&f, &format!("{fi}/r")), vec![1.0; n]);
@@ -182,6 +182,165 @@ fn graph_has_the_nir_layout_and_the_models_numbers() {
                 .read_i64()
                 .unwrap(),
             vec![1]
+        );
+    }
+}
+
+// ------------------------------------------------- the graph's numbers as NEST runs them
+
+/// Milliseconds per model time unit in the NEST mirror below (`tools/nest-check --ms-per-unit`),
+/// not 1, so that a time converted the wrong way shows.
+const MS_PER_UNIT: f64 = 0.1;
+/// `tools/nest-check`'s membrane capacitance C_m, pF.
+const C_M_PF: f64 = 1.0;
+/// Relative tolerance (to max(1, t)) between the event engine's spike times and the mirror's.
+/// Both evaluate the exact solution in f64, with the sums in other orders; the mirror finds
+/// the crossing by bisection to the last bit. Near a crossing dt = dV tau / (S - theta), so
+/// rounding of ~1e-15 in V stays below 1e-10 for S - theta > 1e-5. 1e-9 is the engines' own
+/// agreement tolerance; a wrong unit conversion is off by tens of percent.
+const NEST_MIRROR_TOL: f64 = 1e-9;
+
+/// One layer as `tools/nest-check` reads it from a NIR graph: the Affine weights (n_out x n_in),
+/// and per neuron the LI tau, the "jump" `r_LI / tau_LI * r_IF` (dV/dt jump per unit weight)
+/// and the IF threshold.
+struct NestLayer {
+    n_in: usize,
+    weight: Vec<f64>,
+    tau: Vec<f64>,
+    jump: Vec<f64>,
+    theta: Vec<f64>,
+}
+
+fn nest_layers(f: &File, n_layers: usize) -> Vec<NestLayer> {
+    (1..=n_layers)
+        .map(|l| {
+            let a = format!("node/nodes/{}", affine_node(l));
+            let li = format!("node/nodes/{}", li_node(l));
+            let fi = format!("node/nodes/{}", if_node(l));
+            let (tau, r_li, r_if) = (
+                f64s(f, &format!("{li}/tau")),
+                f64s(f, &format!("{li}/r")),
+                f64s(f, &format!("{fi}/r")),
+            );
+            NestLayer {
+                n_in: shape(f, &format!("{a}/weight"))[1] as usize,
+                weight: f64s(f, &format!("{a}/weight")),
+                jump: (0..tau.len()).map(|j| r_li[j] / tau[j] * r_if[j]).collect(),
+                tau,
+                theta: f64s(f, &format!("{fi}/v_threshold")),
+            }
+        })
+        .collect()
+}
+
+/// First time (ms) that an `iaf_psc_exp_ps` neuron without leak (tau_m = inf, E_L = V_m(0) = 0)
+/// reaches `v_th` (mV), given input spikes `(t ms, w pA)` sorted by time: each makes I_syn
+/// jump by w, I_syn decays with `tau_ms`, and `C_m dV/dt = I_syn`, so
+/// `V(t) = sum_{t_i <= t} (w_i tau_ms / C_m) (1 - exp(-(t - t_i)/tau_ms))`, monotone between
+/// inputs. The crossing is bracketed interval by interval and bisected to the last bit.
+fn nest_first_spike(ins: &[(f64, f64)], tau_ms: f64, v_th: f64) -> Option<f64> {
+    let v = |t: f64| -> f64 {
+        ins.iter()
+            .filter(|x| x.0 <= t)
+            .map(|&(ti, w)| w * tau_ms / C_M_PF * (1.0 - (-(t - ti) / tau_ms).exp()))
+            .sum()
+    };
+    for k in 0..ins.len() {
+        let lo = ins[k].0;
+        let hi = match ins.get(k + 1) {
+            Some(n) if n.0 == lo => continue, // a tie: the interval starts at the last of them
+            Some(n) if v(n.0) >= v_th => n.0,
+            Some(_) => continue,
+            None => {
+                let v_inf: f64 = ins.iter().map(|x| x.1 * tau_ms / C_M_PF).sum();
+                if v_inf <= v_th {
+                    return None;
+                }
+                let mut hi = lo + tau_ms;
+                while v(hi) < v_th {
+                    hi = lo + 2.0 * (hi - lo);
+                }
+                hi
+            }
+        };
+        let (mut a, mut b) = (lo, hi);
+        loop {
+            let m = 0.5 * (a + b);
+            if m <= a || m >= b {
+                return Some(b);
+            }
+            if v(m) >= v_th {
+                b = m
+            } else {
+                a = m
+            }
+        }
+    }
+    None
+}
+
+/// The exported graph, run neuron by neuron with `tools/nest-check`'s conversion to NEST's
+/// units (weight pA = w * jump * C_m / U, tau_syn ms = tau * U, V_th mV = theta) and NEST's
+/// neuron equations, fires when the event engine does, at every parameter set: the NIR
+/// graph's tau, r and threshold describe the firstspike neuron. Each neuron gets the engine's
+/// spikes of the layer below, so a difference is that neuron's own.
+#[test]
+fn graph_run_with_nest_check_units_fires_like_the_engine() {
+    for p in UNIT_CASES {
+        // Weights in [-0.4, 0.6) theta: about a third of the neurons stay silent.
+        let mut m = model(31, &[14, 8, 4]);
+        m.params = p;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(33);
+        m.layers = random_layers(&mut rng, &[14, 8, 4], -0.4 * p.theta..0.6 * p.theta);
+        let f = File::from_bytes(nir::graph_bytes(&m).unwrap()).unwrap();
+        let layers = nest_layers(&f, m.layers.len());
+        let net = EventNet::from_model(&m).unwrap().compile().unwrap();
+        let mut eng = Engine::new(&net);
+        let mut rec = TraceRecorder::new(&net);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(32);
+        let (mut fired, mut silent) = (0, 0);
+        for k in 0..20 {
+            let x: Vec<f64> = (0..m.n_inputs())
+                .map(|_| p.tau_syn * rng.gen_range(0.0..2.0))
+                .collect();
+            rec.reset(k, None);
+            eng.run(&x, RunOptions::default(), &mut rec).unwrap();
+            let times = rec.trace.times(&m.arch());
+            for (l, ly) in layers.iter().enumerate() {
+                for j in 0..ly.theta.len() {
+                    let mut ins: Vec<(f64, f64)> = (0..ly.n_in)
+                        .filter(|&i| times[l][i].is_finite())
+                        .map(|i| {
+                            let w_pa =
+                                ly.weight[j * ly.n_in + i] * ly.jump[j] * C_M_PF / MS_PER_UNIT;
+                            (times[l][i] * MS_PER_UNIT, w_pa)
+                        })
+                        .collect();
+                    ins.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let nest = nest_first_spike(&ins, ly.tau[j] * MS_PER_UNIT, ly.theta[j])
+                        .map(|t| t / MS_PER_UNIT);
+                    let ours = Some(times[l + 1][j]).filter(|t| t.is_finite());
+                    match (nest, ours) {
+                        (Some(a), Some(b)) => {
+                            fired += 1;
+                            assert!(
+                                (a - b).abs() <= NEST_MIRROR_TOL * b.abs().max(1.0),
+                                "{p:?} sample {k} layer {} neuron {j}: NEST units {a}, engine {b}",
+                                l + 1
+                            );
+                        }
+                        (None, None) => silent += 1,
+                        _ => panic!(
+                            "{p:?} sample {k} layer {} neuron {j}: NEST units {nest:?}, engine {ours:?}",
+                            l + 1
+                        ),
+                    }
+                }
+            }
+        }
+        assert!(
+            fired > 60 && silent > 10,
+            "{p:?}: {fired} neurons fired, {silent} stayed silent: too few of either compared"
         );
     }
 }

@@ -3,11 +3,13 @@
 
 mod common;
 
-use common::random_layers;
+use common::{random_layers, UNIT_CASES};
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::data::Split;
 use firstspike::encoding::Encoding;
 use firstspike::event::{Engine, EventNet, RunOptions};
+use firstspike::grad::{backward, BackScratch, BackwardStats};
+use firstspike::loss::output_loss;
 use firstspike::loss::LossOrigin;
 use firstspike::model::{Model, ModelMeta};
 use firstspike::neuron::NeuronParams;
@@ -92,6 +94,61 @@ fn event_and_analytic_traces_give_the_same_gradients() {
     let d = max_rel_diff(&ga, &ge);
     assert!(d <= GRAD_AGREE_TOL, "gradients differ by {d}");
     assert!(ga.iter().flatten().any(|&g| g != 0.0));
+}
+
+/// Replayed gradients take tau_syn and theta from the model: at every parameter set, the
+/// gradient replayed from event-engine traces equals the backward pass run directly on the
+/// analytic forward pass with the model's tau (loss) and theta (S - theta), to rounding.
+#[test]
+fn replayed_gradients_use_the_models_units() {
+    for p in UNIT_CASES {
+        let mut m = model(13, &[20, 12, 4]);
+        m.params = p;
+        m.layers
+            .iter_mut()
+            .for_each(|l| l.w.iter_mut().for_each(|w| *w *= p.theta));
+        let ins: Vec<Vec<f64>> = inputs(14, 20, 48)
+            .into_iter()
+            .map(|t| t.into_iter().map(|x| x * p.tau_syn).collect())
+            .collect();
+        let (_, e) = both_traces(&m, &ins);
+        let floor = 0.01 * p.theta;
+        let (got, loss, n) = replay_gradients(&m, &e, LossOrigin::FirstOutput, floor);
+        let net = Net::<f64>::from_model(&m);
+        let mut want: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
+        let (mut want_loss, mut want_n) = (0.0, 0);
+        let mut dl = vec![0.0; m.n_outputs()];
+        for (k, t) in ins.iter().enumerate() {
+            let mut pass = ForwardPass::default();
+            forward(&net, t, &mut LayerScratch::default(), &mut pass);
+            let label = k % m.n_outputs();
+            let origin = LossOrigin::FirstOutput;
+            if let Some(l) = output_loss(pass.outputs(), label, p.tau_syn, origin, &mut dl) {
+                backward(
+                    &net,
+                    &pass,
+                    &dl,
+                    &mut want,
+                    floor,
+                    &mut BackScratch::default(),
+                    &mut BackwardStats::default(),
+                );
+                want_loss += l;
+                want_n += 1;
+            }
+        }
+        want.iter_mut().flatten().for_each(|g| *g /= want_n as f64);
+        assert!(n > 20, "{p:?}: only {n} samples had a target spike");
+        assert_eq!(n, want_n, "{p:?}");
+        let want_loss = want_loss / want_n as f64;
+        assert!(
+            (loss - want_loss).abs() <= GRAD_AGREE_TOL * want_loss.abs(),
+            "{p:?}: loss {loss} vs {want_loss}"
+        );
+        let d = max_rel_diff(&got, &want);
+        assert!(d <= GRAD_AGREE_TOL, "{p:?}: gradients differ by {d}");
+        assert!(got.iter().flatten().any(|&g| g != 0.0));
+    }
 }
 
 #[test]

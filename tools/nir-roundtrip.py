@@ -13,7 +13,7 @@ The JSON holds the model's numbers in the model's own layout (w[i * n_out + j], 
 neuron j), written by other code than the NIR writer, so a transposition or a wrong parameter in
 the NIR file shows. The check: `nir.read` (with NIR's type checking) accepts the file; the nodes,
 their types and the edges are the chain input -> affine_l -> li_l -> if_l -> ... -> output;
-every weight equals the model's bit for bit; bias 0; LI tau = r = tau_syn, v_leak = 0; IF r = 1,
+every weight equals the model's bit for bit; bias 0; LI tau = tau_syn, r = 1, v_leak = 0; IF r = 1,
 v_threshold = theta, fires_at_most_once = 1; the input node's encoding and the graph's
 model_sha256 are the model's; and `nir.write` of what `nir.read` gave reads back equal.
 
@@ -88,7 +88,7 @@ def check_graph(c, g, numbers, label):
         c.check(np.array_equal(a.bias, np.zeros(n_out)), f"{label}: affine_{l} bias is not 0")
         if c.check(isinstance(li, nir.LI), f"{label}: li_{l} is {type(li).__name__}"):
             c.check(np.array_equal(li.tau, np.full(n_out, tau)), f"{label}: li_{l} tau != tau_syn")
-            c.check(np.array_equal(li.r, np.full(n_out, tau)), f"{label}: li_{l} r != tau_syn")
+            c.check(np.array_equal(li.r, np.ones(n_out)), f"{label}: li_{l} r != 1")
             c.check(np.array_equal(li.v_leak, np.zeros(n_out)), f"{label}: li_{l} v_leak != 0")
         if c.check(isinstance(fi, nir.IF), f"{label}: if_{l} is {type(fi).__name__}"):
             c.check(np.array_equal(fi.r, np.ones(n_out)), f"{label}: if_{l} r != 1")

@@ -300,24 +300,32 @@ pub fn forward<F: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neuron::first_spike;
+    use crate::neuron::{first_spike, NeuronParams, UNIT_CASES};
     use rand::{Rng, SeedableRng};
 
-    /// The batched layer equals the scalar reference [`first_spike`] neuron by neuron.
+    /// The batched layer equals the scalar reference [`first_spike`] neuron by neuron, at
+    /// every parameter set of [`UNIT_CASES`].
     #[test]
     fn layer_matches_scalar_reference() {
-        matches_scalar_reference(7, 3.0, 1.0);
+        for p in UNIT_CASES {
+            matches_scalar_reference(7, 3.0, 1.0, p);
+        }
     }
 
     /// The same over spans of inputs far longer than `REBASE_LIMIT` (500 tau in f64), with
     /// weak weights so that neurons fire late: both rebase A and must round alike.
     #[test]
     fn layer_matches_scalar_reference_across_rebasing() {
-        matches_scalar_reference(8, 3000.0, 0.3);
+        for p in UNIT_CASES {
+            matches_scalar_reference(8, 3000.0, 0.3, p);
+        }
     }
 
-    /// Random layers with input times in [0, span) and weights in [-0.5, 1) * w_scale.
-    fn matches_scalar_reference(seed: u64, span: f64, w_scale: f64) {
+    /// Random layers with input times in [0, span) tau and weights in [-0.5, 1) * w_scale theta.
+    fn matches_scalar_reference(seed: u64, span: f64, w_scale: f64, p: NeuronParams) {
+        let (tau, theta) = (p.tau_syn, p.theta);
+        let span = span * tau;
+        let w_scale = w_scale * theta;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut late = 0;
         for _ in 0..200 {
@@ -339,8 +347,8 @@ mod tests {
                 n_in,
                 n_out,
                 &t_in,
-                1.0,
-                1.0,
+                theta,
+                tau,
                 &mut LayerScratch::default(),
                 &mut order,
                 &mut out,
@@ -352,9 +360,9 @@ mod tests {
                     .iter()
                     .map(|&i| (t_in[i as usize], w[i as usize * n_out + j]))
                     .collect();
-                match first_spike(&ins, 1.0, 1.0) {
+                match first_spike(&ins, theta, tau) {
                     Some((t, k)) => {
-                        late += usize::from(t > 600.0);
+                        late += usize::from(t > 600.0 * tau);
                         assert_eq!(out[j], t);
                         assert_eq!(causal[j] as usize, k);
                     }
@@ -365,10 +373,10 @@ mod tests {
                 }
             }
         }
-        if span > 1000.0 {
+        if span > 1000.0 * tau {
             assert!(
                 late > 100,
-                "only {late} spikes after 600 tau: rebasing barely tested"
+                "{p:?}: only {late} spikes after 600 tau: rebasing barely tested"
             );
         }
     }

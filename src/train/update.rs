@@ -387,26 +387,30 @@ mod tests {
     use crate::analytic::{forward, ForwardPass, LayerScratch};
     use crate::grad::{sample_grad, BackScratch, BackwardStats};
     use crate::loss::{output_loss, weight_costs, LossOrigin};
+    use crate::neuron::{NeuronParams, UNIT_CASES};
     use rand::{Rng, SeedableRng};
 
-    /// A random 21-13-4 net (row counts not multiples of ROW_BLOCK) with a weak neuron 2 in
+    /// A random 21-13-4 net (row counts not multiples of ROW_BLOCK) with neuron parameters
+    /// `p` (weights in units of theta, input times in units of tau) and a weak neuron 2 in
     /// each layer, and the gradient records of a batch of 9 random samples.
-    fn setup(seed: u64) -> (Net<f32>, Vec<SampleGrad<f32>>) {
+    fn setup(seed: u64, p: NeuronParams) -> (Net<f32>, Vec<SampleGrad<f32>>) {
+        let (tau, theta) = (p.tau_syn as f32, p.theta as f32);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let sizes = [21usize, 13, 4];
         let net = Net::<f32> {
             layers: sizes
                 .windows(2)
                 .map(|p| {
-                    let mut w: Vec<f32> =
-                        (0..p[0] * p[1]).map(|_| rng.gen_range(-0.1..0.4)).collect();
+                    let mut w: Vec<f32> = (0..p[0] * p[1])
+                        .map(|_| theta * rng.gen_range(-0.1..0.4))
+                        .collect();
                     // Neuron 2 sums to well below theta: the weight-sum cost acts on it.
                     w.iter_mut().skip(2).step_by(p[1]).for_each(|x| *x *= 0.1);
                     (p[0], p[1], w)
                 })
                 .collect(),
-            theta: 1.0,
-            tau: 1.0,
+            theta,
+            tau,
         };
         let (mut sc, mut pass, mut back) = (
             LayerScratch::default(),
@@ -417,12 +421,13 @@ mod tests {
         let mut recs = vec![SampleGrad::default(); batch];
         let mut active = 0;
         for rec in recs.iter_mut() {
-            let t: Vec<f32> = (0..21).map(|_| rng.gen_range(0.0..2.0)).collect();
+            let t: Vec<f32> = (0..21).map(|_| tau * rng.gen_range(0.0..2.0)).collect();
             forward(&net, &t, &mut sc, &mut pass);
             let out: Vec<f64> = pass.outputs().iter().map(|&x| x as f64).collect();
             let mut dl = vec![0.0; 4];
             rec.clear();
-            if output_loss(&out, rng.gen_range(0..4), 1.0, LossOrigin::Input, &mut dl).is_some() {
+            let target = rng.gen_range(0..4);
+            if output_loss(&out, target, p.tau_syn, LossOrigin::Input, &mut dl).is_some() {
                 let dl: Vec<f32> = dl.iter().map(|&x| x as f32).collect();
                 let scale = 1.0 / batch as f32;
                 let mut st = BackwardStats::default();
@@ -445,12 +450,15 @@ mod tests {
     }
 
     /// The row-split update equals the plain serial one: the whole gradient, clipped, one
-    /// Adam step, then the cost step with `weight_costs` (to rounding: the cost step is
-    /// rearranged).
+    /// Adam step, then the cost step with `weight_costs` at the net's theta (to rounding: the
+    /// cost step is rearranged), at every parameter set.
     #[test]
     fn equals_the_serial_update() {
-        for (seed, clip) in [(1, 0.0), (2, 0.0), (3, 1e-3), (4, 1e9)] {
-            let (net0, recs) = setup(seed);
+        let cases = UNIT_CASES
+            .iter()
+            .flat_map(|&p| [(1, 0.0), (2, 0.0), (3, 1e-3), (4, 1e9)].map(|(s, c)| (s, c, p)));
+        for (seed, clip, p) in cases {
+            let (net0, recs) = setup(seed, p);
             let set = settings(2, clip);
             // Reference.
             let mut want = net0.clone();
@@ -479,7 +487,15 @@ mod tests {
             }
             for (n_in, n_out, w) in want.layers.iter_mut() {
                 let mut cg = vec![0.0; w.len()];
-                weight_costs(w, *n_in, *n_out, 1.0, set.weight_sum_k, set.l2, &mut cg);
+                weight_costs(
+                    w,
+                    *n_in,
+                    *n_out,
+                    want.theta,
+                    set.weight_sum_k,
+                    set.l2,
+                    &mut cg,
+                );
                 w.iter_mut().zip(&cg).for_each(|(x, g)| *x -= set.lr * g);
             }
             // Row-split.
@@ -493,7 +509,7 @@ mod tests {
                 for (x, y) in a.2.iter().zip(&b.2) {
                     assert!(
                         (x - y).abs() <= 3e-7 * (1.0 + y.abs()),
-                        "seed {seed}: {x} vs {y}"
+                        "{p:?} seed {seed}: {x} vs {y}"
                     );
                 }
             }
@@ -501,11 +517,49 @@ mod tests {
         }
     }
 
+    /// The weight-sum step raises exactly the neurons whose summed weights are below the
+    /// net's theta: with no gradient (a batch without active samples, so Adam does not move)
+    /// and no L2, columns summing to 0.9 and 0.5 theta gain lr K per weight, the one summing
+    /// to 1.1 theta stays. At theta = 0.7 and 1.8 a threshold of 1 would pick other columns.
+    #[test]
+    fn weight_sum_step_acts_below_theta() {
+        for p in UNIT_CASES {
+            let theta = p.theta as f32;
+            // 4 inputs x 3 neurons, input-major; column sums 0.9, 1.1 and 0.5 theta.
+            let w: Vec<f32> = [0.3, 0.2, 0.2, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1]
+                .iter()
+                .map(|x| x * theta)
+                .collect();
+            let mut net = Net::<f32> {
+                layers: vec![(4, 3, w.clone())],
+                theta,
+                tau: p.tau_syn as f32,
+            };
+            let set = UpdateSettings {
+                l2: 0.0,
+                ..settings(2, 0.0)
+            };
+            let recs = vec![SampleGrad::default(); 3];
+            let bad = Updater::default().apply(&mut net, &mut Adam::new(&[12]), &recs, &set);
+            assert_eq!(bad, None);
+            let up = set.lr * set.weight_sum_k;
+            for (k, (&got, &w0)) in net.layers[0].2.iter().zip(&w).enumerate() {
+                let want = if k % 3 == 1 { w0 } else { w0 + up };
+                // One f32 addition of lr K = 0.05 to a weight below 1: a few 1e-8.
+                assert!(
+                    (got - want).abs() <= 1e-6,
+                    "{p:?} weight {k} (neuron {}): {got}, want {want}",
+                    k % 3
+                );
+            }
+        }
+    }
+
     /// Any thread count gives bit-identical weights and moments.
     #[test]
     fn thread_count_is_invisible() {
         for clip in [0.0, 1e-3] {
-            let (net0, recs) = setup(5);
+            let (net0, recs) = setup(5, UNIT_CASES[1]);
             let sizes: Vec<usize> = net0.layers.iter().map(|l| l.2.len()).collect();
             let run = |threads| {
                 let (mut net, mut adam, mut up) =
@@ -525,7 +579,7 @@ mod tests {
     /// A weight made non-finite is reported with its layer and index.
     #[test]
     fn reports_the_first_non_finite_weight() {
-        let (mut net, recs) = setup(6);
+        let (mut net, recs) = setup(6, UNIT_CASES[0]);
         net.layers[1].2[7] = f32::NAN;
         let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
         let bad =

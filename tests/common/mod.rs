@@ -4,9 +4,30 @@
 #![allow(dead_code)]
 
 use firstspike::model::Layer;
+use firstspike::neuron::NeuronParams;
 use firstspike::train::{Checkpoint, RunEnd, Schedule, Trainer};
 use rand::Rng;
 use std::ops::Range;
+
+/// The neuron parameters every test of a formula runs at, `(tau_syn, theta)`: the defaults
+/// (1, 1), where a misplaced unit cannot show, then two pairs away from 1 and from each other,
+/// one with tau_syn > 1 > theta and one with tau_syn < 1 < theta. A `/ tau` dropped, a tau
+/// multiplying where it should divide, or a theta where a tau belongs changes the numbers at
+/// both; that the two sit on opposite sides of 1 keeps such errors from cancelling.
+pub const UNIT_CASES: [NeuronParams; 3] = [
+    NeuronParams {
+        tau_syn: 1.0,
+        theta: 1.0,
+    },
+    NeuronParams {
+        tau_syn: 2.5,
+        theta: 0.7,
+    },
+    NeuronParams {
+        tau_syn: 0.4,
+        theta: 1.8,
+    },
+];
 
 /// Fully connected layers of sizes `arch` (input first), every weight drawn uniformly from `w`.
 pub fn random_layers(rng: &mut impl Rng, arch: &[usize], w: Range<f64>) -> Vec<Layer> {
