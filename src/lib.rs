@@ -48,13 +48,17 @@
 //! the weights). Weights are stored input-major:
 //! `w[i * n_out + j]` is the weight from input `i` to neuron `j`.
 //!
-//! ```no_run
-//! use firstspike::{analytic, data::{Dataset, Split}, model::Model};
-//! let model = Model::load("models/mnist-784-800-10.bin".as_ref())?;
-//! let test = Dataset::load("data/mnist".as_ref(), Split::Test)?;
+//! Evaluate the shipped model on the 1,000 MNIST test digits embedded in the library:
+//!
+//! ```
+//! use firstspike::{analytic, embedded::mnist_test_slice, model::Model, progress::NO_PROGRESS};
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist-784-800-10.bin");
+//! let model = Model::load(path.as_ref())?;
+//! let test = mnist_test_slice()?;
 //! let net = analytic::Net::<f64>::from_model(&model);
-//! let stats = analytic::evaluate(&net, &model.encoding, &test, 2);
-//! println!("accuracy {:.2} %", 100.0 * stats.accuracy());
+//! let stats = analytic::evaluate(&net, &model.encoding, &test, 2, NO_PROGRESS);
+//! assert_eq!(stats.total, 1000);
+//! assert!(stats.accuracy() > 0.97, "accuracy {}", stats.accuracy());
 //! # Ok::<(), firstspike::Error>(())
 //! ```
 #![warn(missing_docs)]

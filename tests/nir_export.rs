@@ -57,7 +57,9 @@ fn traces(m: &Model, seed: u64, count: usize) -> Vec<SampleTrace> {
                     }
                 })
                 .collect();
-            rec.reset(10 + k as u64, Some(k as u8));
+            // Labels cycle through the model's outputs (a trace's label must be one of them).
+            let label = (k % m.n_outputs()) as u8;
+            rec.reset(10 + k as u64, Some(label));
             eng.run(&x, RunOptions::default(), &mut rec).unwrap();
             rec.trace.clone()
         })

@@ -113,7 +113,7 @@ fn replayed_gradients_use_the_models_units() {
             .collect();
         let (_, e) = both_traces(&m, &ins);
         let floor = 0.01 * p.theta;
-        let (got, loss, n) = replay_gradients(&m, &e, LossOrigin::FirstOutput, floor);
+        let (got, loss, n) = replay_gradients(&m, &e, LossOrigin::FirstOutput, floor).unwrap();
         let net = Net::<f64>::from_model(&m);
         let mut want: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
         let (mut want_loss, mut want_n) = (0.0, 0);

@@ -9,16 +9,19 @@
 //! Markdown/CSV report ([`report`]) and an SVG picture ([`plot`]). The first-spike side is the
 //! discrete-event engine ([`crate::event`], run by [`crate::simulate::simulate`]).
 //!
-//! ```no_run
-//! use firstspike::data::{Dataset, Split};
+//! ```
+//! use firstspike::embedded::mnist_test_slice;
+//! use firstspike::progress::NO_PROGRESS;
 //! use firstspike::rate::{sim, RateModel};
-//! let rate = RateModel::load("models/rate-784-800-10.bin".as_ref())?;
-//! let test = Dataset::load("data/mnist".as_ref(), Split::Test)?;
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/rate-784-800-10.bin");
+//! let rate = RateModel::load(path.as_ref())?;
+//! let mut test = mnist_test_slice()?;
+//! test.truncate(100)?;
 //! let net = rate.spiking()?;
 //! let cfg = sim::SimConfig { steps: 100, input: sim::InputMode::Poisson { rate: 1.0 }, seed: 1 };
-//! let runs = sim::simulate(&net, &test, &cfg, 2)?;
+//! let runs = sim::simulate(&net, &test, &cfg, 2, NO_PROGRESS)?;
 //! let curve = firstspike::rate::compare::rate_curve(&net, &runs, &test.labels);
-//! println!("accuracy after 100 steps {:.2} %", 100.0 * curve.accuracy[99]);
+//! assert!(curve.accuracy[99] > 0.9, "accuracy after 100 steps {}", curve.accuracy[99]);
 //! # Ok::<(), firstspike::Error>(())
 //! ```
 
