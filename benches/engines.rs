@@ -68,7 +68,7 @@ fn analytic(c: &mut Criterion) {
         let (mut bs, mut st) = (BackScratch::default(), BackwardStats::default());
         let cfg = TrainConfig::default();
         let mut net = n32.clone();
-        let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.weights().len()).collect();
         let (mut adam, mut up) = (Adam::new(&sizes), Updater::default());
         let set = UpdateSettings {
             lr: cfg.lr as f32,

@@ -34,6 +34,7 @@
 //! [`backward`] chains the two for one sample.
 
 use crate::analytic::{ForwardPass, Net};
+use crate::network::{Dense, Layer};
 use crate::real::Real;
 use std::ops::Range;
 
@@ -130,7 +131,7 @@ pub fn sample_grad<F: Real>(
     out.layers.resize_with(nl, LayerGrad::default);
     out.active = true;
     for l in (0..nl).rev() {
-        let (n_in, n_out, ref w) = net.layers[l];
+        let Layer::Dense(Dense { n_in, n_out, ref w }) = net.layers[l];
         let order = &pass.order[l];
         let t_in = &pass.times[l];
         let t_out = &pass.times[l + 1];
@@ -306,12 +307,13 @@ pub fn backward<F: Real>(
         &mut rec,
         stats,
     );
-    for (l, (n_in, n_out, _)) in net.layers.iter().enumerate() {
+    for (l, layer) in net.layers.iter().enumerate() {
+        let Layer::Dense(d) = layer;
         add_rows(
             std::slice::from_ref(&rec),
             l,
-            0..*n_in,
-            *n_out,
+            0..d.n_in,
+            d.n_out,
             &mut grads[l],
         );
     }

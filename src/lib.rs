@@ -73,6 +73,7 @@ pub mod fsio;
 pub mod grad;
 pub mod loss;
 pub mod model;
+pub mod network;
 pub mod neuron;
 pub mod real;
 pub mod train;

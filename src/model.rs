@@ -10,39 +10,25 @@ use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::fileformat::{self, FrameError};
 use crate::fsio;
+use crate::network::{self, Dense};
 use crate::neuron::NeuronParams;
-use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// First bytes of every model file.
 pub const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
-/// Current model format version. Files of another version are refused.
-pub const MODEL_VERSION: u32 = 1;
-/// Most weights a model may hold (all layers; 2 GiB of f64).
-pub const MAX_WEIGHTS: usize = 1 << 28;
+/// Current model format version. Version 2 stores each layer as a kind with its parameters
+/// ([`network::Layer`]); version 1 files (every layer dense) are read and converted on load.
+/// Other versions are refused.
+pub const MODEL_VERSION: u32 = 2;
+/// The first format: a stack of dense layers.
+const MODEL_VERSION_DENSE_ONLY: u32 = 1;
 /// Largest model file we read (bytes). A 784-800-10 model is about 5 MB.
 pub const MAX_MODEL_BYTES: u64 = 1 << 31;
 
-/// One fully connected layer. `w[i * n_out + j]` is the weight from input `i` to neuron `j`
-/// (input-major, so that one input spike touches one contiguous row). Threshold units.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Layer {
-    /// Inputs (neurons of the previous layer, or pixels).
-    pub n_in: usize,
-    /// Neurons of this layer.
-    pub n_out: usize,
-    /// Weights, `n_in * n_out`, input-major.
-    pub w: Vec<f64>,
-}
-
-impl Layer {
-    /// The row of weights leaving input `i`.
-    pub fn row(&self, i: usize) -> &[f64] {
-        &self.w[i * self.n_out..(i + 1) * self.n_out]
-    }
-}
+/// A layer of a first-spike model: weights in the unit of theta (f64).
+pub type Layer = network::Layer<f64>;
 
 /// How a model was made and how well it did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -50,8 +36,9 @@ impl Layer {
 pub struct ModelMeta {
     /// Data set it was trained on (e.g. "mnist").
     pub dataset: String,
-    /// Training settings, including the seed.
-    pub train: Option<TrainConfig>,
+    /// Training settings, including the seed, as the trainer recorded them (plain JSON data,
+    /// so that a model file stays readable whatever later trainers call their settings).
+    pub train: Option<serde_json::Value>,
     /// Epochs trained.
     pub epochs_trained: usize,
     /// Test accuracy measured after training (fraction), and on how many images.
@@ -104,6 +91,26 @@ struct ModelBin {
     meta_json: String,
 }
 
+/// The payload of format version 1: the same, with every layer dense.
+#[derive(Deserialize)]
+struct ModelBinDenseOnly {
+    params: NeuronParams,
+    encoding: Encoding,
+    layers: Vec<Dense<f64>>,
+    meta_json: String,
+}
+
+impl From<ModelBinDenseOnly> for ModelBin {
+    fn from(b: ModelBinDenseOnly) -> ModelBin {
+        ModelBin {
+            params: b.params,
+            encoding: b.encoding,
+            layers: b.layers.into_iter().map(network::Layer::Dense).collect(),
+            meta_json: b.meta_json,
+        }
+    }
+}
+
 /// The error for bytes that are not a model file of this version.
 fn frame_error(path: &Path, e: FrameError) -> Error {
     match e {
@@ -116,54 +123,6 @@ fn frame_error(path: &Path, e: FrameError) -> Error {
             format!("format version {version}, this build reads version {MODEL_VERSION}; retrain or convert the model with a matching firstspike"),
         ),
         FrameError::Payload(e) => Error::model(path, format!("corrupt or truncated payload: {e}")),
-    }
-}
-
-/// Checks a stack of fully connected layers, given as (inputs, neurons, input-major
-/// weights): at least one layer, no zero size, at most [`MAX_WEIGHTS`] weights in a layer,
-/// `inputs x neurons` weights, each layer taking as many inputs as the one before has neurons,
-/// and every weight finite. The error says which layer (from 0) and what is wrong.
-pub fn check_layers<'a, W: num_traits::Float + std::fmt::Display + 'a>(
-    layers: impl Iterator<Item = (usize, usize, &'a [W])>,
-) -> std::result::Result<(), String> {
-    let mut before: Option<usize> = None;
-    for (k, (n_in, n_out, w)) in layers.enumerate() {
-        if n_in == 0 || n_out == 0 {
-            return Err(format!("layer {k} has a zero size ({n_in} -> {n_out})"));
-        }
-        let n_w = n_in
-            .checked_mul(n_out)
-            .filter(|&n| n <= MAX_WEIGHTS)
-            .ok_or_else(|| {
-                format!(
-                    "layer {k}: {n_in} x {n_out} weights, more than the {MAX_WEIGHTS} a model may hold"
-                )
-            })?;
-        if w.len() != n_w {
-            return Err(format!(
-                "layer {k}: {} weights for {n_in} x {n_out}",
-                w.len()
-            ));
-        }
-        if let Some(prev) = before.filter(|&p| p != n_in) {
-            return Err(format!(
-                "layer {k} takes {n_in} inputs but layer {} has {prev} neurons",
-                k - 1
-            ));
-        }
-        if let Some(p) = w.iter().position(|x| !x.is_finite()) {
-            return Err(format!(
-                "layer {k}: weight {p} (input {}, neuron {}) is {}",
-                p / n_out,
-                p % n_out,
-                w[p]
-            ));
-        }
-        before = Some(n_out);
-    }
-    match before {
-        None => Err("the network has no layers".into()),
-        Some(_) => Ok(()),
     }
 }
 
@@ -203,9 +162,7 @@ pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
 impl Model {
     /// Layer sizes, input first.
     pub fn arch(&self) -> Vec<usize> {
-        let mut a = vec![self.n_inputs()];
-        a.extend(self.layers.iter().map(|l| l.n_out));
-        a
+        network::arch(&self.layers)
     }
 
     /// Architecture as a string, e.g. `784-800-10`.
@@ -215,21 +172,26 @@ impl Model {
 
     /// Inputs of the first layer.
     pub fn n_inputs(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.n_in)
+        self.layers.first().map_or(0, |l| l.n_in())
     }
 
     /// Neurons of the output layer (classes).
     pub fn n_outputs(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.n_out)
+        self.layers.last().map_or(0, |l| l.n_out())
     }
 
-    /// sha256 of all weights (little-endian f64, layer by layer), hex: the model's identity.
+    /// sha256 of every layer's shape and weights (little-endian, layer by layer), hex: the
+    /// model's identity. A dense layer hashes `n_in`, `n_out` (u64) and its weights (f64).
     pub fn weights_hash(&self) -> String {
         let mut h = Sha256::new();
         for l in &self.layers {
-            h.update((l.n_in as u64).to_le_bytes());
-            h.update((l.n_out as u64).to_le_bytes());
-            for w in &l.w {
+            match l {
+                network::Layer::Dense(d) => {
+                    h.update((d.n_in as u64).to_le_bytes());
+                    h.update((d.n_out as u64).to_le_bytes());
+                }
+            }
+            for w in l.weights() {
                 h.update(w.to_le_bytes());
             }
         }
@@ -240,7 +202,7 @@ impl Model {
     pub fn validate(&self) -> std::result::Result<(), String> {
         self.params.validate()?;
         self.encoding.validate()?;
-        check_layers(self.layers.iter().map(|l| (l.n_in, l.n_out, &l.w[..])))
+        network::check_layers(&self.layers)
     }
 
     /// Checks that the model takes images of `dim` pixels.
@@ -283,8 +245,20 @@ impl Model {
 
     /// Parses and validates the `.bin` format. `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Model> {
-        let b: ModelBin = fileformat::read(bytes, MODEL_MAGIC, MODEL_VERSION, MAX_MODEL_BYTES)
-            .map_err(|e| frame_error(path, e))?;
+        let b: ModelBin = match fileformat::read(bytes, MODEL_MAGIC, MODEL_VERSION, MAX_MODEL_BYTES)
+        {
+            Err(FrameError::Version(MODEL_VERSION_DENSE_ONLY)) => {
+                fileformat::read::<ModelBinDenseOnly>(
+                    bytes,
+                    MODEL_MAGIC,
+                    MODEL_VERSION_DENSE_ONLY,
+                    MAX_MODEL_BYTES,
+                )
+                .map_err(|e| frame_error(path, e))?
+                .into()
+            }
+            read => read.map_err(|e| frame_error(path, e))?,
+        };
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
         let m = Model {
@@ -367,16 +341,8 @@ pub(crate) mod tests {
             params: NeuronParams::default(),
             encoding: Encoding::default(),
             layers: vec![
-                Layer {
-                    n_in: 3,
-                    n_out: 2,
-                    w: vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
-                },
-                Layer {
-                    n_in: 2,
-                    n_out: 1,
-                    w: vec![1.0, 2.0],
-                },
+                Layer::dense(3, 2, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+                Layer::dense(2, 1, vec![1.0, 2.0]),
             ],
             meta: ModelMeta::default(),
         }
@@ -407,7 +373,7 @@ pub(crate) mod tests {
     #[test]
     fn nan_weight_is_refused() {
         let mut m = tiny();
-        m.layers[1].w[1] = f64::NAN;
+        m.layers[1].weights_mut()[1] = f64::NAN;
         let e = Model::from_bytes(&m.to_bytes(), Path::new("m")).unwrap_err();
         assert!(e.to_string().contains("NaN"), "{e}");
     }
@@ -415,10 +381,40 @@ pub(crate) mod tests {
     #[test]
     fn wrong_shapes_are_refused() {
         let mut m = tiny();
-        m.layers[1].n_in = 3;
-        m.layers[1].w = vec![0.0; 3];
+        m.layers[1] = Layer::dense(3, 1, vec![0.0; 3]);
         let e = Model::from_bytes(&m.to_bytes(), Path::new("m")).unwrap_err();
         assert!(e.to_string().contains("takes 3 inputs"), "{e}");
+    }
+
+    /// Version 1 files (every layer dense, as the shipped models are) load as the same model,
+    /// with the same identity.
+    #[test]
+    fn dense_only_version_1_loads_with_the_same_weights() {
+        #[derive(Serialize)]
+        struct V1 {
+            params: NeuronParams,
+            encoding: Encoding,
+            layers: Vec<Dense<f64>>,
+            meta_json: String,
+        }
+        let m = tiny();
+        let v1 = V1 {
+            params: m.params,
+            encoding: m.encoding,
+            layers: m
+                .layers
+                .iter()
+                .map(|l| match l {
+                    network::Layer::Dense(d) => d.clone(),
+                })
+                .collect(),
+            meta_json: serde_json::to_string(&m.meta).unwrap(),
+        };
+        let b = fileformat::write(MODEL_MAGIC, 1, MAX_MODEL_BYTES, &v1).unwrap();
+        let back = Model::from_bytes(&b, Path::new("v1")).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.weights_hash(), m.weights_hash());
+        assert_ne!(b, m.to_bytes(), "version 2 writes the layer kind");
     }
 
     #[test]

@@ -113,6 +113,7 @@ pub fn edges(n_layers: usize) -> Vec<(String, String)> {
 /// that element `[j][i]` (index `j * n_in + i`) is the weight from input `i` to neuron `j`
 /// (the model stores it at `i * n_out + j`).
 pub fn nir_weight(layer: &Layer) -> Vec<f64> {
+    let Layer::Dense(layer) = layer;
     let mut w = vec![0.0; layer.w.len()];
     for i in 0..layer.n_in {
         for (j, &x) in layer.row(i).iter().enumerate() {
@@ -208,13 +209,14 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
 
     for (k, layer) in model.layers.iter().enumerate() {
         let l = k + 1;
+        let Layer::Dense(layer) = layer;
         let n = layer.n_out;
         let mut a = nodes.create_group(&affine_node(l));
         scalar_str(&mut a, "type", "Affine");
         f64_array(
             &mut a,
             "weight",
-            &nir_weight(layer),
+            &nir_weight(&model.layers[k]),
             &[n as u64, layer.n_in as u64],
         );
         f64_array(&mut a, "bias", &vec![0.0; n], &[n as u64]);
@@ -413,7 +415,9 @@ pub fn model_numbers(model: &Model) -> serde_json::Value {
             "per_layer": ["affine_{l}", "li_{l}", "if_{l}"],
             "edges": edges(model.layers.len()),
         },
-        "layers": model.layers.iter().map(|l| json!({"n_in": l.n_in, "n_out": l.n_out, "w": l.w})).collect::<Vec<_>>(),
+        "layers": model.layers.iter().map(|l| match l {
+            Layer::Dense(d) => json!({"n_in": d.n_in, "n_out": d.n_out, "w": d.w}),
+        }).collect::<Vec<_>>(),
     })
 }
 

@@ -55,7 +55,11 @@ pub fn replay_gradients(
         })?;
     }
     let net = Net::<f64>::from_model(model);
-    let mut grads: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
+    let mut grads: Vec<Vec<f64>> = net
+        .layers
+        .iter()
+        .map(|l| vec![0.0; l.weights().len()])
+        .collect();
     let mut scratch = BackScratch::default();
     let mut stats = BackwardStats::default();
     let mut dl = vec![0.0; model.n_outputs()];
@@ -101,7 +105,15 @@ pub fn replay(
         spikes_per_layer_mean: vec![0.0; arch.len()],
         ..Default::default()
     };
-    let cfg = model.meta.train.clone().unwrap_or_default();
+    // The two training settings a replay needs, read from the model's training record (plain
+    // data); a model without one replays with the defaults.
+    let record = model.meta.train.as_ref();
+    let loss_origin: LossOrigin = record
+        .and_then(|r| serde_json::from_value(r["loss_origin"].clone()).ok())
+        .unwrap_or(LossOrigin::Input);
+    let denom_floor = record
+        .and_then(|r| r["denom_floor"].as_f64())
+        .unwrap_or(crate::grad::DENOM_FLOOR);
     let mut all_grads: Option<Vec<Vec<f64>>> = None;
     let mut loss_sum = 0.0;
     for (path, f) in files {
@@ -122,8 +134,7 @@ pub fn replay(
             }
         }
         if f.header.complete {
-            let (g, loss, n) =
-                replay_gradients(model, &f.samples, cfg.loss_origin, cfg.denom_floor)?;
+            let (g, loss, n) = replay_gradients(model, &f.samples, loss_origin, denom_floor)?;
             if n > 0 {
                 loss_sum += loss * n as f64;
                 rep.gradients_replayed += n;

@@ -17,6 +17,7 @@ use crate::event::{CompiledNet, Recorder};
 use crate::fileformat::{self, FrameError};
 use crate::fsio;
 use crate::model::Model;
+use crate::network::Layer;
 use crate::progress::Progress;
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
@@ -247,6 +248,7 @@ impl SampleTrace {
         let times = self.times(&arch);
         let mut pass = ForwardPass::<F>::default();
         for (l, layer) in model.layers.iter().enumerate() {
+            let Layer::Dense(layer) = layer;
             let t_in = &times[l];
             let mut order: Vec<u32> = (0..layer.n_in as u32)
                 .filter(|&i| t_in[i as usize].is_finite())

@@ -25,16 +25,8 @@ fn small_model(n_in: usize) -> Model {
         params: Default::default(),
         encoding: Default::default(),
         layers: vec![
-            Layer {
-                n_in,
-                n_out: 3,
-                w: vec![0.01; n_in * 3],
-            },
-            Layer {
-                n_in: 3,
-                n_out: 10,
-                w: vec![0.5; 30],
-            },
+            Layer::dense(n_in, 3, vec![0.01; n_in * 3]),
+            Layer::dense(3, 10, vec![0.5; 30]),
         ],
         meta: ModelMeta::default(),
     }
@@ -102,7 +94,7 @@ fn bad_inputs_table() {
     v[8] = 42;
     std::fs::write(d.join("version.bin"), &v).unwrap();
     let mut nan = small_model(16);
-    nan.layers[0].w[5] = f64::NAN;
+    nan.layers[0].weights_mut()[5] = f64::NAN;
     // Bypass save()'s validation to produce a file with a NaN weight, as a foreign tool might.
     std::fs::write(d.join("nan.bin"), nan.to_bytes()).unwrap();
     let data = d.join("data");
@@ -192,11 +184,8 @@ fn bad_inputs_table() {
     )
     .unwrap();
     let mut wider = small_model(16);
-    wider.layers[0].n_out += 1;
-    wider.layers[0].w.extend(vec![0.5; 16]);
-    wider.layers[1].n_in += 1;
-    let n_out = wider.layers[1].n_out;
-    wider.layers[1].w.extend(vec![0.5; n_out]);
+    wider.layers[0] = Layer::dense(16, 4, vec![0.01; 16 * 4]);
+    wider.layers[1] = Layer::dense(4, 10, vec![0.5; 40]);
     wider.save(&d.join("wider")).unwrap();
 
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -349,16 +338,8 @@ fn a_panic_is_one_error_line_and_exit_code_1() {
         params: Default::default(),
         encoding: Default::default(),
         layers: vec![
-            Layer {
-                n_in: 16,
-                n_out: 1 << 60,
-                w: vec![],
-            },
-            Layer {
-                n_in: 1 << 60,
-                n_out: 16,
-                w: vec![],
-            },
+            Layer::dense(16, 1 << 60, vec![]),
+            Layer::dense(1 << 60, 16, vec![]),
         ],
         meta: ModelMeta::default(),
     };

@@ -224,6 +224,6 @@ fn bad_inputs_are_errors_not_panics() {
         "a backward synapse must be refused"
     );
     let mut nan_model = m.clone();
-    nan_model.layers[0].w[0] = f64::NAN;
+    nan_model.layers[0].weights_mut()[0] = f64::NAN;
     assert!(EventNet::from_model(&nan_model).is_err());
 }

@@ -230,10 +230,12 @@ fn small_data() -> Dataset {
 
 fn small_model() -> Model {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
-    let mut layer = |n_in: usize, n_out: usize| Layer {
-        n_in,
-        n_out,
-        w: (0..n_in * n_out).map(|_| rng.gen_range(0.0..0.6)).collect(),
+    let mut layer = |n_in: usize, n_out: usize| {
+        Layer::dense(
+            n_in,
+            n_out,
+            (0..n_in * n_out).map(|_| rng.gen_range(0.0..0.6)).collect(),
+        )
     };
     Model {
         params: Default::default(),
@@ -241,7 +243,7 @@ fn small_model() -> Model {
         layers: vec![layer(16, 6), layer(6, 4)],
         meta: ModelMeta {
             dataset: "fuzz".into(),
-            train: Some(TrainConfig::default()),
+            train: Some(TrainConfig::default().record()),
             ..Default::default()
         },
     }
@@ -293,12 +295,12 @@ fn idx_ok(r: firstspike::Result<Dataset>) -> Result<(), String> {
 fn model_ok(r: firstspike::Result<Model>) -> Result<(), String> {
     let Ok(m) = r else { return Ok(()) };
     for (k, l) in m.layers.iter().enumerate() {
-        if l.n_in.checked_mul(l.n_out) != Some(l.w.len()) {
+        if l.n_in().checked_mul(l.n_out()) != Some(l.weights().len()) {
             return Err(format!(
                 "layer {k}: {} x {} with {} weights",
-                l.n_in,
-                l.n_out,
-                l.w.len()
+                l.n_in(),
+                l.n_out(),
+                l.weights().len()
             ));
         }
     }
@@ -487,16 +489,8 @@ fn regression_model_whose_layer_size_wraps_is_refused() {
         params: Default::default(),
         encoding: Default::default(),
         layers: vec![
-            Layer {
-                n_in: 256,
-                n_out: 1 << 56,
-                w: vec![],
-            },
-            Layer {
-                n_in: 1 << 56,
-                n_out: 256,
-                w: vec![],
-            },
+            Layer::dense(256, 1 << 56, vec![]),
+            Layer::dense(1 << 56, 256, vec![]),
         ],
         meta: ModelMeta::default(),
     };

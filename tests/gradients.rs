@@ -8,6 +8,7 @@ use common::UNIT_CASES;
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::grad::{backward, BackScratch, BackwardStats, DENOM_FLOOR};
 use firstspike::loss::{output_loss, LossOrigin};
+use firstspike::network::Layer;
 use rand::{Rng, SeedableRng};
 
 /// Relative tolerance of analytic vs finite-difference gradients. The map is piecewise smooth;
@@ -51,7 +52,7 @@ fn check_network_gradients(tau: f64, theta: f64, origin: LossOrigin) {
         let layers = arch
             .windows(2)
             .map(|p| {
-                (
+                Layer::dense(
                     p[0],
                     p[1],
                     (0..p[0] * p[1])
@@ -80,7 +81,11 @@ fn check_network_gradients(tau: f64, theta: f64, origin: LossOrigin) {
         }
         let mut g_out = vec![0.0; 3];
         output_loss(pass.outputs(), label, tau, origin, &mut g_out).unwrap();
-        let mut grads: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
+        let mut grads: Vec<Vec<f64>> = net
+            .layers
+            .iter()
+            .map(|l| vec![0.0; l.weights().len()])
+            .collect();
         backward(
             &net,
             &pass,
@@ -91,14 +96,14 @@ fn check_network_gradients(tau: f64, theta: f64, origin: LossOrigin) {
             &mut BackwardStats::default(),
         );
         for l in 0..net.layers.len() {
-            for p in 0..net.layers[l].2.len() {
-                let w0 = net.layers[l].2[p];
+            for p in 0..net.layers[l].weights().len() {
+                let w0 = net.layers[l].weights()[p];
                 let h = STEP * theta;
-                net.layers[l].2[p] = w0 + h;
+                net.layers[l].weights_mut()[p] = w0 + h;
                 let (lp, pp) = loss(&net, &t_in, label, origin);
-                net.layers[l].2[p] = w0 - h;
+                net.layers[l].weights_mut()[p] = w0 - h;
                 let (lm, pm) = loss(&net, &t_in, label, origin);
-                net.layers[l].2[p] = w0;
+                net.layers[l].weights_mut()[p] = w0;
                 if pp.causal != pass.causal || pm.causal != pass.causal {
                     continue; // a causal-set boundary within the step: not differentiable here
                 }

@@ -10,7 +10,7 @@ use common::{random_layers, UNIT_CASES};
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::event::{Engine, EventNet, RunOptions};
-use firstspike::model::{Model, ModelMeta};
+use firstspike::model::{Layer, Model, ModelMeta};
 use firstspike::neuron::NeuronParams;
 use firstspike::nir::{
     self, affine_node, if_node, li_node, spike_node, INPUT_NODE, NIR_VERSION, OUTPUT_NODE,
@@ -152,6 +152,9 @@ fn graph_has_the_nir_layout_and_the_models_numbers() {
             format!("node/nodes/{}", li_node(l)),
             format!("node/nodes/{}", if_node(l)),
         );
+        let Layer::Dense(layer) = layer else {
+            panic!("layer {l} is not dense")
+        };
         let n = layer.n_out;
         assert_eq!(string(&f, &format!("{a}/type")), "Affine");
         assert_eq!(
@@ -430,7 +433,7 @@ fn a_layer_without_spikes_is_an_empty_event_array() {
     let mut m = model(5, &[6, 3, 2]);
     m.layers
         .iter_mut()
-        .for_each(|l| l.w.iter_mut().for_each(|w| *w = 0.0));
+        .for_each(|l| l.weights_mut().iter_mut().for_each(|w| *w = 0.0));
     let tr = traces(&m, 6, 2);
     let header = TraceHeader::for_model(&m, EngineKind::Event, true);
     let f = File::from_bytes(nir::events_bytes(&header, &tr).unwrap()).unwrap();
@@ -500,7 +503,7 @@ fn export_command_writes_graph_numbers_and_events() {
         .split(',')
         .map(|x| x.parse().unwrap())
         .collect();
-    assert_eq!(w, m.layers[0].w, "model layout, every f64 exact");
+    assert_eq!(w, m.layers[0].weights(), "model layout, every f64 exact");
 
     // Events from a trace file, picking samples.
     let tr = traces(&m, 8, 4);

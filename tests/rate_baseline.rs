@@ -212,11 +212,11 @@ fn temporal_counts_include_input_spikes() {
     let model = Model {
         params: Default::default(),
         encoding: Default::default(),
-        layers: vec![Layer {
-            n_in: 4,
-            n_out: 2,
-            w: vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.1, 0.0, 0.1],
-        }],
+        layers: vec![Layer::dense(
+            4,
+            2,
+            vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.1, 0.0, 0.1],
+        )],
         meta: ModelMeta::default(),
     };
     let data = Dataset {
@@ -387,16 +387,8 @@ fn baseline_train_and_compare_end_to_end() {
         params: Default::default(),
         encoding: Default::default(),
         layers: vec![
-            Layer {
-                n_in: 16,
-                n_out: 6,
-                w: vec![0.2; 96],
-            },
-            Layer {
-                n_in: 6,
-                n_out: 10,
-                w: vec![0.5; 60],
-            },
+            Layer::dense(16, 6, vec![0.2; 96]),
+            Layer::dense(6, 10, vec![0.5; 60]),
         ],
         meta: ModelMeta::default(),
     };

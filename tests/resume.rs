@@ -70,7 +70,7 @@ const PER_EPOCH: u64 = 13;
 fn bits(m: &Model) -> Vec<u64> {
     m.layers
         .iter()
-        .flat_map(|l| l.w.iter().map(|w| w.to_bits()))
+        .flat_map(|l| l.weights().iter().map(|w| w.to_bits()))
         .collect()
 }
 

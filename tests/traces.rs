@@ -106,7 +106,7 @@ fn replayed_gradients_use_the_models_units() {
         m.params = p;
         m.layers
             .iter_mut()
-            .for_each(|l| l.w.iter_mut().for_each(|w| *w *= p.theta));
+            .for_each(|l| l.weights_mut().iter_mut().for_each(|w| *w *= p.theta));
         let ins: Vec<Vec<f64>> = inputs(14, 20, 48)
             .into_iter()
             .map(|t| t.into_iter().map(|x| x * p.tau_syn).collect())
@@ -115,7 +115,11 @@ fn replayed_gradients_use_the_models_units() {
         let floor = 0.01 * p.theta;
         let (got, loss, n) = replay_gradients(&m, &e, LossOrigin::FirstOutput, floor).unwrap();
         let net = Net::<f64>::from_model(&m);
-        let mut want: Vec<Vec<f64>> = net.layers.iter().map(|l| vec![0.0; l.2.len()]).collect();
+        let mut want: Vec<Vec<f64>> = net
+            .layers
+            .iter()
+            .map(|l| vec![0.0; l.weights().len()])
+            .collect();
         let (mut want_loss, mut want_n) = (0.0, 0);
         let mut dl = vec![0.0; m.n_outputs()];
         for (k, t) in ins.iter().enumerate() {

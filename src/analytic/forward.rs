@@ -1,13 +1,14 @@
 //! Forward pass of the analytic solver, generic over f32/f64.
 
 use crate::model::Model;
+use crate::network::Layer;
 use crate::real::Real;
 
-/// A model's weights in the precision `F`, ready to run.
+/// A model's layers in the precision `F`, ready to run.
 #[derive(Clone, Debug)]
 pub struct Net<F> {
-    /// Per layer: (n_in, n_out, weights input-major).
-    pub layers: Vec<(usize, usize, Vec<F>)>,
+    /// The model's layers, weights converted to `F`.
+    pub layers: Vec<Layer<F>>,
     /// theta in `F`.
     pub theta: F,
     /// tau_syn in `F`.
@@ -18,11 +19,7 @@ impl<F: Real> Net<F> {
     /// Converts a model's weights to `F`.
     pub fn from_model(m: &Model) -> Self {
         Net {
-            layers: m
-                .layers
-                .iter()
-                .map(|l| (l.n_in, l.n_out, l.w.iter().map(|&w| F::of(w)).collect()))
-                .collect(),
+            layers: m.layers.iter().map(|l| l.map(|&w| F::of(w))).collect(),
             theta: F::of(m.params.theta),
             tau: F::of(m.params.tau_syn),
         }
@@ -30,8 +27,8 @@ impl<F: Real> Net<F> {
 
     /// Writes the weights back into a model (same shapes).
     pub fn write_to(&self, m: &mut Model) {
-        for (l, (_, _, w)) in m.layers.iter_mut().zip(&self.layers) {
-            for (d, s) in l.w.iter_mut().zip(w) {
+        for (l, mine) in m.layers.iter_mut().zip(&self.layers) {
+            for (d, s) in l.weights_mut().iter_mut().zip(mine.weights()) {
                 *d = s.f64();
             }
         }
@@ -39,7 +36,7 @@ impl<F: Real> Net<F> {
 
     /// Number of output neurons.
     pub fn n_outputs(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.1)
+        self.layers.last().map_or(0, |l| l.n_out())
     }
 }
 
@@ -279,12 +276,13 @@ pub fn forward<F: Real>(
     pass.s_minus_theta.resize_with(nl, Vec::new);
     pass.times[0].clear();
     pass.times[0].extend_from_slice(t_in);
-    for (l, (n_in, n_out, w)) in net.layers.iter().enumerate() {
+    for (l, layer) in net.layers.iter().enumerate() {
         let (before, after) = pass.times.split_at_mut(l + 1);
+        let Layer::Dense(d) = layer;
         layer_forward(
-            w,
-            *n_in,
-            *n_out,
+            &d.w,
+            d.n_in,
+            d.n_out,
             &before[l],
             net.theta,
             net.tau,

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::network::Layer;
 use crate::neuron::NeuronParams;
 use slotmap::{new_key_type, SlotMap};
 
@@ -98,6 +99,7 @@ impl EventNet {
         let mut net = EventNet::new(m.params);
         let mut prev: Vec<NeuronKey> = (0..m.n_inputs()).map(|_| net.add_neuron(0)).collect();
         for (l, layer) in m.layers.iter().enumerate() {
+            let Layer::Dense(layer) = layer;
             let cur: Vec<NeuronKey> = (0..layer.n_out)
                 .map(|_| net.add_neuron(l as u32 + 1))
                 .collect();

@@ -17,24 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-/// One fully connected layer without bias, input-major.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Dense {
-    /// Inputs.
-    pub n_in: usize,
-    /// Neurons.
-    pub n_out: usize,
-    /// `n_in * n_out` weights, input-major.
-    pub w: Vec<f32>,
-}
-
-impl Dense {
-    /// The row of weights leaving input `i`.
-    #[inline]
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.w[i * self.n_out..(i + 1) * self.n_out]
-    }
-}
+/// One fully connected layer without bias, input-major: the crate's dense layer in f32.
+pub type Dense = crate::network::Dense<f32>;
 
 /// A bias-free ReLU multilayer perceptron.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,7 +77,7 @@ impl ReluNet {
 
     /// Checks shapes and that every weight is finite.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        crate::model::check_layers(self.layers.iter().map(|l| (l.n_in, l.n_out, &l.w[..])))
+        crate::network::check_dense(&self.layers)
     }
 }
 

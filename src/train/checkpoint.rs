@@ -31,9 +31,10 @@ pub const CHECKPOINT_VERSION: u32 = 1;
 /// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
 /// permutation of a large training set.
 pub const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * MAX_WEIGHTS as u64 + (1 << 32);
-/// Most weights a trained model may have: as many f64 as fit in [`MAX_MODEL_BYTES`], so that
-/// every model we train can be saved and loaded again.
-pub const MAX_WEIGHTS: usize = (MAX_MODEL_BYTES / 8) as usize;
+/// Most weights a trained model may have: the network description's limit, as many f64 as
+/// fit in a model file, so that every model we train can be saved and loaded again.
+pub use crate::network::MAX_WEIGHTS;
+const _: () = assert!(MAX_WEIGHTS as u64 * 8 <= MAX_MODEL_BYTES);
 
 /// What identifies a data set: its size and the sha256 of its contents.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,6 +55,14 @@ pub struct TrainConfig {
     pub encoding: Encoding,
 }
 
+impl TrainConfig {
+    /// These settings as plain JSON data, the form a model file keeps of how it was trained
+    /// ([`crate::model::ModelMeta::train`]).
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("settings serialise")
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {

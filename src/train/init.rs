@@ -18,11 +18,11 @@ pub fn init_model(cfg: &TrainConfig) -> Model {
             let mean = cfg.init_mean * cfg.params.theta / n_in as f64;
             let sd = cfg.init_sd / (n_in as f64).sqrt();
             let d = Normal::new(mean, sd.max(1e-12)).expect("finite parameters");
-            Layer {
+            Layer::dense(
                 n_in,
                 n_out,
-                w: (0..n_in * n_out).map(|_| d.sample(&mut rng)).collect(),
-            }
+                (0..n_in * n_out).map(|_| d.sample(&mut rng)).collect(),
+            )
         })
         .collect();
     Model {
@@ -30,7 +30,7 @@ pub fn init_model(cfg: &TrainConfig) -> Model {
         encoding: cfg.encoding,
         layers,
         meta: ModelMeta {
-            train: Some(cfg.clone()),
+            train: Some(cfg.record()),
             ..Default::default()
         },
     }

@@ -342,7 +342,7 @@ impl<'d> Trainer<'d> {
         check_setup(cfg, train_data)?;
         let model = init_model(cfg);
         let net = Net::<f32>::from_model(&model);
-        let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.weights().len()).collect();
         let ev_net = match cfg.engine {
             EngineKind::Analytic => None,
             EngineKind::Event => Some(EventNet::from_model(&model)?.compile()?),
@@ -420,8 +420,8 @@ impl<'d> Trainer<'d> {
                 show(&c.test_data)
             )));
         }
-        for ((_, _, w), cw) in t.net.layers.iter_mut().zip(c.weights) {
-            *w = cw;
+        for (layer, cw) in t.net.layers.iter_mut().zip(c.weights) {
+            layer.weights_mut().copy_from_slice(&cw);
         }
         t.net.write_to(&mut t.model);
         t.adam = Adam::from_state(c.adam);
@@ -486,7 +486,12 @@ impl<'d> Trainer<'d> {
             test_data: self.test_id.clone(),
             epoch: self.epoch,
             batch: self.batch,
-            weights: self.net.layers.iter().map(|l| l.2.clone()).collect(),
+            weights: self
+                .net
+                .layers
+                .iter()
+                .map(|l| l.weights().to_vec())
+                .collect(),
             adam: self.adam.state.clone(),
             order: self.order.iter().map(|&i| i as u32).collect(),
             shuffle_rng: RngState::of(&self.shuffle_rng),
@@ -561,7 +566,7 @@ impl<'d> Trainer<'d> {
     pub fn finish(mut self) -> TrainOutcome {
         self.net.write_to(&mut self.model);
         self.model.meta.epochs_trained = self.log.len();
-        self.model.meta.train = Some(self.cfg.clone());
+        self.model.meta.train = Some(self.cfg.record());
         self.model.meta.dataset = self.dataset.clone();
         TrainOutcome {
             model: self.model,
@@ -578,7 +583,12 @@ impl<'d> Trainer<'d> {
         let batch = &self.order[b * bs..((b + 1) * bs).min(self.order.len())];
         if let Some(en) = self.ev_net.as_mut() {
             self.net.write_to(&mut self.model);
-            en.set_weights(self.model.layers.iter().flat_map(|l| l.w.iter().copied()))?;
+            en.set_weights(
+                self.model
+                    .layers
+                    .iter()
+                    .flat_map(|l| l.weights().iter().copied()),
+            )?;
         }
         let per = batch.len().div_ceil(cfg.threads);
         let scale = 1.0 / batch.len() as f32;
@@ -616,7 +626,7 @@ impl<'d> Trainer<'d> {
                     batch: b + 1,
                     layer: l + 1,
                     layers,
-                    neurons: self.net.layers[l].1,
+                    neurons: self.net.layers[l].n_out(),
                 });
             }
         }

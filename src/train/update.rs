@@ -27,6 +27,7 @@
 use super::adam::{Adam, AdamStep};
 use crate::analytic::Net;
 use crate::grad::{add_rows, SampleGrad};
+use crate::network::{Dense, Layer};
 use std::ops::Range;
 
 /// Rows per block: a block of gradient rows (8 x 800 f32 = 25.6 kB for the 800 net) stays in
@@ -120,7 +121,9 @@ impl Updater {
         self.colsum.resize_with(nl, Vec::new);
         self.norm2.resize_with(nl, Vec::new);
         self.g.resize_with(nl, Vec::new);
-        for (l, (n_in, n_out, _)) in net.layers.iter().enumerate() {
+        for (l, layer) in net.layers.iter().enumerate() {
+            let Layer::Dense(d) = layer;
+            let (n_in, n_out) = (d.n_in, d.n_out);
             let blocks = n_in.div_ceil(ROW_BLOCK);
             self.colsum[l].resize(blocks * n_out, 0.0);
             self.norm2[l].resize(blocks, 0.0);
@@ -144,7 +147,8 @@ impl Updater {
             .zip(self.colsum.iter_mut().zip(self.norm2.iter_mut()))
             .enumerate()
         {
-            let (n_in, n_out, ref mut w) = *layer;
+            let Layer::Dense(Dense { n_in, n_out, w }) = layer;
+            let (n_in, n_out) = (*n_in, *n_out);
             let rows = thread_rows(n_in, threads);
             let blocks: Vec<Range<usize>> = rows
                 .iter()
@@ -218,7 +222,8 @@ impl Updater {
         // The weight-sum cost's step on the neurons whose summed weights are below theta.
         if set.weight_sum_k > 0.0 {
             let up = set.lr * set.weight_sum_k;
-            for (l, (_, n_out, w)) in net.layers.iter_mut().enumerate() {
+            for (l, layer) in net.layers.iter_mut().enumerate() {
+                let Layer::Dense(Dense { n_out, w, .. }) = layer;
                 let n_out = *n_out;
                 let mut sums = vec![0.0f32; n_out];
                 for block in self.colsum[l].chunks_exact(n_out) {
@@ -406,7 +411,7 @@ mod tests {
                         .collect();
                     // Neuron 2 sums to well below theta: the weight-sum cost acts on it.
                     w.iter_mut().skip(2).step_by(p[1]).for_each(|x| *x *= 0.1);
-                    (p[0], p[1], w)
+                    Layer::dense(p[0], p[1], w)
                 })
                 .collect(),
             theta,
@@ -462,11 +467,12 @@ mod tests {
             let set = settings(2, clip);
             // Reference.
             let mut want = net0.clone();
-            let sizes: Vec<usize> = want.layers.iter().map(|l| l.2.len()).collect();
+            let sizes: Vec<usize> = want.layers.iter().map(|l| l.weights().len()).collect();
             let mut adam = Adam::new(&sizes);
             let mut grads: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
-            for (l, (n_in, n_out, _)) in want.layers.iter().enumerate() {
-                add_rows(&recs, l, 0..*n_in, *n_out, &mut grads[l]);
+            for (l, layer) in want.layers.iter().enumerate() {
+                let Layer::Dense(d) = layer;
+                add_rows(&recs, l, 0..d.n_in, d.n_out, &mut grads[l]);
             }
             let norm = grads
                 .iter()
@@ -481,11 +487,12 @@ mod tests {
             }
             {
                 let mut ps: Vec<&mut [f32]> =
-                    want.layers.iter_mut().map(|l| &mut l.2[..]).collect();
+                    want.layers.iter_mut().map(|l| l.weights_mut()).collect();
                 let gs: Vec<&[f32]> = grads.iter().map(|g| &g[..]).collect();
                 adam.step(&mut ps, &gs, set.lr);
             }
-            for (n_in, n_out, w) in want.layers.iter_mut() {
+            for layer in want.layers.iter_mut() {
+                let Layer::Dense(Dense { n_in, n_out, w }) = layer;
                 let mut cg = vec![0.0; w.len()];
                 weight_costs(
                     w,
@@ -506,7 +513,7 @@ mod tests {
                 None
             );
             for (a, b) in got.layers.iter().zip(&want.layers) {
-                for (x, y) in a.2.iter().zip(&b.2) {
+                for (x, y) in a.weights().iter().zip(b.weights()) {
                     assert!(
                         (x - y).abs() <= 3e-7 * (1.0 + y.abs()),
                         "{p:?} seed {seed}: {x} vs {y}"
@@ -531,7 +538,7 @@ mod tests {
                 .map(|x| x * theta)
                 .collect();
             let mut net = Net::<f32> {
-                layers: vec![(4, 3, w.clone())],
+                layers: vec![Layer::dense(4, 3, w.clone())],
                 theta,
                 tau: p.tau_syn as f32,
             };
@@ -543,7 +550,7 @@ mod tests {
             let bad = Updater::default().apply(&mut net, &mut Adam::new(&[12]), &recs, &set);
             assert_eq!(bad, None);
             let up = set.lr * set.weight_sum_k;
-            for (k, (&got, &w0)) in net.layers[0].2.iter().zip(&w).enumerate() {
+            for (k, (&got, &w0)) in net.layers[0].weights().iter().zip(&w).enumerate() {
                 let want = if k % 3 == 1 { w0 } else { w0 + up };
                 // One f32 addition of lr K = 0.05 to a weight below 1: a few 1e-8.
                 assert!(
@@ -560,7 +567,7 @@ mod tests {
     fn thread_count_is_invisible() {
         for clip in [0.0, 1e-3] {
             let (net0, recs) = setup(5, UNIT_CASES[1]);
-            let sizes: Vec<usize> = net0.layers.iter().map(|l| l.2.len()).collect();
+            let sizes: Vec<usize> = net0.layers.iter().map(|l| l.weights().len()).collect();
             let run = |threads| {
                 let (mut net, mut adam, mut up) =
                     (net0.clone(), Adam::new(&sizes), Updater::default());
@@ -580,8 +587,8 @@ mod tests {
     #[test]
     fn reports_the_first_non_finite_weight() {
         let (mut net, recs) = setup(6, UNIT_CASES[0]);
-        net.layers[1].2[7] = f32::NAN;
-        let sizes: Vec<usize> = net.layers.iter().map(|l| l.2.len()).collect();
+        net.layers[1].weights_mut()[7] = f32::NAN;
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.weights().len()).collect();
         let bad =
             Updater::default().apply(&mut net, &mut Adam::new(&sizes), &recs, &settings(2, 0.0));
         assert_eq!(bad, Some(NonFinite { layer: 1, index: 7 }));

@@ -32,10 +32,9 @@ pub const UNIT_CASES: [NeuronParams; 3] = [
 /// Fully connected layers of sizes `arch` (input first), every weight drawn uniformly from `w`.
 pub fn random_layers(rng: &mut impl Rng, arch: &[usize], w: Range<f64>) -> Vec<Layer> {
     arch.windows(2)
-        .map(|p| Layer {
-            n_in: p[0],
-            n_out: p[1],
-            w: (0..p[0] * p[1]).map(|_| rng.gen_range(w.clone())).collect(),
+        .map(|p| {
+            let weights = (0..p[0] * p[1]).map(|_| rng.gen_range(w.clone())).collect();
+            Layer::dense(p[0], p[1], weights)
         })
         .collect()
 }

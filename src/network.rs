@@ -1,0 +1,243 @@
+//! The network description: a feedforward stack of layers, each a kind with its parameters.
+//!
+//! Owns the one layer type that every part of the crate shares: model files ([`crate::model`]),
+//! the analytic solver ([`crate::analytic::Net`], in f32 or f64), the event engine's compiled
+//! graph ([`crate::event::EventNet::from_model`]), the trainer, the rate-coded baseline's ReLU
+//! network ([`crate::rate::ReluNet`], dense layers in f32), the NIR export and the checks of
+//! shapes on load. A layer is generic over its number type `F` (f64 in model files, f32 while
+//! training), so converting a network between precisions keeps its description.
+//!
+//! Only fully connected layers ([`Dense`]) exist today. A new kind (a convolution, a pooling
+//! node) is a new [`Layer`] variant with its own parameters: every `match` over [`Layer`] in the
+//! crate is exhaustive, so the compiler lists each place that must learn the new kind.
+//!
+//! It does not run networks, hold neuron parameters (see [`crate::neuron::NeuronParams`]) or
+//! know how a network was trained.
+
+use serde::{Deserialize, Serialize};
+
+/// Most weights a network may hold, all layers together (2 GiB of f64, the most a model file
+/// holds). Checked on load and before training, before anything is allocated from a size.
+pub const MAX_WEIGHTS: usize = 1 << 28;
+
+/// A fully connected layer without bias. `w[i * n_out + j]` is the weight from input `i` to
+/// neuron `j` (input-major, so that one input spike touches one contiguous row). Weights are
+/// in the unit of the threshold theta (first-spike networks) or dimensionless (the ReLU
+/// baseline).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dense<F> {
+    /// Inputs (neurons of the previous layer, or pixels).
+    pub n_in: usize,
+    /// Neurons of this layer.
+    pub n_out: usize,
+    /// Weights, `n_in * n_out`, input-major.
+    pub w: Vec<F>,
+}
+
+impl<F> Dense<F> {
+    /// The row of weights leaving input `i`.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[F] {
+        &self.w[i * self.n_out..(i + 1) * self.n_out]
+    }
+
+    /// The same layer with every weight converted by `f` (e.g. f64 -> f32).
+    pub fn map<G>(&self, f: impl Fn(&F) -> G) -> Dense<G> {
+        Dense {
+            n_in: self.n_in,
+            n_out: self.n_out,
+            w: self.w.iter().map(f).collect(),
+        }
+    }
+}
+
+/// One layer of a feedforward network: its kind, with the kind's parameters and weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Layer<F> {
+    /// Every input connects to every neuron.
+    Dense(Dense<F>),
+}
+
+impl<F> Layer<F> {
+    /// A dense layer of `n_in` inputs and `n_out` neurons with input-major weights `w`.
+    pub fn dense(n_in: usize, n_out: usize, w: Vec<F>) -> Self {
+        Layer::Dense(Dense { n_in, n_out, w })
+    }
+
+    /// Inputs the layer takes.
+    pub fn n_in(&self) -> usize {
+        match self {
+            Layer::Dense(d) => d.n_in,
+        }
+    }
+
+    /// Neurons of the layer.
+    pub fn n_out(&self) -> usize {
+        match self {
+            Layer::Dense(d) => d.n_out,
+        }
+    }
+
+    /// The layer's trainable weights, in the kind's own layout.
+    pub fn weights(&self) -> &[F] {
+        match self {
+            Layer::Dense(d) => &d.w,
+        }
+    }
+
+    /// The layer's trainable weights, mutable.
+    pub fn weights_mut(&mut self) -> &mut [F] {
+        match self {
+            Layer::Dense(d) => &mut d.w,
+        }
+    }
+
+    /// The kind's name as written in architectures and messages ("dense").
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Layer::Dense(_) => "dense",
+        }
+    }
+
+    /// The same layer with every weight converted by `f` (e.g. f64 -> f32).
+    pub fn map<G>(&self, f: impl Fn(&F) -> G) -> Layer<G> {
+        match self {
+            Layer::Dense(d) => Layer::Dense(d.map(f)),
+        }
+    }
+
+    /// For each neuron, how many inputs reach it (its fan-in).
+    pub fn fan_in(&self, neuron: usize) -> usize {
+        match self {
+            Layer::Dense(d) => {
+                debug_assert!(neuron < d.n_out);
+                d.n_in
+            }
+        }
+    }
+
+    /// How many neurons one spike of input `i` reaches (its fan-out into this layer): the
+    /// synaptic events a spike causes.
+    pub fn fan_out(&self, input: usize) -> usize {
+        match self {
+            Layer::Dense(d) => {
+                debug_assert!(input < d.n_in);
+                d.n_out
+            }
+        }
+    }
+}
+
+/// Layer sizes of a stack, input first, e.g. `[784, 800, 10]`.
+pub fn arch<F>(layers: &[Layer<F>]) -> Vec<usize> {
+    let mut a: Vec<usize> = layers.first().map(|l| l.n_in()).into_iter().collect();
+    a.extend(layers.iter().map(|l| l.n_out()));
+    a
+}
+
+/// Checks a stack of layers: at least one, no zero size, at most [`MAX_WEIGHTS`] weights in
+/// all, each layer holding as many as its shape needs and taking as many inputs as the one
+/// before has neurons, and every weight finite. The error says which layer (from 0) and what
+/// is wrong.
+pub fn check_layers<F: num_traits::Float + std::fmt::Display>(
+    layers: &[Layer<F>],
+) -> std::result::Result<(), String> {
+    check_shapes(layers.iter().map(|l| match l {
+        Layer::Dense(d) => (d.n_in, d.n_out, d.n_in.checked_mul(d.n_out), &d.w[..]),
+    }))
+}
+
+/// [`check_layers`] for a stack of dense layers held as such (the ReLU baseline).
+pub fn check_dense<F: num_traits::Float + std::fmt::Display>(
+    layers: &[Dense<F>],
+) -> std::result::Result<(), String> {
+    check_shapes(
+        layers
+            .iter()
+            .map(|d| (d.n_in, d.n_out, d.n_in.checked_mul(d.n_out), &d.w[..])),
+    )
+}
+
+/// The checks of [`check_layers`] over (inputs, neurons, weights the shape needs or `None` if
+/// that overflows, weights). Weight positions in messages are dense (input, neuron) pairs.
+fn check_shapes<'a, F: num_traits::Float + std::fmt::Display + 'a>(
+    layers: impl Iterator<Item = (usize, usize, Option<usize>, &'a [F])>,
+) -> std::result::Result<(), String> {
+    let mut before: Option<usize> = None;
+    let mut total = 0usize;
+    for (k, (n_in, n_out, want, w)) in layers.enumerate() {
+        if n_in == 0 || n_out == 0 {
+            return Err(format!("layer {k} has a zero size ({n_in} -> {n_out})"));
+        }
+        let want = want.filter(|&n| n <= MAX_WEIGHTS - total).ok_or_else(|| {
+            format!(
+                "layer {k}: {n_in} x {n_out} weights, more than the {MAX_WEIGHTS} a network may hold"
+            )
+        })?;
+        total += want;
+        if w.len() != want {
+            return Err(format!(
+                "layer {k}: {} weights for {n_in} x {n_out}",
+                w.len()
+            ));
+        }
+        if let Some(prev) = before.filter(|&p| p != n_in) {
+            return Err(format!(
+                "layer {k} takes {n_in} inputs but layer {} has {prev} neurons",
+                k - 1
+            ));
+        }
+        if let Some(p) = w.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "layer {k}: weight {p} (input {}, neuron {}) is {}",
+                p / n_out,
+                p % n_out,
+                w[p]
+            ));
+        }
+        before = Some(n_out);
+    }
+    match before {
+        None => Err("the network has no layers".into()),
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_and_fans_of_a_dense_stack() {
+        let layers = vec![
+            Layer::dense(3, 2, vec![0.5f64; 6]),
+            Layer::dense(2, 4, vec![1.0; 8]),
+        ];
+        assert_eq!(arch(&layers), [3, 2, 4]);
+        assert_eq!((layers[0].fan_out(2), layers[1].fan_in(3)), (2, 2));
+        assert_eq!(check_layers(&layers), Ok(()));
+        let f32s = layers[1].map(|&w| w as f32);
+        assert_eq!(f32s.weights(), [1.0f32; 8]);
+        assert_eq!(f32s.kind_name(), "dense");
+    }
+
+    #[test]
+    fn check_layers_names_the_bad_layer() {
+        let ok = Layer::dense(3, 2, vec![0.5f64; 6]);
+        let chained = |second: Layer<f64>| check_layers(&[ok.clone(), second]).unwrap_err();
+        assert!(chained(Layer::dense(3, 2, vec![0.0; 6])).contains("layer 1 takes 3 inputs"));
+        assert!(chained(Layer::dense(2, 2, vec![0.0; 5])).contains("layer 1: 5 weights"));
+        assert!(chained(Layer::dense(2, 0, vec![])).contains("zero size"));
+        let mut nan = vec![0.0; 4];
+        nan[3] = f64::NAN;
+        assert!(chained(Layer::dense(2, 2, nan)).contains("input 1, neuron 1) is NaN"));
+        assert!(check_layers::<f64>(&[]).unwrap_err().contains("no layers"));
+        let huge = Layer::<f64>::Dense(Dense {
+            n_in: usize::MAX / 2,
+            n_out: 3,
+            w: vec![],
+        });
+        assert!(check_layers(&[huge]).unwrap_err().contains("more than"));
+    }
+}
