@@ -166,7 +166,7 @@ pub struct Checkpoint {
     pub epoch: usize,
     /// Batches of that epoch already done.
     pub batch: usize,
-    /// Weights per layer, f32, input-major like [`crate::model::Layer::w`].
+    /// Weights per layer, f32, input-major like [`crate::network::Dense::w`].
     pub weights: Vec<Vec<f32>>,
     /// Adam's moments and step count.
     pub adam: AdamState,
