@@ -33,8 +33,8 @@
 //!
 //! [`backward`] chains the two for one sample.
 
-use crate::analytic::{ForwardPass, Net};
-use crate::network::{Dense, Layer};
+use crate::network::{Dense, Layer, Net};
+use crate::pass::ForwardPass;
 use crate::real::Real;
 use std::ops::Range;
 

@@ -83,6 +83,7 @@ pub mod counts;
 pub mod event;
 pub mod nir;
 pub mod parallel;
+pub mod pass;
 pub mod plot;
 pub mod progress;
 pub mod raster;

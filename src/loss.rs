@@ -43,7 +43,7 @@ pub fn output_loss(
     if !t_out[target].is_finite() {
         return None;
     }
-    let first = crate::analytic::argmin_finite(t_out).expect("the target fired");
+    let first = crate::pass::argmin_finite(t_out).expect("the target fired");
     let t0 = match origin {
         LossOrigin::Input => 0.0,
         LossOrigin::FirstOutput => t_out[first],

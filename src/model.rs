@@ -10,8 +10,10 @@ use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::fileformat::{self, FrameError};
 use crate::fsio;
-use crate::network::{self, Dense};
+use crate::network::{self, Dense, Net};
+pub use crate::network::{format_arch, parse_arch};
 use crate::neuron::NeuronParams;
+use crate::real::Real;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -124,39 +126,6 @@ fn frame_error(path: &Path, e: FrameError) -> Error {
         ),
         FrameError::Payload(e) => Error::model(path, format!("corrupt or truncated payload: {e}")),
     }
-}
-
-/// Layer sizes as a string, e.g. `784-800-10` (the form [`parse_arch`] reads).
-pub fn format_arch(sizes: &[usize]) -> String {
-    sizes
-        .iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// Parses an architecture string like `784-800-10`.
-pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
-    let bad = |why: &str| {
-        Error::Usage(format!(
-            "architecture '{s}': {why} (expected e.g. 784-800-10)"
-        ))
-    };
-    let sizes: Vec<usize> = s
-        .split('-')
-        .map(|p| {
-            p.trim()
-                .parse::<usize>()
-                .map_err(|_| bad(&format!("'{p}' is not a whole number")))
-        })
-        .collect::<Result<_>>()?;
-    if sizes.len() < 2 {
-        return Err(bad("needs at least an input and an output size"));
-    }
-    if sizes.contains(&0) {
-        return Err(bad("a layer of size 0"));
-    }
-    Ok(sizes)
 }
 
 impl Model {
@@ -286,6 +255,26 @@ impl Model {
             "pass --model with the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)",
         )?;
         Model::from_bytes(&bytes, &bin)
+    }
+}
+
+impl<F: Real> Net<F> {
+    /// Converts a model's weights to `F`.
+    pub fn from_model(m: &Model) -> Self {
+        Net {
+            layers: m.layers.iter().map(|l| l.map(|&w| F::of(w))).collect(),
+            theta: F::of(m.params.theta),
+            tau: F::of(m.params.tau_syn),
+        }
+    }
+
+    /// Writes the weights back into a model (same shapes).
+    pub fn write_to(&self, m: &mut Model) {
+        for (l, mine) in m.layers.iter_mut().zip(&self.layers) {
+            for (d, s) in l.weights_mut().iter_mut().zip(mine.weights()) {
+                *d = s.f64();
+            }
+        }
     }
 }
 

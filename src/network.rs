@@ -14,6 +14,7 @@
 //! It does not run networks, hold neuron parameters (see [`crate::neuron::NeuronParams`]) or
 //! know how a network was trained.
 
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Most weights a network may hold, all layers together (2 GiB of f64, the most a model file
@@ -129,11 +130,63 @@ impl<F> Layer<F> {
     }
 }
 
+/// A network ready to run in the precision `F`: its layers and the neuron parameters (built
+/// from a model with `Net::from_model`).
+#[derive(Clone, Debug)]
+pub struct Net<F> {
+    /// The model's layers, weights converted to `F`.
+    pub layers: Vec<Layer<F>>,
+    /// theta in `F`.
+    pub theta: F,
+    /// tau_syn in `F`.
+    pub tau: F,
+}
+
+impl<F> Net<F> {
+    /// Number of output neurons.
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.n_out())
+    }
+}
+
 /// Layer sizes of a stack, input first, e.g. `[784, 800, 10]`.
 pub fn arch<F>(layers: &[Layer<F>]) -> Vec<usize> {
     let mut a: Vec<usize> = layers.first().map(|l| l.n_in()).into_iter().collect();
     a.extend(layers.iter().map(|l| l.n_out()));
     a
+}
+
+/// Layer sizes as a string, e.g. `784-800-10` (the form [`parse_arch`] reads).
+pub fn format_arch(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Parses an architecture string like `784-800-10`.
+pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
+    let bad = |why: &str| {
+        Error::Usage(format!(
+            "architecture '{s}': {why} (expected e.g. 784-800-10)"
+        ))
+    };
+    let sizes: Vec<usize> = s
+        .split('-')
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(&format!("'{p}' is not a whole number")))
+        })
+        .collect::<Result<_>>()?;
+    if sizes.len() < 2 {
+        return Err(bad("needs at least an input and an output size"));
+    }
+    if sizes.contains(&0) {
+        return Err(bad("a layer of size 0"));
+    }
+    Ok(sizes)
 }
 
 /// Checks a stack of layers: at least one, no zero size, at most [`MAX_WEIGHTS`] weights in

@@ -1,9 +1,11 @@
 //! Accuracy of a network on a data set with the analytic solver, on several threads.
 
-use super::forward::{forward, ForwardPass, LayerScratch, Net};
+use super::forward::{forward, LayerScratch};
 use crate::data::Dataset;
 use crate::encoding::Encoding;
+use crate::network::Net;
 use crate::parallel::par_chunks;
+use crate::pass::ForwardPass;
 use crate::progress::Progress;
 use crate::real::Real;
 use serde::Serialize;

@@ -1,88 +1,8 @@
 //! Forward pass of the analytic solver, generic over f32/f64.
 
-use crate::model::Model;
-use crate::network::Layer;
+use crate::network::{Layer, Net};
+use crate::pass::ForwardPass;
 use crate::real::Real;
-
-/// A model's layers in the precision `F`, ready to run.
-#[derive(Clone, Debug)]
-pub struct Net<F> {
-    /// The model's layers, weights converted to `F`.
-    pub layers: Vec<Layer<F>>,
-    /// theta in `F`.
-    pub theta: F,
-    /// tau_syn in `F`.
-    pub tau: F,
-}
-
-impl<F: Real> Net<F> {
-    /// Converts a model's weights to `F`.
-    pub fn from_model(m: &Model) -> Self {
-        Net {
-            layers: m.layers.iter().map(|l| l.map(|&w| F::of(w))).collect(),
-            theta: F::of(m.params.theta),
-            tau: F::of(m.params.tau_syn),
-        }
-    }
-
-    /// Writes the weights back into a model (same shapes).
-    pub fn write_to(&self, m: &mut Model) {
-        for (l, mine) in m.layers.iter_mut().zip(&self.layers) {
-            for (d, s) in l.weights_mut().iter_mut().zip(mine.weights()) {
-                *d = s.f64();
-            }
-        }
-    }
-
-    /// Number of output neurons.
-    pub fn n_outputs(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.n_out())
-    }
-}
-
-/// What one forward pass leaves behind: every layer's spike times, the order in which each
-/// layer's inputs arrived, and each neuron's causal set (its size along that order).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ForwardPass<F> {
-    /// `times[0]` are the input spike times, `times[l + 1]` those of layer `l`'s neurons;
-    /// `+inf` for no spike. Units of tau_syn.
-    pub times: Vec<Vec<F>>,
-    /// `order[l]`: the inputs of layer `l` that spiked, sorted by (time, index).
-    pub order: Vec<Vec<u32>>,
-    /// `causal[l][j]`: size of neuron j's causal set along `order[l]` (0 if it never fired).
-    pub causal: Vec<Vec<u32>>,
-    /// `s_minus_theta[l][j]`: S - theta over the causal set (0 if it never fired).
-    pub s_minus_theta: Vec<Vec<F>>,
-}
-
-impl<F: Real> ForwardPass<F> {
-    /// Output spike times.
-    pub fn outputs(&self) -> &[F] {
-        self.times.last().map_or(&[], |v| v.as_slice())
-    }
-
-    /// The decision: the output neuron that fired first (ties: lowest index), `None` if no
-    /// output fired.
-    pub fn decision(&self) -> Option<usize> {
-        argmin_finite(self.outputs())
-    }
-
-    /// Number of neurons that fired in layer `l` (0 = inputs).
-    pub fn fired(&self, l: usize) -> usize {
-        self.times[l].iter().filter(|t| t.is_finite()).count()
-    }
-}
-
-/// Index of the smallest finite value (first on ties), `None` if none is finite.
-pub fn argmin_finite<F: Real>(ts: &[F]) -> Option<usize> {
-    let mut best: Option<(usize, F)> = None;
-    for (k, &t) in ts.iter().enumerate() {
-        if t.is_finite() && best.is_none_or(|(_, b)| t < b) {
-            best = Some((k, t));
-        }
-    }
-    best.map(|b| b.0)
-}
 
 /// Neurons per block of the candidate scan in [`layer_forward`].
 const LANES: usize = 16;
@@ -411,11 +331,5 @@ mod tests {
             let t32as64: Vec<f64> = t32.iter().map(|&x| x as f64).collect();
             assert_eq!(order, want(&t32as64));
         }
-    }
-
-    #[test]
-    fn argmin_prefers_lowest_index_on_ties() {
-        assert_eq!(argmin_finite(&[2.0, 1.0, 1.0]), Some(1));
-        assert_eq!(argmin_finite::<f64>(&[f64::INFINITY]), None);
     }
 }

@@ -15,5 +15,7 @@
 mod eval;
 mod forward;
 
+pub use crate::network::Net;
+pub use crate::pass::{argmin_finite, ForwardPass};
 pub use eval::{evaluate, EvalStats};
-pub use forward::{argmin_finite, forward, layer_forward, ForwardPass, LayerScratch, Net};
+pub use forward::{forward, layer_forward, LayerScratch};

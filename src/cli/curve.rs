@@ -23,6 +23,17 @@ pub struct CurveArgs {
     json: bool,
 }
 
+/// The accuracies of each epoch, as the accuracy curve draws them.
+pub fn accuracies(logs: &[EpochLog]) -> Vec<plot::EpochAccuracy> {
+    logs.iter()
+        .map(|e| plot::EpochAccuracy {
+            epoch: e.epoch,
+            train_accuracy: e.train_accuracy,
+            test_accuracy: e.test_accuracy,
+        })
+        .collect()
+}
+
 /// The epochs of a JSON-lines training log (lines that do not parse are skipped).
 pub fn parse_log(text: &str) -> Vec<EpochLog> {
     text.lines()
@@ -50,7 +61,10 @@ pub fn run(a: CurveArgs) -> Result<()> {
         return Err(Error::data(&a.log, "no epoch records in this file; give the PREFIX.log.jsonl that 'firstspike train' writes"));
     }
     let title = a.title.clone().unwrap_or_else(|| default_title(&a.log));
-    fsio::write_atomic(&a.out, plot::accuracy_curve(&title, &logs).as_bytes())?;
+    fsio::write_atomic(
+        &a.out,
+        plot::accuracy_curve(&title, &accuracies(&logs)).as_bytes(),
+    )?;
     if a.json {
         super::common::print_json(&serde_json::json!({
             "out": a.out,

@@ -467,7 +467,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                     log_err.get_or_insert(err);
                 }
                 let logs = super::curve::parse_log(&lines);
-                let svg = plot::accuracy_curve(&plot::curve_title(&plot::model_name(&a.out), Some(&cfg.arch)), &logs);
+                let svg = plot::accuracy_curve(&plot::curve_title(&plot::model_name(&a.out), Some(&cfg.arch)), &super::curve::accuracies(&logs));
                 if let Err(err) = fsio::write_atomic(&with_ext(&a.out, "curve.svg"), svg.as_bytes()) {
                     log_err.get_or_insert(err);
                 }

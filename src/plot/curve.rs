@@ -2,8 +2,7 @@
 //! never a folder.
 
 use super::{LinearAxis, Svg};
-use crate::model::format_arch;
-use crate::train::EpochLog;
+use crate::network::format_arch;
 use std::path::Path;
 
 const W: f64 = 640.0;
@@ -144,9 +143,21 @@ pub fn line_chart(
     s.finish()
 }
 
+/// One epoch of a training log, as the accuracy curve draws it (plain data: plotting knows
+/// nothing of the trainer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochAccuracy {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Accuracy on the training set during the epoch (fraction).
+    pub train_accuracy: f64,
+    /// Accuracy on the test set after the epoch (fraction), if measured.
+    pub test_accuracy: Option<f64>,
+}
+
 /// The accuracy curve of a training log: train and test accuracy (%) per epoch, the legend
 /// giving the best test accuracy and its epoch.
-pub fn accuracy_curve(title: &str, log: &[EpochLog]) -> String {
+pub fn accuracy_curve(title: &str, log: &[EpochAccuracy]) -> String {
     let train = Series {
         name: "train (during the epoch)",
         color: "#4c72b0",
@@ -193,12 +204,12 @@ mod tests {
     use super::*;
     use crate::plot::svg::tests::assert_well_formed;
 
-    fn epoch(k: usize, train: f64, test: f64) -> EpochLog {
-        serde_json::from_value(serde_json::json!({
-            "epoch": k, "train_loss": 0.1, "train_accuracy": train, "test_accuracy": test,
-            "no_output_spike": 0, "lr": 1e-3, "seconds": 1.0, "floored": 0, "too_late": 0
-        }))
-        .unwrap()
+    fn epoch(k: usize, train: f64, test: f64) -> EpochAccuracy {
+        EpochAccuracy {
+            epoch: k,
+            train_accuracy: train,
+            test_accuracy: Some(test),
+        }
     }
 
     #[test]

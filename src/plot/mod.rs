@@ -16,7 +16,7 @@ mod curve;
 mod svg;
 
 pub use axis::{nice_step, nice_ticks, LinearAxis, LogAxis};
-pub use curve::{accuracy_curve, curve_title, line_chart, model_name, Series};
+pub use curve::{accuracy_curve, curve_title, line_chart, model_name, EpochAccuracy, Series};
 pub use svg::{esc, Svg};
 
 #[cfg(test)]
