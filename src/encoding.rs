@@ -5,14 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How intensity maps to time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How intensity maps to time. (Also the command line's `--encoding` values.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum EncodingKind {
     /// `t = t_max (1 - p/255)`: linear in time. White (255) at 0, black (0) at `t_max`.
     Linear,
     /// Linear in the z domain: `exp(t) = 1 + (exp(t_max) - 1)(1 - p/255)`, so that
     /// `exp(t)` is linear in intensity. That is the neurons' `z = exp(t/tau)` only at
     /// tau_syn = 1: the encoding does not know tau_syn (at another tau, z = exp(t)^(1/tau)).
+    #[value(name = "zlinear")]
     ZLinear,
 }
 

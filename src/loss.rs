@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Where the z of the loss is measured from. The softmax over -z is invariant to adding a
 /// constant to z but not to scaling it, and shifting the time origin by d scales z by
 /// exp(d/tau): the origin sets the softmax's temperature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum LossOrigin {
     /// `z_k = exp(t_k/tau)`, t from the start of the input window (the paper's loss as written). Late
     /// outputs give huge z, so the softmax saturates into a margin-free hinge.

@@ -32,12 +32,12 @@ pub const MAX_TRACE_BYTES: u64 = 1 << 32;
 /// File name extension of trace files.
 pub const TRACE_EXT: &str = "trace";
 
-/// Which engine produced a trace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Which engine produced a trace (also the command line's `--engine` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum EngineKind {
-    /// The layer-by-layer analytic solver (f64).
+    /// The layer-by-layer analytic solver (f64 for inference and traces, f32 for training).
     Analytic,
-    /// The discrete-event engine.
+    /// The discrete-event engine (f64): one global queue, spike by spike.
     Event,
 }
 

@@ -1,9 +1,6 @@
-//! Helpers shared by the commands: data loading, printing JSON, thread counts, progress bars,
-//! the engine choice.
+//! Helpers shared by the commands: data loading, printing JSON, thread counts, progress bars.
 
-use clap::ValueEnum;
 use firstspike::data::{resolve_data_dir, Dataset, Split};
-use firstspike::trace::EngineKind;
 use firstspike::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -81,35 +78,6 @@ pub fn progress_bar(len: usize, what: &str, quiet: bool) -> ProgressBar {
     );
     bar.set_prefix(what.to_string());
     bar
-}
-
-/// The engine a command runs (`--engine`). Every command that takes the flag documents its
-/// default in `--help`: the event engine where spikes are drawn or exported, the analytic
-/// solver for training.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Engine {
-    /// The discrete-event engine (f64): one global queue, spike by spike.
-    Event,
-    /// The layer-by-layer analytic solver (f64 for inference, f32 for training).
-    Analytic,
-}
-
-impl From<Engine> for EngineKind {
-    fn from(e: Engine) -> EngineKind {
-        match e {
-            Engine::Event => EngineKind::Event,
-            Engine::Analytic => EngineKind::Analytic,
-        }
-    }
-}
-
-impl From<EngineKind> for Engine {
-    fn from(e: EngineKind) -> Engine {
-        match e {
-            EngineKind::Event => Engine::Event,
-            EngineKind::Analytic => Engine::Analytic,
-        }
-    }
 }
 
 /// Prints a line on stderr above `bar` (whether or not the bar is drawn).

@@ -1,13 +1,13 @@
 //! `firstspike replay` and `firstspike raster`: reading traces and drawing spikes.
 
-use super::common::{load_split, print_json, progress_bar, threads, Engine};
+use super::common::{load_split, print_json, progress_bar, threads};
 use clap::Args;
 use firstspike::data::Split;
 use firstspike::model::Model;
 use firstspike::raster;
 use firstspike::replay::replay;
 use firstspike::simulate::record_samples;
-use firstspike::trace::{trace_files, SampleTrace, TraceFile, TraceHeader};
+use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader};
 use firstspike::{Error, Result};
 use std::path::PathBuf;
 
@@ -43,7 +43,7 @@ pub struct RasterArgs {
     trace: Option<PathBuf>,
     /// Engine that simulates the samples (with --model); both give the same spikes.
     #[arg(long, value_enum, default_value = "event")]
-    engine: Engine,
+    engine: EngineKind,
     /// Worker threads [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
@@ -152,12 +152,10 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
             let data = load_split(&a.data, Split::Test, Some(max + 1))?;
             let bar = progress_bar(a.index.len(), "raster", a.json);
             let (traces, _) =
-                record_samples(&model, &data, &a.index, a.engine.into(), threads, &|k| {
-                    bar.inc(k)
-                })?;
+                record_samples(&model, &data, &a.index, a.engine, threads, &|k| bar.inc(k))?;
             bar.finish_and_clear();
             (
-                TraceHeader::for_model(&model, a.engine.into(), true),
+                TraceHeader::for_model(&model, a.engine, true),
                 traces,
                 mp.display().to_string(),
             )

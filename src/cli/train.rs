@@ -4,7 +4,7 @@
 //! Ctrl-C (or SIGTERM) stops after the current batch, writes a checkpoint and exits with
 //! code 130; a second Ctrl-C quits at once, keeping the last checkpoint written.
 
-use super::common::{default_threads, load_split, print_json, progress_bar, Engine};
+use super::common::{default_threads, load_split, print_json, progress_bar};
 use clap::{Args, ValueEnum};
 use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
@@ -23,20 +23,6 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Origin {
-    /// z = exp(t/tau), t from the start of the input window.
-    Input,
-    /// z = exp((t - t_first)/tau), t_first the earliest output spike.
-    FirstOutput,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Kind {
-    Linear,
-    Zlinear,
-}
 
 /// Flags of `train`. The training settings are optional so that, with `--resume`, a flag
 /// given can be checked against the checkpoint and one not given takes the checkpoint's
@@ -78,8 +64,8 @@ pub struct TrainArgs {
     l2: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Gaussian jitter of input times while training (tau_syn units)", dflt().jitter_sd))]
     jitter: Option<f64>,
-    #[arg(long, value_enum, help = with_default("Input encoding", kind_name(dflt().encoding.kind)))]
-    encoding: Option<Kind>,
+    #[arg(long, value_enum, help = with_default("Input encoding", value_name(dflt().encoding.kind)))]
+    encoding: Option<EncodingKind>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Latest input time (black pixels), tau_syn units", dflt().encoding.t_max))]
     t_max: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Pixels below this intensity send no spike", dflt().encoding.silent_below))]
@@ -92,10 +78,10 @@ pub struct TrainArgs {
     denom_floor: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Clip each batch's loss-gradient L2 norm to this (0 = off)", dflt().clip_norm))]
     clip: Option<f64>,
-    #[arg(long, value_enum, help = with_default("Time origin of the loss's z = exp((t - origin)/tau)", origin_name(dflt().loss_origin)))]
-    loss_origin: Option<Origin>,
-    #[arg(long, value_enum, help = with_default("Engine producing the forward traces that the backward pass replays", engine_name(dflt().engine)))]
-    engine: Option<Engine>,
+    #[arg(long, value_enum, help = with_default("Time origin of the loss's z = exp((t - origin)/tau)", value_name(dflt().loss_origin)))]
+    loss_origin: Option<LossOrigin>,
+    #[arg(long, value_enum, help = with_default("Engine producing the forward traces that the backward pass replays", value_name(dflt().engine)))]
+    engine: Option<EngineKind>,
     /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
     /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
     #[arg(long)]
@@ -127,25 +113,10 @@ fn with_default(what: &str, v: impl std::fmt::Display) -> String {
     format!("{what} [default: {v}]")
 }
 
-fn kind_name(k: EncodingKind) -> &'static str {
-    match k {
-        EncodingKind::Linear => "linear",
-        EncodingKind::ZLinear => "zlinear",
-    }
-}
-
-fn origin_name(o: LossOrigin) -> &'static str {
-    match o {
-        LossOrigin::Input => "input",
-        LossOrigin::FirstOutput => "first-output",
-    }
-}
-
-fn engine_name(e: EngineKind) -> &'static str {
-    match e {
-        EngineKind::Analytic => "analytic",
-        EngineKind::Event => "event",
-    }
+/// The command-line spelling of a value of a library enum.
+fn value_name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_string())
 }
 
 /// Raised by the Ctrl-C handler; the training loop stops before its next batch.
@@ -210,11 +181,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--weight-sum-k", a.weight_sum_k, &mut c.weight_sum_k);
     ap.set("--l2", a.l2, &mut c.l2);
     ap.set("--jitter", a.jitter, &mut c.jitter_sd);
-    let kind = a.encoding.map(|k| match k {
-        Kind::Linear => EncodingKind::Linear,
-        Kind::Zlinear => EncodingKind::ZLinear,
-    });
-    ap.set("--encoding", kind, &mut c.encoding.kind);
+    ap.set("--encoding", a.encoding, &mut c.encoding.kind);
     ap.set("--t-max", a.t_max, &mut c.encoding.t_max);
     ap.set(
         "--silent-below",
@@ -225,13 +192,8 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--init-sd", a.init_sd, &mut c.init_sd);
     ap.set("--denom-floor", a.denom_floor, &mut c.denom_floor);
     ap.set("--clip", a.clip, &mut c.clip_norm);
-    let origin = a.loss_origin.map(|o| match o {
-        Origin::Input => LossOrigin::Input,
-        Origin::FirstOutput => LossOrigin::FirstOutput,
-    });
-    ap.set("--loss-origin", origin, &mut c.loss_origin);
-    let engine = a.engine.map(EngineKind::from);
-    ap.set("--engine", engine, &mut c.engine);
+    ap.set("--loss-origin", a.loss_origin, &mut c.loss_origin);
+    ap.set("--engine", a.engine, &mut c.engine);
     if !ap.clashes.is_empty() {
         return Err(Error::Usage(format!(
             "{}: a resumed run keeps the settings it started with; drop the flag, or start a new run without --resume",
