@@ -82,15 +82,18 @@ impl Dataset {
             .max()
             .map_or(0, |m| m as usize + 1)
     }
-    /// The images at `indices`, in that order (repeats allowed). An index past the end is a
-    /// usage error naming it.
+    /// The images at `indices`, in that order (repeats allowed). An index past the end is an
+    /// invalid setting (`index`) naming it.
     pub fn select(&self, indices: &[usize]) -> Result<Dataset> {
         if let Some(&bad) = indices.iter().find(|&&k| k >= self.len()) {
-            return Err(Error::Usage(format!(
-                "sample index {bad} is past the end of the data set ({} images, indices 0..{})",
-                self.len(),
-                self.len()
-            )));
+            return Err(Error::setting(
+                "index",
+                format!(
+                    "sample index {bad} is past the end of the data set ({} images, indices 0..{})",
+                    self.len(),
+                    self.len()
+                ),
+            ));
         }
         Ok(Dataset {
             images: indices
@@ -103,17 +106,21 @@ impl Dataset {
             cols: self.cols,
         })
     }
-    /// Keeps the first `n` images. `n` larger than the set is a usage error.
+    /// Keeps the first `n` images. `n` of 0 or larger than the set is an invalid setting
+    /// (`limit`).
     pub fn truncate(&mut self, n: usize) -> Result<()> {
         if n == 0 {
-            return Err(Error::Usage("--limit must be at least 1".into()));
+            return Err(Error::setting("limit", "limit must be at least 1"));
         }
         if n > self.len() {
-            return Err(Error::Usage(format!(
-                "--limit {n} is larger than the data set ({} images); use at most {}",
-                self.len(),
-                self.len()
-            )));
+            return Err(Error::setting(
+                "limit",
+                format!(
+                    "limit {n} is larger than the data set ({} images); use at most {}",
+                    self.len(),
+                    self.len()
+                ),
+            ));
         }
         self.labels.truncate(n);
         self.images.truncate(n * self.dim());
@@ -123,13 +130,9 @@ impl Dataset {
     /// Loads a split from `dir` (standard names, `.gz` or plain).
     pub fn load(dir: &Path, split: Split) -> Result<Dataset> {
         if !dir.is_dir() {
-            return Err(Error::data(
-                dir,
-                format!(
-                    "data folder not found. Pass --data DIR or set {DATA_ENV} to a folder holding the \
-                     MNIST IDX files, or run tools/fetch-mnist.sh to fill {DEFAULT_DATA_DIR}"
-                ),
-            ));
+            return Err(Error::DataNotFound {
+                path: dir.to_path_buf(),
+            });
         }
         let img = find_file(dir, &format!("{}-images-idx3-ubyte", split.stem()))?;
         let lab = find_file(dir, &format!("{}-labels-idx1-ubyte", split.stem()))?;

@@ -25,9 +25,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             ),
         ));
     }
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{} is not a file path", path.display())))?;
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+        )
+    })?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),

@@ -118,7 +118,7 @@ fn frame_error(path: &Path, e: FrameError) -> Error {
     match e {
         FrameError::BadMagic => Error::model(
             path,
-            "not a firstspike model file (bad magic); give the NAME.bin written by 'firstspike train'",
+            "not a firstspike model file (bad magic)",
         ),
         FrameError::Version(version) => Error::model(
             path,
@@ -177,7 +177,7 @@ impl Model {
     /// Checks that the model takes images of `dim` pixels.
     pub fn check_input_dim(&self, dim: usize) -> Result<()> {
         if self.n_inputs() != dim {
-            return Err(Error::Dimension(format!(
+            return Err(Error::dimension(format!(
                 "the model takes {} inputs but the images have {} pixels",
                 self.n_inputs(),
                 dim
@@ -249,11 +249,9 @@ impl Model {
 
     /// Loads a model from `NAME.bin` (or from `NAME.json`/`NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<Model> {
-        let (bin, bytes) = read_bin(
-            path,
-            MAX_MODEL_BYTES,
-            "pass --model with the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)",
-        )?;
+        let (bin, bytes) = read_bin(path, MAX_MODEL_BYTES, |bin| {
+            Error::model(bin, "file not found")
+        })?;
         Model::from_bytes(&bytes, &bin)
     }
 }
@@ -288,11 +286,15 @@ pub fn bin_path(path: &Path) -> PathBuf {
 }
 
 /// Reads the `NAME.bin` meant by `path` (see [`bin_path`]), at most `limit` bytes: its path
-/// and bytes. A missing file is an error whose message ends with `hint`.
-pub fn read_bin(path: &Path, limit: u64, hint: &str) -> Result<(PathBuf, Vec<u8>)> {
+/// and bytes. A missing file is the error `not_found` makes of its path.
+pub fn read_bin(
+    path: &Path,
+    limit: u64,
+    not_found: impl FnOnce(&Path) -> Error,
+) -> Result<(PathBuf, Vec<u8>)> {
     let bin = bin_path(path);
     if !bin.is_file() {
-        return Err(Error::model(&bin, format!("file not found; {hint}")));
+        return Err(not_found(&bin));
     }
     let bytes = fsio::read_limited(&bin, limit)?;
     Ok((bin, bytes))

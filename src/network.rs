@@ -168,9 +168,10 @@ pub fn format_arch(sizes: &[usize]) -> String {
 /// Parses an architecture string like `784-800-10`.
 pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
     let bad = |why: &str| {
-        Error::Usage(format!(
-            "architecture '{s}': {why} (expected e.g. 784-800-10)"
-        ))
+        Error::setting(
+            "arch",
+            format!("arch '{s}': {why} (expected e.g. 784-800-10)"),
+        )
     };
     let sizes: Vec<usize> = s
         .split('-')

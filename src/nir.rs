@@ -147,7 +147,7 @@ fn encoding_formula(e: &Encoding) -> String {
 pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
     model
         .validate()
-        .map_err(|w| Error::model("<memory>", format!("refusing to export: {w}")))?;
+        .map_err(|w| Error::model_in_memory(format!("refusing to export: {w}")))?;
     let p = model.params;
     let mut fb = FileBuilder::new();
     fb.create_dataset("version")
@@ -263,7 +263,7 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
 
 /// Writes the model as a NIR graph file at `path` (atomically).
 pub fn write_graph(model: &Model, path: &Path) -> Result<()> {
-    fsio::write_atomic(path, &graph_bytes(model)?)
+    fsio::write_atomic(path, &graph_bytes(model).map_err(|e| nir_at(e, path))?)
 }
 
 /// Serialises spike records as NIR `EventData` (the bytes `nir.read_data` takes): one node per
@@ -272,7 +272,7 @@ pub fn events_bytes(header: &TraceHeader, samples: &[SampleTrace]) -> Result<Vec
     let arch = &header.arch;
     for s in samples {
         s.validate(arch)
-            .map_err(|w| Error::trace("<memory>", format!("sample {}: {w}", s.sample)))?;
+            .map_err(|w| Error::sample_trace(None, s.sample, w))?;
     }
     // t_max: the end of the recording, the last spike of any layer and sample.
     let t_max = samples
@@ -388,7 +388,10 @@ pub fn events_bytes(header: &TraceHeader, samples: &[SampleTrace]) -> Result<Vec
 
 /// Writes spike records as NIR `EventData` at `path` (atomically).
 pub fn write_events(header: &TraceHeader, samples: &[SampleTrace], path: &Path) -> Result<()> {
-    fsio::write_atomic(path, &events_bytes(header, samples)?)
+    fsio::write_atomic(
+        path,
+        &events_bytes(header, samples).map_err(|e| nir_at(e, path))?,
+    )
 }
 
 /// The model's own numbers as JSON, in the **model's** layout (`w[i * n_out + j]`, input `i`
@@ -421,8 +424,22 @@ pub fn model_numbers(model: &Model) -> serde_json::Value {
     })
 }
 
+/// A NIR error of building bytes, as one of writing `path`.
+fn nir_at(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Nir { path: None, what } => Error::Nir {
+            path: Some(path.to_path_buf()),
+            what,
+        },
+        e => e,
+    }
+}
+
 fn hdf5_error(e: hdf5_pure::Error) -> Error {
-    Error::io("<hdf5>", std::io::Error::other(format!("HDF5 writer: {e}")))
+    Error::Nir {
+        path: None,
+        what: format!("HDF5 writer: {e}"),
+    }
 }
 
 fn scalar_str(g: &mut GroupBuilder, name: &str, value: &str) {

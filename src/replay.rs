@@ -48,7 +48,7 @@ pub fn replay_gradients(
     let arch = model.arch();
     for t in traces {
         t.validate(&arch).map_err(|why| {
-            Error::Dimension(format!(
+            Error::dimension(format!(
                 "trace of sample {} does not fit the model {arch:?}: {why}",
                 t.sample
             ))

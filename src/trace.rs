@@ -375,7 +375,7 @@ impl TraceFile {
         }
         for s in &f.samples {
             s.validate(&f.header.arch)
-                .map_err(|w| Error::trace(path, format!("sample {}: {w}", s.sample)))?;
+                .map_err(|w| Error::sample_trace(Some(path), s.sample, w))?;
         }
         Ok(f)
     }

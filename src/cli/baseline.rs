@@ -173,13 +173,16 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
     };
     cfg.validate()?;
     if !(a.percentile > 0.0 && a.percentile <= 100.0) {
-        return Err(Error::Usage(format!(
-            "--percentile must be in (0, 100], got {}",
-            a.percentile
-        )));
+        return Err(Error::setting(
+            "percentile",
+            format!("--percentile must be in (0, 100], got {}", a.percentile),
+        ));
     }
     if a.norm_samples == 0 {
-        return Err(Error::Usage("--norm-samples must be at least 1".into()));
+        return Err(Error::setting(
+            "norm_samples",
+            "--norm-samples must be at least 1",
+        ));
     }
     // Fail on an unwritable output before training, not after.
     let log_path = with_ext(&a.out, "log.jsonl");
@@ -339,7 +342,7 @@ pub fn run_compare(a: CompareArgs) -> Result<()> {
     let data = load_split(&a.data, Split::Test, a.limit)?;
     temporal.check_input_dim(data.dim())?;
     if rate.net.n_inputs() != data.dim() {
-        return Err(Error::Dimension(format!(
+        return Err(Error::dimension(format!(
             "the rate model takes {} inputs but the images have {} pixels",
             rate.net.n_inputs(),
             data.dim()

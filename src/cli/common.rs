@@ -24,7 +24,7 @@ pub fn default_threads() -> usize {
 /// Checks a thread count.
 pub fn threads(t: Option<usize>) -> Result<usize> {
     match t {
-        Some(0) => Err(Error::Usage("--threads must be at least 1".into())),
+        Some(0) => Err(Error::setting("threads", "--threads must be at least 1")),
         Some(n) => Ok(n),
         None => Ok(default_threads()),
     }

@@ -130,9 +130,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
         if v.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" }
     ));
     if !v.agree() {
-        return Err(Error::Engine(
-            "the engines disagree on the bundled digits".into(),
-        ));
+        return Err(Error::EnginesDisagree {
+            what: "on the bundled digits".into(),
+        });
     }
 
     // One raster: the first bundled digit, spike by spike.

@@ -64,13 +64,15 @@ pub fn run(a: ExportArgs) -> Result<()> {
     let mut report = match a.format {
         Format::Nir | Format::Json => {
             let Some(mp) = &a.model else {
-                return Err(Error::Usage(
-                    "export --format nir/json needs --model FILE".into(),
+                return Err(Error::setting(
+                    "model",
+                    "export --format nir/json needs --model FILE",
                 ));
             };
             if a.trace.is_some() || !a.index.is_empty() {
-                return Err(Error::Usage(
-                    "--trace and --index only go with --format nir-events".into(),
+                return Err(Error::setting(
+                    "trace",
+                    "--trace and --index only go with --format nir-events",
                 ));
             }
             let model = Model::load(mp)?;
@@ -121,9 +123,9 @@ fn export_events(a: &ExportArgs) -> Result<serde_json::Value> {
             (header, samples, json!({}))
         }
         (None, Some(mp)) => simulate(a, mp)?,
-        (None, None) => return Err(Error::Usage(
-            "export --format nir-events needs --trace FILE|DIR, or --model FILE with --index K,..."
-                .into(),
+        (None, None) => return Err(Error::setting(
+            "trace",
+            "export --format nir-events needs --trace FILE|DIR, or --model FILE with --index K,...",
         )),
     };
     nir::write_events(&header, &samples, &a.out)?;
@@ -162,7 +164,12 @@ fn load_traces(path: &Path, index: &[usize]) -> Result<(TraceHeader, Vec<SampleT
             all.iter()
                 .find(|s| s.sample == k as u64)
                 .cloned()
-                .ok_or_else(|| Error::Usage(format!("sample {k} is not in {}", path.display())))
+                .ok_or_else(|| {
+                    Error::setting(
+                        "index",
+                        format!("--index {k}: sample {k} is not in {}", path.display()),
+                    )
+                })
         })
         .collect::<Result<_>>()?;
     Ok((header, picked))
@@ -176,9 +183,9 @@ fn simulate(
     mp: &Path,
 ) -> Result<(TraceHeader, Vec<SampleTrace>, serde_json::Value)> {
     if a.index.is_empty() {
-        return Err(Error::Usage(
-            "export --format nir-events --model needs --index K,... (test digits to simulate)"
-                .into(),
+        return Err(Error::setting(
+            "index",
+            "export --format nir-events --model needs --index K,... (test digits to simulate)",
         ));
     }
     let threads = threads(a.threads)?;

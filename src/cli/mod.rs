@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Turns flags into validated library settings, runs the
 //! library, prints results (text, or one JSON object with `--json`). Exit codes: 0 success,
-//! 1 failure, 2 usage error, 130 training stopped by Ctrl-C (after writing a checkpoint).
+//! 1 failure, 2 usage error, 130 training stopped by Ctrl-C (after writing a checkpoint). Errors
+//! are printed with the hint `hint` adds (the flag, variable or file that fixes them).
 
 mod baseline;
 mod common;
@@ -8,6 +9,7 @@ mod curve;
 mod demo;
 mod eval;
 mod export;
+mod hint;
 mod simulate;
 mod trace;
 mod train;
@@ -60,17 +62,17 @@ pub fn run() -> ExitCode {
     let res = std::panic::catch_unwind(|| {
         let cli = Cli::parse();
         match cli.cmd {
-            Cmd::Train(a) => train::run(a),
-            Cmd::Eval(a) => eval::run(a),
-            Cmd::Demo(a) => demo::run(a),
-            Cmd::Curve(a) => curve::run(a),
-            Cmd::Simulate(a) => simulate::run_simulate(a),
-            Cmd::Verify(a) => simulate::run_verify(a),
-            Cmd::Replay(a) => trace::run_replay(a),
-            Cmd::Raster(a) => trace::run_raster(a),
-            Cmd::Baseline(a) => baseline::run_baseline(a),
-            Cmd::Compare(a) => baseline::run_compare(a),
-            Cmd::Export(a) => export::run(a),
+            Cmd::Train(a) => ("train", train::run(a)),
+            Cmd::Eval(a) => ("eval", eval::run(a)),
+            Cmd::Demo(a) => ("demo", demo::run(a)),
+            Cmd::Curve(a) => ("curve", curve::run(a)),
+            Cmd::Simulate(a) => ("simulate", simulate::run_simulate(a)),
+            Cmd::Verify(a) => ("verify", simulate::run_verify(a)),
+            Cmd::Replay(a) => ("replay", trace::run_replay(a)),
+            Cmd::Raster(a) => ("raster", trace::run_raster(a)),
+            Cmd::Baseline(a) => ("baseline", baseline::run_baseline(a)),
+            Cmd::Compare(a) => ("compare", baseline::run_compare(a)),
+            Cmd::Export(a) => ("export", export::run(a)),
         }
     });
     // Writes to stderr ignore errors: a closed stderr must not turn into a panic here.
@@ -78,13 +80,14 @@ pub fn run() -> ExitCode {
         let _ = writeln!(std::io::stderr(), "{m}");
     };
     match res {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(Error::Io { path, source })) if source.kind() == std::io::ErrorKind::Interrupted => {
-            say(format_args!("interrupted: {}: {source}", path.display()));
+        Ok((_, Ok(()))) => ExitCode::SUCCESS,
+        // The message starts with "interrupted:".
+        Ok((cmd, Err(e @ Error::Interrupted { .. }))) => {
+            say(format_args!("{}", hint::message(&e, cmd)));
             ExitCode::from(130)
         }
-        Ok(Err(e)) => {
-            say(format_args!("error: {e}"));
+        Ok((cmd, Err(e))) => {
+            say(format_args!("error: {}", hint::message(&e, cmd)));
             if e.is_usage() {
                 ExitCode::from(2)
             } else {

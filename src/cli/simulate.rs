@@ -182,8 +182,8 @@ pub fn run_verify(a: VerifyArgs) -> Result<()> {
     if rep.agree() {
         Ok(())
     } else {
-        Err(Error::Engine(
-            "the event engine and the analytic solver disagree beyond the tolerance".into(),
-        ))
+        Err(Error::EnginesDisagree {
+            what: "the event engine and the analytic solver differ beyond the tolerance".into(),
+        })
     }
 }

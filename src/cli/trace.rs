@@ -99,7 +99,8 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
     }
     if rep.decision_mismatches > 0 {
         return Err(Error::Trace {
-            path: a.trace,
+            path: Some(a.trace),
+            sample: None,
             what: format!(
                 "{} recorded decisions differ from the replayed spikes",
                 rep.decision_mismatches
@@ -124,7 +125,10 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
                             .find(|s| s.sample == k as u64)
                             .cloned()
                             .ok_or_else(|| {
-                                Error::Usage(format!("sample {k} is not in {}", tp.display()))
+                                Error::setting(
+                                    "index",
+                                    format!("--index {k}: sample {k} is not in {}", tp.display()),
+                                )
                             })
                     })
                     .collect::<Result<_>>()?
@@ -142,8 +146,9 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
         }
         (None, Some(mp)) => {
             if a.index.is_empty() {
-                return Err(Error::Usage(
-                    "raster --model needs --index K (one or more test samples)".into(),
+                return Err(Error::setting(
+                    "index",
+                    "raster --model needs --index K (one or more test samples)",
                 ));
             }
             let threads = threads(a.threads)?;
@@ -161,8 +166,9 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
             )
         }
         (None, None) => {
-            return Err(Error::Usage(
-                "raster needs --model with --index, or --trace".into(),
+            return Err(Error::setting(
+                "model",
+                "raster needs --model with --index, or --trace",
             ))
         }
     };

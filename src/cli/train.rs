@@ -195,10 +195,13 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--loss-origin", a.loss_origin, &mut c.loss_origin);
     ap.set("--engine", a.engine, &mut c.engine);
     if !ap.clashes.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: a resumed run keeps the settings it started with; drop the flag, or start a new run without --resume",
-            ap.clashes.join("; ")
-        )));
+        return Err(Error::setting(
+            "resume",
+            format!(
+                "{}: a resumed run keeps the settings it started with; drop the flag, or start a new run without --resume",
+                ap.clashes.join("; ")
+            ),
+        ));
     }
     Ok(c)
 }
@@ -211,9 +214,10 @@ fn checkpoint_interval(minutes: f64) -> Result<Duration> {
         minutes.to_string()
     };
     let bad = |why: &str| {
-        Error::Usage(format!(
-            "--checkpoint-every {shown}: {why} (e.g. --checkpoint-every 10)"
-        ))
+        Error::setting(
+            "checkpoint_every",
+            format!("--checkpoint-every {shown}: {why} (e.g. --checkpoint-every 10)"),
+        )
     };
     if !(minutes.is_finite() && minutes > 0.0) {
         return Err(bad("must be a number of minutes > 0"));
@@ -225,7 +229,7 @@ fn checkpoint_interval(minutes: f64) -> Result<Duration> {
 fn check_out_prefix(out: &Path) -> Result<()> {
     let s = out.as_os_str().to_string_lossy();
     if out.is_dir() || s.is_empty() || s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR) {
-        return Err(Error::Usage(format!(
+        return Err(Error::setting("out", format!(
             "--out '{s}' names a folder; give a file prefix inside it, e.g. --out {}/run1 (writes run1.bin, run1.json, run1.log.jsonl, run1.ckpt)",
             s.trim_end_matches(['/', std::path::MAIN_SEPARATOR])
         )));
@@ -240,21 +244,24 @@ fn load_limited(
     data: &Option<PathBuf>,
     split: Split,
     limit: Option<usize>,
-    flag: &str,
+    (name, flag): (&'static str, &str),
     from_ckpt: bool,
 ) -> Result<Dataset> {
     if limit == Some(0) {
-        return Err(Error::Usage(format!("{flag} must be at least 1")));
+        return Err(Error::setting(name, format!("{flag} must be at least 1")));
     }
     let mut ds = load_split(data, split, None)?;
     match limit {
         Some(n) if n < ds.len() => ds.truncate(n)?,
         Some(n) if n > ds.len() && !from_ckpt => {
-            return Err(Error::Usage(format!(
-                "{flag} {n} is larger than the data set ({} images); use at most {}",
-                ds.len(),
-                ds.len()
-            )))
+            return Err(Error::setting(
+                name,
+                format!(
+                    "{flag} {n} is larger than the data set ({} images); use at most {}",
+                    ds.len(),
+                    ds.len()
+                ),
+            ))
         }
         _ => {}
     }
@@ -329,10 +336,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
             _ => dataset = c.dataset.clone(),
         }
         if !errs.is_empty() {
-            return Err(Error::Usage(format!(
-                "{}: a resumed run uses the data it started with; drop the flag, or start a new run without --resume",
-                errs.join("; ")
-            )));
+            return Err(Error::setting(
+                "resume",
+                format!(
+                    "{}: a resumed run uses the data it started with; drop the flag, or start a new run without --resume",
+                    errs.join("; ")
+                ),
+            ));
         }
     }
     // With --resume and no --data, the folder the interrupted run read (checked by content).
@@ -353,8 +363,20 @@ pub fn run(a: TrainArgs) -> Result<()> {
         lines.push('\n');
     }
     fsio::write_atomic(&log_path, lines.as_bytes())?;
-    let train_set = load_limited(&data, Split::Train, limits.0, "--train-limit", limits.1)?;
-    let test_set = load_limited(&data, Split::Test, limits.2, "--test-limit", limits.3)?;
+    let train_set = load_limited(
+        &data,
+        Split::Train,
+        limits.0,
+        ("train_limit", "--train-limit"),
+        limits.1,
+    )?;
+    let test_set = load_limited(
+        &data,
+        Split::Test,
+        limits.2,
+        ("test_limit", "--test-limit"),
+        limits.3,
+    )?;
     let mut trainer = match ckpt {
         None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
         Some(mut c) => {
@@ -438,23 +460,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
-    let resume_cmd = format!(
-        "firstspike train --resume {} --out {}",
-        ckpt_path.display(),
-        a.out.display()
-    );
     match res {
         Ok(RunEnd::Finished) => {}
         Ok(RunEnd::Stopped { epoch, batch }) => {
-            return Err(Error::io(
-                &ckpt_path,
-                std::io::Error::new(
-                    std::io::ErrorKind::Interrupted,
-                    format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}, and wrote this checkpoint; continue with: {resume_cmd}"),
-                ),
-            ));
+            // The hint (see hint.rs) gives the command that continues from the checkpoint.
+            return Err(Error::Interrupted {
+                checkpoint: Some(ckpt_path),
+                what: format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}"),
+            });
         }
-        Err(Error::Diverged(m)) => {
+        Err(Error::Diverged { epoch, batch, what }) => {
             let kept = match last_ckpt {
                 Some((e, b)) => format!(
                     "the last good checkpoint, {} (epoch {e}, batch {b}), is kept",
@@ -462,7 +477,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 ),
                 None => "no checkpoint had been written yet".into(),
             };
-            return Err(Error::Diverged(format!("{m} ({kept})")));
+            return Err(Error::Diverged {
+                epoch,
+                batch,
+                what: format!("{what} ({kept})"),
+            });
         }
         Err(e) => return Err(e),
     }

@@ -75,7 +75,7 @@ impl<'n> Engine<'n> {
     ) -> Result<RunSummary> {
         let net = self.net;
         if inputs.len() != net.n_inputs() {
-            return Err(Error::Dimension(format!(
+            return Err(Error::dimension(format!(
                 "{} input times for a network with {} inputs",
                 inputs.len(),
                 net.n_inputs()
@@ -86,7 +86,7 @@ impl<'n> Engine<'n> {
             .enumerate()
             .find(|(_, t)| t.is_nan() || **t < 0.0)
         {
-            return Err(Error::Usage(format!(
+            return Err(Error::engine(format!(
                 "input {i} has spike time {t}: times must be >= 0 (or +inf for no spike)"
             )));
         }

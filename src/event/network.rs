@@ -78,15 +78,15 @@ impl EventNet {
     pub fn connect(&mut self, from: NeuronKey, to: NeuronKey, w: f64) -> Result<()> {
         let (lf, lt) = match (self.nodes.get(from), self.nodes.get(to)) {
             (Some(a), Some(b)) => (a.layer, b.layer),
-            _ => return Err(Error::Engine("connect: unknown neuron key".into())),
+            _ => return Err(Error::engine("connect: unknown neuron key")),
         };
         if lt <= lf {
-            return Err(Error::Engine(format!(
+            return Err(Error::engine(format!(
                 "connect: a synapse from layer {lf} to layer {lt} is not feedforward"
             )));
         }
         if !w.is_finite() {
-            return Err(Error::Engine(format!("connect: weight {w} is not finite")));
+            return Err(Error::engine(format!("connect: weight {w} is not finite")));
         }
         self.nodes[from].out.push((to, w));
         Ok(())
@@ -95,7 +95,7 @@ impl EventNet {
     /// The layered, fully connected network of a model: `arch[0]` inputs in layer 0, then
     /// each layer's neurons.
     pub fn from_model(m: &Model) -> Result<Self> {
-        m.validate().map_err(|w| Error::model("<memory>", w))?;
+        m.validate().map_err(Error::model_in_memory)?;
         let mut net = EventNet::new(m.params);
         let mut prev: Vec<NeuronKey> = (0..m.n_inputs()).map(|_| net.add_neuron(0)).collect();
         for (l, layer) in m.layers.iter().enumerate() {
@@ -125,9 +125,9 @@ impl EventNet {
     /// Checks and lays out the network. Errors: no neurons, no inputs, a layer with no neurons
     /// between others, invalid parameters.
     pub fn compile(&self) -> Result<CompiledNet> {
-        self.params.validate().map_err(Error::Engine)?;
+        self.params.validate().map_err(Error::engine)?;
         if self.nodes.is_empty() {
-            return Err(Error::Engine("the network is empty".into()));
+            return Err(Error::engine("the network is empty"));
         }
         let n_layers = self.nodes.values().map(|n| n.layer).max().unwrap() as usize + 1;
         let mut layer_sizes = vec![0usize; n_layers];
@@ -135,10 +135,10 @@ impl EventNet {
             layer_sizes[n.layer as usize] += 1;
         }
         if layer_sizes[0] == 0 {
-            return Err(Error::Engine("the network has no inputs (layer 0)".into()));
+            return Err(Error::engine("the network has no inputs (layer 0)"));
         }
         if let Some(l) = layer_sizes.iter().position(|&s| s == 0) {
-            return Err(Error::Engine(format!("layer {l} has no neurons")));
+            return Err(Error::engine(format!("layer {l} has no neurons")));
         }
         // Dense ids: by layer, then insertion order (stable, documented tie order).
         let mut keys: Vec<NeuronKey> = self
@@ -210,13 +210,13 @@ impl CompiledNet {
         let mut n = 0;
         for (d, x) in self.weights.iter_mut().zip(w) {
             if !x.is_finite() {
-                return Err(Error::Engine(format!("weight {n} is {x}")));
+                return Err(Error::engine(format!("weight {n} is {x}")));
             }
             *d = x;
             n += 1;
         }
         if n != self.weights.len() {
-            return Err(Error::Dimension(format!(
+            return Err(Error::dimension(format!(
                 "{n} weights for {} synapses",
                 self.weights.len()
             )));

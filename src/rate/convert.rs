@@ -52,13 +52,15 @@ pub fn activation_scales(
     threads: usize,
 ) -> Result<Vec<f32>> {
     if !(p > 0.0 && p <= 100.0) {
-        return Err(Error::Usage(format!(
-            "the normalisation percentile must be in (0, 100], got {p}"
-        )));
+        return Err(Error::setting(
+            "percentile",
+            format!("the normalisation percentile must be in (0, 100], got {p}"),
+        ));
     }
     if data.is_empty() {
-        return Err(Error::Usage(
-            "no images to normalise the conversion with".into(),
+        return Err(Error::setting(
+            "norm_samples",
+            "no images to normalise the conversion with",
         ));
     }
     let nl = net.layers.len();
@@ -80,14 +82,14 @@ pub fn activation_scales(
         match percentile(&mut all, p) {
             Some(s) if s.is_finite() && s > 0.0 => scales.push(s),
             _ => {
-                return Err(Error::model(
-                    "<conversion>",
-                    format!(
+                return Err(Error::RateModel {
+                    path: None,
+                    what: format!(
                         "layer {} is never active on the {} normalisation images; cannot scale it",
                         l + 1,
                         data.len()
                     ),
-                ))
+                })
             }
         }
     }
@@ -130,7 +132,7 @@ impl SpikingNet {
 /// Converts `net` with scales `lambda` (one per layer, finite and > 0).
 pub fn convert(net: &ReluNet, lambda: &[f32]) -> Result<SpikingNet> {
     if lambda.len() != net.layers.len() {
-        return Err(Error::Dimension(format!(
+        return Err(Error::dimension(format!(
             "{} scales for {} layers",
             lambda.len(),
             net.layers.len()
@@ -141,10 +143,13 @@ pub fn convert(net: &ReluNet, lambda: &[f32]) -> Result<SpikingNet> {
         .enumerate()
         .find(|(_, s)| !(s.is_finite() && **s > 0.0))
     {
-        return Err(Error::Usage(format!(
-            "scale of layer {} is {s}; scales must be finite and > 0",
-            l + 1
-        )));
+        return Err(Error::setting(
+            "scales",
+            format!(
+                "scale of layer {} is {s}; scales must be finite and > 0",
+                l + 1
+            ),
+        ));
     }
     let layers = net
         .layers

@@ -108,18 +108,18 @@ struct RateBin {
 fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
     match e {
         FrameError::BadMagic => {
-            let hint = if bytes.starts_with(crate::model::MODEL_MAGIC) {
-                "this is a first-spike model; --rate wants the NAME.bin written by 'firstspike baseline train'"
+            let what = if bytes.starts_with(crate::model::MODEL_MAGIC) {
+                "this is a first-spike model, not a rate model"
             } else {
-                "not a firstspike rate model file (bad magic); give the NAME.bin written by 'firstspike baseline train'"
+                "not a firstspike rate model file (bad magic)"
             };
-            Error::model(path, hint)
+            Error::rate_model(path, what)
         }
-        FrameError::Version(version) => Error::model(
+        FrameError::Version(version) => Error::rate_model(
             path,
-            format!("rate model format version {version}, this build reads version {RATE_VERSION}; retrain with 'firstspike baseline train'"),
+            format!("format version {version}, this build reads version {RATE_VERSION}; train it again with this firstspike"),
         ),
-        FrameError::Payload(e) => Error::model(path, format!("corrupt or truncated payload: {e}")),
+        FrameError::Payload(e) => Error::rate_model(path, format!("corrupt or truncated payload: {e}")),
     }
 }
 
@@ -198,30 +198,28 @@ impl RateModel {
         let b: RateBin = fileformat::read(bytes, RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES)
             .map_err(|e| frame_error(path, bytes, e))?;
         let meta = serde_json::from_str(&b.meta_json)
-            .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;
+            .map_err(|e| Error::rate_model(path, format!("corrupt provenance record: {e}")))?;
         let m = RateModel {
             net: b.net,
             scales: b.scales,
             meta,
         };
-        m.validate().map_err(|w| Error::model(path, w))?;
+        m.validate().map_err(|w| Error::rate_model(path, w))?;
         Ok(m)
     }
 
     /// Writes `PREFIX.bin` and `PREFIX.json` atomically. Returns both paths.
     pub fn save(&self, prefix: &Path) -> Result<(PathBuf, PathBuf)> {
         self.validate()
-            .map_err(|w| Error::model(prefix, format!("refusing to save: {w}")))?;
+            .map_err(|w| Error::rate_model(prefix, format!("refusing to save: {w}")))?;
         save_bin_and_card(prefix, &self.to_bytes(), &self.card())
     }
 
     /// Loads from `NAME.bin` (or from `NAME.json` / `NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<RateModel> {
-        let (bin, bytes) = read_bin(
-            path,
-            MAX_RATE_MODEL_BYTES,
-            &format!("pass --rate with the NAME.bin written by 'firstspike baseline train' (e.g. {DEFAULT_RATE_PREFIX}.bin)"),
-        )?;
+        let (bin, bytes) = read_bin(path, MAX_RATE_MODEL_BYTES, |bin| {
+            Error::rate_model(bin, "file not found")
+        })?;
         RateModel::from_bytes(&bytes, &bin)
     }
 }

@@ -61,16 +61,17 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// Checks the settings (usage errors).
+    /// Checks the settings ([`Error::InvalidSetting`] naming the field).
     pub fn validate(&self) -> Result<()> {
         if self.steps == 0 {
-            return Err(Error::Usage("--steps must be at least 1".into()));
+            return Err(Error::setting("steps", "steps must be at least 1"));
         }
         if let InputMode::Poisson { rate } = self.input {
             if !(rate > 0.0 && rate <= 1.0) {
-                return Err(Error::Usage(format!(
-                    "the input rate must be in (0, 1] spikes per step, got {rate}"
-                )));
+                return Err(Error::setting(
+                    "input_rate",
+                    format!("the input rate must be in (0, 1] spikes per step, got {rate}"),
+                ));
             }
         }
         Ok(())
@@ -266,7 +267,7 @@ pub fn simulate(
     cfg.validate()?;
     let n_in = net.layers.first().map_or(0, |l| l.n_in);
     if n_in != data.dim() {
-        return Err(Error::Dimension(format!(
+        return Err(Error::dimension(format!(
             "the rate network takes {n_in} inputs but the images have {} pixels",
             data.dim()
         )));
@@ -276,14 +277,17 @@ pub fn simulate(
         .saturating_mul(cfg.steps)
         .saturating_mul(net.n_layers());
     if entries > MAX_RECORD_ENTRIES {
-        return Err(Error::Usage(format!(
-            "{} samples x {} steps x {} layers is too large a record ({} counters, at most {}); use fewer --steps or a --limit",
-            data.len(),
-            cfg.steps,
-            net.n_layers(),
-            entries,
-            MAX_RECORD_ENTRIES
-        )));
+        return Err(Error::setting(
+            "steps",
+            format!(
+                "{} samples x {} steps x {} layers is too large a record ({} counters, at most {}); use fewer steps or samples",
+                data.len(),
+                cfg.steps,
+                net.n_layers(),
+                entries,
+                MAX_RECORD_ENTRIES
+            ),
+        ));
     }
     let parts = par_chunks(data.len(), threads, |range| {
         let mut st = SimState::default();

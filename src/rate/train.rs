@@ -78,40 +78,46 @@ impl Default for ReluTrainConfig {
 }
 
 impl ReluTrainConfig {
-    /// Checks the settings (usage errors).
+    /// Checks the settings ([`Error::InvalidSetting`] naming the field).
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Usage(m));
+        let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
         if self.arch.len() < 2 || self.arch.contains(&0) {
-            return bad(format!(
-                "architecture {:?} needs at least two non-zero sizes",
-                self.arch
-            ));
+            return bad(
+                "arch",
+                format!("arch {:?} needs at least two non-zero sizes", self.arch),
+            );
         }
         if self.epochs == 0 {
-            return bad("--epochs must be at least 1".into());
+            return bad("epochs", "epochs must be at least 1".into());
         }
         if self.batch_size == 0 {
-            return bad("--batch must be at least 1".into());
+            return bad("batch_size", "batch_size must be at least 1".into());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("--lr must be finite and > 0, got {}", self.lr));
+            return bad("lr", format!("lr must be finite and > 0, got {}", self.lr));
         }
         if !(self.lr_decay.is_finite() && self.lr_decay > 0.0) {
-            return bad(format!(
-                "--lr-decay must be finite and > 0, got {}",
-                self.lr_decay
-            ));
+            return bad(
+                "lr_decay",
+                format!("lr_decay must be finite and > 0, got {}", self.lr_decay),
+            );
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("--dropout must be in [0, 1), got {}", self.dropout));
+            return bad(
+                "dropout",
+                format!("dropout must be in [0, 1), got {}", self.dropout),
+            );
         }
         if let Optimizer::Sgd { momentum } = self.optimizer {
             if !(0.0..1.0).contains(&momentum) {
-                return bad(format!("--momentum must be in [0, 1), got {momentum}"));
+                return bad(
+                    "momentum",
+                    format!("momentum must be in [0, 1), got {momentum}"),
+                );
             }
         }
         if self.threads == 0 {
-            return bad("--threads must be at least 1".into());
+            return bad("threads", "threads must be at least 1".into());
         }
         Ok(())
     }
@@ -221,7 +227,7 @@ pub fn train_relu(
 ) -> Result<ReluNet> {
     cfg.validate()?;
     if cfg.arch[0] != train.dim() {
-        return Err(Error::Dimension(format!(
+        return Err(Error::dimension(format!(
             "the architecture takes {} inputs but the images have {} pixels",
             cfg.arch[0],
             train.dim()
@@ -232,7 +238,7 @@ pub fn train_relu(
         .iter()
         .find(|&&l| l as usize >= *cfg.arch.last().unwrap())
     {
-        return Err(Error::Dimension(format!(
+        return Err(Error::dimension(format!(
             "label {bad} but the network has only {} outputs",
             cfg.arch.last().unwrap()
         )));
@@ -268,7 +274,7 @@ pub fn train_relu(
         let start = Instant::now();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for batch in order.chunks(cfg.batch_size) {
+        for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
             let per_shard = batch.len().div_ceil(GRAD_SHARDS);
             let net_ref = &net;
             crossbeam::scope(|sc| {
@@ -318,9 +324,11 @@ pub fn train_relu(
             }
             let bl: f64 = shards.iter().map(|s| s.loss).sum();
             if !bl.is_finite() {
-                return Err(Error::Diverged(format!(
-                    "non-finite loss in epoch {epoch}; try a smaller --lr"
-                )));
+                return Err(Error::Diverged {
+                    epoch,
+                    batch: Some(b + 1),
+                    what: format!("the training loss became {bl}"),
+                });
             }
             loss_sum += bl;
             correct += shards.iter().map(|s| s.correct).sum::<usize>();
@@ -329,7 +337,11 @@ pub fn train_relu(
         }
         let seconds = start.elapsed().as_secs_f64();
         if let Err(w) = net.validate() {
-            return Err(Error::Diverged(format!("after epoch {epoch}: {w}")));
+            return Err(Error::Diverged {
+                epoch,
+                batch: None,
+                what: w,
+            });
         }
         let test_accuracy = test.map(|t| evaluate_relu(&net, t, cfg.threads).accuracy());
         on_epoch(&ReluEpochLog {

@@ -185,7 +185,7 @@ pub struct Checkpoint {
 }
 
 fn bad(path: &Path, what: impl Into<String>) -> Error {
-    Error::data(path, format!("checkpoint: {}", what.into()))
+    Error::checkpoint(path, what)
 }
 
 /// The error for `bytes` that are not a checkpoint of this version (naming a model or trace
@@ -200,10 +200,7 @@ fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
             } else {
                 "not a firstspike checkpoint (bad magic)"
             };
-            bad(
-                path,
-                format!("{what}; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes"),
-            )
+            bad(path, what)
         }
         FrameError::Version(v) => bad(
             path,
@@ -413,7 +410,7 @@ impl Checkpoint {
             } else {
                 String::new()
             };
-            return Err(bad(path, format!("file not found; pass the PREFIX.ckpt that 'firstspike train --out PREFIX' writes{hint}")));
+            return Err(bad(path, format!("file not found{hint}")));
         }
         let bytes = fsio::read_limited(path, MAX_CHECKPOINT_BYTES)?;
         Checkpoint::from_bytes(&bytes, path)

@@ -89,54 +89,64 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks every setting; the message names the flag.
+    /// Checks every setting; the error ([`Error::InvalidSetting`]) names the field.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Usage(m));
+        let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
         if self.arch.len() < 2 || self.arch.contains(&0) {
-            return bad(format!(
-                "--arch {:?}: needs at least two sizes, none zero",
-                self.arch
-            ));
+            return bad(
+                "arch",
+                format!("arch {:?}: needs at least two sizes, none zero", self.arch),
+            );
         }
         if self.epochs == 0 {
-            return bad("--epochs must be at least 1".into());
+            return bad("epochs", "epochs must be at least 1".into());
         }
         if self.batch_size == 0 {
-            return bad("--batch must be at least 1".into());
+            return bad("batch_size", "batch_size must be at least 1".into());
         }
         if self.threads == 0 {
-            return bad("--threads must be at least 1".into());
+            return bad("threads", "threads must be at least 1".into());
         }
-        for (name, v, min_excl) in [("--lr", self.lr, 0.0), ("--lr-decay", self.lr_decay, 0.0)] {
+        for (name, v, min_excl) in [("lr", self.lr, 0.0), ("lr_decay", self.lr_decay, 0.0)] {
             if !(v.is_finite() && v > min_excl) {
-                return bad(format!("{name} must be a finite number > 0, got {v}"));
+                return bad(name, format!("{name} must be a finite number > 0, got {v}"));
             }
         }
         for (name, v) in [
-            ("--weight-sum-k", self.weight_sum_k),
-            ("--l2", self.l2),
-            ("--jitter", self.jitter_sd),
-            ("--init-sd", self.init_sd),
-            ("--clip", self.clip_norm),
+            ("weight_sum_k", self.weight_sum_k),
+            ("l2", self.l2),
+            ("jitter_sd", self.jitter_sd),
+            ("init_sd", self.init_sd),
+            ("clip_norm", self.clip_norm),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be a finite number >= 0, got {v}"));
+                return bad(
+                    name,
+                    format!("{name} must be a finite number >= 0, got {v}"),
+                );
             }
         }
         if !(self.denom_floor.is_finite() && self.denom_floor > 0.0) {
-            return bad(format!(
-                "--denom-floor must be a finite number > 0, got {}",
-                self.denom_floor
-            ));
+            return bad(
+                "denom_floor",
+                format!(
+                    "denom_floor must be a finite number > 0, got {}",
+                    self.denom_floor
+                ),
+            );
         }
         if !self.init_mean.is_finite() {
-            return bad(format!(
-                "--init-mean must be finite, got {}",
-                self.init_mean
-            ));
+            return bad(
+                "init_mean",
+                format!("init_mean must be finite, got {}", self.init_mean),
+            );
         }
-        self.params.validate().map_err(Error::Usage)?;
-        self.encoding.validate().map_err(Error::Usage)?;
+        self.params
+            .validate()
+            .map_err(|w| Error::setting("params", w))?;
+        self.encoding
+            .validate()
+            .map_err(|w| Error::setting("encoding", w))?;
         Ok(())
     }
 }

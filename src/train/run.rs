@@ -297,26 +297,29 @@ fn epoch_lr(cfg: &TrainConfig, epoch: usize) -> f64 {
 fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
     cfg.validate()?;
     if cfg.threads > MAX_THREADS {
-        return Err(Error::Usage(format!(
-            "--threads {}: at most {MAX_THREADS}",
-            cfg.threads
-        )));
+        return Err(Error::setting(
+            "threads",
+            format!("threads {}: at most {MAX_THREADS}", cfg.threads),
+        ));
     }
     let weights = cfg.arch.windows(2).try_fold(0usize, |acc, p| {
         p[0].checked_mul(p[1]).and_then(|n| acc.checked_add(n))
     });
     if weights.is_none_or(|n| n > MAX_WEIGHTS) {
-        return Err(Error::Usage(format!(
-            "--arch {}: more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers",
-            format_arch(&cfg.arch)
-        )));
+        return Err(Error::setting(
+            "arch",
+            format!(
+                "arch {}: more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers",
+                format_arch(&cfg.arch)
+            ),
+        ));
     }
     if train_data.is_empty() {
-        return Err(Error::Usage("the training set is empty".into()));
+        return Err(Error::setting("train_data", "the training set is empty"));
     }
     if train_data.dim() != cfg.arch[0] {
-        return Err(Error::Dimension(format!(
-            "--arch starts with {} inputs but the images have {} pixels",
+        return Err(Error::dimension(format!(
+            "the architecture starts with {} inputs but the images have {} pixels",
             cfg.arch[0],
             train_data.dim()
         )));
@@ -324,8 +327,8 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
     let classes = train_data.classes();
     let outputs = *cfg.arch.last().expect("validated: at least two sizes");
     if outputs < classes {
-        return Err(Error::Dimension(format!(
-            "--arch ends with {outputs} outputs but the labels have {classes} classes"
+        return Err(Error::dimension(format!(
+            "the architecture ends with {outputs} outputs but the labels have {classes} classes"
         )));
     }
     Ok(())
@@ -388,18 +391,23 @@ impl<'d> Trainer<'d> {
             c.epoch.saturating_sub(1)
         };
         if c.config.epochs < least {
-            return Err(Error::Usage(format!(
-                "--epochs {}: the checkpoint has already finished {} epoch(s){}; give --epochs {least} or more",
-                c.config.epochs,
-                c.epoch.saturating_sub(1),
-                if c.batch > 0 { format!(" and is {} batches into epoch {}", c.batch, c.epoch) } else { String::new() },
-            )));
+            return Err(Error::setting(
+                "epochs",
+                format!(
+                    "epochs {}: the checkpoint has already finished {} epoch(s){}; the run needs at least {least}",
+                    c.config.epochs,
+                    c.epoch.saturating_sub(1),
+                    if c.batch > 0 { format!(" and is {} batches into epoch {}", c.batch, c.epoch) } else { String::new() },
+                ),
+            ));
         }
-        c.validate()
-            .map_err(|w| Error::Usage(format!("invalid checkpoint: {w}")))?;
+        c.validate().map_err(|w| Error::Checkpoint {
+            path: None,
+            what: w,
+        })?;
         if train_data.dim() != c.config.arch[0] {
-            return Err(Error::Dimension(format!(
-                "the checkpoint's network ({}) takes {} inputs but the images have {} pixels; pass the --data of the interrupted run",
+            return Err(Error::dimension(format!(
+                "the checkpoint's network ({}) takes {} inputs but the images have {} pixels; resume on the data of the interrupted run",
                 format_arch(&c.config.arch),
                 c.config.arch[0],
                 train_data.dim()
@@ -407,18 +415,24 @@ impl<'d> Trainer<'d> {
         }
         let mut t = Trainer::new(&c.config, train_data, test_data)?;
         if t.train_id != c.train_data {
-            return Err(Error::Usage(format!(
-                "the training set ({}) is not the checkpoint's ({}); pass the --data and --limit of the interrupted run",
-                t.train_id, c.train_data
-            )));
+            return Err(Error::setting(
+                "train_data",
+                format!(
+                    "the training set ({}) is not the checkpoint's ({}); resume on the data of the interrupted run",
+                    t.train_id, c.train_data
+                ),
+            ));
         }
         if t.test_id != c.test_data {
             let show = |d: &Option<DataId>| d.as_ref().map_or("none".into(), |d| d.to_string());
-            return Err(Error::Usage(format!(
-                "the test set ({}) is not the checkpoint's ({}); pass the --data and --test-limit of the interrupted run",
-                show(&t.test_id),
-                show(&c.test_data)
-            )));
+            return Err(Error::setting(
+                "test_data",
+                format!(
+                    "the test set ({}) is not the checkpoint's ({}); resume on the data of the interrupted run",
+                    show(&t.test_id),
+                    show(&c.test_data)
+                ),
+            ));
         }
         for (layer, cw) in t.net.layers.iter_mut().zip(c.weights) {
             layer.weights_mut().copy_from_slice(&cw);
@@ -642,18 +656,21 @@ impl<'d> Trainer<'d> {
             .apply(&mut self.net, &mut self.adam, records, &settings);
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
         if !loss.is_finite() {
-            return Err(Error::Diverged(format!(
-                "epoch {epoch}, batch {}: the training loss became {loss}; try a smaller --lr or a --clip",
-                b + 1
-            )));
+            return Err(Error::Diverged {
+                epoch,
+                batch: Some(b + 1),
+                what: format!("the training loss became {loss}"),
+            });
         }
         if let Some(bad) = bad {
-            return Err(Error::Diverged(format!(
-                "epoch {epoch}, batch {}: weight {} of layer {} became non-finite; try a smaller --lr or a --clip",
-                b + 1,
-                bad.index,
-                bad.layer
-            )));
+            return Err(Error::Diverged {
+                epoch,
+                batch: Some(b + 1),
+                what: format!(
+                    "weight {} of layer {} became non-finite",
+                    bad.index, bad.layer
+                ),
+            });
         }
         self.batch += 1;
         progress(Progress::Batch {

@@ -1,0 +1,133 @@
+//! What the command line adds to a library error. The library names settings by their own
+//! names (`limit`, `batch_size`) and knows no command or flag; this module turns a setting's
+//! name into the flag that sets it, and appends a hint naming the flag, the environment
+//! variable or the file convention that fixes the error.
+
+use firstspike::data::{DATA_ENV, DEFAULT_DATA_DIR};
+use firstspike::Error;
+use std::path::Path;
+
+/// The message the user sees for `e`, raised by command `cmd` (e.g. `train`, `baseline`).
+pub fn message(e: &Error, cmd: &str) -> String {
+    match e {
+        Error::InvalidSetting { name, what } => setting(e, name, what, cmd),
+        _ => format!("{e}{}", hint(e, cmd).unwrap_or_default()),
+    }
+}
+
+/// The flag that sets the library setting `name` in command `cmd`, if there is one.
+fn flag(name: &str, cmd: &str) -> Option<&'static str> {
+    Some(match name {
+        "arch" => "--arch",
+        "epochs" => "--epochs",
+        "batch_size" => "--batch",
+        "threads" => "--threads",
+        "lr" => "--lr",
+        "lr_decay" => "--lr-decay",
+        "weight_sum_k" => "--weight-sum-k",
+        "l2" => "--l2",
+        "jitter_sd" => "--jitter",
+        "init_sd" => "--init-sd",
+        "init_mean" => "--init-mean",
+        "clip_norm" => "--clip",
+        "denom_floor" => "--denom-floor",
+        "dropout" => "--dropout",
+        "momentum" => "--momentum",
+        "steps" => "--steps",
+        "input_rate" => "--input-rate",
+        "percentile" => "--percentile",
+        "norm_samples" => "--norm-samples",
+        "index" => "--index",
+        // `baseline train` limits its two sets with --train-limit and --test-limit.
+        "limit" if cmd != "baseline" => "--limit",
+        // The command line's own settings.
+        "train_limit" => "--train-limit",
+        "test_limit" => "--test-limit",
+        "checkpoint_every" => "--checkpoint-every",
+        "out" => "--out",
+        "resume" => "--resume",
+        "model" => "--model",
+        "trace" => "--trace",
+        _ => return None,
+    })
+}
+
+/// An invalid setting: a message that starts with the setting's name starts with its flag
+/// instead; one that names neither gets the flag (or another hint) appended.
+fn setting(e: &Error, name: &str, what: &str, cmd: &str) -> String {
+    let extra = match (name, cmd) {
+        ("limit", "baseline") => Some("(--train-limit, --test-limit)"),
+        ("steps", _) => Some("(--steps, --limit)"),
+        ("train_data", _) => Some("(pass the --data and --train-limit of the interrupted run)"),
+        ("test_data", _) => Some("(pass the --data and --test-limit of the interrupted run)"),
+        _ => None,
+    };
+    let Some(flag) = flag(name, cmd) else {
+        return match extra {
+            Some(x) => format!("{e} {x}"),
+            None => e.to_string(),
+        };
+    };
+    let rest = what
+        .strip_prefix(name)
+        .filter(|r| r.starts_with([' ', ':']));
+    match (rest, extra) {
+        (Some(rest), _) => format!("{flag}{rest}"),
+        (None, _) if what.contains(flag) => what.to_string(),
+        (None, Some(x)) => format!("{what} {x}"),
+        (None, None) => format!("{what} ({flag})"),
+    }
+}
+
+/// The hint appended to any other error (with its separator), if there is one.
+fn hint(e: &Error, cmd: &str) -> Option<String> {
+    Some(match e {
+        Error::DataNotFound { .. } => format!(
+            "; pass --data DIR or set {DATA_ENV} to a folder holding the MNIST IDX files, or run tools/fetch-mnist.sh to fill {DEFAULT_DATA_DIR}"
+        ),
+        Error::Model {
+            path: Some(_),
+            what,
+        } if wrong_file(what) => {
+            let flag = if cmd == "compare" { "--temporal" } else { "--model" };
+            format!("; give {flag} the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)")
+        }
+        Error::RateModel {
+            path: Some(_),
+            what,
+        } if wrong_file(what) => {
+            "; give --rate the NAME.bin written by 'firstspike baseline train' (e.g. models/rate-784-800-10.bin)".into()
+        }
+        Error::Checkpoint {
+            path: Some(_),
+            what,
+        } if wrong_file(what) => {
+            "; give --resume the PREFIX.ckpt that 'firstspike train --out PREFIX' writes".into()
+        }
+        Error::Diverged { .. } if cmd == "train" => "; try a smaller --lr or a --clip".into(),
+        Error::Diverged { .. } => "; try a smaller --lr".into(),
+        Error::Dimension { .. } if cmd == "train" => " (--arch, --data)".into(),
+        Error::Interrupted {
+            checkpoint: Some(ck),
+            ..
+        } if cmd == "train" => {
+            // The checkpoint is PREFIX.ckpt; --out takes PREFIX.
+            let prefix = ck.to_string_lossy();
+            let prefix = prefix.strip_suffix(".ckpt").unwrap_or(&prefix);
+            format!(
+                "; continue with: firstspike train --resume {} --out {}",
+                ck.display(),
+                Path::new(prefix).display()
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// Whether a file error says the file is missing or of another kind (where naming the file
+/// the command wants helps), rather than damaged.
+fn wrong_file(what: &str) -> bool {
+    what.starts_with("file not found")
+        || what.contains("bad magic")
+        || what.starts_with("this is a")
+}
