@@ -48,26 +48,90 @@
 //! the weights). Weights are stored input-major:
 //! `w[i * n_out + j]` is the weight from input `i` to neuron `j`.
 //!
-//! Evaluate the shipped model on the 1,000 MNIST test digits embedded in the library:
+//! # Tutorial
+//!
+//! Each step runs as a test (`cargo test --doc`), on the 1,000 MNIST test digits embedded in
+//! the library and the shipped 784-800-10 model.
+//!
+//! **Load a model and evaluate it** with the analytic solver (f64), on two threads:
 //!
 //! ```
-//! use firstspike::{analytic, embedded::mnist_test_slice, model::Model, progress::NO_PROGRESS};
+//! use firstspike::{evaluate, mnist_test_slice, Model, Net, NO_PROGRESS};
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist-784-800-10.bin");
 //! let model = Model::load(path.as_ref())?;
+//! assert_eq!(model.arch(), [784, 800, 10]);
 //! let test = mnist_test_slice()?;
-//! let net = analytic::Net::<f64>::from_model(&model);
-//! let stats = analytic::evaluate(&net, &model.encoding, &test, 2, NO_PROGRESS);
+//! let stats = evaluate(&Net::<f64>::from_model(&model), &model.encoding, &test, 2, NO_PROGRESS);
 //! assert_eq!(stats.total, 1000);
 //! assert!(stats.accuracy() > 0.97, "accuracy {}", stats.accuracy());
 //! # Ok::<(), firstspike::Error>(())
 //! ```
-#![warn(missing_docs)]
+//!
+//! **Simulate spike by spike** with the discrete-event engine, stopping each digit at its
+//! decision (the first output spike), and check it against the analytic solver:
+//!
+//! ```
+//! use firstspike::{mnist_test_slice, simulate, verify, EventNet, Model, RunOptions, NO_PROGRESS};
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist-784-800-10.bin");
+//! # let model = Model::load(path.as_ref())?;
+//! let mut digits = mnist_test_slice()?;
+//! digits.truncate(20)?;
+//! let net = EventNet::from_model(&model)?.compile()?;
+//! let opts = RunOptions { until_decision: true };
+//! let report = simulate(&net, &model.encoding, &digits, opts, 1, false, NO_PROGRESS)?;
+//! let spikes: u64 = report.runs.iter().map(|r| r.total_spikes()).sum();
+//! assert!(report.correct >= 19 && spikes < 20 * 1594, "{} correct, {spikes} spikes", report.correct);
+//! // The two engines agree on every spike of the full runs.
+//! assert!(verify(&model, &digits, 2, NO_PROGRESS)?.agree());
+//! # Ok::<(), firstspike::Error>(())
+//! ```
+//!
+//! **Record a trace and replay it**: every spike and causal set of a run, from which the
+//! loss gradients are recomputed without simulating again; the same gradients come from
+//! either engine's traces.
+//!
+//! ```
+//! use firstspike::{mnist_test_slice, record_samples, replay_gradients, EngineKind, LossOrigin, Model, NO_PROGRESS};
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist-784-800-10.bin");
+//! # let model = Model::load(path.as_ref())?;
+//! let digits = mnist_test_slice()?;
+//! let picks = [0, 1, 2];
+//! let (event, _) = record_samples(&model, &digits, &picks, EngineKind::Event, 1, NO_PROGRESS)?;
+//! let (solver, _) = record_samples(&model, &digits, &picks, EngineKind::Analytic, 1, NO_PROGRESS)?;
+//! assert_eq!(event[0].decision.map(|d| d.0), Some(7)); // test digit 0 is a 7
+//! let (g_event, loss, n) = replay_gradients(&model, &event, LossOrigin::Input, 0.01)?;
+//! let (g_solver, _, _) = replay_gradients(&model, &solver, LossOrigin::Input, 0.01)?;
+//! assert_eq!((n, g_event.len()), (3, 2));
+//! assert!(loss.is_finite());
+//! assert_eq!(g_event, g_solver);
+//! # Ok::<(), firstspike::Error>(())
+//! ```
+//!
+//! **Train a small network** (784-30-10, two epochs on 800 digits, seeded) and evaluate it on
+//! digits it has not seen:
+//!
+//! ```
+//! use firstspike::{evaluate, mnist_test_slice, train, Net, TrainConfig, NO_PROGRESS};
+//! let digits = mnist_test_slice()?;
+//! let (mut train_set, mut held_out) = (digits.clone(), digits.select(&(800..1000).collect::<Vec<_>>())?);
+//! train_set.truncate(800)?;
+//! let cfg = TrainConfig { arch: vec![784, 30, 10], epochs: 2, threads: 2, seed: 3, ..TrainConfig::default() };
+//! let out = train(&cfg, &train_set, None, |_| {})?;
+//! let stats = evaluate(&Net::<f64>::from_model(&out.model), &cfg.encoding, &held_out, 2, NO_PROGRESS);
+//! assert!(stats.accuracy() > 0.6, "held-out accuracy {}", stats.accuracy());
+//! # let _ = &mut held_out;
+//! # Ok::<(), firstspike::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod analytic;
+pub mod counts;
 pub mod data;
 pub mod embedded;
 pub mod encoding;
 pub mod error;
+pub mod event;
 pub mod fileformat;
 pub mod fsio;
 pub mod grad;
@@ -75,19 +139,35 @@ pub mod loss;
 pub mod model;
 pub mod network;
 pub mod neuron;
-pub mod real;
-pub mod train;
-
-pub use error::{Error, Result};
-pub mod counts;
-pub mod event;
 pub mod nir;
-pub mod parallel;
+pub(crate) mod parallel;
 pub mod pass;
 pub mod plot;
 pub mod progress;
 pub mod raster;
 pub mod rate;
+pub mod real;
 pub mod replay;
 pub mod simulate;
 pub mod trace;
+pub mod train;
+
+// The API a user of the library needs, at the crate root: the network and its files, data,
+// both engines, traces, training, counts and errors. The modules hold the rest.
+pub use analytic::{evaluate, forward, EvalStats};
+pub use counts::CountReport;
+pub use data::{Dataset, Split};
+pub use embedded::mnist_test_slice;
+pub use encoding::{Encoding, EncodingKind};
+pub use error::{Error, Result};
+pub use event::{Engine, EventNet, RunOptions, RunSummary};
+pub use loss::LossOrigin;
+pub use model::{Model, ModelMeta};
+pub use network::{Dense, Layer, Net};
+pub use neuron::NeuronParams;
+pub use pass::ForwardPass;
+pub use progress::{Progress, NO_PROGRESS};
+pub use replay::{replay, replay_gradients};
+pub use simulate::{record_samples, simulate, verify, SimReport, VerifyReport};
+pub use trace::{EngineKind, SampleTrace, TraceFile, TraceHeader};
+pub use train::{train, TrainConfig, TrainOutcome, Trainer};

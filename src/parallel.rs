@@ -2,7 +2,7 @@
 
 /// Splits `0..n` into `threads` contiguous chunks and runs `f` on each on its own thread,
 /// returning the results in order.
-pub fn par_chunks<T: Send>(
+pub(crate) fn par_chunks<T: Send>(
     n: usize,
     threads: usize,
     f: impl Fn(std::ops::Range<usize>) -> T + Sync,

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 /// Font size of tick labels, pixels.
-pub const TICK_FONT: f64 = 11.0;
+pub(crate) const TICK_FONT: f64 = 11.0;
 /// Length of a major tick mark, pixels (outside the plot area).
 const TICK_LEN: f64 = 5.0;
 /// Length of a minor tick mark, pixels.

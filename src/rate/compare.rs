@@ -4,7 +4,7 @@
 //! T ([`rate_curve`]), its per-sample decision times ([`rate_decisions`]), the first-spike
 //! network's counts ([`temporal_counts`]), the operating point ([`operating_point`]) and the
 //! whole [`Comparison`]. Running the networks is the job of [`super::sim`] and
-//! [`crate::simulate`]; rendering that of [`super::report`] and [`super::plot`].
+//! [`mod@crate::simulate`]; rendering that of [`super::report`] and [`super::plot`].
 //!
 //! # What is counted, for both codings
 //!
