@@ -83,5 +83,6 @@ pub mod progress;
 pub mod raster;
 pub mod rate;
 pub mod replay;
+pub mod robust;
 pub mod simulate;
 pub mod trace;
