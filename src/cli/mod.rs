@@ -8,6 +8,7 @@ mod curve;
 mod demo;
 mod eval;
 mod export;
+mod robustness;
 mod simulate;
 mod trace;
 mod train;
@@ -50,6 +51,8 @@ enum Cmd {
     Compare(baseline::CompareArgs),
     /// Export a model as a NIR graph or JSON, or spikes as NIR EventData.
     Export(export::ExportArgs),
+    /// Accuracy under input jitter, spike deletion, low-bit or noisy weights, and deadlines.
+    Robustness(robustness::RobustnessArgs),
 }
 
 /// Parses argv, runs the command, maps errors to exit codes: 0 success, 1 failure, 2 usage
@@ -71,6 +74,7 @@ pub fn run() -> ExitCode {
             Cmd::Baseline(a) => baseline::run_baseline(a),
             Cmd::Compare(a) => baseline::run_compare(a),
             Cmd::Export(a) => export::run(a),
+            Cmd::Robustness(a) => robustness::run(a),
         }
     });
     // Writes to stderr ignore errors: a closed stderr must not turn into a panic here.
