@@ -52,7 +52,7 @@ pub struct RobustnessArgs {
     #[arg(long, value_delimiter = ',')]
     rate_deadline: Option<Vec<usize>>,
     /// Steps of each rate simulation (the readout step of its other sweeps).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 50)]
     rate_steps: usize,
     /// Poisson spikes per step of a white pixel in the rate network, in (0, 1].
     #[arg(long, default_value_t = 1.0)]

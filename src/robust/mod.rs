@@ -217,14 +217,14 @@ impl Default for SweepConfig {
             seed: 1,
             trials: 3,
             event_check: 100,
-            jitter: vec![0.0, 0.05, 0.1, 0.2, 0.5, 1.0],
+            jitter: vec![0.0, 0.1, 0.2, 0.5, 1.0],
             deletion: vec![0.0, 0.1, 0.2, 0.4, 0.6],
             bits: vec![8, 7, 6, 5, 4, 3, 2],
             noise: vec![0.0, 0.05, 0.1, 0.2, 0.4],
             deadline: vec![1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0],
-            rate_steps: 100,
+            rate_steps: 50,
             rate_input: 1.0,
-            rate_deadline: vec![5, 10, 15, 20, 30, 50, 100],
+            rate_deadline: vec![3, 5, 7, 10, 15, 20, 30, 50],
         }
     }
 }

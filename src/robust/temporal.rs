@@ -142,56 +142,73 @@ impl EventCheck {
 }
 
 /// Re-runs the first `n` samples of `data` under `noise` (generator `key`) with the event
-/// engine, on `model` as perturbed, and compares with the analytic solver: every spike of a
-/// full run, and the counts of a run stopped at the decision.
+/// engine, on `model` as perturbed, on `threads` threads, and compares with the analytic
+/// solver: every spike of a full run, and the counts of a run stopped at the decision.
 pub fn event_check(
     model: &Model,
     data: &Dataset,
     noise: InputNoise,
     key: u64,
     n: usize,
+    threads: usize,
 ) -> Result<EventCheck> {
     let anet = Net::<f64>::from_model(model);
     let enet = EventNet::from_model(model)?.compile()?;
-    let mut eng = Engine::new(&enet);
-    let mut scratch = LayerScratch::default();
-    let mut pass = ForwardPass::default();
-    let mut log = SpikeLog::default();
-    let mut t_in = vec![0.0; data.dim()];
-    let mut chk = EventCheck {
-        verify: VerifyReport {
-            tolerance: VERIFY_REL_TOL,
-            ..Default::default()
-        },
-        count_mismatches: 0,
-    };
-    for i in 0..n.min(data.len()) {
-        perturbed_inputs(model, data.image(i), noise, key, i, &mut t_in);
-        forward(&anet, &t_in, &mut scratch, &mut pass);
-        log.spikes.clear();
-        let full = eng.run(&t_in, RunOptions::default(), &mut log)?;
-        compare(
-            &enet,
-            &pass,
-            &log,
-            full.decision.map(|d| d.0),
-            &mut chk.verify,
-        );
-        let early = eng.run(
-            &t_in,
-            RunOptions {
-                until_decision: true,
-            },
-            &mut crate::event::NoRecord,
-        )?;
-        let counted: u64 = early.fired_before_decision.iter().sum();
-        let analytic = pass.decision().map(|d| (d, pass.outputs()[d]));
-        let want = if analytic.is_some() { counted } else { 0 };
-        if early.decision != analytic || spikes_to_decision(&pass) != want {
-            chk.count_mismatches += 1;
+    let parts = par_chunks(n.min(data.len()), threads, |range| -> Result<EventCheck> {
+        let mut eng = Engine::new(&enet);
+        let mut scratch = LayerScratch::default();
+        let mut pass = ForwardPass::default();
+        let mut log = SpikeLog::default();
+        let mut t_in = vec![0.0; data.dim()];
+        let mut chk = EventCheck::default();
+        for i in range {
+            perturbed_inputs(model, data.image(i), noise, key, i, &mut t_in);
+            forward(&anet, &t_in, &mut scratch, &mut pass);
+            log.spikes.clear();
+            let full = eng.run(&t_in, RunOptions::default(), &mut log)?;
+            compare(
+                &enet,
+                &pass,
+                &log,
+                full.decision.map(|d| d.0),
+                &mut chk.verify,
+            );
+            let early = eng.run(
+                &t_in,
+                RunOptions {
+                    until_decision: true,
+                },
+                &mut crate::event::NoRecord,
+            )?;
+            let counted: u64 = early.fired_before_decision.iter().sum();
+            let analytic = pass.decision().map(|d| (d, pass.outputs()[d]));
+            let want = if analytic.is_some() { counted } else { 0 };
+            if early.decision != analytic || spikes_to_decision(&pass) != want {
+                chk.count_mismatches += 1;
+            }
         }
+        Ok(chk)
+    });
+    let mut chk = EventCheck::default();
+    chk.verify.tolerance = VERIFY_REL_TOL;
+    for p in parts {
+        chk.merge(&p?);
     }
     Ok(chk)
+}
+
+impl EventCheck {
+    fn merge(&mut self, o: &EventCheck) {
+        let v = &mut self.verify;
+        v.samples += o.verify.samples;
+        v.spikes_compared += o.verify.spikes_compared;
+        v.prediction_mismatches += o.verify.prediction_mismatches;
+        v.fired_status_mismatches += o.verify.fired_status_mismatches;
+        v.causal_set_mismatches += o.verify.causal_set_mismatches;
+        v.max_abs_time_diff = v.max_abs_time_diff.max(o.verify.max_abs_time_diff);
+        v.max_rel_time_diff = v.max_rel_time_diff.max(o.verify.max_rel_time_diff);
+        self.count_mismatches += o.count_mismatches;
+    }
 }
 
 /// `model` with its weights perturbed as `kind` at `level` for trial `trial` (weights only;
@@ -243,12 +260,17 @@ pub fn sweep(
     let labels = &data.labels;
     let base = run_outcomes(model, data, InputNoise::None, 0, threads, progress);
     let base_stats = trial_stats(&base, labels, f64::INFINITY);
-    let base_check = event_check(model, data, InputNoise::None, 0, cfg.event_check)?;
+    let base_check = event_check(model, data, InputNoise::None, 0, cfg.event_check, threads)?;
     let mut levels = Vec::new();
     for (kind, values) in cfg.temporal_levels() {
         for level in values {
             if kind == Kind::Deadline || is_identity(kind, level) {
-                let st = trial_stats(&base, labels, level);
+                let deadline = if kind == Kind::Deadline {
+                    level
+                } else {
+                    f64::INFINITY
+                };
+                let st = trial_stats(&base, labels, deadline);
                 levels.push(Level::of(kind, level, &[st], Some(base_check.clone())));
                 continue;
             }
@@ -270,7 +292,7 @@ pub fn sweep(
                 let out = run_outcomes(&m, data, noise, k, threads, progress);
                 stats.push(trial_stats(&out, labels, f64::INFINITY));
                 if trial == 0 {
-                    check = Some(event_check(&m, data, noise, k, cfg.event_check)?);
+                    check = Some(event_check(&m, data, noise, k, cfg.event_check, threads)?);
                 }
             }
             levels.push(Level::of(kind, level, &stats, check));
