@@ -248,7 +248,7 @@ impl SweepConfig {
         if let Some(x) = self.noise.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
             return bad("a weight-noise sd must be finite and >= 0", x.to_string());
         }
-        if let Some(x) = self.deadline.iter().find(|x| !(**x > 0.0)) {
+        if let Some(x) = self.deadline.iter().find(|x| x.is_nan() || **x <= 0.0) {
             return bad("a deadline must be > 0", x.to_string());
         }
         if self.rate_steps == 0 {

@@ -115,18 +115,14 @@ mod tests {
             let mut v: Vec<u64> = w.iter().map(|x| x.to_bits()).collect();
             v.sort_unstable();
             v.dedup();
-            assert!(
-                v.len() <= (1 << bits) - 1,
-                "{bits} bits: {} values",
-                v.len()
-            );
+            assert!(v.len() < (1 << bits), "{bits} bits: {} values", v.len());
             assert!(
                 v.len() >= (1 << (bits - 1)),
                 "{bits} bits: only {} values",
                 v.len()
             );
             let max = w0.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            assert!(w.iter().any(|&x| x == max));
+            assert!(w.contains(&max));
             // Rounding error at most half a step.
             let s = quant_step(max, bits);
             for (a, b) in w.iter().zip(&w0) {
