@@ -61,7 +61,9 @@ pub fn quantise(w: &mut [f64], bits: u32) {
         return;
     }
     for x in w.iter_mut() {
-        *x = s * (*x / s).round();
+        let code = (*x / s).round();
+        // Code 0 is stored as +0.0 (not -0.0 from a small negative weight): one zero value.
+        *x = if code == 0.0 { 0.0 } else { s * code };
     }
 }
 
