@@ -234,3 +234,102 @@ fn bad_levels_are_usage_errors() {
         assert!(c.validate().unwrap_err().is_usage());
     }
 }
+
+/// The command end to end on 60 bundled digits: zero perturbation gives `eval`'s accuracy,
+/// the JSON keys the README documents are there, and `--out` writes the three files.
+#[test]
+fn command_reproduces_eval_and_writes_its_files() {
+    use std::process::Command;
+    let d = std::env::temp_dir().join(format!("firstspike-robust-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let (i, l) = firstspike::data::to_idx_bytes(&slice(60));
+    std::fs::write(d.join("t10k-images-idx3-ubyte"), &i).unwrap();
+    std::fs::write(d.join("t10k-labels-idx1-ubyte"), &l).unwrap();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_firstspike"))
+            .args(args)
+            .arg("--data")
+            .arg(&d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let prefix = d.join("out/r");
+    let r = run(&[
+        "robustness",
+        "--model",
+        "models/mnist-784-400-400-10.bin",
+        "--trials",
+        "1",
+        "--check",
+        "5",
+        "--jitter",
+        "0,0.5",
+        "--deletion",
+        "0",
+        "--bits",
+        "4",
+        "--noise",
+        "0",
+        "--deadline",
+        "2,4",
+        "--rate-steps",
+        "10",
+        "--rate-deadline",
+        "5,10",
+        "--json",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
+    let e = run(&[
+        "eval",
+        "--model",
+        "models/mnist-784-400-400-10.bin",
+        "--json",
+    ]);
+    assert_eq!(r["temporal"]["base"]["accuracy"], e["accuracy"]);
+    for k in [
+        "model",
+        "rate_model",
+        "samples",
+        "threads",
+        "config",
+        "seconds",
+        "temporal",
+        "rate",
+        "event_check",
+        "loses_one_point",
+        "files",
+    ] {
+        assert!(r.get(k).is_some(), "no key {k}");
+    }
+    assert_eq!(r["event_check"]["agree"], true);
+    let level = &r["temporal"]["levels"][0];
+    for k in [
+        "kind",
+        "level",
+        "trials",
+        "accuracy",
+        "no_output",
+        "decision_time",
+        "spikes_to_decision",
+        "event_check",
+    ] {
+        assert!(level.get(k).is_some(), "no level key {k}");
+    }
+    for ext in ["json", "csv", "svg"] {
+        let f = d.join(format!("out/r.{ext}"));
+        assert!(
+            std::fs::metadata(&f).unwrap().len() > 100,
+            "{}",
+            f.display()
+        );
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
