@@ -31,7 +31,7 @@ pub struct Panel {
 const PW: f64 = 300.0;
 const PH: f64 = 200.0;
 const ML: f64 = 55.0;
-const MT: f64 = 40.0;
+const MT: f64 = 58.0;
 const GAP_X: f64 = 80.0;
 const GAP_Y: f64 = 85.0;
 
