@@ -5,8 +5,8 @@
 //! Owns the perturbations ([`perturb`]: pure functions, the generator passed in), the sweeps
 //! of a first-spike model ([`temporal`]: the analytic solver runs every level, the event
 //! engine re-runs a sample of each level's perturbed inputs and must agree exactly) and of the
-//! rate baseline ([`rate`]). It does no I/O and no printing; drawing the results is the
-//! caller's job.
+//! rate baseline ([`rate`]), and a small self-contained SVG chart of the results
+//! ([`svg`], which returns text). It does no I/O and no printing.
 //!
 //! # The perturbations and their units
 //!

@@ -211,8 +211,9 @@ impl EventCheck {
     }
 }
 
-/// `model` with its weights perturbed as `kind` at `level` for trial `trial` (weights only;
-/// input perturbations return the model unchanged).
+/// `model` with its weights perturbed as `kind` at `level`, drawing weight noise from the
+/// generator `key` (stream `u64::MAX`, apart from the per-sample input streams); input
+/// perturbations and deadlines return the model unchanged.
 pub fn perturbed_model(model: &Model, kind: Kind, level: f64, key: u64) -> Model {
     let mut m = model.clone();
     match kind {
