@@ -148,6 +148,7 @@ pub mod raster;
 pub mod rate;
 pub mod real;
 pub mod replay;
+pub mod robust;
 pub mod simulate;
 pub mod trace;
 pub mod train;

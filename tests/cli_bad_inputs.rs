@@ -365,8 +365,17 @@ fn a_panic_is_one_error_line_and_exit_code_1() {
 #[test]
 fn every_result_command_takes_json() {
     for cmd in [
-        "train", "eval", "simulate", "verify", "replay", "raster", "curve", "demo", "compare",
+        "train",
+        "eval",
+        "simulate",
+        "verify",
+        "replay",
+        "raster",
+        "curve",
+        "demo",
+        "compare",
         "export",
+        "robustness",
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_firstspike"))
             .args([cmd, "--help"])

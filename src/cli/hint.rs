@@ -38,6 +38,16 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "percentile" => "--percentile",
         "norm_samples" => "--norm-samples",
         "index" => "--index",
+        // robustness
+        "trials" => "--trials",
+        "jitter" => "--jitter",
+        "deletion" => "--deletion",
+        "bits" => "--bits",
+        "noise" => "--noise",
+        "deadline" => "--deadline",
+        "rate_steps" => "--rate-steps",
+        "rate_input" => "--rate-input",
+        "rate_deadline" => "--rate-deadline",
         // `baseline train` limits its two sets with --train-limit and --test-limit.
         "limit" if cmd != "baseline" => "--limit",
         // The command line's own settings.

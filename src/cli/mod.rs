@@ -10,6 +10,7 @@ mod demo;
 mod eval;
 mod export;
 mod hint;
+mod robustness;
 mod simulate;
 mod trace;
 mod train;
@@ -52,6 +53,8 @@ enum Cmd {
     Compare(baseline::CompareArgs),
     /// Export a model as a NIR graph or JSON, or spikes as NIR EventData.
     Export(export::ExportArgs),
+    /// Accuracy under input jitter, spike deletion, low-bit or noisy weights, and deadlines.
+    Robustness(robustness::RobustnessArgs),
 }
 
 /// Parses argv, runs the command, maps errors to exit codes: 0 success, 1 failure, 2 usage
@@ -73,6 +76,7 @@ pub fn run() -> ExitCode {
             Cmd::Baseline(a) => ("baseline", baseline::run_baseline(a)),
             Cmd::Compare(a) => ("compare", baseline::run_compare(a)),
             Cmd::Export(a) => ("export", export::run(a)),
+            Cmd::Robustness(a) => ("robustness", robustness::run(a)),
         }
     });
     // Writes to stderr ignore errors: a closed stderr must not turn into a panic here.
