@@ -14,6 +14,60 @@ use serde::Serialize;
 /// Bytes before the payload: the magic and the version.
 pub const HEADER_BYTES: usize = 12;
 
+/// First bytes of a first-spike model file ([`crate::model`]).
+pub const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
+/// First bytes of a rate-coded baseline model file ([`crate::rate::model`]).
+pub const RATE_MAGIC: &[u8; 8] = b"FSPKRATE";
+/// First bytes of a trace file ([`crate::trace`]).
+pub const TRACE_MAGIC: &[u8; 8] = b"FSPKTRCE";
+/// First bytes of a training checkpoint ([`crate::train::Checkpoint`]).
+pub const CHECKPOINT_MAGIC: &[u8; 8] = b"FSPKCKPT";
+
+/// One of the crate's binary formats, as its messages name it.
+#[derive(Clone, Copy, Debug)]
+pub struct Format {
+    /// The magic its files start with.
+    pub magic: &'static [u8; 8],
+    /// What a file of it is, with its article: "a model file".
+    pub name: &'static str,
+    /// The version this build reads and writes.
+    pub version: u32,
+    /// What to do with a file of another version.
+    pub other_version: &'static str,
+}
+
+/// Every format, so that a file of one given where another is expected is named as such.
+const KNOWN: [(&[u8; 8], &str); 4] = [
+    (MODEL_MAGIC, "a model file"),
+    (RATE_MAGIC, "a rate model file"),
+    (TRACE_MAGIC, "a trace file"),
+    (CHECKPOINT_MAGIC, "a checkpoint"),
+];
+
+impl FrameError {
+    /// What is wrong with `bytes` that were expected to be a file of `format`: another of the
+    /// crate's formats ("this is a model file, not a checkpoint"), no known magic ("not a
+    /// firstspike checkpoint (bad magic)"), another version (with what to do), or a corrupt or
+    /// truncated payload.
+    pub fn describe(&self, bytes: &[u8], format: &Format) -> String {
+        let article = |n: &'static str| n.split_once(' ').map_or(n, |(_, rest)| rest);
+        match self {
+            FrameError::BadMagic => match KNOWN
+                .iter()
+                .find(|(m, _)| *m != format.magic && bytes.starts_with(*m))
+            {
+                Some((_, other)) => format!("this is {other}, not {}", format.name),
+                None => format!("not a firstspike {} (bad magic)", article(format.name)),
+            },
+            FrameError::Version(v) => format!(
+                "format version {v}, this build reads version {}; {}",
+                format.version, format.other_version
+            ),
+            FrameError::Payload(e) => format!("corrupt or truncated payload: {e}"),
+        }
+    }
+}
+
 /// Why bytes are not a file of the expected format.
 #[derive(Debug)]
 pub enum FrameError {
@@ -73,6 +127,34 @@ pub fn read<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_name_the_format_and_a_file_of_another() {
+        let f = Format {
+            magic: CHECKPOINT_MAGIC,
+            name: "a checkpoint",
+            version: 1,
+            other_version: "start again",
+        };
+        let model = write(MODEL_MAGIC, 2, 1 << 20, &1u8).unwrap();
+        let e = read::<u8>(&model, CHECKPOINT_MAGIC, 1, 1 << 20).unwrap_err();
+        assert_eq!(
+            e.describe(&model, &f),
+            "this is a model file, not a checkpoint"
+        );
+        let text = b"hello, world";
+        let e = read::<u8>(text, CHECKPOINT_MAGIC, 1, 1 << 20).unwrap_err();
+        assert_eq!(
+            e.describe(text, &f),
+            "not a firstspike checkpoint (bad magic)"
+        );
+        let v9 = write(CHECKPOINT_MAGIC, 9, 1 << 20, &1u8).unwrap();
+        let e = read::<u8>(&v9, CHECKPOINT_MAGIC, 1, 1 << 20).unwrap_err();
+        assert_eq!(
+            e.describe(&v9, &f),
+            "format version 9, this build reads version 1; start again"
+        );
+    }
 
     #[test]
     fn frame_round_trips_and_refuses_other_magic_version_and_truncation() {

@@ -8,7 +8,7 @@
 
 use crate::encoding::Encoding;
 use crate::error::{Error, Result};
-use crate::fileformat::{self, FrameError};
+use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
 use crate::network::{self, Dense, Net};
 pub use crate::network::{format_arch, parse_arch};
@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// First bytes of every model file.
-pub const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
+pub use crate::fileformat::MODEL_MAGIC;
 /// Current model format version. Version 2 stores each layer as a kind with its parameters
 /// ([`network::Layer`]); version 1 files (every layer dense) are read and converted on load.
 /// Other versions are refused.
@@ -113,19 +112,17 @@ impl From<ModelBinDenseOnly> for ModelBin {
     }
 }
 
-/// The error for bytes that are not a model file of this version.
-fn frame_error(path: &Path, e: FrameError) -> Error {
-    match e {
-        FrameError::BadMagic => Error::model(
-            path,
-            "not a firstspike model file (bad magic)",
-        ),
-        FrameError::Version(version) => Error::model(
-            path,
-            format!("format version {version}, this build reads version {MODEL_VERSION}; retrain or convert the model with a matching firstspike"),
-        ),
-        FrameError::Payload(e) => Error::model(path, format!("corrupt or truncated payload: {e}")),
-    }
+/// This build's model format, as messages name it.
+const MODEL_FORMAT: Format = Format {
+    magic: MODEL_MAGIC,
+    name: "a model file",
+    version: MODEL_VERSION,
+    other_version: "retrain or convert the model with a matching firstspike",
+};
+
+/// The error for `bytes` that are not a model file of a version this build reads.
+fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
+    Error::model(path, e.describe(bytes, &MODEL_FORMAT))
 }
 
 impl Model {
@@ -223,10 +220,10 @@ impl Model {
                     MODEL_VERSION_DENSE_ONLY,
                     MAX_MODEL_BYTES,
                 )
-                .map_err(|e| frame_error(path, e))?
+                .map_err(|e| frame_error(path, bytes, e))?
                 .into()
             }
-            read => read.map_err(|e| frame_error(path, e))?,
+            read => read.map_err(|e| frame_error(path, bytes, e))?,
         };
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::model(path, format!("corrupt provenance record: {e}")))?;

@@ -14,7 +14,7 @@
 use crate::analytic::{argmin_finite, ForwardPass};
 use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Recorder};
-use crate::fileformat::{self, FrameError};
+use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
 use crate::model::Model;
 use crate::network::Layer;
@@ -23,8 +23,7 @@ use crate::real::Real;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// First bytes of every trace file.
-pub const TRACE_MAGIC: &[u8; 8] = b"FSPKTRCE";
+pub use crate::fileformat::TRACE_MAGIC;
 /// Current trace format version. Files of another version are refused.
 pub const TRACE_VERSION: u32 = 1;
 /// Largest trace file we read.
@@ -95,16 +94,17 @@ pub struct TraceFile {
     pub samples: Vec<SampleTrace>,
 }
 
-/// The error for bytes that are not a trace file of this version.
-fn frame_error(path: &Path, e: FrameError) -> Error {
-    match e {
-        FrameError::BadMagic => Error::trace(path, "not a firstspike trace file (bad magic)"),
-        FrameError::Version(v) => Error::trace(
-            path,
-            format!("format version {v}, this build reads version {TRACE_VERSION}; record the trace again with this firstspike"),
-        ),
-        FrameError::Payload(e) => Error::trace(path, format!("corrupt or truncated: {e}")),
-    }
+/// This build's trace format, as messages name it.
+const TRACE_FORMAT: Format = Format {
+    magic: TRACE_MAGIC,
+    name: "a trace file",
+    version: TRACE_VERSION,
+    other_version: "record the trace again with this firstspike",
+};
+
+/// The error for `bytes` that are not a trace file of this version.
+fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
+    Error::trace(path, e.describe(bytes, &TRACE_FORMAT))
 }
 
 impl TraceHeader {
@@ -365,7 +365,7 @@ impl TraceFile {
     /// Parses and validates; `path` names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<TraceFile> {
         let f: TraceFile = fileformat::read(bytes, TRACE_MAGIC, TRACE_VERSION, MAX_TRACE_BYTES)
-            .map_err(|e| frame_error(path, e))?;
+            .map_err(|e| frame_error(path, bytes, e))?;
         let arch = &f.header.arch;
         if arch.len() < 2 || arch.contains(&0) || arch.iter().any(|&n| n > u32::MAX as usize) {
             return Err(Error::trace(

@@ -665,7 +665,7 @@ fn export_command_refuses_bad_flag_combinations() {
         s(&out),
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not a firstspike trace file"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("this is a model file, not a trace file"));
     assert!(!out.exists());
     std::fs::remove_dir_all(&d).unwrap();
 }

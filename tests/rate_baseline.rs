@@ -508,7 +508,7 @@ fn baseline_train_and_compare_end_to_end() {
                 s(d.join("x")),
             ],
             1,
-            "first-spike model",
+            "this is a model file, not a rate model file",
         ),
         (
             vec![
@@ -523,7 +523,7 @@ fn baseline_train_and_compare_end_to_end() {
                 s(d.join("x")),
             ],
             1,
-            "bad magic",
+            "this is a rate model file, not a model file",
         ),
         (
             vec![

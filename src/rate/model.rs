@@ -14,14 +14,13 @@ use super::convert::{convert, SpikingNet};
 use super::relu::ReluNet;
 use super::train::ReluTrainConfig;
 use crate::error::{Error, Result};
-use crate::fileformat::{self, FrameError};
+use crate::fileformat::{self, Format, FrameError};
 use crate::model::{read_bin, save_bin_and_card};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// First bytes of every rate model file.
-pub const RATE_MAGIC: &[u8; 8] = b"FSPKRATE";
+pub use crate::fileformat::RATE_MAGIC;
 /// Current rate model format version. Files of another version are refused.
 pub const RATE_VERSION: u32 = 1;
 /// Largest rate model file we read (bytes). A 784-800-10 model is about 2.5 MB.
@@ -103,24 +102,18 @@ struct RateBin {
     meta_json: String,
 }
 
-/// The error for `bytes` that are not a rate model file of this version (naming a first-spike
-/// model as such).
+/// This build's rate model format, as messages name it.
+const RATE_FORMAT: Format = Format {
+    magic: RATE_MAGIC,
+    name: "a rate model file",
+    version: RATE_VERSION,
+    other_version: "train it again with this firstspike",
+};
+
+/// The error for `bytes` that are not a rate model file of this version (naming a file of
+/// another of the crate's formats as such).
 fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
-    match e {
-        FrameError::BadMagic => {
-            let what = if bytes.starts_with(crate::model::MODEL_MAGIC) {
-                "this is a first-spike model, not a rate model"
-            } else {
-                "not a firstspike rate model file (bad magic)"
-            };
-            Error::rate_model(path, what)
-        }
-        FrameError::Version(version) => Error::rate_model(
-            path,
-            format!("format version {version}, this build reads version {RATE_VERSION}; train it again with this firstspike"),
-        ),
-        FrameError::Payload(e) => Error::rate_model(path, format!("corrupt or truncated payload: {e}")),
-    }
+    Error::rate_model(path, e.describe(bytes, &RATE_FORMAT))
 }
 
 impl RateModel {
@@ -254,7 +247,11 @@ mod tests {
         let mut fs = crate::model::MODEL_MAGIC.to_vec();
         fs.extend([1, 0, 0, 0, 0]);
         let e = RateModel::from_bytes(&fs, Path::new("m")).unwrap_err();
-        assert!(e.to_string().contains("first-spike model"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("this is a model file, not a rate model file"),
+            "{e}"
+        );
     }
 
     #[test]

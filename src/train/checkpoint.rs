@@ -11,18 +11,16 @@ use super::adam::AdamState;
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::fileformat::{self, FrameError};
+use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
-use crate::model::{with_ext, MAX_MODEL_BYTES, MODEL_MAGIC};
-use crate::trace::TRACE_MAGIC;
+use crate::model::{with_ext, MAX_MODEL_BYTES};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// First bytes of every checkpoint file.
-pub const CHECKPOINT_MAGIC: &[u8; 8] = b"FSPKCKPT";
+pub use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. Files of another version are refused: the payload is
 /// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
 /// needs a new version.
@@ -188,29 +186,23 @@ fn bad(path: &Path, what: impl Into<String>) -> Error {
     Error::checkpoint(path, what)
 }
 
-/// The error for `bytes` that are not a checkpoint of this version (naming a model or trace
-/// file as such).
+/// This build's checkpoint format, as messages name it.
+const CHECKPOINT_FORMAT: Format = Format {
+    magic: CHECKPOINT_MAGIC,
+    name: "a checkpoint",
+    version: CHECKPOINT_VERSION,
+    other_version: "resume with the firstspike that wrote it, or start the run again",
+};
+
+/// The error for `bytes` that are not a checkpoint of this version (naming a file of another
+/// of the crate's formats as such).
 fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
-    match e {
-        FrameError::BadMagic => {
-            let what = if bytes.starts_with(MODEL_MAGIC) {
-                "this is a model file, not a checkpoint"
-            } else if bytes.starts_with(TRACE_MAGIC) {
-                "this is a trace file, not a checkpoint"
-            } else {
-                "not a firstspike checkpoint (bad magic)"
-            };
-            bad(path, what)
-        }
-        FrameError::Version(v) => bad(
-            path,
-            format!("format version {v}, this build reads version {CHECKPOINT_VERSION}; resume with the firstspike that wrote it, or start the run again"),
-        ),
-        FrameError::Payload(e) => bad(
-            path,
-            format!("corrupt or truncated payload ({e}); resume from the previous checkpoint (.prev) or start again"),
-        ),
+    let corrupt = matches!(e, FrameError::Payload(_));
+    let mut what = e.describe(bytes, &CHECKPOINT_FORMAT);
+    if corrupt {
+        what.push_str("; resume from the previous checkpoint (.prev) or start again");
     }
+    bad(path, what)
 }
 
 impl Checkpoint {
