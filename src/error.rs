@@ -120,6 +120,13 @@ pub enum Error {
         /// What was asked.
         what: String,
     },
+    /// A report the crate wrote (such as a robustness sweep's JSON) lacks a field or holds a
+    /// value of the wrong type.
+    #[error("report: {what}")]
+    Report {
+        /// What is missing or wrong.
+        what: String,
+    },
     /// The event engine and the analytic solver, run on the same inputs, disagree.
     #[error("the engines disagree: {what}")]
     EnginesDisagree {
@@ -247,6 +254,10 @@ impl Error {
             what: what.into(),
         }
     }
+    /// A malformed report.
+    pub fn report(what: impl Into<String>) -> Self {
+        Error::Report { what: what.into() }
+    }
     /// A request the event engine cannot serve.
     pub fn engine(what: impl Into<String>) -> Self {
         Error::Engine { what: what.into() }
@@ -346,6 +357,10 @@ mod tests {
                     what: "at epoch 2".into(),
                 },
                 vec!["interrupted: at epoch 2", "dir/file.bin"],
+            ),
+            (
+                Error::report("temporal.levels: missing"),
+                vec!["report: temporal.levels: missing"],
             ),
             (
                 Error::engine("the network is empty"),

@@ -240,7 +240,8 @@ fn bad_levels_are_usage_errors() {
 }
 
 /// The command end to end on 60 bundled digits: zero perturbation gives `eval`'s accuracy,
-/// the JSON keys the README documents are there, and `--out` writes the three files.
+/// the JSON keys the README documents are there, `--out` writes the three files, and
+/// `--redraw` draws the same picture from the JSON.
 #[test]
 fn command_reproduces_eval_and_writes_its_files() {
     use std::process::Command;
@@ -335,5 +336,21 @@ fn command_reproduces_eval_and_writes_its_files() {
             f.display()
         );
     }
+    // `--redraw` draws the same picture again from the JSON alone, touching nothing else.
+    let read = |ext: &str| std::fs::read(d.join(format!("out/r.{ext}"))).unwrap();
+    let (svg, json) = (read("svg"), read("json"));
+    std::fs::remove_file(d.join("out/r.svg")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_firstspike"))
+        .args(["robustness", "--model", "absent.bin", "--redraw", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read("svg"), svg);
+    assert_eq!(read("json"), json);
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -5,7 +5,7 @@ use super::common::{print_json, progress_bar, say_above, ModelOnTest};
 use clap::Args;
 use firstspike::fsio::write_atomic;
 use firstspike::rate::RateModel;
-use firstspike::robust::svg::{chart, Panel, Series};
+use firstspike::robust::picture::{self, points};
 use firstspike::robust::{self, Kind, Level, RateSweep, SweepConfig, TemporalSweep};
 use firstspike::{Error, Result};
 use serde_json::json;
@@ -63,6 +63,10 @@ pub struct RobustnessArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Run no sweep: draw PREFIX.svg again from the PREFIX.json of an earlier run (with
+    /// --out PREFIX; the model and the data are not read).
+    #[arg(long, requires = "out")]
+    redraw: bool,
 }
 
 impl RobustnessArgs {
@@ -90,6 +94,9 @@ impl RobustnessArgs {
 }
 
 pub fn run(a: RobustnessArgs) -> Result<()> {
+    if a.redraw {
+        return redraw(a.out.as_deref().expect("clap requires --out"));
+    }
     let cfg = a.config();
     cfg.validate()?;
     let (threads, model, test) = a.on.load()?;
@@ -156,14 +163,7 @@ pub fn run(a: RobustnessArgs) -> Result<()> {
         "files": null,
     });
     if let Some(prefix) = &a.out {
-        let title =
-            format!(
-            "{} vs rate baseline: accuracy under perturbation ({} test images, seed {}, {} trials)",
-            a.on.model.file_stem().map_or("model".into(), |s| s.to_string_lossy()),
-            test.len(),
-            cfg.seed,
-            cfg.trials
-        );
+        let title = picture::title(&a.on.model, test.len(), cfg.seed, cfg.trials);
         let files = write_files(prefix, &obj, &ts, rs.as_ref(), &title)?;
         obj["files"] = json!(files);
     }
@@ -295,6 +295,24 @@ fn rate_cells(r: &Level) -> String {
     )
 }
 
+/// Draws PREFIX.svg from PREFIX.json and writes it.
+fn redraw(prefix: &Path) -> Result<()> {
+    let (json, svg) = (
+        firstspike::model::with_ext(prefix, "json"),
+        firstspike::model::with_ext(prefix, "svg"),
+    );
+    let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::report(format!("{}: {e}", json.display())))?;
+    let picture = picture::picture_from_json(&report).map_err(|e| match e {
+        Error::Report { what } => Error::report(format!("{}: {what}", json.display())),
+        e => e,
+    })?;
+    write_atomic(&svg, picture.as_bytes())?;
+    println!("wrote {}", svg.display());
+    Ok(())
+}
+
 /// Writes PREFIX.json (the `--json` object), PREFIX.csv (one row per coding, kind and level)
 /// and PREFIX.svg (the picture). Returns the paths.
 fn write_files(
@@ -331,65 +349,12 @@ fn write_files(
             ms(l.spikes_to_decision)
         );
     }
-    let series = |levels: &[Level], kind: Kind, name: &str, colour: &str| Series {
-        name: name.into(),
-        colour: colour.into(),
-        points: levels
-            .iter()
-            .filter(|l| l.kind == kind)
-            .map(|l| (l.level, l.accuracy.mean, l.accuracy.sd))
-            .collect(),
-    };
-    let fs = |k: Kind| series(&ts.levels, k, "first-spike (analytic solver)", "#1f77b4");
-    let rate_name = rs.map_or(String::new(), |r| {
-        format!("rate-coded, read at T = {} steps", r.steps)
-    });
-    let rt = |k: Kind| rs.map(|r| series(&r.levels, k, &rate_name, "#d62728"));
-    let both = |k: Kind| std::iter::once(fs(k)).chain(rt(k)).collect::<Vec<_>>();
-    let mut panels = vec![
-        Panel {
-            title: "input spike-time jitter (first-spike only)".into(),
-            x_label: "jitter sd (tau_syn)".into(),
-            reverse_x: false,
-            series: vec![fs(Kind::Jitter)],
-        },
-        Panel {
-            title: "input spike deletion".into(),
-            x_label: "probability an input spike is dropped".into(),
-            reverse_x: false,
-            series: both(Kind::Deletion),
-        },
-        Panel {
-            title: "weight quantisation (per layer, symmetric)".into(),
-            x_label: "bits per weight".into(),
-            reverse_x: true,
-            series: both(Kind::WeightBits),
-        },
-        Panel {
-            title: "multiplicative weight noise".into(),
-            x_label: "relative sd of w (1 + sd n)".into(),
-            reverse_x: false,
-            series: both(Kind::WeightNoise),
-        },
-        Panel {
-            title: "deadline, first-spike".into(),
-            x_label: "decision by T (tau_syn)".into(),
-            reverse_x: true,
-            series: vec![fs(Kind::Deadline)],
-        },
-    ];
-    if let Some(r) = rt(Kind::Deadline) {
-        panels.push(Panel {
-            title: "deadline, rate-coded".into(),
-            x_label: "read out at step T".into(),
-            reverse_x: true,
-            series: vec![Series {
-                name: "rate-coded".into(),
-                ..r
-            }],
-        });
-    }
-    let svg = chart(title, &panels, 3);
+    let rate_points = rs.map(|r| (r.steps, points(&r.levels)));
+    let svg = picture::picture(
+        title,
+        &points(&ts.levels),
+        rate_points.as_ref().map(|(n, p)| (*n, p.as_slice())),
+    );
     let json_text = serde_json::to_string_pretty(obj).expect("json") + "\n";
     let files = vec![
         (with("json"), json_text),

@@ -7,16 +7,22 @@
 //! and an axis label. Pictures are pure functions returning text; writing files is the
 //! caller's business.
 //!
+//! Two chart shapes sit on it: [`line_chart`], one plot of lines, and [`panel_grid`], a grid
+//! of small plots whose points carry error bars and whose x axes may run backwards.
+//!
 //! This module owns the drawing primitives and the accuracy curve ([`accuracy_curve`]). It
 //! does not own what the other pictures show: spike rasters live in [`crate::raster`], the
-//! rate-versus-first-spike comparison in [`crate::rate::plot`].
+//! rate-versus-first-spike comparison in [`crate::rate::plot`], the robustness sweeps in
+//! [`crate::robust::picture`].
 
 mod axis;
 mod curve;
+mod panels;
 mod svg;
 
 pub use axis::{nice_step, nice_ticks, LinearAxis, LogAxis};
 pub use curve::{accuracy_curve, curve_title, line_chart, model_name, EpochAccuracy, Series};
+pub use panels::{panel_grid, ErrorSeries, Panel};
 pub use svg::{esc, Svg};
 
 #[cfg(test)]

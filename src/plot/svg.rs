@@ -127,6 +127,16 @@ impl Svg {
         );
     }
 
+    /// A vertical error bar at `x` from `y0` to `y1` with horizontal caps `cap` pixels to each
+    /// side, as one path of class `errbar`.
+    pub fn error_bar(&mut self, x: f64, y0: f64, y1: f64, cap: f64, style: &str) {
+        let (l, r) = (x - cap, x + cap);
+        let _ = writeln!(
+            self.buf,
+            r#"<path class="errbar" d="M{x:.2},{y0:.2}V{y1:.2}M{l:.2},{y0:.2}H{r:.2}M{l:.2},{y1:.2}H{r:.2}" fill="none" {style}/>"#
+        );
+    }
+
     /// A clip rectangle named `id`, for `clip-path="url(#id)"` in later styles.
     pub fn clip_rect(&mut self, id: &str, x: f64, y: f64, w: f64, h: f64) {
         let _ = writeln!(

@@ -5,8 +5,8 @@
 //! Owns the perturbations ([`perturb`]: pure functions, the generator passed in), the sweeps
 //! of a first-spike model ([`temporal`]: the analytic solver runs every level, the event
 //! engine re-runs a sample of each level's perturbed inputs and must agree exactly) and of the
-//! rate baseline ([`rate`]), and a small self-contained SVG chart of the results
-//! ([`svg`], which returns text). It does no I/O and no printing.
+//! rate baseline ([`rate`]), and what the picture of the results shows ([`picture`], drawn by
+//! [`crate::plot`]; it returns text). It does no I/O and no printing.
 //!
 //! # The perturbations and their units
 //!
@@ -52,8 +52,8 @@
 //! ```
 
 pub mod perturb;
+pub mod picture;
 pub mod rate;
-pub mod svg;
 pub mod temporal;
 
 use crate::error::{Error, Result};
