@@ -163,7 +163,7 @@ pub fn run(a: RobustnessArgs) -> Result<()> {
         "files": null,
     });
     if let Some(prefix) = &a.out {
-        let title = picture::title(&a.on.model, test.len(), cfg.seed, cfg.trials);
+        let title = picture::title(&a.on.model, rs.is_some(), test.len(), cfg.seed, cfg.trials);
         let files = write_files(prefix, &obj, &ts, rs.as_ref(), &title)?;
         obj["files"] = json!(files);
     }

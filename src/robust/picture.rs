@@ -30,12 +30,15 @@ pub fn points(levels: &[Level]) -> Vec<Point> {
         .collect()
 }
 
-/// The picture's title: the model's name (no folder), the test images, the seed and the
-/// trials.
-pub fn title(model: &Path, samples: usize, seed: u64, trials: usize) -> String {
+/// The picture's title: the model's name (no folder), whether the rate baseline is beside it,
+/// the test images, the seed and the trials.
+pub fn title(model: &Path, with_rate: bool, samples: usize, seed: u64, trials: usize) -> String {
     format!(
-        "{} vs rate baseline: accuracy under perturbation ({samples} test images, seed {seed}, {trials} trials)",
-        model.file_stem().map_or("model".into(), |s| s.to_string_lossy()),
+        "{}{}: accuracy under perturbation ({samples} test images, seed {seed}, {trials} trials)",
+        model
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy()),
+        if with_rate { " vs rate baseline" } else { "" },
     )
 }
 
@@ -175,17 +178,18 @@ pub fn picture_from_json(report: &Value) -> Result<String> {
     let model = model
         .as_str()
         .ok_or_else(|| Error::report("model: not a path"))?;
-    let title = title(
-        Path::new(model),
-        int(report, "samples")? as usize,
-        int(report, "config.seed")?,
-        int(report, "config.trials")? as usize,
-    );
     let temporal = levels(report, "temporal.levels")?;
     let rate = match field(report, "rate")? {
         Value::Null => None,
         r => Some((int(&r, "steps")? as usize, levels(&r, "levels")?)),
     };
+    let title = title(
+        Path::new(model),
+        rate.is_some(),
+        int(report, "samples")? as usize,
+        int(report, "config.seed")?,
+        int(report, "config.trials")? as usize,
+    );
     Ok(picture(
         &title,
         &temporal,
@@ -243,8 +247,10 @@ mod tests {
             "temporal": {"levels": lv(&t)},
             "rate": {"steps": 50, "levels": lv(&t)},
         });
-        let title = title(Path::new("models/net-4-3-2.bin"), 100, 7, 3);
+        let title = title(Path::new("models/net-4-3-2.bin"), true, 100, 7, 3);
         assert!(title.starts_with("net-4-3-2 vs rate baseline") && !title.contains("models/"));
+        let alone = super::title(Path::new("models/net-4-3-2.bin"), false, 100, 7, 3);
+        assert!(alone.starts_with("net-4-3-2: accuracy"), "{alone}");
         assert_eq!(
             picture_from_json(&report).unwrap(),
             picture(&title, &t, Some((50, &t)))
@@ -253,7 +259,7 @@ mod tests {
         no_rate["rate"] = Value::Null;
         assert_eq!(
             picture_from_json(&no_rate).unwrap(),
-            picture(&title, &t, None)
+            picture(&alone, &t, None)
         );
         let mut bad = report;
         bad["temporal"]["levels"][0]["kind"] = json!("heat");
