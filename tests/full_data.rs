@@ -103,4 +103,5 @@ fn shipped_fashion_model_scores_its_recorded_accuracy() {
     assert_eq!((tr.len(), te.len()), (60_000, 10_000));
     assert_eq!(label_counts(&te), [1000; 10]);
     scores_its_recorded_accuracy("fashion-784-800-10", &te);
+    scores_its_recorded_accuracy("fashion-784-800-10-q4", &te);
 }

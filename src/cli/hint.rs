@@ -38,6 +38,7 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "percentile" => "--percentile",
         "norm_samples" => "--norm-samples",
         "index" => "--index",
+        "quantise_bits" => "--quantise-bits",
         // robustness
         "trials" => "--trials",
         "jitter" => "--jitter",

@@ -10,7 +10,7 @@ use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
-use firstspike::model::{format_arch, parse_arch, with_ext};
+use firstspike::model::{format_arch, parse_arch, with_ext, Model};
 use firstspike::plot;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
@@ -82,6 +82,12 @@ pub struct TrainArgs {
     loss_origin: Option<LossOrigin>,
     #[arg(long, value_enum, help = with_default("Engine producing the forward traces that the backward pass replays", value_name(dflt().engine)))]
     engine: Option<EngineKind>,
+    #[arg(long, help = with_default("Quantisation-aware training: forward and backward passes with every layer's weights quantised to this many bits (per layer, symmetric), updates to the full-precision weights; the model is saved quantised (0 = off)", dflt().quantise_bits))]
+    quantise_bits: Option<u32>,
+    /// Start from this model's weights (and its architecture, neuron parameters and encoding)
+    /// instead of drawn ones: fine-tuning, e.g. with --quantise-bits.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    init: Option<PathBuf>,
     /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
     /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
     #[arg(long)]
@@ -194,6 +200,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--clip", a.clip, &mut c.clip_norm);
     ap.set("--loss-origin", a.loss_origin, &mut c.loss_origin);
     ap.set("--engine", a.engine, &mut c.engine);
+    ap.set("--quantise-bits", a.quantise_bits, &mut c.quantise_bits);
     if !ap.clashes.is_empty() {
         return Err(Error::setting(
             "resume",
@@ -310,6 +317,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         ..TrainConfig::default()
     };
     let ckpt = a.resume.as_deref().map(Checkpoint::load).transpose()?;
+    // Fine-tuning starts from a model's weights, architecture, neuron parameters and encoding.
+    let start_model = a.init.as_deref().map(Model::load).transpose()?;
+    if let Some(m) = &start_model {
+        defaults.arch = m.arch();
+        defaults.params = m.params;
+        defaults.encoding = m.encoding;
+    }
     let mut limits = (a.train_limit, false, a.test_limit, false);
     let mut dataset = a.dataset.clone().unwrap_or_else(|| "mnist".into());
     if let Some(c) = &ckpt {
@@ -378,7 +392,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         limits.3,
     )?;
     let mut trainer = match ckpt {
-        None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
+        None => match &start_model {
+            Some(m) => Trainer::from_model(&cfg, m, &train_set, Some(&test_set))?,
+            None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
+        },
         Some(mut c) => {
             c.config.epochs = cfg.epochs;
             c.set_threads(cfg.threads);

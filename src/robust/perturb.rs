@@ -9,8 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-/// Fewest and most bits [`quantise`] accepts.
-pub const BITS_RANGE: std::ops::RangeInclusive<u32> = 2..=16;
+pub use crate::network::{quant_step, quantise, BITS_RANGE};
 
 /// Gaussian spike-time jitter: every finite time becomes `max(0, t + tau * sd * n)` with
 /// `n ~ N(0, 1)` drawn independently per input, in input order. `sd` is in units of tau_syn
@@ -37,33 +36,6 @@ pub fn delete(times: &mut [f64], p: f64, rng: &mut impl Rng) {
         if rng.gen::<f64>() < p {
             *t = f64::INFINITY;
         }
-    }
-}
-
-/// The step of [`quantise`] for a layer whose largest |w| is `max_abs`:
-/// `s = max_abs / (2^(B-1) - 1)` (0 for an all-zero layer).
-pub fn quant_step(max_abs: f64, bits: u32) -> f64 {
-    max_abs / ((1u64 << (bits - 1)) - 1) as f64
-}
-
-/// Symmetric uniform quantisation of one layer's weights to `bits` bits (sign included):
-/// `w_q = s * round(w / s)` with the per-layer step `s` of [`quant_step`], so that the integer
-/// codes `round(w / s)` lie in `[-(2^(B-1) - 1), 2^(B-1) - 1]` and zero is exact. That is
-/// `2^B - 1` distinct values at most (the code `-2^(B-1)` is left unused to keep the grid
-/// symmetric). The largest weight keeps its value; the threshold is not touched (in codes it is
-/// `theta / s`, generally not an integer: a chip would store it at its own precision).
-/// `bits` must lie in [`BITS_RANGE`] (checked by the caller: it panics otherwise).
-pub fn quantise(w: &mut [f64], bits: u32) {
-    assert!(BITS_RANGE.contains(&bits), "{bits} bits");
-    let max_abs = w.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let s = quant_step(max_abs, bits);
-    if s == 0.0 {
-        return;
-    }
-    for x in w.iter_mut() {
-        let code = (*x / s).round();
-        // Code 0 is stored as +0.0 (not -0.0 from a small negative weight): one zero value.
-        *x = if code == 0.0 { 0.0 } else { s * code };
     }
 }
 

@@ -24,7 +24,7 @@ pub use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. Files of another version are refused: the payload is
 /// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
 /// needs a new version.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 /// Largest checkpoint file we read (bytes): weights and both Adam moments in f32 for the
 /// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
 /// permutation of a large training set.

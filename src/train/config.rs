@@ -53,6 +53,11 @@ pub struct TrainConfig {
     pub params: NeuronParams,
     /// Input encoding of the model.
     pub encoding: Encoding,
+    /// Quantisation-aware training: 0 = off; else every batch runs its forward and backward
+    /// passes with each layer's weights quantised to this many bits
+    /// ([`crate::network::quantise`]) while the update goes to the full-precision weights
+    /// (a straight-through estimator). The trained model is saved quantised.
+    pub quantise_bits: u32,
 }
 
 impl TrainConfig {
@@ -84,6 +89,7 @@ impl Default for TrainConfig {
             threads: 2,
             params: NeuronParams::default(),
             encoding: Encoding::default(),
+            quantise_bits: 0,
         }
     }
 }
@@ -139,6 +145,15 @@ impl TrainConfig {
             return bad(
                 "init_mean",
                 format!("init_mean must be finite, got {}", self.init_mean),
+            );
+        }
+        if self.quantise_bits != 0 && !crate::network::BITS_RANGE.contains(&self.quantise_bits) {
+            return bad(
+                "quantise_bits",
+                format!(
+                    "quantise_bits must be 0 (off) or lie in 2..=16, got {}",
+                    self.quantise_bits
+                ),
             );
         }
         self.params

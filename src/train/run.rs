@@ -19,6 +19,7 @@ use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
 use crate::loss::output_loss;
 use crate::model::{format_arch, Model};
+use crate::network::quantise;
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -288,6 +289,18 @@ pub struct Trainer<'d> {
     ev_net: Option<CompiledNet>,
 }
 
+/// The model as it is run and saved: with quantisation-aware training, every layer's weights
+/// quantised to `cfg.quantise_bits` bits; else the model itself.
+fn deployed(model: &Model, cfg: &TrainConfig) -> Model {
+    let mut m = model.clone();
+    if cfg.quantise_bits > 0 {
+        m.layers
+            .iter_mut()
+            .for_each(|l| quantise(l.weights_mut(), cfg.quantise_bits));
+    }
+    m
+}
+
 /// The Adam step size of `epoch` (from 1): `lr lr_decay^(epoch - 1)`.
 fn epoch_lr(cfg: &TrainConfig, epoch: usize) -> f64 {
     cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1)
@@ -343,7 +356,45 @@ impl<'d> Trainer<'d> {
         test_data: Option<&'d Dataset>,
     ) -> Result<Self> {
         check_setup(cfg, train_data)?;
-        let model = init_model(cfg);
+        Self::start(cfg, init_model(cfg), train_data, test_data)
+    }
+
+    /// A new run of `cfg` that starts from `model`'s weights instead of drawn ones (fine-tuning,
+    /// e.g. quantisation-aware, of a trained model). The model's architecture, neuron
+    /// parameters and encoding must be `cfg`'s.
+    pub fn from_model(
+        cfg: &TrainConfig,
+        model: &Model,
+        train_data: &'d Dataset,
+        test_data: Option<&'d Dataset>,
+    ) -> Result<Self> {
+        check_setup(cfg, train_data)?;
+        if model.arch() != cfg.arch || model.params != cfg.params || model.encoding != cfg.encoding
+        {
+            return Err(Error::setting(
+                "arch",
+                format!(
+                    "the starting model ({}, {:?}, {:?}) is not what the settings describe ({}, {:?}, {:?})",
+                    model.arch_string(),
+                    model.params,
+                    model.encoding,
+                    format_arch(&cfg.arch),
+                    cfg.params,
+                    cfg.encoding
+                ),
+            ));
+        }
+        let mut start = init_model(cfg);
+        start.layers = model.layers.clone();
+        Self::start(cfg, start, train_data, test_data)
+    }
+
+    fn start(
+        cfg: &TrainConfig,
+        model: Model,
+        train_data: &'d Dataset,
+        test_data: Option<&'d Dataset>,
+    ) -> Result<Self> {
         let net = Net::<f32>::from_model(&model);
         let sizes: Vec<usize> = net.layers.iter().map(|l| l.weights().len()).collect();
         let ev_net = match cfg.engine {
@@ -579,6 +630,7 @@ impl<'d> Trainer<'d> {
     /// Consumes the trainer: the model as it stands (fully trained once finished), its log.
     pub fn finish(mut self) -> TrainOutcome {
         self.net.write_to(&mut self.model);
+        self.model = deployed(&self.model, &self.cfg);
         self.model.meta.epochs_trained = self.log.len();
         self.model.meta.train = Some(self.cfg.record());
         self.model.meta.dataset = self.dataset.clone();
@@ -595,6 +647,19 @@ impl<'d> Trainer<'d> {
         let lr = epoch_lr(cfg, epoch);
         let bs = cfg.batch_size;
         let batch = &self.order[b * bs..((b + 1) * bs).min(self.order.len())];
+        // Quantisation-aware training: the passes see the quantised weights, the update goes
+        // to the full-precision ones (kept aside meanwhile).
+        let full_precision: Option<Vec<Vec<f32>>> = (cfg.quantise_bits > 0).then(|| {
+            self.net
+                .layers
+                .iter_mut()
+                .map(|l| {
+                    let keep = l.weights().to_vec();
+                    quantise(l.weights_mut(), cfg.quantise_bits);
+                    keep
+                })
+                .collect()
+        });
         if let Some(en) = self.ev_net.as_mut() {
             self.net.write_to(&mut self.model);
             en.set_weights(
@@ -642,6 +707,11 @@ impl<'d> Trainer<'d> {
                     layers,
                     neurons: self.net.layers[l].n_out(),
                 });
+            }
+        }
+        if let Some(full) = full_precision {
+            for (l, w) in self.net.layers.iter_mut().zip(full) {
+                l.weights_mut().copy_from_slice(&w);
             }
         }
         let settings = UpdateSettings {
@@ -692,7 +762,7 @@ impl<'d> Trainer<'d> {
         self.net.write_to(&mut self.model);
         let test_accuracy = self.test_data.map(|t| {
             evaluate(
-                &Net::<f64>::from_model(&self.model),
+                &Net::<f64>::from_model(&deployed(&self.model, cfg)),
                 &cfg.encoding,
                 t,
                 cfg.threads,
