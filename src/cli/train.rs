@@ -309,7 +309,29 @@ fn install_stop_handler() {
     }
 }
 
-pub fn run(a: TrainArgs) -> Result<()> {
+/// What a train command will do, settled from its flags and, with `--resume` or `--init`,
+/// the checkpoint or starting model.
+struct Plan {
+    every: Duration,
+    ckpt: Option<Checkpoint>,
+    start_model: Option<Model>,
+    /// (train limit, whether the flag fixed it, test limit, whether the flag fixed it).
+    limits: (Option<usize>, bool, Option<usize>, bool),
+    dataset: String,
+    data: Option<PathBuf>,
+    cfg: TrainConfig,
+}
+
+/// The files a run writes: `PREFIX.bin`, `PREFIX.log.jsonl`, `PREFIX.ckpt`.
+struct Outputs {
+    bin: PathBuf,
+    log: PathBuf,
+    ckpt: PathBuf,
+}
+
+/// Parses: the flags over the defaults, the checkpoint's settings (`--resume`) or the
+/// starting model's network (`--init`); checks them against each other.
+fn plan(a: &TrainArgs) -> Result<Plan> {
     let every = checkpoint_interval(a.checkpoint_every)?;
     check_out_prefix(&a.out)?;
     let mut defaults = TrainConfig {
@@ -365,47 +387,104 @@ pub fn run(a: TrainArgs) -> Result<()> {
             .filter(|c| !c.data_dir.is_empty())
             .map(|c| PathBuf::from(&c.data_dir))
     });
-    let cfg = settings(&a, &defaults, ckpt.is_some())?;
+    let cfg = settings(a, &defaults, ckpt.is_some())?;
     cfg.validate()?;
+    Ok(Plan {
+        every,
+        ckpt,
+        start_model,
+        limits,
+        dataset,
+        data,
+        cfg,
+    })
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let plan = plan(&a)?;
+    let out = Outputs {
+        bin: with_ext(&a.out, "bin"),
+        log: with_ext(&a.out, "log.jsonl"),
+        ckpt: with_ext(&a.out, "ckpt"),
+    };
     // Fail on an unwritable output before hours of training, not after.
-    let bin = with_ext(&a.out, "bin");
-    let log_path = with_ext(&a.out, "log.jsonl");
-    let ckpt_path = with_ext(&a.out, "ckpt");
     let mut lines = String::new();
-    for e in ckpt.iter().flat_map(|c| &c.log) {
+    for e in plan.ckpt.iter().flat_map(|c| &c.log) {
         lines.push_str(&serde_json::to_string(e).expect("json"));
         lines.push('\n');
     }
-    fsio::write_atomic(&log_path, lines.as_bytes())?;
+    fsio::write_atomic(&out.log, lines.as_bytes())?;
+    let (train_set, test_set) = load_sets(&plan)?;
+    let (cfg, every) = (plan.cfg.clone(), plan.every);
+    let mut trainer = start_trainer(plan, &train_set, &test_set)?;
+    let run = Run {
+        a: &a,
+        cfg: &cfg,
+        out: &out,
+        train_len: train_set.len(),
+    };
+    drive(&run, &mut trainer, &mut lines, every)?;
+    report(&run, trainer, &test_set)
+}
+
+/// The training and test sets the plan asks for.
+fn load_sets(plan: &Plan) -> Result<(Dataset, Dataset)> {
     let train_set = load_limited(
-        &data,
+        &plan.data,
         Split::Train,
-        limits.0,
+        plan.limits.0,
         ("train_limit", "--train-limit"),
-        limits.1,
+        plan.limits.1,
     )?;
     let test_set = load_limited(
-        &data,
+        &plan.data,
         Split::Test,
-        limits.2,
+        plan.limits.2,
         ("test_limit", "--test-limit"),
-        limits.3,
+        plan.limits.3,
     )?;
-    let mut trainer = match ckpt {
-        None => match &start_model {
-            Some(m) => Trainer::from_model(&cfg, m, &train_set, Some(&test_set))?,
-            None => Trainer::new(&cfg, &train_set, Some(&test_set))?,
+    Ok((train_set, test_set))
+}
+
+/// A new run, a fine-tuning run from the starting model, or the resumed one.
+fn start_trainer<'d>(
+    plan: Plan,
+    train_set: &'d Dataset,
+    test_set: &'d Dataset,
+) -> Result<Trainer<'d>> {
+    let cfg = &plan.cfg;
+    let mut trainer = match plan.ckpt {
+        None => match &plan.start_model {
+            Some(m) => Trainer::from_model(cfg, m, train_set, Some(test_set))?,
+            None => Trainer::new(cfg, train_set, Some(test_set))?,
         },
         Some(mut c) => {
             c.config.epochs = cfg.epochs;
             c.set_threads(cfg.threads);
-            Trainer::resume(c, &train_set, Some(&test_set))?
+            Trainer::resume(c, train_set, Some(test_set))?
         }
     };
-    trainer.set_dataset(&dataset);
-    let dir = resolve_data_dir(data.as_deref());
+    trainer.set_dataset(&plan.dataset);
+    let dir = resolve_data_dir(plan.data.as_deref());
     trainer.set_data_dir(&std::fs::canonicalize(&dir).unwrap_or(dir).to_string_lossy());
-    let bar = progress_bar(train_set.len(), "", a.json);
+    Ok(trainer)
+}
+
+/// What `drive` and `report` share: the flags, the settings, the output files, the size of
+/// the training set.
+struct Run<'r> {
+    a: &'r TrainArgs,
+    cfg: &'r TrainConfig,
+    out: &'r Outputs,
+    train_len: usize,
+}
+
+/// Runs the training to its end with a progress bar, the per-epoch log and curve, a
+/// checkpoint at every epoch end and every `every`, and Ctrl-C.
+fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) -> Result<()> {
+    let (a, cfg) = (run.a, run.cfg);
+    let (log_path, ckpt_path) = (&run.out.log, &run.out.ckpt);
+    let bar = progress_bar(run.train_len, "", a.json);
     bar.set_style(
         ProgressStyle::with_template(
             "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
@@ -426,7 +505,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let res = trainer.run(
         &schedule,
         |c| {
-            c.save(&ckpt_path)?;
+            c.save(ckpt_path)?;
             last_ckpt = Some((c.epoch, c.batch));
             Ok(())
         },
@@ -464,10 +543,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 });
                 lines.push_str(&serde_json::to_string(e).expect("json"));
                 lines.push('\n');
-                if let Err(err) = fsio::write_atomic(&log_path, lines.as_bytes()) {
+                if let Err(err) = fsio::write_atomic(log_path, lines.as_bytes()) {
                     log_err.get_or_insert(err);
                 }
-                let logs = super::curve::parse_log(&lines);
+                let logs = super::curve::parse_log(lines);
                 let svg = plot::accuracy_curve(&plot::curve_title(&plot::model_name(&a.out), Some(&cfg.arch)), &super::curve::accuracies(&logs));
                 if let Err(err) = fsio::write_atomic(&with_ext(&a.out, "curve.svg"), svg.as_bytes()) {
                     log_err.get_or_insert(err);
@@ -477,15 +556,25 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
+    run_end(res, ckpt_path, last_ckpt, per_epoch)?;
+    log_err.map_or(Ok(()), Err)
+}
+
+/// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to
+/// resume from (exit 130), a divergence says which checkpoint, if any, is the last good one.
+fn run_end(
+    res: Result<RunEnd>,
+    ckpt_path: &Path,
+    last_ckpt: Option<(usize, usize)>,
+    per_epoch: usize,
+) -> Result<()> {
     match res {
-        Ok(RunEnd::Finished) => {}
-        Ok(RunEnd::Stopped { epoch, batch }) => {
-            // The hint (see hint.rs) gives the command that continues from the checkpoint.
-            return Err(Error::Interrupted {
-                checkpoint: Some(ckpt_path),
-                what: format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}"),
-            });
-        }
+        Ok(RunEnd::Finished) => Ok(()),
+        // The hint (see hint.rs) gives the command that continues from the checkpoint.
+        Ok(RunEnd::Stopped { epoch, batch }) => Err(Error::Interrupted {
+            checkpoint: Some(ckpt_path.to_path_buf()),
+            what: format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}"),
+        }),
         Err(Error::Diverged { epoch, batch, what }) => {
             let kept = match last_ckpt {
                 Some((e, b)) => format!(
@@ -494,31 +583,34 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 ),
                 None => "no checkpoint had been written yet".into(),
             };
-            return Err(Error::Diverged {
+            Err(Error::Diverged {
                 epoch,
                 batch,
                 what: format!("{what} ({kept})"),
-            });
+            })
         }
-        Err(e) => return Err(e),
+        Err(e) => Err(e),
     }
-    if let Some(e) = log_err {
-        return Err(e);
-    }
+}
+
+/// Evaluates the trained model on the test set, saves it, and says what was done.
+fn report(run: &Run, trainer: Trainer, test_set: &Dataset) -> Result<()> {
+    let (a, cfg, train_len) = (run.a, run.cfg, run.train_len);
+    let (bin, log_path, ckpt_path) = (&run.out.bin, &run.out.log, &run.out.ckpt);
     let out = trainer.finish();
     let mut model = out.model;
     let st = evaluate(
         &Net::<f64>::from_model(&model),
         &model.encoding,
-        &test_set,
+        test_set,
         cfg.threads,
         NO_PROGRESS,
     );
     model.meta.test_accuracy = Some(st.accuracy());
     model.meta.test_samples = st.total;
     let (bin_w, json_w) = model.save(&a.out)?;
-    debug_assert_eq!(bin_w, bin);
-    let n = train_set.len() * cfg.epochs;
+    debug_assert_eq!(&bin_w, bin);
+    let n = train_len * cfg.epochs;
     if a.json {
         print_json(&json!({
             "model": bin_w,
