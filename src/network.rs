@@ -94,38 +94,10 @@ impl<F> Layer<F> {
         }
     }
 
-    /// The kind's name as written in architectures and messages ("dense").
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Layer::Dense(_) => "dense",
-        }
-    }
-
     /// The same layer with every weight converted by `f` (e.g. f64 -> f32).
     pub fn map<G>(&self, f: impl Fn(&F) -> G) -> Layer<G> {
         match self {
             Layer::Dense(d) => Layer::Dense(d.map(f)),
-        }
-    }
-
-    /// For each neuron, how many inputs reach it (its fan-in).
-    pub fn fan_in(&self, neuron: usize) -> usize {
-        match self {
-            Layer::Dense(d) => {
-                debug_assert!(neuron < d.n_out);
-                d.n_in
-            }
-        }
-    }
-
-    /// How many neurons one spike of input `i` reaches (its fan-out into this layer): the
-    /// synaptic events a spike causes.
-    pub fn fan_out(&self, input: usize) -> usize {
-        match self {
-            Layer::Dense(d) => {
-                debug_assert!(input < d.n_in);
-                d.n_out
-            }
         }
     }
 }
@@ -297,17 +269,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arch_and_fans_of_a_dense_stack() {
+    fn arch_and_precision_of_a_dense_stack() {
         let layers = vec![
             Layer::dense(3, 2, vec![0.5f64; 6]),
             Layer::dense(2, 4, vec![1.0; 8]),
         ];
         assert_eq!(arch(&layers), [3, 2, 4]);
-        assert_eq!((layers[0].fan_out(2), layers[1].fan_in(3)), (2, 2));
         assert_eq!(check_layers(&layers), Ok(()));
         let f32s = layers[1].map(|&w| w as f32);
         assert_eq!(f32s.weights(), [1.0f32; 8]);
-        assert_eq!(f32s.kind_name(), "dense");
+        assert_eq!((f32s.n_in(), f32s.n_out()), (2, 4));
     }
 
     #[test]

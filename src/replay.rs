@@ -37,8 +37,8 @@ pub struct ReplayReport {
 /// Mean loss gradient over `traces` (f64), replayed against `model`: returns the per-layer
 /// gradients (input-major like the weights), the mean loss and the samples used.
 ///
-/// Errors ([`Error::Dimension`]) if a trace does not fit the model: other layer sizes, or a
-/// label or decision that is not one of its outputs.
+/// Errors ([`Error::Trace`], naming the sample) if a trace does not fit the model: other
+/// layer sizes, or a label or decision that is not one of its outputs.
 pub fn replay_gradients(
     model: &Model,
     traces: &[SampleTrace],
@@ -48,10 +48,11 @@ pub fn replay_gradients(
     let arch = model.arch();
     for t in traces {
         t.validate(&arch).map_err(|why| {
-            Error::dimension(format!(
-                "trace of sample {} does not fit the model {arch:?}: {why}",
-                t.sample
-            ))
+            Error::sample_trace(
+                None,
+                t.sample,
+                format!("does not fit the model {arch:?}: {why}"),
+            )
         })?;
     }
     let net = Net::<f64>::from_model(model);

@@ -107,6 +107,19 @@ impl LinearAxis {
         LinearAxis::exact(lo, hi, a, b, max_ticks).widened()
     }
 
+    /// [`LinearAxis::nice`], with whole-number ticks when `whole` (epochs, bit widths, counts).
+    pub fn nice_whole_if(
+        whole: bool,
+        lo: f64,
+        hi: f64,
+        a: f64,
+        b: f64,
+        max_ticks: usize,
+    ) -> LinearAxis {
+        let axis = LinearAxis::exact(lo, hi, a, b, max_ticks);
+        if whole { axis.min_step(1.0) } else { axis }.widened()
+    }
+
     /// The same axis with a tick step of at least `min` (e.g. 1 for counts and indices).
     pub fn min_step(self, min: f64) -> LinearAxis {
         if self.step >= min {

@@ -79,13 +79,7 @@ pub fn line_chart(
         (y0, y1) = (0.0, 1.0);
     }
     let (px0, px1, py0, py1) = (LEFT, W - RIGHT, TOP, H - BOTTOM);
-    let xa = if x_integer {
-        LinearAxis::exact(x0, x1, px0, px1, X_TICKS)
-            .min_step(1.0)
-            .widened()
-    } else {
-        LinearAxis::nice(x0, x1, px0, px1, X_TICKS)
-    };
+    let xa = LinearAxis::nice_whole_if(x_integer, x0, x1, px0, px1, X_TICKS);
     let ya = LinearAxis::nice(y0, y1, py1, py0, Y_TICKS);
     let mut s = Svg::new(W, H);
     s.text(LEFT, 26.0, title, r#"font-size="15""#);

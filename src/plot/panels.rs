@@ -110,13 +110,7 @@ fn panel(s: &mut Svg, k: usize, p: &Panel, (x0, y0): (f64, f64), y_label: &str) 
         )
     });
     let (xa_left, xa_right) = if p.reverse_x { (px1, px0) } else { (px0, px1) };
-    let xa = if p.x_integer {
-        LinearAxis::exact(xlo, xhi, xa_left, xa_right, X_TICKS)
-            .min_step(1.0)
-            .widened()
-    } else {
-        LinearAxis::nice(xlo, xhi, xa_left, xa_right, X_TICKS)
-    };
+    let xa = LinearAxis::nice_whole_if(p.x_integer, xlo, xhi, xa_left, xa_right, X_TICKS);
     let ya = LinearAxis::nice(ylo, yhi, py1, py0, Y_TICKS);
     s.text(
         (px0 + px1) / 2.0,
