@@ -32,7 +32,7 @@ pub struct Summary {
 
 impl Summary {
     /// Summarises `xs` (empty: all zero).
-    pub fn of(xs: &[u64]) -> Summary {
+    pub(crate) fn of(xs: &[u64]) -> Summary {
         if xs.is_empty() {
             return Summary::default();
         }
@@ -53,15 +53,15 @@ impl Summary {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CountReport {
     /// Samples summarised.
-    pub samples: usize,
+    pub(crate) samples: usize,
     /// Neurons that fired, per layer.
     pub fired: Vec<Summary>,
     /// Neurons that fired no later than the decision, per layer.
     pub fired_before_decision: Vec<Summary>,
     /// Synaptic events (spikes x fan-out) caused by each layer's spikes.
-    pub synaptic_events: Vec<Summary>,
+    pub(crate) synaptic_events: Vec<Summary>,
     /// Synaptic events before the decision, per layer.
-    pub synaptic_events_before_decision: Vec<Summary>,
+    pub(crate) synaptic_events_before_decision: Vec<Summary>,
     /// All spikes per sample, inputs included.
     pub spikes_total: Summary,
     /// All spikes up to the decision per sample, inputs included.

@@ -13,12 +13,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Magic number of an IDX file of unsigned bytes with 3 dimensions (images).
-pub const IDX3_UBYTE: u32 = 0x0000_0803;
+pub(crate) const IDX3_UBYTE: u32 = 0x0000_0803;
 /// Magic number of an IDX file of unsigned bytes with 1 dimension (labels).
-pub const IDX1_UBYTE: u32 = 0x0000_0801;
+pub(crate) const IDX1_UBYTE: u32 = 0x0000_0801;
 /// Largest payload we accept (bytes after the header). A header claiming more is refused
 /// before anything is allocated. Full MNIST training images are 47 MB.
-pub const MAX_PAYLOAD: u64 = 1 << 30;
+pub(crate) const MAX_PAYLOAD: u64 = 1 << 30;
 
 /// Environment variable naming the data folder when `--data` is not given.
 pub const DATA_ENV: &str = "FIRSTSPIKE_DATA";
@@ -62,7 +62,7 @@ impl Dataset {
         self.labels.len()
     }
     /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
     /// Pixels per image.
@@ -75,7 +75,7 @@ impl Dataset {
         &self.images[i * d..(i + 1) * d]
     }
     /// Number of distinct classes the labels can take (max label + 1).
-    pub fn classes(&self) -> usize {
+    pub(crate) fn classes(&self) -> usize {
         self.labels
             .iter()
             .copied()
@@ -227,12 +227,12 @@ fn open_file(path: &Path) -> Result<Box<dyn Read>> {
 }
 
 /// Reads an IDX3 image file: (pixels, count, rows, cols).
-pub fn read_images(path: &Path) -> Result<(Vec<u8>, usize, usize, usize)> {
+pub(crate) fn read_images(path: &Path) -> Result<(Vec<u8>, usize, usize, usize)> {
     parse_images(open_file(path)?, path)
 }
 
 /// Reads an IDX1 label file.
-pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_labels(path: &Path) -> Result<Vec<u8>> {
     parse_labels(open_file(path)?, path)
 }
 

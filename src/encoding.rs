@@ -41,7 +41,7 @@ impl Default for Encoding {
 
 impl Encoding {
     /// Checks the parameters.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if !(self.t_max.is_finite() && self.t_max > 0.0) {
             return Err(format!(
                 "encoding t_max must be finite and > 0, got {}",
@@ -65,7 +65,7 @@ impl Encoding {
     }
 
     /// Encodes one image into `out` (same length as `pixels`).
-    pub fn encode_into(&self, pixels: &[u8], out: &mut [f64]) {
+    pub(crate) fn encode_into(&self, pixels: &[u8], out: &mut [f64]) {
         debug_assert_eq!(pixels.len(), out.len());
         for (o, &p) in out.iter_mut().zip(pixels) {
             *o = self.time(p);

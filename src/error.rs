@@ -199,21 +199,21 @@ impl Error {
         }
     }
     /// A malformed or invalid model file.
-    pub fn model(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+    pub(crate) fn model(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
         Error::Model {
             path: Some(path.into()),
             what: what.into(),
         }
     }
     /// An invalid model in memory.
-    pub fn model_in_memory(what: impl Into<String>) -> Self {
+    pub(crate) fn model_in_memory(what: impl Into<String>) -> Self {
         Error::Model {
             path: None,
             what: what.into(),
         }
     }
     /// A malformed or invalid rate model file.
-    pub fn rate_model(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+    pub(crate) fn rate_model(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
         Error::RateModel {
             path: Some(path.into()),
             what: what.into(),
@@ -228,7 +228,7 @@ impl Error {
         }
     }
     /// A malformed trace of one sample, in the file `path` (`None`: in memory).
-    pub fn sample_trace(path: Option<&Path>, sample: u64, what: impl Into<String>) -> Self {
+    pub(crate) fn sample_trace(path: Option<&Path>, sample: u64, what: impl Into<String>) -> Self {
         Error::Trace {
             path: path.map(Path::to_path_buf),
             sample: Some(sample),
@@ -236,7 +236,7 @@ impl Error {
         }
     }
     /// A missing, malformed or inconsistent checkpoint.
-    pub fn checkpoint(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+    pub(crate) fn checkpoint(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
         Error::Checkpoint {
             path: Some(path.into()),
             what: what.into(),
@@ -259,7 +259,7 @@ impl Error {
         Error::Report { what: what.into() }
     }
     /// A request the event engine cannot serve.
-    pub fn engine(what: impl Into<String>) -> Self {
+    pub(crate) fn engine(what: impl Into<String>) -> Self {
         Error::Engine { what: what.into() }
     }
     /// Whether this is a bad setting handed in by the caller (a usage error: exit code 2 in

@@ -12,28 +12,28 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Bytes before the payload: the magic and the version.
-pub const HEADER_BYTES: usize = 12;
+pub(crate) const HEADER_BYTES: usize = 12;
 
 /// First bytes of a first-spike model file ([`crate::model`]).
-pub const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
+pub(crate) const MODEL_MAGIC: &[u8; 8] = b"FSPKMODL";
 /// First bytes of a rate-coded baseline model file ([`crate::rate::model`]).
-pub const RATE_MAGIC: &[u8; 8] = b"FSPKRATE";
+pub(crate) const RATE_MAGIC: &[u8; 8] = b"FSPKRATE";
 /// First bytes of a trace file ([`crate::trace`]).
-pub const TRACE_MAGIC: &[u8; 8] = b"FSPKTRCE";
+pub(crate) const TRACE_MAGIC: &[u8; 8] = b"FSPKTRCE";
 /// First bytes of a training checkpoint ([`crate::train::Checkpoint`]).
-pub const CHECKPOINT_MAGIC: &[u8; 8] = b"FSPKCKPT";
+pub(crate) const CHECKPOINT_MAGIC: &[u8; 8] = b"FSPKCKPT";
 
 /// One of the crate's binary formats, as its messages name it.
 #[derive(Clone, Copy, Debug)]
-pub struct Format {
+pub(crate) struct Format {
     /// The magic its files start with.
-    pub magic: &'static [u8; 8],
+    pub(crate) magic: &'static [u8; 8],
     /// What a file of it is, with its article: "a model file".
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The version this build reads and writes.
-    pub version: u32,
+    pub(crate) version: u32,
     /// What to do with a file of another version.
-    pub other_version: &'static str,
+    pub(crate) other_version: &'static str,
 }
 
 /// Every format, so that a file of one given where another is expected is named as such.
@@ -49,7 +49,7 @@ impl FrameError {
     /// crate's formats ("this is a model file, not a checkpoint"), no known magic ("not a
     /// firstspike checkpoint (bad magic)"), another version (with what to do), or a corrupt or
     /// truncated payload.
-    pub fn describe(&self, bytes: &[u8], format: &Format) -> String {
+    pub(crate) fn describe(&self, bytes: &[u8], format: &Format) -> String {
         let article = |n: &'static str| n.split_once(' ').map_or(n, |(_, rest)| rest);
         match self {
             FrameError::BadMagic => match KNOWN
@@ -70,7 +70,7 @@ impl FrameError {
 
 /// Why bytes are not a file of the expected format.
 #[derive(Debug)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     /// Shorter than the header, or another magic.
     BadMagic,
     /// The expected magic, but this other format version.
@@ -91,7 +91,7 @@ fn options(limit: u64) -> impl Options {
 
 /// `magic`, `version`, then `payload` in bincode. Fails only if the payload is larger than
 /// `limit` bytes or cannot be serialised.
-pub fn write<T: Serialize + ?Sized>(
+pub(crate) fn write<T: Serialize + ?Sized>(
     magic: &[u8; 8],
     version: u32,
     limit: u64,
@@ -106,7 +106,7 @@ pub fn write<T: Serialize + ?Sized>(
 
 /// Checks the magic and the version, then reads the payload with the options of [`write()`]
 /// (trailing bytes are refused).
-pub fn read<T: DeserializeOwned>(
+pub(crate) fn read<T: DeserializeOwned>(
     bytes: &[u8],
     magic: &[u8; 8],
     version: u32,

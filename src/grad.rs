@@ -48,7 +48,7 @@ pub const DENOM_FLOOR: f64 = 0.01;
 /// Largest `(t_j - t_ref)/tau` for which a neuron passes gradient: beyond it, exp would lose
 /// all precision in f32 (and such late spikes carry no useful signal). Such neurons are
 /// counted in [`BackwardStats::too_late`].
-pub const GRAD_TIME_LIMIT: f64 = 60.0;
+pub(crate) const GRAD_TIME_LIMIT: f64 = 60.0;
 
 /// Position marking an input that is in no causal set with gradient.
 const NOT_CAUSAL: u32 = u32::MAX;
@@ -57,9 +57,9 @@ const NOT_CAUSAL: u32 = u32::MAX;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BackwardStats {
     /// Neurons whose S - theta was below the floor.
-    pub floored: u64,
+    pub(crate) floored: u64,
     /// Neurons beyond [`GRAD_TIME_LIMIT`].
-    pub too_late: u64,
+    pub(crate) too_late: u64,
 }
 
 /// Per-thread buffers for [`sample_grad`] (the deltas `dL/dt` of every layer and the `h_j`
@@ -73,7 +73,7 @@ pub struct BackScratch<F> {
 
 /// What the weight gradient of one layer needs from one sample (see the module doc).
 #[derive(Clone, Debug, Default)]
-pub struct LayerGrad<F> {
+pub(crate) struct LayerGrad<F> {
     /// Per input: its position k along the arrival order, or `NOT_CAUSAL` if it is in no
     /// causal set of a neuron with gradient.
     pos: Vec<u32>,
@@ -99,11 +99,6 @@ impl<F> SampleGrad<F> {
     /// Marks the record as giving no gradient (e.g. for a sample without loss).
     pub fn clear(&mut self) {
         self.active = false;
-    }
-
-    /// Whether the record holds a gradient.
-    pub fn is_active(&self) -> bool {
-        self.active
     }
 }
 
@@ -213,7 +208,7 @@ pub fn sample_grad<F: Real>(
 /// Rows go four at a time, so that each sample's `a`, `b`, `causal` are read once per four
 /// rows; every row still sums its samples in order, so the result does not depend on how
 /// `rows` is split between calls.
-pub fn add_rows<F: Real>(
+pub(crate) fn add_rows<F: Real>(
     samples: &[SampleGrad<F>],
     layer: usize,
     rows: Range<usize>,

@@ -18,15 +18,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-pub use crate::fileformat::MODEL_MAGIC;
+pub(crate) use crate::fileformat::MODEL_MAGIC;
 /// Current model format version. Version 2 stores each layer as a kind with its parameters
 /// ([`network::Layer`]); version 1 files (every layer dense) are read and converted on load.
 /// Other versions are refused.
-pub const MODEL_VERSION: u32 = 2;
+pub(crate) const MODEL_VERSION: u32 = 2;
 /// The first format: a stack of dense layers.
 const MODEL_VERSION_DENSE_ONLY: u32 = 1;
 /// Largest model file we read (bytes). A 784-800-10 model is about 5 MB.
-pub const MAX_MODEL_BYTES: u64 = 1 << 31;
+pub(crate) const MAX_MODEL_BYTES: u64 = 1 << 31;
 
 /// A layer of a first-spike model: weights in the unit of theta (f64).
 pub type Layer = network::Layer<f64>;
@@ -63,23 +63,23 @@ pub struct Model {
 
 /// The human-readable sidecar `NAME.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ModelCard {
+pub(crate) struct ModelCard {
     /// "firstspike-model".
-    pub format: String,
+    pub(crate) format: String,
     /// [`MODEL_VERSION`].
-    pub version: u32,
+    pub(crate) version: u32,
     /// Layer sizes, e.g. [784, 800, 10].
-    pub arch: Vec<usize>,
+    pub(crate) arch: Vec<usize>,
     /// Neuron parameters.
-    pub params: NeuronParams,
+    pub(crate) params: NeuronParams,
     /// Input encoding.
-    pub encoding: Encoding,
+    pub(crate) encoding: Encoding,
     /// Provenance.
-    pub meta: ModelMeta,
+    pub(crate) meta: ModelMeta,
     /// sha256 of the weights (see [`Model::weights_hash`]).
-    pub weights_sha256: String,
+    pub(crate) weights_sha256: String,
     /// Units of times and weights.
-    pub units: String,
+    pub(crate) units: String,
 }
 
 /// The `.bin` payload: weights in bincode, provenance as JSON text so that it can gain fields
@@ -165,7 +165,7 @@ impl Model {
     }
 
     /// Checks shapes, parameters and that every weight is finite.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.params.validate()?;
         self.encoding.validate()?;
         network::check_layers(&self.layers)
@@ -184,7 +184,7 @@ impl Model {
     }
 
     /// The sidecar card.
-    pub fn card(&self) -> ModelCard {
+    pub(crate) fn card(&self) -> ModelCard {
         ModelCard {
             format: "firstspike-model".into(),
             version: MODEL_VERSION,
@@ -264,7 +264,7 @@ impl<F: Real> Net<F> {
     }
 
     /// Writes the weights back into a model (same shapes).
-    pub fn write_to(&self, m: &mut Model) {
+    pub(crate) fn write_to(&self, m: &mut Model) {
         for (l, mine) in m.layers.iter_mut().zip(&self.layers) {
             for (d, s) in l.weights_mut().iter_mut().zip(mine.weights()) {
                 *d = s.f64();
@@ -274,7 +274,7 @@ impl<F: Real> Net<F> {
 }
 
 /// The `NAME.bin` meant by `NAME.bin`, `NAME.json` or `NAME`.
-pub fn bin_path(path: &Path) -> PathBuf {
+pub(crate) fn bin_path(path: &Path) -> PathBuf {
     match path.extension().and_then(|e| e.to_str()) {
         Some("bin") => path.to_path_buf(),
         Some("json") => path.with_extension("bin"),
@@ -284,7 +284,7 @@ pub fn bin_path(path: &Path) -> PathBuf {
 
 /// Reads the `NAME.bin` meant by `path` (see [`bin_path`]), at most `limit` bytes: its path
 /// and bytes. A missing file is the error `not_found` makes of its path.
-pub fn read_bin(
+pub(crate) fn read_bin(
     path: &Path,
     limit: u64,
     not_found: impl FnOnce(&Path) -> Error,
@@ -299,7 +299,7 @@ pub fn read_bin(
 
 /// Writes `PREFIX.bin` (the given bytes) and `PREFIX.json` (the card, pretty JSON), each
 /// atomically. Returns both paths.
-pub fn save_bin_and_card(
+pub(crate) fn save_bin_and_card(
     prefix: &Path,
     bin_bytes: &[u8],
     card: &impl Serialize,

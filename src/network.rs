@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// Most weights a network may hold, all layers together (2 GiB of f64, the most a model file
 /// holds). Checked on load and before training, before anything is allocated from a size.
-pub const MAX_WEIGHTS: usize = 1 << 28;
+pub(crate) const MAX_WEIGHTS: usize = 1 << 28;
 
 /// A fully connected layer without bias. `w[i * n_out + j]` is the weight from input `i` to
 /// neuron `j` (input-major, so that one input spike touches one contiguous row). Weights are
@@ -38,12 +38,12 @@ pub struct Dense<F> {
 impl<F> Dense<F> {
     /// The row of weights leaving input `i`.
     #[inline]
-    pub fn row(&self, i: usize) -> &[F] {
+    pub(crate) fn row(&self, i: usize) -> &[F] {
         &self.w[i * self.n_out..(i + 1) * self.n_out]
     }
 
     /// The same layer with every weight converted by `f` (e.g. f64 -> f32).
-    pub fn map<G>(&self, f: impl Fn(&F) -> G) -> Dense<G> {
+    pub(crate) fn map<G>(&self, f: impl Fn(&F) -> G) -> Dense<G> {
         Dense {
             n_in: self.n_in,
             n_out: self.n_out,
@@ -95,7 +95,7 @@ impl<F> Layer<F> {
     }
 
     /// The same layer with every weight converted by `f` (e.g. f64 -> f32).
-    pub fn map<G>(&self, f: impl Fn(&F) -> G) -> Layer<G> {
+    pub(crate) fn map<G>(&self, f: impl Fn(&F) -> G) -> Layer<G> {
         match self {
             Layer::Dense(d) => Layer::Dense(d.map(f)),
         }
@@ -122,11 +122,11 @@ impl<F> Net<F> {
 }
 
 /// Fewest and most bits [`quantise`] accepts.
-pub const BITS_RANGE: std::ops::RangeInclusive<u32> = 2..=16;
+pub(crate) const BITS_RANGE: std::ops::RangeInclusive<u32> = 2..=16;
 
 /// The step of [`quantise`] for a layer whose largest |w| is `max_abs`:
 /// `s = max_abs / (2^(B-1) - 1)` (0 for an all-zero layer).
-pub fn quant_step<F: num_traits::Float>(max_abs: F, bits: u32) -> F {
+pub(crate) fn quant_step<F: num_traits::Float>(max_abs: F, bits: u32) -> F {
     max_abs / F::from((1u64 << (bits - 1)) - 1).expect("a small integer")
 }
 
@@ -156,7 +156,7 @@ pub fn quantise<F: num_traits::Float>(w: &mut [F], bits: u32) {
 }
 
 /// Layer sizes of a stack, input first, e.g. `[784, 800, 10]`.
-pub fn arch<F>(layers: &[Layer<F>]) -> Vec<usize> {
+pub(crate) fn arch<F>(layers: &[Layer<F>]) -> Vec<usize> {
     let mut a: Vec<usize> = layers.first().map(|l| l.n_in()).into_iter().collect();
     a.extend(layers.iter().map(|l| l.n_out()));
     a
@@ -200,7 +200,7 @@ pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
 /// all, each layer holding as many as its shape needs and taking as many inputs as the one
 /// before has neurons, and every weight finite. The error says which layer (from 0) and what
 /// is wrong.
-pub fn check_layers<F: num_traits::Float + std::fmt::Display>(
+pub(crate) fn check_layers<F: num_traits::Float + std::fmt::Display>(
     layers: &[Layer<F>],
 ) -> std::result::Result<(), String> {
     check_shapes(layers.iter().map(|l| match l {
@@ -209,7 +209,7 @@ pub fn check_layers<F: num_traits::Float + std::fmt::Display>(
 }
 
 /// [`check_layers`] for a stack of dense layers held as such (the ReLU baseline).
-pub fn check_dense<F: num_traits::Float + std::fmt::Display>(
+pub(crate) fn check_dense<F: num_traits::Float + std::fmt::Display>(
     layers: &[Dense<F>],
 ) -> std::result::Result<(), String> {
     check_shapes(

@@ -55,7 +55,7 @@ impl Default for NeuronParams {
 
 impl NeuronParams {
     /// Checks that both parameters are finite and positive.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if !(self.tau_syn.is_finite() && self.tau_syn > 0.0) {
             return Err(format!(
                 "tau_syn must be finite and > 0, got {}",
@@ -92,7 +92,7 @@ pub(crate) const UNIT_CASES: [NeuronParams; 3] = [
 /// (V tends to S <= theta and never crosses in this interval). Dimensionless; z is relative to
 /// the reference time of `A`.
 #[inline(always)]
-pub fn crossing_z<F: Real>(s: F, a: F, theta: F) -> Option<F> {
+pub(crate) fn crossing_z<F: Real>(s: F, a: F, theta: F) -> Option<F> {
     if s > theta {
         Some(a / (s - theta))
     } else {
@@ -102,13 +102,13 @@ pub fn crossing_z<F: Real>(s: F, a: F, theta: F) -> Option<F> {
 
 /// Converts a z value relative to `t_ref` into a time: `t = t_ref + tau ln z` (units of tau).
 #[inline(always)]
-pub fn z_to_time<F: Real>(t_ref: F, z: F, tau: F) -> F {
+pub(crate) fn z_to_time<F: Real>(t_ref: F, z: F, tau: F) -> F {
     t_ref + tau * z.ln()
 }
 
 /// What happened when an input reached a neuron.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum InputOutcome<F> {
+pub(crate) enum InputOutcome<F> {
     /// The neuron's pending spike comes no later than this input (or it already fired): the
     /// input is not integrated. The pending spike stands.
     Ignored,
@@ -121,24 +121,24 @@ pub enum InputOutcome<F> {
 /// One operation, [`NeuronState::on_input`], advances it; both engines use it so that their
 /// arithmetic is the same operation for operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct NeuronState<F> {
+pub(crate) struct NeuronState<F> {
     /// S = sum of the weights integrated so far (threshold units).
-    pub s: F,
+    pub(crate) s: F,
     /// A = sum of w_i exp((t_i - t_ref)/tau) over the inputs integrated so far.
-    pub a: F,
+    pub(crate) a: F,
     /// Reference time of `a` (time of the first input, moved forward by rebasing).
-    pub t_ref: F,
+    pub(crate) t_ref: F,
     /// Number of inputs integrated (the causal set's size once the neuron fires).
-    pub n_in: u32,
+    pub(crate) n_in: u32,
     /// Predicted crossing as z relative to `t_ref`, if `S > theta`.
-    pub pred_z: Option<F>,
+    pub(crate) pred_z: Option<F>,
     /// Predicted first-spike time `t_ref + tau ln(pred_z)`.
-    pub pred_t: Option<F>,
+    pub(crate) pred_t: Option<F>,
 }
 
 impl<F: Real> NeuronState<F> {
     /// A neuron that has received nothing.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -149,7 +149,7 @@ impl<F: Real> NeuronState<F> {
     /// re-predicted. When `(t - t_ref)/tau` exceeds [`Real::REBASE_LIMIT`], `A` is first
     /// rebased to `t_ref = t` (multiplied by `exp(-(t - t_ref)/tau)`), so z never overflows.
     #[inline]
-    pub fn on_input(&mut self, t: F, w: F, theta: F, tau: F) -> InputOutcome<F> {
+    pub(crate) fn on_input(&mut self, t: F, w: F, theta: F, tau: F) -> InputOutcome<F> {
         if let Some(p) = self.pred_t {
             if p <= t {
                 return InputOutcome::Ignored;

@@ -97,7 +97,7 @@ pub fn spike_node(l: usize) -> String {
 
 /// The graph's edges, source to target: `input -> affine_1 -> li_1 -> if_1 -> affine_2 -> … ->
 /// if_L -> output`, for `n_layers` layers.
-pub fn edges(n_layers: usize) -> Vec<(String, String)> {
+pub(crate) fn edges(n_layers: usize) -> Vec<(String, String)> {
     let mut chain = vec![INPUT_NODE.to_string()];
     for l in 1..=n_layers {
         chain.extend([affine_node(l), li_node(l), if_node(l)]);
@@ -124,7 +124,7 @@ pub fn nir_weight(layer: &Layer) -> Vec<f64> {
 }
 
 /// The encoding's name as the CLI spells it (`--encoding`).
-pub fn encoding_name(kind: EncodingKind) -> &'static str {
+pub(crate) fn encoding_name(kind: EncodingKind) -> &'static str {
     match kind {
         EncodingKind::Linear => "linear",
         EncodingKind::ZLinear => "zlinear",

@@ -13,9 +13,9 @@ use crate::real::Real;
 pub struct ForwardPass<F> {
     /// `times[0]` are the input spike times, `times[l + 1]` those of layer `l`'s neurons;
     /// `+inf` for no spike. Units of tau_syn.
-    pub times: Vec<Vec<F>>,
+    pub(crate) times: Vec<Vec<F>>,
     /// `order[l]`: the inputs of layer `l` that spiked, sorted by (time, index).
-    pub order: Vec<Vec<u32>>,
+    pub(crate) order: Vec<Vec<u32>>,
     /// `causal[l][j]`: size of neuron j's causal set along `order[l]` (0 if it never fired).
     pub causal: Vec<Vec<u32>>,
     /// `s_minus_theta[l][j]`: S - theta over the causal set (0 if it never fired).
@@ -35,7 +35,7 @@ impl<F: Real> ForwardPass<F> {
     }
 
     /// Number of neurons that fired in layer `l` (0 = inputs).
-    pub fn fired(&self, l: usize) -> usize {
+    pub(crate) fn fired(&self, l: usize) -> usize {
         self.times[l].iter().filter(|t| t.is_finite()).count()
     }
 }

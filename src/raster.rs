@@ -33,7 +33,7 @@ pub fn write_all(
 }
 
 /// CSV with header `sample,layer,neuron,time`, one row per spike, in each trace's order.
-pub fn csv(traces: &[SampleTrace]) -> String {
+pub(crate) fn csv(traces: &[SampleTrace]) -> String {
     let mut s = String::from("sample,layer,neuron,time\n");
     for t in traces {
         for sp in &t.spikes {
@@ -46,7 +46,7 @@ pub fn csv(traces: &[SampleTrace]) -> String {
 
 /// The JSON sidecar: units, parameters, model identity, and per sample its label, decision and
 /// spike counts per layer.
-pub fn sidecar(
+pub(crate) fn sidecar(
     header: &TraceHeader,
     model_path: &str,
     traces: &[SampleTrace],
@@ -128,7 +128,7 @@ fn panel_title(model: &str, t: &SampleTrace) -> String {
 /// and its layer's name. The decision is marked by a dashed line and the winning output spike
 /// ringed; the label's output row is shaded. `model` names the network (a file name or path;
 /// only its file name is shown, or nothing when empty).
-pub fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String {
+pub(crate) fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String {
     let arch = &header.arch;
     let nl = arch.len();
     let model = if model.is_empty() {

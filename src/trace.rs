@@ -23,13 +23,13 @@ use crate::real::Real;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub use crate::fileformat::TRACE_MAGIC;
+pub(crate) use crate::fileformat::TRACE_MAGIC;
 /// Current trace format version. Files of another version are refused.
-pub const TRACE_VERSION: u32 = 1;
+pub(crate) const TRACE_VERSION: u32 = 1;
 /// Largest trace file we read.
-pub const MAX_TRACE_BYTES: u64 = 1 << 32;
+pub(crate) const MAX_TRACE_BYTES: u64 = 1 << 32;
 /// File name extension of trace files.
-pub const TRACE_EXT: &str = "trace";
+pub(crate) const TRACE_EXT: &str = "trace";
 
 /// Which engine produced a trace (also the command line's `--engine` values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -48,14 +48,14 @@ pub struct TraceHeader {
     /// Layer sizes, input first.
     pub arch: Vec<usize>,
     /// tau_syn (time unit).
-    pub tau_syn: f64,
+    pub(crate) tau_syn: f64,
     /// theta (potential unit).
-    pub theta: f64,
+    pub(crate) theta: f64,
     /// The engine that produced the traces.
     pub engine: EngineKind,
     /// Whether every sample ran to the end (false: stopped at the decision, so later spikes
     /// are missing and gradients cannot be replayed).
-    pub complete: bool,
+    pub(crate) complete: bool,
 }
 
 /// One spike: layer (0 = inputs), neuron index within the layer, time (units of tau_syn).
@@ -183,7 +183,7 @@ impl SampleTrace {
     /// Checks the trace against layer sizes (input first): one causal size per neuron, no
     /// causal set larger than its layer's inputs, spikes of existing neurons at finite times
     /// >= 0, and a label and decision below the number of outputs.
-    pub fn validate(&self, arch: &[usize]) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self, arch: &[usize]) -> std::result::Result<(), String> {
         if arch.len() < 2 {
             return Err(format!("architecture {arch:?} has fewer than two layers"));
         }
@@ -243,7 +243,7 @@ impl SampleTrace {
     /// Rebuilds the forward record the backward pass consumes: times, each layer's input
     /// order (by time, then index), causal sizes, and `S - theta` summed from `model`'s weights
     /// over each causal set. The trace must have been validated against the model.
-    pub fn to_pass<F: Real>(&self, model: &Model) -> ForwardPass<F> {
+    pub(crate) fn to_pass<F: Real>(&self, model: &Model) -> ForwardPass<F> {
         let arch = model.arch();
         let times = self.times(&arch);
         let mut pass = ForwardPass::<F>::default();
@@ -285,7 +285,7 @@ impl SampleTrace {
     }
 
     /// Recomputes the decision from the output spikes (what a replay reports).
-    pub fn replayed_decision(&self, arch: &[usize]) -> Option<(u32, f64)> {
+    pub(crate) fn replayed_decision(&self, arch: &[usize]) -> Option<(u32, f64)> {
         let t = self.times(arch);
         let out = t.last()?;
         argmin_finite(out).map(|d| (d as u32, out[d]))
@@ -416,7 +416,7 @@ pub fn trace_files(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// File name of the trace file holding samples `first..=last`.
-pub fn chunk_name(first: usize, last: usize) -> String {
+pub(crate) fn chunk_name(first: usize, last: usize) -> String {
     format!("samples-{first:06}-{last:06}.{TRACE_EXT}")
 }
 

@@ -27,5 +27,5 @@ mod recorder;
 
 pub use engine::{Engine, RunOptions, RunSummary};
 pub use network::{CompiledNet, EventNet, NeuronKey};
-pub use queue::SpikeQueue;
+pub(crate) use queue::SpikeQueue;
 pub use recorder::{NoRecord, Recorder, SpikeLog};

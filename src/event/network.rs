@@ -36,21 +36,21 @@ pub struct EventNet {
 #[derive(Clone, Debug)]
 pub struct CompiledNet {
     /// Neuron parameters.
-    pub params: NeuronParams,
+    pub(crate) params: NeuronParams,
     /// Layer of each dense id (0 = network inputs).
-    pub layer: Vec<u32>,
+    pub(crate) layer: Vec<u32>,
     /// Index of each dense id within its layer.
-    pub index: Vec<u32>,
+    pub(crate) index: Vec<u32>,
     /// Number of neurons per layer.
-    pub layer_sizes: Vec<usize>,
+    pub(crate) layer_sizes: Vec<usize>,
     /// Fan-out of id `i`: `targets[offsets[i]..offsets[i + 1]]`, same for `weights`.
-    pub offsets: Vec<usize>,
+    pub(crate) offsets: Vec<usize>,
     /// Target ids.
-    pub targets: Vec<u32>,
+    pub(crate) targets: Vec<u32>,
     /// Synaptic weights (threshold units).
-    pub weights: Vec<f64>,
+    pub(crate) weights: Vec<f64>,
     /// The slotmap key of each dense id.
-    pub keys: Vec<NeuronKey>,
+    pub(crate) keys: Vec<NeuronKey>,
 }
 
 impl EventNet {
@@ -113,12 +113,12 @@ impl EventNet {
     }
 
     /// Number of neurons (inputs included).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.nodes.len()
     }
 
     /// Whether the network has no neurons.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
 
@@ -184,11 +184,11 @@ impl EventNet {
 
 impl CompiledNet {
     /// Number of neurons, inputs included.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.layer.len()
     }
     /// Whether empty (never, once compiled).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.layer.is_empty()
     }
     /// Number of network inputs.
@@ -196,17 +196,17 @@ impl CompiledNet {
         self.layer_sizes[0]
     }
     /// Number of layers, inputs included.
-    pub fn n_layers(&self) -> usize {
+    pub(crate) fn n_layers(&self) -> usize {
         self.layer_sizes.len()
     }
     /// Dense id of the first neuron of the output (last) layer.
-    pub fn first_output(&self) -> u32 {
+    pub(crate) fn first_output(&self) -> u32 {
         (self.len() - self.layer_sizes[self.n_layers() - 1]) as u32
     }
     /// Replaces every synaptic weight, in the order the synapses were laid out (for a network
     /// from [`EventNet::from_model`]: the model's layers' input-major weights, concatenated).
     /// The count must match and every weight be finite.
-    pub fn set_weights(&mut self, w: impl Iterator<Item = f64>) -> Result<()> {
+    pub(crate) fn set_weights(&mut self, w: impl Iterator<Item = f64>) -> Result<()> {
         let mut n = 0;
         for (d, x) in self.weights.iter_mut().zip(w) {
             if !x.is_finite() {
@@ -226,7 +226,7 @@ impl CompiledNet {
 
     /// Fan-out of id `i`.
     #[inline]
-    pub fn fan_out(&self, i: u32) -> usize {
+    pub(crate) fn fan_out(&self, i: u32) -> usize {
         self.offsets[i as usize + 1] - self.offsets[i as usize]
     }
 }

@@ -31,7 +31,7 @@ type Key = Reverse<(OrderedFloat<f64>, u32)>;
 /// Complexity: `schedule`, `cancel` and `pop` are O(log n) (an indexed binary heap over a
 /// hash map: `priority-queue`); `peek` is O(1).
 #[derive(Clone)]
-pub struct SpikeQueue {
+pub(crate) struct SpikeQueue {
     pq: PriorityQueue<u32, Key, BuildHasherDefault<IdHasher>>,
 }
 
@@ -45,7 +45,7 @@ impl Default for SpikeQueue {
 
 impl SpikeQueue {
     /// An empty queue with room for `n` neurons.
-    pub fn with_capacity(n: usize) -> Self {
+    pub(crate) fn with_capacity(n: usize) -> Self {
         SpikeQueue {
             pq: PriorityQueue::with_capacity_and_default_hasher(n),
         }
@@ -53,39 +53,39 @@ impl SpikeQueue {
 
     /// Sets neuron `id`'s pending spike to time `t`, replacing any earlier prediction.
     #[inline]
-    pub fn schedule(&mut self, id: u32, t: f64) {
+    pub(crate) fn schedule(&mut self, id: u32, t: f64) {
         self.pq.push(id, Reverse((OrderedFloat(t), id)));
     }
 
     /// Removes neuron `id`'s pending spike, if any; returns its time.
     #[inline]
-    pub fn cancel(&mut self, id: u32) -> Option<f64> {
+    pub(crate) fn cancel(&mut self, id: u32) -> Option<f64> {
         self.pq.remove(&id).map(|(_, Reverse((t, _)))| t.0)
     }
 
     /// Removes and returns the earliest pending spike `(id, time)` (ties: lowest id).
     #[inline]
-    pub fn pop(&mut self) -> Option<(u32, f64)> {
+    pub(crate) fn pop(&mut self) -> Option<(u32, f64)> {
         self.pq.pop().map(|(id, Reverse((t, _)))| (id, t.0))
     }
 
     /// The earliest pending spike without removing it.
-    pub fn peek(&self) -> Option<(u32, f64)> {
+    pub(crate) fn peek(&self) -> Option<(u32, f64)> {
         self.pq.peek().map(|(&id, Reverse((t, _)))| (id, t.0))
     }
 
     /// Number of pending spikes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.pq.len()
     }
 
     /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pq.is_empty()
     }
 
     /// Drops everything.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.pq.clear();
     }
 }

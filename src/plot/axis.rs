@@ -9,7 +9,7 @@
 const EDGE_SLACK: f64 = 1e-9;
 
 /// The smallest nice step (1, 2, 2.5 or 5 x 10^k) at least `raw` (> 0, finite).
-pub fn nice_step(raw: f64) -> f64 {
+pub(crate) fn nice_step(raw: f64) -> f64 {
     debug_assert!(raw > 0.0 && raw.is_finite(), "step {raw}");
     let mag = 10f64.powf(raw.log10().floor());
     let f = raw / mag;
@@ -22,8 +22,10 @@ pub fn nice_step(raw: f64) -> f64 {
 
 /// Round tick values in `[lo, hi]`, at most about `max_ticks` of them (at least 2 asked for):
 /// the multiples of `nice_step((hi - lo) / (max_ticks - 1))`. Empty or reversed ranges give
-/// the single tick `lo`.
-pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
+/// the single tick `lo`. (The axes use [`nice_step`] and `multiples` directly; this is the
+/// rule their tests check.)
+#[cfg(test)]
+fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
         || !lo.is_finite()
         || !hi.is_finite()
@@ -71,24 +73,24 @@ fn thousands(v: f64) -> String {
 /// A linear axis: values `lo..hi` onto pixels `a..b` (b < a for a y axis, which grows upwards),
 /// with round ticks.
 #[derive(Clone, Debug)]
-pub struct LinearAxis {
+pub(crate) struct LinearAxis {
     /// Value at pixel `a`.
-    pub lo: f64,
+    pub(crate) lo: f64,
     /// Value at pixel `b`.
-    pub hi: f64,
+    pub(crate) hi: f64,
     /// Pixel of `lo`.
-    pub a: f64,
+    pub(crate) a: f64,
     /// Pixel of `hi`.
-    pub b: f64,
+    pub(crate) b: f64,
     /// Tick step.
-    pub step: f64,
+    pub(crate) step: f64,
     /// Tick values, increasing.
-    pub ticks: Vec<f64>,
+    pub(crate) ticks: Vec<f64>,
 }
 
 impl LinearAxis {
     /// An axis over exactly `[lo, hi]` with at most about `max_ticks` ticks inside it.
-    pub fn exact(lo: f64, hi: f64, a: f64, b: f64, max_ticks: usize) -> LinearAxis {
+    pub(crate) fn exact(lo: f64, hi: f64, a: f64, b: f64, max_ticks: usize) -> LinearAxis {
         let hi = if hi > lo { hi } else { lo + 1.0 };
         let step = nice_step((hi - lo) / (max_ticks.max(2) - 1) as f64);
         LinearAxis {
@@ -103,12 +105,12 @@ impl LinearAxis {
 
     /// An axis covering `[lo, hi]`, widened to the nearest ticks outside so that it starts and
     /// ends on a tick.
-    pub fn nice(lo: f64, hi: f64, a: f64, b: f64, max_ticks: usize) -> LinearAxis {
+    pub(crate) fn nice(lo: f64, hi: f64, a: f64, b: f64, max_ticks: usize) -> LinearAxis {
         LinearAxis::exact(lo, hi, a, b, max_ticks).widened()
     }
 
     /// [`LinearAxis::nice`], with whole-number ticks when `whole` (epochs, bit widths, counts).
-    pub fn nice_whole_if(
+    pub(crate) fn nice_whole_if(
         whole: bool,
         lo: f64,
         hi: f64,
@@ -121,7 +123,7 @@ impl LinearAxis {
     }
 
     /// The same axis with a tick step of at least `min` (e.g. 1 for counts and indices).
-    pub fn min_step(self, min: f64) -> LinearAxis {
+    pub(crate) fn min_step(self, min: f64) -> LinearAxis {
         if self.step >= min {
             return self;
         }
@@ -133,7 +135,7 @@ impl LinearAxis {
     }
 
     /// The same axis widened to the nearest ticks outside its range.
-    pub fn widened(self) -> LinearAxis {
+    pub(crate) fn widened(self) -> LinearAxis {
         let lo = (self.lo / self.step + EDGE_SLACK).floor() * self.step;
         let hi = (self.hi / self.step - EDGE_SLACK).ceil() * self.step;
         let hi = if hi > lo { hi } else { lo + self.step };
@@ -146,12 +148,12 @@ impl LinearAxis {
     }
 
     /// The pixel of value `v` (not clamped).
-    pub fn px(&self, v: f64) -> f64 {
+    pub(crate) fn px(&self, v: f64) -> f64 {
         self.a + (self.b - self.a) * (v - self.lo) / (self.hi - self.lo)
     }
 
     /// Each tick's pixel and label.
-    pub fn labelled(&self) -> Vec<(f64, String)> {
+    pub(crate) fn labelled(&self) -> Vec<(f64, String)> {
         self.ticks
             .iter()
             .map(|&v| (self.px(v), label(v, self.step)))
@@ -161,21 +163,21 @@ impl LinearAxis {
 
 /// A log10 axis over whole decades, `10^lo..10^hi` onto pixels `a..b`.
 #[derive(Clone, Debug)]
-pub struct LogAxis {
+pub(crate) struct LogAxis {
     /// log10 of the value at pixel `a`.
-    pub lo: f64,
+    pub(crate) lo: f64,
     /// log10 of the value at pixel `b`.
-    pub hi: f64,
+    pub(crate) hi: f64,
     /// Pixel of `10^lo`.
-    pub a: f64,
+    pub(crate) a: f64,
     /// Pixel of `10^hi`.
-    pub b: f64,
+    pub(crate) b: f64,
 }
 
 impl LogAxis {
     /// Whole decades covering every positive finite value of `xs` (at least one decade; 1..10
     /// when there is none).
-    pub fn covering(xs: impl Iterator<Item = f64>, a: f64, b: f64) -> LogAxis {
+    pub(crate) fn covering(xs: impl Iterator<Item = f64>, a: f64, b: f64) -> LogAxis {
         let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
         for x in xs.filter(|x| x.is_finite() && *x > 0.0) {
             mn = mn.min(x);
@@ -190,13 +192,13 @@ impl LogAxis {
     }
 
     /// The pixel of `x`; values below the axis (0 included) sit at its start.
-    pub fn px(&self, x: f64) -> f64 {
+    pub(crate) fn px(&self, x: f64) -> f64 {
         let l = x.max(10f64.powf(self.lo)).log10();
         self.a + (self.b - self.a) * (l - self.lo) / (self.hi - self.lo)
     }
 
     /// Each decade's pixel and label (0.1, 1, 10, 100, 1000, 10,000, ...).
-    pub fn labelled(&self) -> Vec<(f64, String)> {
+    pub(crate) fn labelled(&self) -> Vec<(f64, String)> {
         (self.lo as i32..=self.hi as i32)
             .map(|k| {
                 let v = 10f64.powi(k);
@@ -207,7 +209,7 @@ impl LogAxis {
     }
 
     /// Pixels of the unlabelled minor ticks 2..9 x 10^k inside the axis.
-    pub fn minor(&self) -> Vec<f64> {
+    pub(crate) fn minor(&self) -> Vec<f64> {
         (self.lo as i32..self.hi as i32)
             .flat_map(|k| (2..10).map(move |m| self.px(m as f64 * 10f64.powi(k))))
             .collect()

@@ -18,11 +18,11 @@ const Y_TICKS: usize = 7;
 /// One line of a chart: a name, a colour, and (x, y) points.
 pub struct Series<'a> {
     /// Legend text.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// CSS colour.
-    pub color: &'a str,
+    pub(crate) color: &'a str,
     /// Points, x increasing.
-    pub points: Vec<(f64, f64)>,
+    pub(crate) points: Vec<(f64, f64)>,
 }
 
 /// A model's name from any of its files or its prefix: the file name without the folder and

@@ -20,10 +20,10 @@ mod curve;
 mod panels;
 mod svg;
 
-pub use axis::{nice_step, nice_ticks, LinearAxis, LogAxis};
+pub(crate) use axis::{LinearAxis, LogAxis};
 pub use curve::{accuracy_curve, curve_title, line_chart, model_name, EpochAccuracy, Series};
-pub use panels::{panel_grid, ErrorSeries, Panel};
-pub use svg::{esc, Svg};
+pub(crate) use panels::{panel_grid, ErrorSeries, Panel};
+pub(crate) use svg::Svg;
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -28,35 +28,35 @@ const CAP: f64 = 3.0;
 
 /// One line of a panel: points with a symmetric error (e.g. mean and one standard deviation).
 #[derive(Clone, Debug)]
-pub struct ErrorSeries {
+pub(crate) struct ErrorSeries {
     /// Legend text.
-    pub name: String,
+    pub(crate) name: String,
     /// CSS colour.
-    pub color: String,
+    pub(crate) color: String,
     /// Points (x, y, error), in drawing order; a bar spans `y - error..y + error`.
-    pub points: Vec<(f64, f64, f64)>,
+    pub(crate) points: Vec<(f64, f64, f64)>,
 }
 
 /// One panel of a [`panel_grid`].
 #[derive(Clone, Debug)]
-pub struct Panel {
+pub(crate) struct Panel {
     /// Title above the panel.
-    pub title: String,
+    pub(crate) title: String,
     /// Label of the x axis.
-    pub x_label: String,
+    pub(crate) x_label: String,
     /// Keep x ticks on whole numbers (bit widths, steps).
-    pub x_integer: bool,
+    pub(crate) x_integer: bool,
     /// Draw x from large (left) to small (right).
-    pub reverse_x: bool,
+    pub(crate) reverse_x: bool,
     /// The y range to cover, widened to round ticks; `None` fits every bar.
-    pub y_range: Option<(f64, f64)>,
+    pub(crate) y_range: Option<(f64, f64)>,
     /// The lines.
-    pub series: Vec<ErrorSeries>,
+    pub(crate) series: Vec<ErrorSeries>,
 }
 
 /// `panels` in a grid `cols` wide under `title`, each with its own axes (`y_label` on every y
 /// axis) and its legend below it. Points with a non-finite coordinate are left out.
-pub fn panel_grid(title: &str, y_label: &str, panels: &[Panel], cols: usize) -> String {
+pub(crate) fn panel_grid(title: &str, y_label: &str, panels: &[Panel], cols: usize) -> String {
     let cols = cols.max(1);
     let rows = panels.len().div_ceil(cols).max(1);
     let legend_rows = panels.iter().map(|p| p.series.len()).max().unwrap_or(0);

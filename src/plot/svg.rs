@@ -16,7 +16,7 @@ const MINOR_LEN: f64 = 3.0;
 const INK: &str = "#333";
 
 /// `s` with the five XML special characters escaped, safe in text and attribute values.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -32,13 +32,13 @@ pub fn esc(s: &str) -> String {
 }
 
 /// An SVG document under construction; [`Svg::finish`] returns its text.
-pub struct Svg {
+pub(crate) struct Svg {
     buf: String,
 }
 
 impl Svg {
     /// A `w` x `h` document on a white background, 12 px sans-serif text.
-    pub fn new(w: f64, h: f64) -> Svg {
+    pub(crate) fn new(w: f64, h: f64) -> Svg {
         let mut buf = String::new();
         let _ = writeln!(
             buf,
@@ -49,7 +49,7 @@ impl Svg {
     }
 
     /// Text at `(x, y)` (baseline), escaped.
-    pub fn text(&mut self, x: f64, y: f64, text: &str, style: &str) {
+    pub(crate) fn text(&mut self, x: f64, y: f64, text: &str, style: &str) {
         let _ = writeln!(
             self.buf,
             r#"<text x="{x:.1}" y="{y:.1}" {style}>{}</text>"#,
@@ -58,7 +58,7 @@ impl Svg {
     }
 
     /// Text turned 90 degrees counter-clockwise about `(x, y)` (for y axis labels), escaped.
-    pub fn text_up(&mut self, x: f64, y: f64, text: &str, style: &str) {
+    pub(crate) fn text_up(&mut self, x: f64, y: f64, text: &str, style: &str) {
         let _ = writeln!(
             self.buf,
             r#"<text x="{x:.1}" y="{y:.1}" transform="rotate(-90 {x:.1} {y:.1})" {style}>{}</text>"#,
@@ -68,7 +68,7 @@ impl Svg {
 
     /// One line of text in differently styled pieces (`(text, style)`), each escaped; spaces
     /// at the ends of pieces are kept.
-    pub fn text_spans(&mut self, x: f64, y: f64, spans: &[(&str, &str)], style: &str) {
+    pub(crate) fn text_spans(&mut self, x: f64, y: f64, spans: &[(&str, &str)], style: &str) {
         let _ = write!(
             self.buf,
             r#"<text x="{x:.1}" y="{y:.1}" xml:space="preserve" {style}>"#
@@ -80,7 +80,7 @@ impl Svg {
     }
 
     /// A straight line.
-    pub fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, style: &str) {
+    pub(crate) fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, style: &str) {
         let _ = writeln!(
             self.buf,
             r#"<line x1="{x1:.2}" y1="{y1:.2}" x2="{x2:.2}" y2="{y2:.2}" {style}/>"#
@@ -88,7 +88,7 @@ impl Svg {
     }
 
     /// A rectangle (top-left corner, width, height).
-    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, style: &str) {
+    pub(crate) fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, style: &str) {
         let _ = writeln!(
             self.buf,
             r#"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" {style}/>"#
@@ -96,7 +96,7 @@ impl Svg {
     }
 
     /// A circle.
-    pub fn circle(&mut self, cx: f64, cy: f64, r: f64, style: &str) {
+    pub(crate) fn circle(&mut self, cx: f64, cy: f64, r: f64, style: &str) {
         let _ = writeln!(
             self.buf,
             r#"<circle cx="{cx:.2}" cy="{cy:.2}" r="{r}" {style}/>"#
@@ -104,7 +104,7 @@ impl Svg {
     }
 
     /// A square of side `side` turned 45 degrees, centred on `(cx, cy)`.
-    pub fn diamond(&mut self, cx: f64, cy: f64, side: f64, style: &str) {
+    pub(crate) fn diamond(&mut self, cx: f64, cy: f64, side: f64, style: &str) {
         let h = side / 2.0;
         let _ = writeln!(
             self.buf,
@@ -115,7 +115,7 @@ impl Svg {
     }
 
     /// An open polyline through `pts` (nothing for fewer than two points).
-    pub fn polyline(&mut self, pts: &[(f64, f64)], style: &str) {
+    pub(crate) fn polyline(&mut self, pts: &[(f64, f64)], style: &str) {
         if pts.len() < 2 {
             return;
         }
@@ -129,7 +129,7 @@ impl Svg {
 
     /// A vertical error bar at `x` from `y0` to `y1` with horizontal caps `cap` pixels to each
     /// side, as one path of class `errbar`.
-    pub fn error_bar(&mut self, x: f64, y0: f64, y1: f64, cap: f64, style: &str) {
+    pub(crate) fn error_bar(&mut self, x: f64, y0: f64, y1: f64, cap: f64, style: &str) {
         let (l, r) = (x - cap, x + cap);
         let _ = writeln!(
             self.buf,
@@ -138,7 +138,7 @@ impl Svg {
     }
 
     /// A clip rectangle named `id`, for `clip-path="url(#id)"` in later styles.
-    pub fn clip_rect(&mut self, id: &str, x: f64, y: f64, w: f64, h: f64) {
+    pub(crate) fn clip_rect(&mut self, id: &str, x: f64, y: f64, w: f64, h: f64) {
         let _ = writeln!(
             self.buf,
             r#"<defs><clipPath id="{}"><rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}"/></clipPath></defs>"#,
@@ -148,7 +148,7 @@ impl Svg {
 
     /// A horizontal axis along `y` from `x0` to `x1`: the axis line, tick marks pointing down
     /// with their labels (`(pixel, label)`), unlabelled minor ticks, and `label` centred below.
-    pub fn axis_bottom(
+    pub(crate) fn axis_bottom(
         &mut self,
         y: f64,
         (x0, x1): (f64, f64),
@@ -181,7 +181,7 @@ impl Svg {
 
     /// A vertical axis along `x` from `y0` to `y1`: the axis line, tick marks pointing left
     /// with their labels, and, unless `label` is empty, `label` turned upright at `label_x`.
-    pub fn axis_left(
+    pub(crate) fn axis_left(
         &mut self,
         x: f64,
         (y0, y1): (f64, f64),
@@ -205,21 +205,21 @@ impl Svg {
     }
 
     /// Light grid lines across a plot area, horizontal at each `ys` from `x0` to `x1`.
-    pub fn grid_h(&mut self, ys: &[f64], (x0, x1): (f64, f64)) {
+    pub(crate) fn grid_h(&mut self, ys: &[f64], (x0, x1): (f64, f64)) {
         for &y in ys {
             self.line(x0, y, x1, y, r##"stroke="#e8e8e8""##);
         }
     }
 
     /// Light grid lines across a plot area, vertical at each `xs` from `y0` to `y1`.
-    pub fn grid_v(&mut self, xs: &[f64], (y0, y1): (f64, f64)) {
+    pub(crate) fn grid_v(&mut self, xs: &[f64], (y0, y1): (f64, f64)) {
         for &x in xs {
             self.line(x, y0, x, y1, r##"stroke="#e8e8e8""##);
         }
     }
 
     /// The finished document.
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         self.buf.push_str("</svg>\n");
         self.buf
     }

@@ -110,7 +110,7 @@ pub struct RateDecisions {
 }
 
 /// Decision statistics of `runs`.
-pub fn rate_decisions(net: &SpikingNet, runs: &[SampleRun]) -> RateDecisions {
+pub(crate) fn rate_decisions(net: &SpikingNet, runs: &[SampleRun]) -> RateDecisions {
     let n = runs.len().max(1) as f64;
     let mut steps = Vec::new();
     let (mut spikes, mut events) = (0u64, 0u64);
@@ -138,7 +138,7 @@ pub fn rate_decisions(net: &SpikingNet, runs: &[SampleRun]) -> RateDecisions {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TemporalCounts {
     /// Samples.
-    pub samples: usize,
+    pub(crate) samples: usize,
     /// Fraction classified correctly (no output spike = wrong).
     pub accuracy: f64,
     /// Samples without any output spike.
@@ -257,7 +257,7 @@ pub struct OperatingPoint {
 /// The first step at which the rate network comes within [`MATCH_TOLERANCE`] of its own final
 /// accuracy, or of the temporal accuracy if that is lower. Always exists when the curve is not
 /// empty (the last step meets its own target); `None` for an empty curve.
-pub fn operating_point(curve: &RateCurve, temporal_accuracy: f64) -> Option<OperatingPoint> {
+pub(crate) fn operating_point(curve: &RateCurve, temporal_accuracy: f64) -> Option<OperatingPoint> {
     let last = *curve.accuracy.last()?;
     let (reference, reference_accuracy) = if temporal_accuracy < last {
         (Reference::Temporal, temporal_accuracy)
@@ -276,10 +276,10 @@ pub fn operating_point(curve: &RateCurve, temporal_accuracy: f64) -> Option<Oper
 }
 
 /// Per-layer, per-sample spike counts (for histograms): `counts[l][sample]`.
-pub type LayerCounts = Vec<Vec<u64>>;
+pub(crate) type LayerCounts = Vec<Vec<u64>>;
 
 /// Rate spikes per layer and sample after step `t`.
-pub fn rate_layer_counts(runs: &[SampleRun], t: usize) -> LayerCounts {
+pub(crate) fn rate_layer_counts(runs: &[SampleRun], t: usize) -> LayerCounts {
     let nl = runs.first().map_or(0, |r| r.n_layers);
     (0..nl)
         .map(|l| runs.iter().map(|r| r.spikes_at(t, l) as u64).collect())
@@ -287,7 +287,7 @@ pub fn rate_layer_counts(runs: &[SampleRun], t: usize) -> LayerCounts {
 }
 
 /// Temporal spikes per layer and sample up to the decision.
-pub fn temporal_layer_counts(rep: &SimReport) -> LayerCounts {
+pub(crate) fn temporal_layer_counts(rep: &SimReport) -> LayerCounts {
     let nl = rep.runs.first().map_or(0, |r| r.fired.len());
     (0..nl)
         .map(|l| {
@@ -328,13 +328,13 @@ pub struct Comparison {
     /// The same for synaptic events.
     pub synaptic_event_ratio: f64,
     /// The ReLU network.
-    pub ann: AnnWork,
+    pub(crate) ann: AnnWork,
     /// Temporal spikes per layer and sample, up to the decision.
     #[serde(skip)]
-    pub temporal_hist: LayerCounts,
+    pub(crate) temporal_hist: LayerCounts,
     /// Rate spikes per layer and sample, at the operating point.
     #[serde(skip)]
-    pub rate_hist: LayerCounts,
+    pub(crate) rate_hist: LayerCounts,
 }
 
 impl Comparison {

@@ -29,7 +29,7 @@ use crate::parallel::par_chunks;
 pub const DEFAULT_PERCENTILE: f64 = 99.9;
 
 /// Nearest-rank `p`-th percentile (p in (0, 100]) of `v`, reordering `v`; `None` if empty.
-pub fn percentile(v: &mut [f32], p: f64) -> Option<f32> {
+pub(crate) fn percentile(v: &mut [f32], p: f64) -> Option<f32> {
     if v.is_empty() {
         return None;
     }
@@ -108,23 +108,16 @@ pub struct SpikingNet {
 
 impl SpikingNet {
     /// Firing threshold, in the units of the normalised weights.
-    pub const THRESHOLD: f32 = 1.0;
-
-    /// Layer sizes, input first.
-    pub fn arch(&self) -> Vec<usize> {
-        let mut a = vec![self.layers.first().map_or(0, |l| l.n_in)];
-        a.extend(self.layers.iter().map(|l| l.n_out));
-        a
-    }
+    pub(crate) const THRESHOLD: f32 = 1.0;
 
     /// Layers including the input layer.
-    pub fn n_layers(&self) -> usize {
+    pub(crate) fn n_layers(&self) -> usize {
         self.layers.len() + 1
     }
 
     /// Synaptic targets of one spike of layer `l` (0 = inputs): the next layer's size, 0 for
     /// the output layer.
-    pub fn fan_out(&self, l: usize) -> usize {
+    pub(crate) fn fan_out(&self, l: usize) -> usize {
         self.layers.get(l).map_or(0, |d| d.n_out)
     }
 }

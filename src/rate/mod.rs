@@ -34,9 +34,7 @@ pub mod report;
 pub mod sim;
 pub mod train;
 
-pub use compare::Comparison;
 pub use convert::{activation_scales, convert, SpikingNet};
 pub use model::RateModel;
-pub use relu::ReluNet;
-pub use sim::{InputMode, SimConfig};
+pub(crate) use sim::{InputMode, SimConfig};
 pub use train::{evaluate_relu, train_relu, ReluTrainConfig};

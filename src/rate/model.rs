@@ -20,13 +20,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-pub use crate::fileformat::RATE_MAGIC;
+pub(crate) use crate::fileformat::RATE_MAGIC;
 /// Current rate model format version. Files of another version are refused.
-pub const RATE_VERSION: u32 = 1;
+pub(crate) const RATE_VERSION: u32 = 1;
 /// Largest rate model file we read (bytes). A 784-800-10 model is about 2.5 MB.
-pub const MAX_RATE_MODEL_BYTES: u64 = 1 << 31;
-/// Where `firstspike baseline train` saves by default (prefix of `.bin` and `.json`).
-pub const DEFAULT_RATE_PREFIX: &str = "models/rate-784-800-10";
+pub(crate) const MAX_RATE_MODEL_BYTES: u64 = 1 << 31;
 
 /// A quick check of the converted network made at training time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,21 +74,21 @@ pub struct RateModel {
 
 /// The human-readable sidecar `NAME.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RateCard {
+pub(crate) struct RateCard {
     /// "firstspike-rate-model".
-    pub format: String,
+    pub(crate) format: String,
     /// [`RATE_VERSION`].
-    pub version: u32,
+    pub(crate) version: u32,
     /// Layer sizes, e.g. [784, 800, 10].
-    pub arch: Vec<usize>,
+    pub(crate) arch: Vec<usize>,
     /// `lambda_l` per layer.
-    pub scales: Vec<f32>,
+    pub(crate) scales: Vec<f32>,
     /// The spiking neuron the scales are for.
-    pub neuron: String,
+    pub(crate) neuron: String,
     /// Provenance.
-    pub meta: RateMeta,
+    pub(crate) meta: RateMeta,
     /// sha256 of the weights and scales (see [`RateModel::weights_hash`]).
-    pub weights_sha256: String,
+    pub(crate) weights_sha256: String,
 }
 
 /// The `.bin` payload; provenance as JSON text so that it can gain fields without a new
@@ -118,7 +116,7 @@ fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
 
 impl RateModel {
     /// Checks shapes, finite weights, and one finite positive scale per layer.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.net.validate()?;
         if self.scales.len() != self.net.layers.len() {
             return Err(format!(
@@ -147,7 +145,7 @@ impl RateModel {
     }
 
     /// sha256 of all weights and scales (little-endian f32, layer by layer), hex.
-    pub fn weights_hash(&self) -> String {
+    pub(crate) fn weights_hash(&self) -> String {
         let mut h = Sha256::new();
         for l in &self.net.layers {
             h.update((l.n_in as u64).to_le_bytes());
@@ -163,7 +161,7 @@ impl RateModel {
     }
 
     /// The sidecar card.
-    pub fn card(&self) -> RateCard {
+    pub(crate) fn card(&self) -> RateCard {
         RateCard {
             format: "firstspike-rate-model".into(),
             version: RATE_VERSION,
@@ -187,7 +185,7 @@ impl RateModel {
     }
 
     /// Parses and validates the `.bin` format. `path` only names the source in errors.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<RateModel> {
+    pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<RateModel> {
         let b: RateBin = fileformat::read(bytes, RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES)
             .map_err(|e| frame_error(path, bytes, e))?;
         let meta = serde_json::from_str(&b.meta_json)

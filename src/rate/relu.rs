@@ -76,7 +76,7 @@ impl ReluNet {
     }
 
     /// Checks shapes and that every weight is finite.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         crate::network::check_dense(&self.layers)
     }
 }
@@ -97,7 +97,7 @@ pub struct Pass {
 
 impl Pass {
     /// The logits.
-    pub fn logits(&self) -> &[f32] {
+    pub(crate) fn logits(&self) -> &[f32] {
         self.a.last().map_or(&[], |v| v.as_slice())
     }
 }
@@ -106,9 +106,9 @@ impl Pass {
 /// `p` and the survivors scaled by `1 / (1 - p)` (inverted dropout), drawn from `rng`.
 pub struct Dropout<'r> {
     /// Probability of dropping a unit, in [0, 1).
-    pub p: f32,
+    pub(crate) p: f32,
     /// The generator of the masks.
-    pub rng: &'r mut ChaCha8Rng,
+    pub(crate) rng: &'r mut ChaCha8Rng,
 }
 
 /// `out = input . W` over the non-zero inputs only (zero inputs and silent ReLUs cost
@@ -160,7 +160,7 @@ pub fn forward(net: &ReluNet, x: &[f32], pass: &mut Pass, mut dropout: Option<Dr
 }
 
 /// Index of the largest value (ties: the lowest index).
-pub fn argmax(v: &[f32]) -> usize {
+pub(crate) fn argmax(v: &[f32]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
         if x > v[best] {
@@ -172,7 +172,7 @@ pub fn argmax(v: &[f32]) -> usize {
 
 /// Softmax cross-entropy of `logits` for class `y`: `L = logsumexp(z) - z_y`; writes
 /// `dL/dz = softmax(z) - onehot(y)` into `delta`. Stable: exponents are taken of `z - max z`.
-pub fn softmax_xent(logits: &[f32], y: usize, delta: &mut Vec<f32>) -> f32 {
+pub(crate) fn softmax_xent(logits: &[f32], y: usize, delta: &mut Vec<f32>) -> f32 {
     let m = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
     delta.clear();
     delta.extend(logits.iter().map(|&z| (z - m).exp()));
@@ -184,7 +184,7 @@ pub fn softmax_xent(logits: &[f32], y: usize, delta: &mut Vec<f32>) -> f32 {
 
 /// Buffers of [`backward`], reused between samples.
 #[derive(Clone, Debug, Default)]
-pub struct BackScratch {
+pub(crate) struct BackScratch {
     delta: Vec<f32>,
     prev: Vec<f32>,
 }
@@ -196,7 +196,7 @@ pub struct BackScratch {
 /// and `delta_{l-1}[i] = (W_l[i, :] . delta_l) * dA/dz`, where `dA/dz` is `keep_scale` if the
 /// unit is active (`a > 0`) and 0 otherwise: ReLU, times the inverted-dropout factor
 /// `keep_scale = 1 / (1 - p)` of a unit that survived (1 without dropout).
-pub fn backward(
+pub(crate) fn backward(
     net: &ReluNet,
     pass: &Pass,
     y: usize,

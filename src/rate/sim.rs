@@ -34,7 +34,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// Largest record of one [`simulate`] call, in counters (`samples * steps * layers`, 4 bytes
 /// each): 512 MB. More is refused before running (use fewer samples or steps).
-pub const MAX_RECORD_ENTRIES: usize = 1 << 27;
+pub(crate) const MAX_RECORD_ENTRIES: usize = 1 << 27;
 
 /// How pixels drive the network.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,7 +82,7 @@ impl SimConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SampleRun {
     /// Layers including the input layer.
-    pub n_layers: usize,
+    pub(crate) n_layers: usize,
     /// Prediction after each step (index 0 = after step 1).
     pub preds: Vec<Option<u8>>,
     /// Cumulative spikes per layer after each step, step-major: `spikes[t * n_layers + l]` is
@@ -90,12 +90,12 @@ pub struct SampleRun {
     pub spikes: Vec<u32>,
     /// Multiply-accumulates of the constant-current input projection (`[non-zero pixels] *
     /// n_out`), done once per sample; 0 with Poisson input.
-    pub input_projection_macs: u64,
+    pub(crate) input_projection_macs: u64,
 }
 
 impl SampleRun {
     /// Steps simulated.
-    pub fn steps(&self) -> usize {
+    pub(crate) fn steps(&self) -> usize {
         self.preds.len()
     }
 
@@ -111,7 +111,7 @@ impl SampleRun {
     /// The number of steps after which the prediction no longer changes (up to the last step):
     /// the first step of the final unchanging run of predictions. `None` if the last
     /// prediction is `None` (no decision).
-    pub fn decision_steps(&self) -> Option<usize> {
+    pub(crate) fn decision_steps(&self) -> Option<usize> {
         let last = (*self.preds.last()?)?;
         let changed = self.preds.iter().rposition(|p| *p != Some(last));
         Some(changed.map_or(1, |k| k + 2))
@@ -129,7 +129,7 @@ pub struct SimState {
 
 /// Prediction from output spike counts: the unique largest count, `None` if all are zero or
 /// the top is tied.
-pub fn count_prediction(counts: &[u32]) -> Option<u8> {
+pub(crate) fn count_prediction(counts: &[u32]) -> Option<u8> {
     let mut best = 0;
     let mut tied = false;
     for (i, &c) in counts.iter().enumerate().skip(1) {

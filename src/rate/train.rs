@@ -24,7 +24,7 @@ use std::time::Instant;
 
 /// Fixed number of gradient shards per batch (see the module notes). Four lets up to four
 /// threads work; each shard costs one gradient buffer (2.5 MB for 784-800-10).
-pub const GRAD_SHARDS: usize = 4;
+pub(crate) const GRAD_SHARDS: usize = 4;
 
 /// The optimiser.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,7 +144,7 @@ pub struct ReluEpochLog {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct ReluEval {
     /// Samples classified correctly (argmax of the logits, ties to the lowest index).
-    pub correct: usize,
+    pub(crate) correct: usize,
     /// Samples.
     pub total: usize,
     /// Mean multiply-accumulates per image when zero inputs and silent ReLUs are skipped.

@@ -51,7 +51,7 @@
 //! # Ok::<(), firstspike::Error>(())
 //! ```
 
-pub mod perturb;
+pub(crate) mod perturb;
 pub mod picture;
 pub mod rate;
 pub mod temporal;
@@ -113,11 +113,11 @@ pub struct TrialStats {
     /// Fraction of samples decided (by the deadline, if any) and correct.
     pub accuracy: f64,
     /// Fraction of samples with no decision (by the deadline, if any).
-    pub no_output: f64,
+    pub(crate) no_output: f64,
     /// Mean decision time over the decided samples; `None` if none decided.
-    pub decision_time: Option<f64>,
+    pub(crate) decision_time: Option<f64>,
     /// Mean spikes to decision over the decided samples; `None` if none decided.
-    pub spikes_to_decision: Option<f64>,
+    pub(crate) spikes_to_decision: Option<f64>,
 }
 
 /// One level of one sweep.
@@ -143,7 +143,7 @@ pub struct Level {
 
 impl Level {
     /// Summarises the trials of one level.
-    pub fn of(kind: Kind, level: f64, trials: &[TrialStats], check: Option<EventCheck>) -> Level {
+    pub(crate) fn of(kind: Kind, level: f64, trials: &[TrialStats], check: Option<EventCheck>) -> Level {
         let col = |f: &dyn Fn(&TrialStats) -> Option<f64>| -> Vec<f64> {
             trials.iter().filter_map(f).collect()
         };
@@ -290,7 +290,7 @@ impl SweepConfig {
     }
 
     /// The first-spike sweeps as (kind, levels).
-    pub fn temporal_levels(&self) -> Vec<(Kind, Vec<f64>)> {
+    pub(crate) fn temporal_levels(&self) -> Vec<(Kind, Vec<f64>)> {
         vec![
             (Kind::Jitter, self.jitter.clone()),
             (Kind::Deletion, self.deletion.clone()),

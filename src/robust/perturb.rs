@@ -9,14 +9,14 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-pub use crate::network::{quant_step, quantise, BITS_RANGE};
+pub(crate) use crate::network::{quantise, BITS_RANGE};
 
 /// Gaussian spike-time jitter: every finite time becomes `max(0, t + tau * sd * n)` with
 /// `n ~ N(0, 1)` drawn independently per input, in input order. `sd` is in units of tau_syn
 /// (`tau` converts it to the model's time unit); the clamp at 0 keeps input times where the
 /// network is defined (inputs start at t = 0). `+inf` (no spike) stays `+inf`. With `sd = 0`
 /// every time is returned unchanged.
-pub fn jitter(times: &mut [f64], sd: f64, tau: f64, rng: &mut impl Rng) {
+pub(crate) fn jitter(times: &mut [f64], sd: f64, tau: f64, rng: &mut impl Rng) {
     if sd == 0.0 {
         return;
     }
@@ -28,7 +28,7 @@ pub fn jitter(times: &mut [f64], sd: f64, tau: f64, rng: &mut impl Rng) {
 
 /// Spike deletion: every finite time becomes `+inf` (no spike) with probability `p`,
 /// independently per input, in input order. `p = 0` deletes nothing; `p = 1` deletes all.
-pub fn delete(times: &mut [f64], p: f64, rng: &mut impl Rng) {
+pub(crate) fn delete(times: &mut [f64], p: f64, rng: &mut impl Rng) {
     if p <= 0.0 {
         return;
     }
@@ -42,7 +42,7 @@ pub fn delete(times: &mut [f64], p: f64, rng: &mut impl Rng) {
 /// Multiplicative weight noise, like device mismatch: `w <- w (1 + sd * n)`, `n ~ N(0, 1)`
 /// drawn once per weight (in storage order) and kept for the whole trial. `sd` is relative
 /// (0.1 = 10 %). `sd = 0` leaves the weights unchanged.
-pub fn weight_noise(w: &mut [f64], sd: f64, rng: &mut impl Rng) {
+pub(crate) fn weight_noise(w: &mut [f64], sd: f64, rng: &mut impl Rng) {
     if sd == 0.0 {
         return;
     }
@@ -54,7 +54,7 @@ pub fn weight_noise(w: &mut [f64], sd: f64, rng: &mut impl Rng) {
 
 /// A 64-bit hash of the parts of a random draw's name (splitmix64 steps), so that each
 /// (seed, perturbation, level, trial) has its own independent generator.
-pub fn mix(parts: &[u64]) -> u64 {
+pub(crate) fn mix(parts: &[u64]) -> u64 {
     let mut h = 0x9e37_79b9_7f4a_7c15u64;
     for &p in parts {
         h ^= p;
@@ -69,7 +69,7 @@ pub fn mix(parts: &[u64]) -> u64 {
 
 /// The generator named by `key` (from [`mix`]) on stream `stream`: ChaCha8. Streams give the
 /// samples of one trial independent draws that do not depend on the thread count.
-pub fn rng(key: u64, stream: u64) -> ChaCha8Rng {
+pub(crate) fn rng(key: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(key);
     r.set_stream(stream);
     r
@@ -78,6 +78,7 @@ pub fn rng(key: u64, stream: u64) -> ChaCha8Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::quant_step;
 
     #[test]
     fn quantised_layer_has_at_most_two_to_the_b_values_and_keeps_its_maximum() {

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// What the picture shows of one level: what was perturbed, how much, and the accuracy
 /// (fraction) over the trials.
-pub type Point = (Kind, f64, MeanSd);
+pub(crate) type Point = (Kind, f64, MeanSd);
 
 /// Panels per row.
 const COLS: usize = 3;

@@ -33,7 +33,7 @@ pub fn perturbed_net(rate: &RateModel, kind: Kind, level: f64, key: u64) -> Resu
 /// `min(1, r x)(1 - p)` per step, which is exactly a Poisson train of rate `r` with each spike
 /// then removed with probability `p`. Since `r <= 1` and `x = pixel / 255 <= 1`,
 /// `min(1, r x) = r x`, so that is the input mode of rate `r (1 - p)`.
-pub fn thinned_input(rate: f64, p: f64) -> InputMode {
+pub(crate) fn thinned_input(rate: f64, p: f64) -> InputMode {
     InputMode::Poisson {
         rate: rate * (1.0 - p),
     }
@@ -42,7 +42,7 @@ pub fn thinned_input(rate: f64, p: f64) -> InputMode {
 /// The figures of `runs` read at step `t` (1-based): the prediction at `t`, and for each
 /// decided sample the step from which that prediction no longer changes (within the first `t`
 /// steps) and the spikes of all layers up to that step.
-pub fn stats_at(runs: &[SampleRun], labels: &[u8], t: usize) -> TrialStats {
+pub(crate) fn stats_at(runs: &[SampleRun], labels: &[u8], t: usize) -> TrialStats {
     let n = runs.len().max(1) as f64;
     let (mut correct, mut decided, mut steps, mut spikes) = (0usize, 0usize, 0u64, 0u64);
     for (r, &y) in runs.iter().zip(labels) {
@@ -66,7 +66,7 @@ pub fn stats_at(runs: &[SampleRun], labels: &[u8], t: usize) -> TrialStats {
 }
 
 /// The generator key of (seed, kind, level, trial), distinct from the first-spike sweep's.
-pub fn key(seed: u64, kind: Kind, level: f64, trial: usize) -> u64 {
+pub(crate) fn key(seed: u64, kind: Kind, level: f64, trial: usize) -> u64 {
     mix(&[
         seed,
         0x5241_5445,

@@ -27,7 +27,7 @@ pub struct Outcome {
 /// what the event engine counts when it stops at the decision: it pops spikes by (time, id),
 /// so hidden spikes tied with the decision come first and output spikes tied with it (higher
 /// index) after. 0 if no output fired.
-pub fn spikes_to_decision(pass: &ForwardPass<f64>) -> u64 {
+pub(crate) fn spikes_to_decision(pass: &ForwardPass<f64>) -> u64 {
     let Some(d) = pass.decision() else {
         return 0;
     };
@@ -104,7 +104,7 @@ pub fn run_outcomes(
 }
 
 /// The [`TrialStats`] of `outcomes` against `labels`.
-pub fn trial_stats(outcomes: &[Outcome], labels: &[u8], deadline: f64) -> TrialStats {
+pub(crate) fn trial_stats(outcomes: &[Outcome], labels: &[u8], deadline: f64) -> TrialStats {
     let n = outcomes.len().max(1) as f64;
     let (mut correct, mut decided, mut t_sum, mut s_sum) = (0usize, 0usize, 0.0, 0u64);
     for (o, &y) in outcomes.iter().zip(labels) {
@@ -131,7 +131,7 @@ pub struct EventCheck {
     pub verify: VerifyReport,
     /// Samples whose analytic spikes-to-decision count differs from the event engine's count
     /// when it stops at the decision (`--until-decision`), or whose decision differs there.
-    pub count_mismatches: usize,
+    pub(crate) count_mismatches: usize,
 }
 
 impl EventCheck {
@@ -308,7 +308,7 @@ pub fn sweep(
 
 impl MeanSd {
     /// Mean and sample standard deviation of `xs` (sd 0 for fewer than two); `None` if empty.
-    pub fn of(xs: &[f64]) -> Option<MeanSd> {
+    pub(crate) fn of(xs: &[f64]) -> Option<MeanSd> {
         if xs.is_empty() {
             return None;
         }

@@ -10,18 +10,18 @@ use serde::{Deserialize, Serialize};
 /// Adam's per-weight moments and step count, one buffer per parameter buffer (checkpoints
 /// store it as it is).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AdamState {
+pub(crate) struct AdamState {
     /// First moments.
-    pub m: Vec<Vec<f32>>,
+    pub(crate) m: Vec<Vec<f32>>,
     /// Second moments.
-    pub v: Vec<Vec<f32>>,
+    pub(crate) v: Vec<Vec<f32>>,
     /// Steps taken.
-    pub t: i32,
+    pub(crate) t: i32,
 }
 
 impl AdamState {
     /// Zero moments for buffers of the given sizes.
-    pub fn new(sizes: &[usize]) -> Self {
+    pub(crate) fn new(sizes: &[usize]) -> Self {
         AdamState {
             m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
             v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
@@ -34,13 +34,13 @@ impl AdamState {
 #[derive(Clone, Debug)]
 pub struct Adam {
     /// Moments and step count.
-    pub state: AdamState,
+    pub(crate) state: AdamState,
     /// beta1 (0.9).
-    pub b1: f32,
+    pub(crate) b1: f32,
     /// beta2 (0.999).
-    pub b2: f32,
+    pub(crate) b2: f32,
     /// eps (1e-8).
-    pub eps: f32,
+    pub(crate) eps: f32,
 }
 
 impl Adam {
@@ -50,7 +50,7 @@ impl Adam {
     }
 
     /// Continues from saved moments, with the default hyper-parameters.
-    pub fn from_state(state: AdamState) -> Self {
+    pub(crate) fn from_state(state: AdamState) -> Self {
         Adam {
             state,
             b1: 0.9,
@@ -61,7 +61,7 @@ impl Adam {
 
     /// Starts step `t + 1` with step size `lr`: the coefficients to apply to every buffer
     /// (whole, or in pieces) with [`AdamStep::apply`].
-    pub fn next_step(&mut self, lr: f32) -> AdamStep {
+    pub(crate) fn next_step(&mut self, lr: f32) -> AdamStep {
         let st = &mut self.state;
         st.t += 1;
         let c1 = 1.0 - self.b1.powi(st.t);
@@ -76,7 +76,7 @@ impl Adam {
     }
 
     /// One step on `params` with gradients `grads` (same shapes) and step size `lr`.
-    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
+    pub(crate) fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]], lr: f32) {
         let s = self.next_step(lr);
         for (k, p) in params.iter_mut().enumerate() {
             s.apply(p, &mut self.state.m[k], &mut self.state.v[k], grads[k], 1.0);
@@ -86,7 +86,7 @@ impl Adam {
 
 /// The coefficients of one Adam step, from [`Adam::next_step`].
 #[derive(Clone, Copy, Debug)]
-pub struct AdamStep {
+pub(crate) struct AdamStep {
     b1: f32,
     b2: f32,
     eps: f32,
@@ -99,7 +99,7 @@ pub struct AdamStep {
 impl AdamStep {
     /// Updates weights `p` and their moments `m`, `v` (any matching piece of a buffer) with
     /// gradient `scale * g`.
-    pub fn apply(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], scale: f32) {
+    pub(crate) fn apply(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], scale: f32) {
         for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
             self.one(p, m, v, scale * g);
         }
@@ -108,7 +108,7 @@ impl AdamStep {
     /// Updates one weight `p` and its moments `m`, `v` with gradient `g` (see the module doc;
     /// `sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t)`).
     #[inline(always)]
-    pub fn one(&self, p: &mut f32, m: &mut f32, v: &mut f32, g: f32) {
+    pub(crate) fn one(&self, p: &mut f32, m: &mut f32, v: &mut f32, g: f32) {
         *m = self.b1 * *m + (1.0 - self.b1) * g;
         *v = self.b2 * *v + (1.0 - self.b2) * g * g;
         *p -= self.step * *m / (v.sqrt() * self.inv_c2s + self.eps);

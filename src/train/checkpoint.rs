@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub use crate::fileformat::CHECKPOINT_MAGIC;
+pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. Files of another version are refused: the payload is
 /// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
 /// needs a new version.
@@ -28,10 +28,10 @@ pub const CHECKPOINT_VERSION: u32 = 2;
 /// Largest checkpoint file we read (bytes): weights and both Adam moments in f32 for the
 /// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
 /// permutation of a large training set.
-pub const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * MAX_WEIGHTS as u64 + (1 << 32);
+pub(crate) const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * MAX_WEIGHTS as u64 + (1 << 32);
 /// Most weights a trained model may have: the network description's limit, as many f64 as
 /// fit in a model file, so that every model we train can be saved and loaded again.
-pub use crate::network::MAX_WEIGHTS;
+pub(crate) use crate::network::MAX_WEIGHTS;
 const _: () = assert!(MAX_WEIGHTS as u64 * 8 <= MAX_MODEL_BYTES);
 
 /// What identifies a data set: its size and the sha256 of its contents.
@@ -40,17 +40,17 @@ pub struct DataId {
     /// Number of images.
     pub samples: u64,
     /// Image height.
-    pub rows: u64,
+    pub(crate) rows: u64,
     /// Image width.
-    pub cols: u64,
+    pub(crate) cols: u64,
     /// sha256 of rows, cols (u64 little-endian), the pixels, then the labels.
-    pub sha256: [u8; 32],
+    pub(crate) sha256: [u8; 32],
 }
 
 impl DataId {
     /// The identity of `ds`. Cost: one sha256 pass over its bytes (about 0.1 s for MNIST's
     /// 47 MB of training images).
-    pub fn of(ds: &Dataset) -> Self {
+    pub(crate) fn of(ds: &Dataset) -> Self {
         let mut h = Sha256::new();
         h.update((ds.rows as u64).to_le_bytes());
         h.update((ds.cols as u64).to_le_bytes());
@@ -81,18 +81,18 @@ impl std::fmt::Display for DataId {
 
 /// The position of a ChaCha8 generator: seed, stream and word position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RngState {
+pub(crate) struct RngState {
     /// The 32-byte seed.
-    pub seed: [u8; 32],
+    pub(crate) seed: [u8; 32],
     /// The stream.
-    pub stream: u64,
+    pub(crate) stream: u64,
     /// Words (32-bit) consumed since the start of the stream.
-    pub word_pos: u128,
+    pub(crate) word_pos: u128,
 }
 
 impl RngState {
     /// Where `rng` stands.
-    pub fn of(rng: &ChaCha8Rng) -> Self {
+    pub(crate) fn of(rng: &ChaCha8Rng) -> Self {
         RngState {
             seed: rng.get_seed(),
             stream: rng.get_stream(),
@@ -101,7 +101,7 @@ impl RngState {
     }
 
     /// A generator standing exactly there: it draws what the saved one would have drawn.
-    pub fn restore(&self) -> ChaCha8Rng {
+    pub(crate) fn restore(&self) -> ChaCha8Rng {
         let mut r = ChaCha8Rng::from_seed(self.seed);
         r.set_stream(self.stream);
         r.set_word_pos(self.word_pos);
@@ -113,22 +113,22 @@ impl RngState {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpochTotals {
     /// Sum of output losses.
-    pub loss: f64,
+    pub(crate) loss: f64,
     /// Samples that had a target spike (and so a loss).
-    pub loss_n: u64,
+    pub(crate) loss_n: u64,
     /// Samples classified correctly.
-    pub correct: u64,
+    pub(crate) correct: u64,
     /// Samples on which no output fired.
-    pub silent: u64,
+    pub(crate) silent: u64,
     /// See [`crate::grad::BackwardStats::floored`].
-    pub floored: u64,
+    pub(crate) floored: u64,
     /// See [`crate::grad::BackwardStats::too_late`].
-    pub too_late: u64,
+    pub(crate) too_late: u64,
 }
 
 impl EpochTotals {
     /// The totals of `self` and `other` together.
-    pub fn plus(&self, other: &EpochTotals) -> EpochTotals {
+    pub(crate) fn plus(&self, other: &EpochTotals) -> EpochTotals {
         EpochTotals {
             loss: self.loss + other.loss,
             loss_n: self.loss_n + other.loss_n,
@@ -167,11 +167,11 @@ pub struct Checkpoint {
     /// Weights per layer, f32, input-major like [`crate::network::Dense::w`].
     pub weights: Vec<Vec<f32>>,
     /// Adam's moments and step count.
-    pub adam: AdamState,
+    pub(crate) adam: AdamState,
     /// The permutation of the training set that the current epoch walks through.
     pub order: Vec<u32>,
     /// The shuffle generator, after the current epoch's shuffle.
-    pub shuffle_rng: RngState,
+    pub(crate) shuffle_rng: RngState,
     /// Per worker (`config.threads` of them): running totals of the current epoch.
     pub totals: Vec<EpochTotals>,
     /// One entry per finished epoch.
@@ -224,7 +224,7 @@ impl Checkpoint {
     }
 
     /// Batches per epoch.
-    pub fn batches_per_epoch(&self) -> usize {
+    pub(crate) fn batches_per_epoch(&self) -> usize {
         self.order.len().div_ceil(self.config.batch_size.max(1))
     }
 

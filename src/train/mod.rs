@@ -40,19 +40,14 @@
 //! ```
 
 pub mod adam;
-pub use adam::AdamState;
 mod checkpoint;
 mod config;
 mod init;
 mod run;
 pub mod update;
 
-pub use checkpoint::{
-    Checkpoint, DataId, EpochTotals, RngState, CHECKPOINT_MAGIC, CHECKPOINT_VERSION,
-    MAX_CHECKPOINT_BYTES, MAX_WEIGHTS,
-};
+pub use checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 pub use config::TrainConfig;
 pub use init::init_model;
-pub use run::{
-    train, EpochLog, Progress, RunEnd, Schedule, Step, TrainOutcome, Trainer, MAX_THREADS,
-};
+pub use run::{train, TrainOutcome, Trainer};
+pub use run::{EpochLog, Progress, RunEnd, Schedule, Step, MAX_THREADS};

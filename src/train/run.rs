@@ -532,7 +532,7 @@ impl<'d> Trainer<'d> {
     }
 
     /// Whether every epoch is done.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.epoch > self.cfg.epochs
     }
 
@@ -542,7 +542,7 @@ impl<'d> Trainer<'d> {
     }
 
     /// Freezes the run as it stands (between two batches).
-    pub fn checkpoint(&self) -> Checkpoint {
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             config: self.cfg.clone(),
             dataset: self.dataset.clone(),
@@ -607,7 +607,7 @@ impl<'d> Trainer<'d> {
     }
 
     /// One batch (and, after the last batch of an epoch, the epoch's end).
-    pub fn step(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Step> {
+    pub(crate) fn step(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Step> {
         if self.is_finished() {
             return Ok(Step::Finished);
         }

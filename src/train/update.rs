@@ -32,7 +32,7 @@ use std::ops::Range;
 
 /// Rows per block: a block of gradient rows (8 x 800 f32 = 25.6 kB for the 800 net) stays in
 /// a core's L1 cache while every sample of the batch adds to it.
-pub const ROW_BLOCK: usize = 8;
+pub(crate) const ROW_BLOCK: usize = 8;
 
 /// The settings of one update.
 #[derive(Clone, Copy, Debug)]
@@ -53,9 +53,9 @@ pub struct UpdateSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NonFinite {
     /// Layer (0 = first).
-    pub layer: usize,
+    pub(crate) layer: usize,
     /// Index in the layer's input-major weights.
-    pub index: usize,
+    pub(crate) index: usize,
 }
 
 /// Buffers reused from batch to batch.
