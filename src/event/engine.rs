@@ -248,6 +248,8 @@ pub struct Engine<'n> {
     cells: Vec<Cell>,
     queue: LayerQueue,
     watch: Vec<Watch>,
+    /// Layers reached by each neuron's synapses: `lo..hi` (empty for none).
+    reach: Vec<(u32, u32)>,
 }
 
 impl<'n> Engine<'n> {
@@ -260,6 +262,16 @@ impl<'n> Engine<'n> {
             cells: vec![Cell::NEW; n],
             queue: LayerQueue::new(nl),
             watch: vec![Watch::default(); nl],
+            reach: (0..n)
+                .map(|i| {
+                    let tg = &net.targets[net.offsets[i]..net.offsets[i + 1]];
+                    let layers = tg.iter().map(|&j| net.layer[j as usize]);
+                    match (layers.clone().min(), layers.max()) {
+                        (Some(lo), Some(hi)) => (lo, hi + 1),
+                        _ => (0, 0),
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -336,14 +348,19 @@ impl<'n> Engine<'n> {
                     }
                 }
             }
+            // Every neuron this spike defers has its spike after t: the guards of the
+            // layers it reaches come down to t (at most; a layer may have no new deferral).
+            let (lo, hi) = self.reach[iu];
+            for w in &mut self.watch[lo as usize..hi as usize] {
+                w.guard = w.guard.min(t);
+            }
             let (a, b) = (net.offsets[iu], net.offsets[iu + 1]);
             for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
                 let c = &mut self.cells[tg as usize];
-                match c.status {
-                    Status::Fired => continue,
-                    // The pending spike comes no later than this input: ignored.
-                    Status::Exact if c.pred <= t => continue,
-                    _ => {}
+                let st = c.status;
+                // Fired, or the pending spike comes no later than this input: ignored.
+                if (st == Status::Fired) | ((st == Status::Exact) & (c.pred <= t)) {
+                    continue;
                 }
                 // Integrate: the operations of `NeuronState::on_input`, in its order.
                 if c.n_in == 0 {
@@ -359,24 +376,21 @@ impl<'n> Engine<'n> {
                 c.n_in += 1;
                 c.t_last = t;
                 let d = c.s - theta;
-                if d <= 0.0 {
-                    // No crossing (`S <= theta`): nothing pending, nothing queued.
-                    c.status = Status::Silent;
-                } else if c.a > f.ek * d {
-                    // Test (1) at T = t: the spike comes after t. Deferred, guard t.
-                    c.status = Status::Deferred;
-                    let wl = &mut self.watch[net.layer[tg as usize] as usize];
-                    if !c.watched {
-                        c.watched = true;
-                        wl.list.push(tg);
-                    }
-                    if t < wl.guard {
-                        wl.guard = t;
-                    }
+                let crossing = d > 0.0;
+                // `S <= theta`: no crossing, nothing pending. Else test (1) at T = t: the
+                // spike comes after t, deferred (guard t); or it is predicted exactly.
+                c.status = if crossing {
+                    Status::Deferred
                 } else {
+                    Status::Silent
+                };
+                if crossing & !(c.a > f.ek * d) {
                     c.pred = c.predict(theta, tau);
                     c.status = Status::Exact;
                     self.queue.push(net.layer[tg as usize] as usize, c.pred, tg);
+                } else if crossing & !c.watched {
+                    c.watched = true;
+                    self.watch[net.layer[tg as usize] as usize].list.push(tg);
                 }
             }
         }
@@ -450,13 +464,20 @@ impl<'n> Engine<'n> {
         let mut list = std::mem::take(&mut self.watch[l].list);
         let cells = &mut self.cells;
         let queue = &mut self.queue;
+        let mut deferred = false;
         list.retain(|&id| {
             let c = &mut cells[id as usize];
-            if c.status != Status::Deferred {
-                c.watched = false;
-                return false;
+            match c.status {
+                Status::Deferred => {}
+                // May become deferred again: stays on the list (no push per input).
+                Status::Silent => return true,
+                _ => {
+                    c.watched = false;
+                    return false;
+                }
             }
             if c.a > bound.get(t_l, c.t_ref, tau) * (c.s - theta) {
+                deferred = true;
                 return true;
             }
             c.pred = c.predict(theta, tau);
@@ -465,7 +486,8 @@ impl<'n> Engine<'n> {
             queue.push(l, c.pred, id);
             false
         });
-        self.watch[l].guard = if list.is_empty() { f64::INFINITY } else { t_l };
+        // Silent neurons on the list cannot fire before their next input.
+        self.watch[l].guard = if deferred { t_l } else { f64::INFINITY };
         self.watch[l].list = list;
     }
 }
