@@ -96,56 +96,15 @@ impl RunSummary {
 /// What is known of a neuron's pending spike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Status {
-    /// No spike pending: no input yet, or `S <= theta` (V tends to S and never crosses).
+    /// No input yet, or `S <= theta` (V tends to S and never crosses). In a dense layer also
+    /// `Deferred` when `S > theta` (the status is not written per input there).
     Silent,
-    /// The exact prediction is in `Cell::pred` and queued.
+    /// The exact prediction is in `pred` and queued.
     Exact,
-    /// Deferred: the prediction is later than the layer's guard (on the watch list).
+    /// Deferred: the prediction is later than the layer's guard.
     Deferred,
     /// Fired; ignores every later input.
     Fired,
-}
-
-/// One neuron's running state (the fields of [`crate::neuron::NeuronState`], plus what the
-/// deferral needs).
-#[derive(Clone, Copy, Debug)]
-struct Cell {
-    /// S = sum of the weights integrated so far.
-    s: f64,
-    /// A = sum of w_i exp((t_i - t_ref)/tau) over the inputs integrated so far.
-    a: f64,
-    /// Reference time of `a`.
-    t_ref: f64,
-    /// Time of the last integrated input (a prediction is never earlier).
-    t_last: f64,
-    /// The exact predicted spike time, when `status` is `Exact`.
-    pred: f64,
-    /// Inputs integrated (the causal set's size once the neuron fires).
-    n_in: u32,
-    status: Status,
-    /// On its layer's watch list.
-    watched: bool,
-}
-
-impl Cell {
-    const NEW: Cell = Cell {
-        s: 0.0,
-        a: 0.0,
-        t_ref: 0.0,
-        t_last: 0.0,
-        pred: 0.0,
-        n_in: 0,
-        status: Status::Silent,
-        watched: false,
-    };
-
-    /// The exact prediction, as `on_input` computes it:
-    /// `max(t_ref + tau ln(A / (S - theta)), t_last)` (`S > theta`).
-    #[inline]
-    fn predict(&self, theta: f64, tau: f64) -> f64 {
-        let z = self.a / (self.s - theta);
-        (self.t_ref + tau * z.ln()).max(self.t_last)
-    }
 }
 
 /// `exp((T - t_ref)/tau) k(T)` of test (1), for one `(T, t_ref)` pair; memoised, since every
@@ -164,7 +123,7 @@ impl BoundFactor {
         ek: 0.0,
     };
 
-    /// `k(T)` of test (1), from `exp((T - t_ref)/tau)`.
+    /// `exp((T - t_ref)/tau) k(T)` of test (1), from `e = exp((T - t_ref)/tau)`.
     #[inline]
     fn of(e: f64, t: f64, t_ref: f64, tau: f64) -> f64 {
         let k = 1.0 + f64::TIE_MARGIN + 4.0 * f64::EPSILON * (t.abs() + t_ref.abs()) / tau;
@@ -186,9 +145,9 @@ impl BoundFactor {
     }
 }
 
-/// The factors of one input at time `t` for neurons of reference time `t_ref`: the rebase
-/// factor `exp(-x)` if `x > REBASE_LIMIT`, then `exp(x)` (1 after a rebase) and the test
-/// factor of (1) at `T = t`. Memoised like [`BoundFactor`].
+/// The factors of one input at time `t` for neurons of reference time `t_ref`, computed as
+/// `on_input` does: the rebase factor `exp(-x)` if `x = (t - t_ref)/tau > REBASE_LIMIT`,
+/// then `exp(x)` (1 after a rebase), and the factor of test (1) at `T = t`.
 #[derive(Clone, Copy)]
 struct InputFactor {
     t: f64,
@@ -207,48 +166,91 @@ impl InputFactor {
         ek: 0.0,
     };
 
+    /// The factors of `(t, t_ref)`, computed again only when they change (memoised: the
+    /// targets of one spike mostly share `t_ref`).
     #[inline]
     fn get(&mut self, t: f64, t_ref: f64, tau: f64) -> &InputFactor {
         if t != self.t || t_ref != self.t_ref {
-            // The operations of `on_input`, in its order.
-            let mut x = (t - t_ref) / tau;
-            let mut rebase = None;
-            let mut tr = t_ref;
-            if x > f64::REBASE_LIMIT {
-                rebase = Some((-x).exp());
-                tr = t;
-                x = 0.0;
-            }
-            let e = x.exp();
-            *self = InputFactor {
-                t,
-                t_ref,
-                rebase,
-                e,
-                ek: BoundFactor::of(e, t, tr, tau),
-            };
+            *self = Self::new(t, t_ref, tau);
         }
         self
     }
+
+    fn new(t: f64, t_ref: f64, tau: f64) -> InputFactor {
+        let mut x = (t - t_ref) / tau;
+        let mut rebase = None;
+        let mut tr = t_ref;
+        if x > f64::REBASE_LIMIT {
+            rebase = Some((-x).exp());
+            tr = t;
+            x = 0.0;
+        }
+        let e = x.exp();
+        InputFactor {
+            t,
+            t_ref,
+            rebase,
+            e,
+            ek: BoundFactor::of(e, t, tr, tau),
+        }
+    }
 }
 
-/// Per layer: the deferred neurons and their guard.
-#[derive(Clone, Debug, Default)]
-struct Watch {
-    /// Neurons that may be deferred (entries whose neuron left that state are dropped at the
-    /// next re-test).
-    list: Vec<u32>,
-    /// No deferred neuron of the layer fires at or before this time.
-    guard: f64,
+/// A dense layer: neurons `lo..hi`, each fed by exactly the same sources, each of which
+/// reaches exactly this layer's neurons in id order (a fully connected layer). Every neuron
+/// that has not fired then has the same `t_ref` and `t_last`, kept once for the layer, and an
+/// input is one sweep over the layer's rows of `S`, `A` and input counts.
+#[derive(Clone, Copy, Debug)]
+struct Dense {
+    lo: usize,
+    hi: usize,
+    /// Whether an input has reached the layer (`t_ref` is then set).
+    started: bool,
+    /// The layer's `t_ref`.
+    t_ref: f64,
+    /// The layer's last input time.
+    t_last: f64,
 }
+
+/// Per layer: its deferred neurons and their guard.
+#[derive(Clone, Debug)]
+struct LayerState {
+    /// No deferred neuron of the layer fires at or before this time (+inf: none deferred).
+    guard: f64,
+    /// Neurons that may be deferred, in a layer that is not dense (entries whose neuron
+    /// left that state are dropped at the next re-test).
+    watch: Vec<u32>,
+    /// The layer's shape, if dense (then every neuron of it is watched, without a list).
+    dense: Option<Dense>,
+}
+
+/// How one neuron's spike is delivered.
+const GENERAL: u32 = u32::MAX;
 
 /// The discrete-event engine: state for one network, reused sample after sample.
 pub struct Engine<'n> {
     net: &'n CompiledNet,
-    cells: Vec<Cell>,
+    // Per neuron (dense id), structure of arrays.
+    /// S (`-inf` once fired, which keeps a fired neuron of a dense layer out of every test).
+    s: Vec<f64>,
+    /// A, relative to `t_ref`.
+    a: Vec<f64>,
+    /// `t_ref` (outside dense layers).
+    t_ref: Vec<f64>,
+    /// Last integrated input's time (outside dense layers).
+    t_last: Vec<f64>,
+    /// The exact prediction, when the status is `Exact` (for inputs: their time).
+    pred: Vec<f64>,
+    /// Inputs integrated (the causal set's size once fired).
+    n_in: Vec<u32>,
+    status: Vec<Status>,
+    /// On its layer's watch list (outside dense layers).
+    watched: Vec<bool>,
     queue: LayerQueue,
-    watch: Vec<Watch>,
-    /// Layers reached by each neuron's synapses: `lo..hi` (empty for none).
+    layers: Vec<LayerState>,
+    /// Per neuron: the dense layer its synapses are exactly (a row of it), or `GENERAL`.
+    row_of: Vec<u32>,
+    /// Per neuron: the layers its synapses reach, `lo..hi` (empty for none).
     reach: Vec<(u32, u32)>,
 }
 
@@ -257,21 +259,85 @@ impl<'n> Engine<'n> {
     pub fn new(net: &'n CompiledNet) -> Self {
         let n = net.len();
         let nl = net.n_layers();
+        let targets = |i: usize| &net.targets[net.offsets[i]..net.offsets[i + 1]];
+        let reach: Vec<(u32, u32)> = (0..n)
+            .map(|i| {
+                let layers = targets(i).iter().map(|&j| net.layer[j as usize]);
+                match (layers.clone().min(), layers.max()) {
+                    (Some(lo), Some(hi)) => (lo, hi + 1),
+                    _ => (0, 0),
+                }
+            })
+            .collect();
+        // Layer l's ids: first[l]..first[l + 1] (ids are by layer).
+        let mut first = vec![0usize; nl + 1];
+        for l in 0..nl {
+            first[l + 1] = first[l] + net.layer_sizes[l];
+        }
+        // A source whose synapses are exactly layer l's neurons, in id order, is a row of l.
+        let mut row_of: Vec<u32> = (0..n)
+            .map(|i| {
+                let tg = targets(i);
+                match tg.first() {
+                    Some(&j0) => {
+                        let l = net.layer[j0 as usize] as usize;
+                        let whole = tg.len() == net.layer_sizes[l]
+                            && tg.iter().enumerate().all(|(k, &j)| j as usize == first[l] + k);
+                        if whole {
+                            l as u32
+                        } else {
+                            GENERAL
+                        }
+                    }
+                    None => GENERAL,
+                }
+            })
+            .collect();
+        // Layer l is dense iff every neuron of it has exactly as many synapses in as l has
+        // rows (so that all of its synapses come from its rows).
+        let mut fan_in = vec![0usize; n];
+        net.targets.iter().for_each(|&j| fan_in[j as usize] += 1);
+        let mut rows = vec![0usize; nl];
+        row_of
+            .iter()
+            .filter(|&&l| l != GENERAL)
+            .for_each(|&l| rows[l as usize] += 1);
+        let layers: Vec<LayerState> = (0..nl)
+            .map(|l| {
+                let ids = first[l]..first[l + 1];
+                let dense = l > 0 && rows[l] > 0 && ids.clone().all(|j| fan_in[j] == rows[l]);
+                LayerState {
+                    guard: f64::INFINITY,
+                    watch: Vec::new(),
+                    dense: dense.then_some(Dense {
+                        lo: ids.start,
+                        hi: ids.end,
+                        started: false,
+                        t_ref: 0.0,
+                        t_last: 0.0,
+                    }),
+                }
+            })
+            .collect();
+        for r in &mut row_of {
+            if *r != GENERAL && layers[*r as usize].dense.is_none() {
+                *r = GENERAL;
+            }
+        }
         Engine {
             net,
-            cells: vec![Cell::NEW; n],
+            s: vec![0.0; n],
+            a: vec![0.0; n],
+            t_ref: vec![0.0; n],
+            t_last: vec![0.0; n],
+            pred: vec![0.0; n],
+            n_in: vec![0; n],
+            status: vec![Status::Silent; n],
+            watched: vec![false; n],
             queue: LayerQueue::new(nl),
-            watch: vec![Watch::default(); nl],
-            reach: (0..n)
-                .map(|i| {
-                    let tg = &net.targets[net.offsets[i]..net.offsets[i + 1]];
-                    let layers = tg.iter().map(|&j| net.layer[j as usize]);
-                    match (layers.clone().min(), layers.max()) {
-                        (Some(lo), Some(hi)) => (lo, hi + 1),
-                        _ => (0, 0),
-                    }
-                })
-                .collect(),
+            layers,
+            row_of,
+            reach,
         }
     }
 
@@ -301,17 +367,11 @@ impl<'n> Engine<'n> {
                 "input {i} has spike time {t}: times must be >= 0 (or +inf for no spike)"
             )));
         }
-        self.cells.iter_mut().for_each(|c| *c = Cell::NEW);
-        self.queue.clear();
-        for w in &mut self.watch {
-            w.list.clear();
-            w.guard = f64::INFINITY;
-        }
+        self.reset();
         for (i, &t) in inputs.iter().enumerate() {
             if t.is_finite() {
-                let c = &mut self.cells[i];
-                c.status = Status::Exact;
-                c.pred = t;
+                self.status[i] = Status::Exact;
+                self.pred[i] = t;
                 self.queue.push(0, t, i as u32);
             }
         }
@@ -324,20 +384,19 @@ impl<'n> Engine<'n> {
             synaptic_events_before_decision: vec![0; nl],
         };
         let first_out = net.first_output();
-        let theta = net.params.theta;
-        let tau = net.params.tau_syn;
         let mut now = f64::NEG_INFINITY;
         let mut factor = InputFactor::NONE;
         while let Some((id, t)) = self.next_spike() {
             debug_assert!(t >= now, "time order: popped {t} after {now}");
             now = t;
             let iu = id as usize;
-            self.cells[iu].status = Status::Fired;
+            self.status[iu] = Status::Fired;
+            self.s[iu] = f64::NEG_INFINITY;
             let layer = net.layer[iu] as usize;
             let fan = net.fan_out(id) as u64;
             sum.fired[layer] += 1;
             sum.synaptic_events[layer] += fan;
-            rec.spike(id, t, if layer == 0 { 0 } else { self.cells[iu].n_in });
+            rec.spike(id, t, if layer == 0 { 0 } else { self.n_in[iu] });
             if sum.decision.is_none() {
                 sum.fired_before_decision[layer] += 1;
                 sum.synaptic_events_before_decision[layer] += fan;
@@ -348,53 +407,164 @@ impl<'n> Engine<'n> {
                     }
                 }
             }
-            // Every neuron this spike defers has its spike after t: the guards of the
-            // layers it reaches come down to t (at most; a layer may have no new deferral).
-            let (lo, hi) = self.reach[iu];
-            for w in &mut self.watch[lo as usize..hi as usize] {
-                w.guard = w.guard.min(t);
-            }
-            let (a, b) = (net.offsets[iu], net.offsets[iu + 1]);
-            for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
-                let c = &mut self.cells[tg as usize];
-                let st = c.status;
-                // Fired, or the pending spike comes no later than this input: ignored.
-                if (st == Status::Fired) | ((st == Status::Exact) & (c.pred <= t)) {
-                    continue;
-                }
-                // Integrate: the operations of `NeuronState::on_input`, in its order.
-                if c.n_in == 0 {
-                    c.t_ref = t;
-                }
-                let f = factor.get(t, c.t_ref, tau);
-                if let Some(r) = f.rebase {
-                    c.a *= r;
-                    c.t_ref = t;
-                }
-                c.s += w;
-                c.a += w * f.e;
-                c.n_in += 1;
-                c.t_last = t;
-                let d = c.s - theta;
-                let crossing = d > 0.0;
-                // `S <= theta`: no crossing, nothing pending. Else test (1) at T = t: the
-                // spike comes after t, deferred (guard t); or it is predicted exactly.
-                c.status = if crossing {
-                    Status::Deferred
-                } else {
-                    Status::Silent
-                };
-                if crossing & !(c.a > f.ek * d) {
-                    c.pred = c.predict(theta, tau);
-                    c.status = Status::Exact;
-                    self.queue.push(net.layer[tg as usize] as usize, c.pred, tg);
-                } else if crossing & !c.watched {
-                    c.watched = true;
-                    self.watch[net.layer[tg as usize] as usize].list.push(tg);
-                }
+            match self.row_of[iu] {
+                GENERAL => self.deliver(iu, t, &mut factor),
+                l => self.deliver_dense(l as usize, iu, t),
             }
         }
         Ok(sum)
+    }
+
+    /// Every neuron back to rest, queue and guards empty.
+    fn reset(&mut self) {
+        self.s.fill(0.0);
+        self.a.fill(0.0);
+        self.n_in.fill(0);
+        self.status.fill(Status::Silent);
+        self.watched.fill(false);
+        self.queue.clear();
+        for l in &mut self.layers {
+            l.guard = f64::INFINITY;
+            l.watch.clear();
+            if let Some(d) = &mut l.dense {
+                d.started = false;
+            }
+        }
+    }
+
+    /// Delivers neuron `src`'s spike at `t` to each of its targets, one by one.
+    fn deliver(&mut self, src: usize, t: f64, factor: &mut InputFactor) {
+        let net = self.net;
+        let (theta, tau) = (net.params.theta, net.params.tau_syn);
+        // Every neuron this spike defers has its spike after t: the guards of the layers it
+        // reaches come down to t (at most; a layer may have no new deferral).
+        let (lo, hi) = self.reach[src];
+        for l in &mut self.layers[lo as usize..hi as usize] {
+            l.guard = l.guard.min(t);
+        }
+        let (a, b) = (net.offsets[src], net.offsets[src + 1]);
+        for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
+            let j = tg as usize;
+            match self.status[j] {
+                Status::Fired => continue,
+                // The pending spike comes no later than this input: ignored.
+                Status::Exact if self.pred[j] <= t => continue,
+                _ => {}
+            }
+            // Integrate: the operations of `NeuronState::on_input`, in its order.
+            if self.n_in[j] == 0 {
+                self.t_ref[j] = t;
+            }
+            let f = factor.get(t, self.t_ref[j], tau);
+            if let Some(r) = f.rebase {
+                self.a[j] *= r;
+                self.t_ref[j] = t;
+            }
+            self.s[j] += w;
+            self.a[j] += w * f.e;
+            self.n_in[j] += 1;
+            self.t_last[j] = t;
+            let d = self.s[j] - theta;
+            if d <= 0.0 {
+                // No crossing (`S <= theta`): nothing pending, nothing queued.
+                self.status[j] = Status::Silent;
+            } else if self.a[j] > f.ek * d {
+                // Test (1) at T = t: the spike comes after t. Deferred, guard t.
+                self.status[j] = Status::Deferred;
+                if !self.watched[j] {
+                    self.watched[j] = true;
+                    self.layers[net.layer[j] as usize].watch.push(tg);
+                }
+            } else {
+                self.predict(j, net.layer[j] as usize);
+            }
+        }
+    }
+
+    /// Delivers neuron `src`'s spike at `t` to dense layer `l`, whose every neuron it reaches:
+    /// one sweep `S += w`, `A += w exp((t - t_ref)/tau)` over the layer, with the factor (and
+    /// a rebase) computed once. Test (1) at `T = t` runs in the same sweep; the rare neurons
+    /// that fail it are predicted exactly afterwards.
+    fn deliver_dense(&mut self, l: usize, src: usize, t: f64) {
+        let net = self.net;
+        let (theta, tau) = (net.params.theta, net.params.tau_syn);
+        // A neuron of the layer whose exact prediction is no later than t ignores the input;
+        // only then does the sweep need to look at statuses.
+        let exact_due = self.valid_top(l).is_some_and(|(tp, _)| tp <= t);
+        let exact_any = self.valid_top(l).is_some();
+        let d = self.layers[l].dense.as_mut().expect("a dense layer");
+        if !d.started {
+            d.started = true;
+            d.t_ref = t;
+        }
+        let (lo, hi) = (d.lo, d.hi);
+        let f = InputFactor::new(t, d.t_ref, tau);
+        if let Some(r) = f.rebase {
+            self.a[lo..hi].iter_mut().for_each(|a| *a *= r);
+            d.t_ref = t;
+        }
+        d.t_last = t;
+        let (e, ek) = (f.e, f.ek);
+        let w = &net.weights[net.offsets[src]..net.offsets[src + 1]];
+        let s = &mut self.s[lo..hi];
+        let a = &mut self.a[lo..hi];
+        let n_in = &mut self.n_in[lo..hi];
+        let mut fails = false;
+        if !exact_any {
+            // No neuron of the layer is queued: every one that has not fired integrates.
+            // Fired ones (S = -inf) integrate too, harmlessly (never read again) and never
+            // pass the test; no branch per neuron.
+            for (((s, a), n), &w) in s.iter_mut().zip(a.iter_mut()).zip(n_in).zip(w) {
+                *s += w;
+                *a += w * e;
+                *n += 1;
+                let d = *s - theta;
+                fails |= (d > 0.0) & !(*a > ek * d);
+            }
+        } else {
+            let status = &mut self.status[lo..hi];
+            let pred = &self.pred[lo..hi];
+            for k in 0..s.len() {
+                match status[k] {
+                    Status::Fired => continue,
+                    Status::Exact if exact_due && pred[k] <= t => continue,
+                    // Its prediction is later than t: integrates, no longer queued.
+                    Status::Exact => status[k] = Status::Deferred,
+                    _ => {}
+                }
+                s[k] += w[k];
+                a[k] += w[k] * e;
+                n_in[k] += 1;
+                let d = s[k] - theta;
+                fails |= (d > 0.0) & !(a[k] > ek * d);
+            }
+        }
+        if fails {
+            for j in lo..hi {
+                let d = self.s[j] - theta;
+                let open = matches!(self.status[j], Status::Silent | Status::Deferred);
+                if open && d > 0.0 && !(self.a[j] > ek * d) {
+                    self.predict(j, l);
+                }
+            }
+        }
+        let g = &mut self.layers[l].guard;
+        *g = g.min(t);
+    }
+
+    /// Neuron `j` (of layer `l`) predicted exactly, as `on_input` does,
+    /// `max(t_ref + tau ln(A / (S - theta)), t_last)` (`S > theta`), and queued.
+    fn predict(&mut self, j: usize, l: usize) {
+        let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
+        let (t_ref, t_last) = match &self.layers[l].dense {
+            Some(d) => (d.t_ref, d.t_last),
+            None => (self.t_ref[j], self.t_last[j]),
+        };
+        let z = self.a[j] / (self.s[j] - theta);
+        let tp = (t_ref + tau * z.ln()).max(t_last);
+        self.pred[j] = tp;
+        self.status[j] = Status::Exact;
+        self.queue.push(l, tp, j as u32);
     }
 
     /// The next spike in `(time, id)` order, popped; `None` when nothing can fire any more.
@@ -406,9 +576,7 @@ impl<'n> Engine<'n> {
         loop {
             let head = self.head();
             let t_head = head.map_or(f64::INFINITY, |(_, t, _)| t);
-            let stale = (1..self.watch.len())
-                .find(|&l| !self.watch[l].list.is_empty() && t_head > self.watch[l].guard);
-            match stale {
+            match (1..self.layers.len()).find(|&l| t_head > self.layers[l].guard) {
                 Some(l) => self.retest(l),
                 None => {
                     let (layer, t, id) = head?;
@@ -423,7 +591,7 @@ impl<'n> Engine<'n> {
     /// were re-predicted or have fired) are dropped on the way.
     fn head(&mut self) -> Option<(usize, f64, u32)> {
         let mut best: Option<(usize, f64, u32)> = None;
-        for l in 0..self.watch.len() {
+        for l in 0..self.layers.len() {
             if let Some((t, id)) = self.valid_top(l) {
                 if best.is_none_or(|(_, bt, bid)| t < bt || (t == bt && id < bid)) {
                     best = Some((l, t, id));
@@ -437,9 +605,9 @@ impl<'n> Engine<'n> {
     #[inline]
     fn valid_top(&mut self, l: usize) -> Option<(f64, u32)> {
         while let Some((key, id)) = self.queue.peek(l) {
-            let c = &self.cells[id as usize];
-            if c.status == Status::Exact && c.pred.order_key() == key {
-                return Some((c.pred, id));
+            let j = id as usize;
+            if self.status[j] == Status::Exact && self.pred[j].order_key() == key {
+                return Some((self.pred[j], id));
             }
             self.queue.pop(l);
         }
@@ -455,39 +623,41 @@ impl<'n> Engine<'n> {
             if let Some((t, _)) = self.valid_top(lower) {
                 t_l = t_l.min(t);
             }
-            if !self.watch[lower].list.is_empty() {
-                t_l = t_l.min(self.watch[lower].guard);
-            }
+            t_l = t_l.min(self.layers[lower].guard);
         }
         let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
         let mut bound = BoundFactor::NONE;
-        let mut list = std::mem::take(&mut self.watch[l].list);
-        let cells = &mut self.cells;
-        let queue = &mut self.queue;
         let mut deferred = false;
-        list.retain(|&id| {
-            let c = &mut cells[id as usize];
-            match c.status {
-                Status::Deferred => {}
-                // May become deferred again: stays on the list (no push per input).
-                Status::Silent => return true,
-                _ => {
-                    c.watched = false;
-                    return false;
+        if let Some(d) = self.layers[l].dense {
+            let ek = bound.get(t_l, d.t_ref, tau);
+            for j in d.lo..d.hi {
+                let dd = self.s[j] - theta;
+                if matches!(self.status[j], Status::Silent | Status::Deferred) && dd > 0.0 {
+                    if self.a[j] > ek * dd {
+                        deferred = true;
+                    } else {
+                        self.predict(j, l);
+                    }
                 }
             }
-            if c.a > bound.get(t_l, c.t_ref, tau) * (c.s - theta) {
-                deferred = true;
-                return true;
-            }
-            c.pred = c.predict(theta, tau);
-            c.status = Status::Exact;
-            c.watched = false;
-            queue.push(l, c.pred, id);
-            false
-        });
-        // Silent neurons on the list cannot fire before their next input.
-        self.watch[l].guard = if deferred { t_l } else { f64::INFINITY };
-        self.watch[l].list = list;
+        } else {
+            let mut list = std::mem::take(&mut self.layers[l].watch);
+            list.retain(|&id| {
+                let j = id as usize;
+                if self.status[j] != Status::Deferred {
+                    self.watched[j] = false;
+                    return false;
+                }
+                if self.a[j] > bound.get(t_l, self.t_ref[j], tau) * (self.s[j] - theta) {
+                    deferred = true;
+                    return true;
+                }
+                self.watched[j] = false;
+                self.predict(j, l);
+                false
+            });
+            self.layers[l].watch = list;
+        }
+        self.layers[l].guard = if deferred { t_l } else { f64::INFINITY };
     }
 }
