@@ -1,55 +1,4 @@
 //! The simulation loop.
-//!
-//! # Deferred predictions
-//!
-//! Each synaptic event updates its target's running sums exactly as
-//! [`crate::neuron::NeuronState::on_input`] does, operation for operation:
-//!
-//! ```text
-//! x = (t - t_ref)/tau                 (t_ref = t for a neuron's first input)
-//! if x > REBASE_LIMIT:  A <- A exp(-x),  t_ref <- t,  x <- 0
-//! S <- S + w,   A <- A + w exp(x)
-//! ```
-//!
-//! What it does not do on every event is the prediction
-//! `t_pred = max(t_ref + tau ln(A / (S - theta)), t_last)` (`t_last`: the last integrated
-//! input's time) and the queue update that goes with it. A neuron's prediction matters in two
-//! places only: when its spike is the earliest in the network, and when the next input
-//! reaching it could come at or after its spike (that input is then ignored). Both are
-//! answered, most of the time, by a test without `ln` or division against a time `T`:
-//!
-//! ```text
-//! A > exp((T - t_ref)/tau) k(T) (S - theta),   S > theta                         (1)
-//! k(T) = 1 + TIE_MARGIN + 4 eps (|T| + |t_ref|)/tau
-//! ```
-//!
-//! Mathematically (1) with k = 1 is `t_ref + tau ln(A/(S - theta)) > T`. The factor k covers
-//! the rounding of every operation on both sides (the exp and the products in (1), the
-//! division, ln, product and sum of the prediction: a few ulps of z, plus ulps of the absolute
-//! times `T` and `t_ref` relative to tau), so that when (1) holds in floating point, the
-//! prediction the engine would compute is strictly later than `T`. When (1) fails, the
-//! prediction is computed exactly (the same operations as `on_input`) and queued.
-//!
-//! A neuron whose prediction is known to be later than `T` this way is *deferred*: it is on
-//! its layer's watch list, and the layer's guard `G_l` is a time no later than any deferred
-//! neuron's spike. Two tests use (1):
-//!
-//! - right after an input at `t` (with `T = t`; `exp((t - t_ref)/tau)` is the factor just
-//!   used): the prediction is later than `t`, so a second input at the same time is
-//!   integrated, as `on_input` would (its prediction is `> t`). The neuron is deferred with
-//!   guard `t`, which lets every other spike at time `t` (lower ids: earlier layers) pop
-//!   first without a single prediction: simultaneous input spikes are delivered as a batch.
-//! - when the earliest queued spike is later than a layer's guard (`G_l < t_next`): every
-//!   deferred neuron of layer l is tested against `T_l`, the earliest time any neuron of an
-//!   earlier layer can fire (the earliest queued spike of those layers and their guards); a
-//!   neuron of layer l cannot receive an input before `T_l`. Those that pass stay deferred
-//!   (`G_l = T_l`); the others get their exact prediction and are queued. After the last
-//!   input of a layer, `T_l = +inf` and every remaining neuron is predicted exactly once.
-//!
-//! A spike is popped only when no guard is earlier than it, so every deferred neuron fires
-//! strictly later than the popped spike: the pop order is that of a queue holding every
-//! prediction, and the spikes, their times and causal sets are bit for bit those of the eager
-//! engine (and of the analytic solver).
 
 use super::network::CompiledNet;
 use super::queue::LayerQueue;
@@ -105,6 +54,14 @@ enum Status {
     Deferred,
     /// Fired; ignores every later input.
     Fired,
+}
+
+/// Test (1), `A > exp((T - t_ref)/tau) k(T) (S - theta)`, given `ek = exp((T - t_ref)/tau)
+/// k(T)` and `d = S - theta > 0`: true when the neuron's prediction is provably later than
+/// `T`. False when in doubt, NaN included (the prediction is then computed exactly).
+#[inline(always)]
+fn holds(a: f64, ek: f64, d: f64) -> bool {
+    a > ek * d
 }
 
 /// `exp((T - t_ref)/tau) k(T)` of test (1), for one `(T, t_ref)` pair; memoised, since every
@@ -228,6 +185,70 @@ struct LayerState {
 const GENERAL: u32 = u32::MAX;
 
 /// The discrete-event engine: state for one network, reused sample after sample.
+///
+/// # Deferred predictions
+///
+/// Each synaptic event updates its target's running sums exactly as
+/// [`crate::neuron::NeuronState::on_input`] does, operation for operation:
+///
+/// ```text
+/// x = (t - t_ref)/tau                 (t_ref = t for a neuron's first input)
+/// if x > REBASE_LIMIT:  A <- A exp(-x),  t_ref <- t,  x <- 0
+/// S <- S + w,   A <- A + w exp(x)
+/// ```
+///
+/// What it does not do on every event is the prediction
+/// `t_pred = max(t_ref + tau ln(A / (S - theta)), t_last)` (`t_last`: the last integrated
+/// input's time) and the queue update that goes with it. A neuron's prediction matters in two
+/// places only: when its spike is the earliest in the network, and when the next input
+/// reaching it could come at or after its spike (that input is then ignored). Both are
+/// answered, most of the time, by a test without `ln` or division against a time `T`:
+///
+/// ```text
+/// A > exp((T - t_ref)/tau) k(T) (S - theta),   S > theta                         (1)
+/// k(T) = 1 + TIE_MARGIN + 4 eps (|T| + |t_ref|)/tau
+/// ```
+///
+/// Mathematically (1) with k = 1 is `t_ref + tau ln(A/(S - theta)) > T`. The factor k covers
+/// the rounding of every operation on both sides (the exp and the products in (1), the
+/// division, ln, product and sum of the prediction: a few ulps of z, plus ulps of the absolute
+/// times `T` and `t_ref` relative to tau), so that when (1) holds in floating point, the
+/// prediction the engine would compute is strictly later than `T`. When (1) fails, the
+/// prediction is computed exactly (the same operations as `on_input`) and queued.
+///
+/// A neuron whose prediction is known to be later than `T` this way is *deferred*: it is on
+/// its layer's watch list, and the layer's guard `G_l` is a time no later than any deferred
+/// neuron's spike. Two tests use (1):
+///
+/// - right after an input at `t` (with `T = t`; `exp((t - t_ref)/tau)` is the factor just
+///   used): the prediction is later than `t`, so a second input at the same time is
+///   integrated, as `on_input` would (its prediction is `> t`). The neuron is deferred with
+///   guard `t`, which lets every other spike at time `t` (lower ids: earlier layers) pop
+///   first without a single prediction: simultaneous input spikes are delivered as a batch.
+/// - when the earliest queued spike is later than a layer's guard (`G_l < t_next`): every
+///   deferred neuron of layer l is tested against `T_l`, the earliest time any neuron of an
+///   earlier layer can fire (the earliest queued spike of those layers and their guards); a
+///   neuron of layer l cannot receive an input before `T_l`. Those that pass stay deferred
+///   (`G_l = T_l`); the others get their exact prediction and are queued. After the last
+///   input of a layer, `T_l = +inf` and every remaining neuron is predicted exactly once.
+///
+/// A spike is popped only when no guard is earlier than it, so every deferred neuron fires
+/// strictly later than the popped spike: the pop order is that of a queue holding every
+/// prediction, and the spikes, their times and causal sets are bit for bit those of the eager
+/// engine (and of the analytic solver).
+///
+/// # Dense layers
+///
+/// A layer whose every neuron is fed by the same sources, each reaching exactly the layer's
+/// neurons (a fully connected layer, as [`crate::event::EventNet::from_model`] builds), keeps
+/// one `t_ref` and one `t_last` for all its neurons: they have had the same inputs in the same
+/// order, so the per-neuron values would be equal. An input is then one sweep over the layer,
+/// `S_j += w_j`, `A_j += w_j exp(x)` with `exp(x)` (and a rebase) computed once, and test (1)
+/// at `T = t` in the same pass; no branch per neuron, so it vectorises. A neuron that fires
+/// gets `S = -inf`: the sweep may go on adding to it (its sums are never read again; its
+/// causal set was recorded when it fired) and it never passes a test. When a neuron of the
+/// layer is queued at the input's time or earlier (it ignores the input), the sweep looks at
+/// each neuron's status instead. Other layers (sparse, skip connections) go target by target.
 pub struct Engine<'n> {
     net: &'n CompiledNet,
     // Per neuron (dense id), structure of arrays.
@@ -282,7 +303,10 @@ impl<'n> Engine<'n> {
                     Some(&j0) => {
                         let l = net.layer[j0 as usize] as usize;
                         let whole = tg.len() == net.layer_sizes[l]
-                            && tg.iter().enumerate().all(|(k, &j)| j as usize == first[l] + k);
+                            && tg
+                                .iter()
+                                .enumerate()
+                                .all(|(k, &j)| j as usize == first[l] + k);
                         if whole {
                             l as u32
                         } else {
@@ -468,7 +492,7 @@ impl<'n> Engine<'n> {
             if d <= 0.0 {
                 // No crossing (`S <= theta`): nothing pending, nothing queued.
                 self.status[j] = Status::Silent;
-            } else if self.a[j] > f.ek * d {
+            } else if holds(self.a[j], f.ek, d) {
                 // Test (1) at T = t: the spike comes after t. Deferred, guard t.
                 self.status[j] = Status::Deferred;
                 if !self.watched[j] {
@@ -519,7 +543,7 @@ impl<'n> Engine<'n> {
                 *a += w * e;
                 *n += 1;
                 let d = *s - theta;
-                fails |= (d > 0.0) & !(*a > ek * d);
+                fails |= (d > 0.0) & !holds(*a, ek, d);
             }
         } else {
             let status = &mut self.status[lo..hi];
@@ -536,14 +560,14 @@ impl<'n> Engine<'n> {
                 a[k] += w[k] * e;
                 n_in[k] += 1;
                 let d = s[k] - theta;
-                fails |= (d > 0.0) & !(a[k] > ek * d);
+                fails |= (d > 0.0) & !holds(a[k], ek, d);
             }
         }
         if fails {
             for j in lo..hi {
                 let d = self.s[j] - theta;
                 let open = matches!(self.status[j], Status::Silent | Status::Deferred);
-                if open && d > 0.0 && !(self.a[j] > ek * d) {
+                if open && d > 0.0 && !holds(self.a[j], ek, d) {
                     self.predict(j, l);
                 }
             }
@@ -633,7 +657,7 @@ impl<'n> Engine<'n> {
             for j in d.lo..d.hi {
                 let dd = self.s[j] - theta;
                 if matches!(self.status[j], Status::Silent | Status::Deferred) && dd > 0.0 {
-                    if self.a[j] > ek * dd {
+                    if holds(self.a[j], ek, dd) {
                         deferred = true;
                     } else {
                         self.predict(j, l);
@@ -648,7 +672,11 @@ impl<'n> Engine<'n> {
                     self.watched[j] = false;
                     return false;
                 }
-                if self.a[j] > bound.get(t_l, self.t_ref[j], tau) * (self.s[j] - theta) {
+                if holds(
+                    self.a[j],
+                    bound.get(t_l, self.t_ref[j], tau),
+                    self.s[j] - theta,
+                ) {
                     deferred = true;
                     return true;
                 }

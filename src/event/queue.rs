@@ -1,8 +1,8 @@
 //! The global spike queue: at most one pending spike per neuron, earliest first.
 
+use crate::real::Real;
 use ordered_float::OrderedFloat;
 use priority_queue::PriorityQueue;
-use crate::real::Real;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasherDefault, Hasher};
