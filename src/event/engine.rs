@@ -181,6 +181,9 @@ struct LayerState {
     dense: Option<Dense>,
 }
 
+/// Neurons per block of a dense layer's re-test.
+const RETEST_BLOCK: usize = 64;
+
 /// How one neuron's spike is delivered.
 const GENERAL: u32 = u32::MAX;
 
@@ -654,12 +657,26 @@ impl<'n> Engine<'n> {
         let mut deferred = false;
         if let Some(d) = self.layers[l].dense {
             let ek = bound.get(t_l, d.t_ref, tau);
-            for j in d.lo..d.hi {
-                let dd = self.s[j] - theta;
-                if matches!(self.status[j], Status::Silent | Status::Deferred) && dd > 0.0 {
-                    if holds(self.a[j], ek, dd) {
-                        deferred = true;
-                    } else {
+            // Blocks of RETEST_BLOCK neurons, each first tested as a whole without a branch per
+            // neuron (fired neurons have S = -inf and drop out); only a block with a neuron
+            // that fails test (1) is gone through one by one. A neuron with S > theta that
+            // is queued or passes keeps the guard finite (at worst one more re-test).
+            for lo in (d.lo..d.hi).step_by(RETEST_BLOCK) {
+                let hi = (lo + RETEST_BLOCK).min(d.hi);
+                let (s, a) = (&self.s[lo..hi], &self.a[lo..hi]);
+                let mut fails = false;
+                for (&s, &a) in s.iter().zip(a) {
+                    let dd = s - theta;
+                    deferred |= dd > 0.0;
+                    fails |= (dd > 0.0) & !holds(a, ek, dd);
+                }
+                if !fails {
+                    continue;
+                }
+                for j in lo..hi {
+                    let dd = self.s[j] - theta;
+                    let open = matches!(self.status[j], Status::Silent | Status::Deferred);
+                    if open && dd > 0.0 && !holds(self.a[j], ek, dd) {
                         self.predict(j, l);
                     }
                 }
