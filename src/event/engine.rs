@@ -1,10 +1,10 @@
 //! The simulation loop.
 
 use super::network::CompiledNet;
-use super::queue::SpikeQueue;
+use super::queue::LayerQueue;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
-use crate::neuron::{InputOutcome, NeuronState};
+use crate::real::Real;
 
 /// How far to run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,25 +42,329 @@ impl RunSummary {
     }
 }
 
+/// What is known of a neuron's pending spike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    /// No input yet, or `S <= theta` (V tends to S and never crosses). In a dense layer also
+    /// `Deferred` when `S > theta` (the status is not written per input there).
+    Silent,
+    /// The exact prediction is in `pred` and queued.
+    Exact,
+    /// Deferred: the prediction is later than the layer's guard.
+    Deferred,
+    /// Fired; ignores every later input.
+    Fired,
+}
+
+/// Test (1), `A > exp((T - t_ref)/tau) k(T) (S - theta)`, given `ek = exp((T - t_ref)/tau)
+/// k(T)` and `d = S - theta > 0`: true when the neuron's prediction is provably later than
+/// `T`. False when in doubt, NaN included (the prediction is then computed exactly).
+#[inline(always)]
+fn holds(a: f64, ek: f64, d: f64) -> bool {
+    a > ek * d
+}
+
+/// `exp((T - t_ref)/tau) k(T)` of test (1), for one `(T, t_ref)` pair; memoised, since every
+/// neuron of a fully connected layer has the same `t_ref`.
+#[derive(Clone, Copy)]
+struct BoundFactor {
+    t: f64,
+    t_ref: f64,
+    ek: f64,
+}
+
+impl BoundFactor {
+    const NONE: BoundFactor = BoundFactor {
+        t: f64::NAN,
+        t_ref: f64::NAN,
+        ek: 0.0,
+    };
+
+    /// `exp((T - t_ref)/tau) k(T)` of test (1), from `e = exp((T - t_ref)/tau)`.
+    #[inline]
+    fn of(e: f64, t: f64, t_ref: f64, tau: f64) -> f64 {
+        let k = 1.0 + f64::TIE_MARGIN + 4.0 * f64::EPSILON * (t.abs() + t_ref.abs()) / tau;
+        e * k
+    }
+
+    /// `exp((t - t_ref)/tau) k(t)`, computed again only when `(t, t_ref)` changes.
+    #[inline]
+    fn get(&mut self, t: f64, t_ref: f64, tau: f64) -> f64 {
+        if t != self.t || t_ref != self.t_ref {
+            let e = ((t - t_ref) / tau).exp();
+            *self = BoundFactor {
+                t,
+                t_ref,
+                ek: Self::of(e, t, t_ref, tau),
+            };
+        }
+        self.ek
+    }
+}
+
+/// The factors of one input at time `t` for neurons of reference time `t_ref`, computed as
+/// `on_input` does: the rebase factor `exp(-x)` if `x = (t - t_ref)/tau > REBASE_LIMIT`,
+/// then `exp(x)` (1 after a rebase), and the factor of test (1) at `T = t`.
+#[derive(Clone, Copy)]
+struct InputFactor {
+    t: f64,
+    t_ref: f64,
+    rebase: Option<f64>,
+    e: f64,
+    ek: f64,
+}
+
+impl InputFactor {
+    const NONE: InputFactor = InputFactor {
+        t: f64::NAN,
+        t_ref: f64::NAN,
+        rebase: None,
+        e: 0.0,
+        ek: 0.0,
+    };
+
+    /// The factors of `(t, t_ref)`, computed again only when they change (memoised: the
+    /// targets of one spike mostly share `t_ref`).
+    #[inline]
+    fn get(&mut self, t: f64, t_ref: f64, tau: f64) -> &InputFactor {
+        if t != self.t || t_ref != self.t_ref {
+            *self = Self::new(t, t_ref, tau);
+        }
+        self
+    }
+
+    fn new(t: f64, t_ref: f64, tau: f64) -> InputFactor {
+        let mut x = (t - t_ref) / tau;
+        let mut rebase = None;
+        let mut tr = t_ref;
+        if x > f64::REBASE_LIMIT {
+            rebase = Some((-x).exp());
+            tr = t;
+            x = 0.0;
+        }
+        let e = x.exp();
+        InputFactor {
+            t,
+            t_ref,
+            rebase,
+            e,
+            ek: BoundFactor::of(e, t, tr, tau),
+        }
+    }
+}
+
+/// A dense layer: neurons `lo..hi`, each fed by exactly the same sources, each of which
+/// reaches exactly this layer's neurons in id order (a fully connected layer). Every neuron
+/// that has not fired then has the same `t_ref` and `t_last`, kept once for the layer, and an
+/// input is one sweep over the layer's rows of `S`, `A` and input counts.
+#[derive(Clone, Copy, Debug)]
+struct Dense {
+    lo: usize,
+    hi: usize,
+    /// Whether an input has reached the layer (`t_ref` is then set).
+    started: bool,
+    /// The layer's `t_ref`.
+    t_ref: f64,
+    /// The layer's last input time.
+    t_last: f64,
+}
+
+/// Per layer: its deferred neurons and their guard.
+#[derive(Clone, Debug)]
+struct LayerState {
+    /// No deferred neuron of the layer fires at or before this time (+inf: none deferred).
+    guard: f64,
+    /// Neurons that may be deferred, in a layer that is not dense (entries whose neuron
+    /// left that state are dropped at the next re-test).
+    watch: Vec<u32>,
+    /// The layer's shape, if dense (then every neuron of it is watched, without a list).
+    dense: Option<Dense>,
+}
+
+/// Neurons per block of a dense layer's re-test.
+const RETEST_BLOCK: usize = 64;
+
+/// How one neuron's spike is delivered.
+const GENERAL: u32 = u32::MAX;
+
 /// The discrete-event engine: state for one network, reused sample after sample.
+///
+/// # Deferred predictions
+///
+/// Each synaptic event updates its target's running sums exactly as
+/// [`crate::neuron::NeuronState::on_input`] does, operation for operation:
+///
+/// ```text
+/// x = (t - t_ref)/tau                 (t_ref = t for a neuron's first input)
+/// if x > REBASE_LIMIT:  A <- A exp(-x),  t_ref <- t,  x <- 0
+/// S <- S + w,   A <- A + w exp(x)
+/// ```
+///
+/// What it does not do on every event is the prediction
+/// `t_pred = max(t_ref + tau ln(A / (S - theta)), t_last)` (`t_last`: the last integrated
+/// input's time) and the queue update that goes with it. A neuron's prediction matters in two
+/// places only: when its spike is the earliest in the network, and when the next input
+/// reaching it could come at or after its spike (that input is then ignored). Both are
+/// answered, most of the time, by a test without `ln` or division against a time `T`:
+///
+/// ```text
+/// A > exp((T - t_ref)/tau) k(T) (S - theta),   S > theta                         (1)
+/// k(T) = 1 + TIE_MARGIN + 4 eps (|T| + |t_ref|)/tau
+/// ```
+///
+/// Mathematically (1) with k = 1 is `t_ref + tau ln(A/(S - theta)) > T`. The factor k covers
+/// the rounding of every operation on both sides (the exp and the products in (1), the
+/// division, ln, product and sum of the prediction: a few ulps of z, plus ulps of the absolute
+/// times `T` and `t_ref` relative to tau), so that when (1) holds in floating point, the
+/// prediction the engine would compute is strictly later than `T`. When (1) fails, the
+/// prediction is computed exactly (the same operations as `on_input`) and queued.
+///
+/// A neuron whose prediction is known to be later than `T` this way is *deferred*: it is on
+/// its layer's watch list, and the layer's guard `G_l` is a time no later than any deferred
+/// neuron's spike. Two tests use (1):
+///
+/// - right after an input at `t` (with `T = t`; `exp((t - t_ref)/tau)` is the factor just
+///   used): the prediction is later than `t`, so a second input at the same time is
+///   integrated, as `on_input` would (its prediction is `> t`). The neuron is deferred with
+///   guard `t`, which lets every other spike at time `t` (lower ids: earlier layers) pop
+///   first without a single prediction: simultaneous input spikes are delivered as a batch.
+/// - when the earliest queued spike is later than a layer's guard (`G_l < t_next`): every
+///   deferred neuron of layer l is tested against `T_l`, the earliest time any neuron of an
+///   earlier layer can fire (the earliest queued spike of those layers and their guards); a
+///   neuron of layer l cannot receive an input before `T_l`. Those that pass stay deferred
+///   (`G_l = T_l`); the others get their exact prediction and are queued. After the last
+///   input of a layer, `T_l = +inf` and every remaining neuron is predicted exactly once.
+///
+/// A spike is popped only when no guard is earlier than it, so every deferred neuron fires
+/// strictly later than the popped spike: the pop order is that of a queue holding every
+/// prediction, and the spikes, their times and causal sets are bit for bit those of the eager
+/// engine (and of the analytic solver).
+///
+/// # Dense layers
+///
+/// A layer whose every neuron is fed by the same sources, each reaching exactly the layer's
+/// neurons (a fully connected layer, as [`crate::event::EventNet::from_model`] builds), keeps
+/// one `t_ref` and one `t_last` for all its neurons: they have had the same inputs in the same
+/// order, so the per-neuron values would be equal. An input is then one sweep over the layer,
+/// `S_j += w_j`, `A_j += w_j exp(x)` with `exp(x)` (and a rebase) computed once, and test (1)
+/// at `T = t` in the same pass; no branch per neuron, so it vectorises. A neuron that fires
+/// gets `S = -inf`: the sweep may go on adding to it (its sums are never read again; its
+/// causal set was recorded when it fired) and it never passes a test. When a neuron of the
+/// layer is queued at the input's time or earlier (it ignores the input), the sweep looks at
+/// each neuron's status instead. Other layers (sparse, skip connections) go target by target.
 pub struct Engine<'n> {
     net: &'n CompiledNet,
-    states: Vec<NeuronState<f64>>,
-    fired: Vec<bool>,
-    pending: Vec<bool>,
-    queue: SpikeQueue,
+    // Per neuron (dense id), structure of arrays.
+    /// S (`-inf` once fired, which keeps a fired neuron of a dense layer out of every test).
+    s: Vec<f64>,
+    /// A, relative to `t_ref`.
+    a: Vec<f64>,
+    /// `t_ref` (outside dense layers).
+    t_ref: Vec<f64>,
+    /// Last integrated input's time (outside dense layers).
+    t_last: Vec<f64>,
+    /// The exact prediction, when the status is `Exact` (for inputs: their time).
+    pred: Vec<f64>,
+    /// Inputs integrated (the causal set's size once fired).
+    n_in: Vec<u32>,
+    status: Vec<Status>,
+    /// On its layer's watch list (outside dense layers).
+    watched: Vec<bool>,
+    queue: LayerQueue,
+    layers: Vec<LayerState>,
+    /// Per neuron: the dense layer its synapses are exactly (a row of it), or `GENERAL`.
+    row_of: Vec<u32>,
+    /// Per neuron: the layers its synapses reach, `lo..hi` (empty for none).
+    reach: Vec<(u32, u32)>,
 }
 
 impl<'n> Engine<'n> {
     /// An engine for `net`.
     pub fn new(net: &'n CompiledNet) -> Self {
         let n = net.len();
+        let nl = net.n_layers();
+        let targets = |i: usize| &net.targets[net.offsets[i]..net.offsets[i + 1]];
+        let reach: Vec<(u32, u32)> = (0..n)
+            .map(|i| {
+                let layers = targets(i).iter().map(|&j| net.layer[j as usize]);
+                match (layers.clone().min(), layers.max()) {
+                    (Some(lo), Some(hi)) => (lo, hi + 1),
+                    _ => (0, 0),
+                }
+            })
+            .collect();
+        // Layer l's ids: first[l]..first[l + 1] (ids are by layer).
+        let mut first = vec![0usize; nl + 1];
+        for l in 0..nl {
+            first[l + 1] = first[l] + net.layer_sizes[l];
+        }
+        // A source whose synapses are exactly layer l's neurons, in id order, is a row of l.
+        let mut row_of: Vec<u32> = (0..n)
+            .map(|i| {
+                let tg = targets(i);
+                match tg.first() {
+                    Some(&j0) => {
+                        let l = net.layer[j0 as usize] as usize;
+                        let whole = tg.len() == net.layer_sizes[l]
+                            && tg
+                                .iter()
+                                .enumerate()
+                                .all(|(k, &j)| j as usize == first[l] + k);
+                        if whole {
+                            l as u32
+                        } else {
+                            GENERAL
+                        }
+                    }
+                    None => GENERAL,
+                }
+            })
+            .collect();
+        // Layer l is dense iff every neuron of it has exactly as many synapses in as l has
+        // rows (so that all of its synapses come from its rows).
+        let mut fan_in = vec![0usize; n];
+        net.targets.iter().for_each(|&j| fan_in[j as usize] += 1);
+        let mut rows = vec![0usize; nl];
+        row_of
+            .iter()
+            .filter(|&&l| l != GENERAL)
+            .for_each(|&l| rows[l as usize] += 1);
+        let layers: Vec<LayerState> = (0..nl)
+            .map(|l| {
+                let ids = first[l]..first[l + 1];
+                let dense = l > 0 && rows[l] > 0 && ids.clone().all(|j| fan_in[j] == rows[l]);
+                LayerState {
+                    guard: f64::INFINITY,
+                    watch: Vec::new(),
+                    dense: dense.then_some(Dense {
+                        lo: ids.start,
+                        hi: ids.end,
+                        started: false,
+                        t_ref: 0.0,
+                        t_last: 0.0,
+                    }),
+                }
+            })
+            .collect();
+        for r in &mut row_of {
+            if *r != GENERAL && layers[*r as usize].dense.is_none() {
+                *r = GENERAL;
+            }
+        }
         Engine {
             net,
-            states: vec![NeuronState::new(); n],
-            fired: vec![false; n],
-            pending: vec![false; n],
-            queue: SpikeQueue::with_capacity(n),
+            s: vec![0.0; n],
+            a: vec![0.0; n],
+            t_ref: vec![0.0; n],
+            t_last: vec![0.0; n],
+            pred: vec![0.0; n],
+            n_in: vec![0; n],
+            status: vec![Status::Silent; n],
+            watched: vec![false; n],
+            queue: LayerQueue::new(nl),
+            layers,
+            row_of,
+            reach,
         }
     }
 
@@ -90,14 +394,12 @@ impl<'n> Engine<'n> {
                 "input {i} has spike time {t}: times must be >= 0 (or +inf for no spike)"
             )));
         }
-        self.states.iter_mut().for_each(|s| *s = NeuronState::new());
-        self.fired.iter_mut().for_each(|f| *f = false);
-        self.pending.iter_mut().for_each(|f| *f = false);
-        self.queue.clear();
+        self.reset();
         for (i, &t) in inputs.iter().enumerate() {
             if t.is_finite() {
-                self.queue.schedule(i as u32, t);
-                self.pending[i] = true;
+                self.status[i] = Status::Exact;
+                self.pred[i] = t;
+                self.queue.push(0, t, i as u32);
             }
         }
         let nl = net.n_layers();
@@ -109,20 +411,19 @@ impl<'n> Engine<'n> {
             synaptic_events_before_decision: vec![0; nl],
         };
         let first_out = net.first_output();
-        let theta = net.params.theta;
-        let tau = net.params.tau_syn;
         let mut now = f64::NEG_INFINITY;
-        while let Some((id, t)) = self.queue.pop() {
+        let mut factor = InputFactor::NONE;
+        while let Some((id, t)) = self.next_spike() {
             debug_assert!(t >= now, "time order: popped {t} after {now}");
             now = t;
             let iu = id as usize;
-            self.pending[iu] = false;
-            self.fired[iu] = true;
+            self.status[iu] = Status::Fired;
+            self.s[iu] = f64::NEG_INFINITY;
             let layer = net.layer[iu] as usize;
             let fan = net.fan_out(id) as u64;
             sum.fired[layer] += 1;
             sum.synaptic_events[layer] += fan;
-            rec.spike(id, t, if layer == 0 { 0 } else { self.states[iu].n_in });
+            rec.spike(id, t, if layer == 0 { 0 } else { self.n_in[iu] });
             if sum.decision.is_none() {
                 sum.fired_before_decision[layer] += 1;
                 sum.synaptic_events_before_decision[layer] += fan;
@@ -133,27 +434,275 @@ impl<'n> Engine<'n> {
                     }
                 }
             }
-            let (a, b) = (net.offsets[iu], net.offsets[iu + 1]);
-            for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
-                let tu = tg as usize;
-                if self.fired[tu] {
-                    continue;
-                }
-                match self.states[tu].on_input(t, w, theta, tau) {
-                    InputOutcome::Ignored => {}
-                    InputOutcome::Integrated(Some(tp)) => {
-                        self.queue.schedule(tg, tp);
-                        self.pending[tu] = true;
-                    }
-                    InputOutcome::Integrated(None) => {
-                        if self.pending[tu] {
-                            self.queue.cancel(tg);
-                            self.pending[tu] = false;
-                        }
-                    }
-                }
+            match self.row_of[iu] {
+                GENERAL => self.deliver(iu, t, &mut factor),
+                l => self.deliver_dense(l as usize, iu, t),
             }
         }
         Ok(sum)
+    }
+
+    /// Every neuron back to rest, queue and guards empty.
+    fn reset(&mut self) {
+        self.s.fill(0.0);
+        self.a.fill(0.0);
+        self.n_in.fill(0);
+        self.status.fill(Status::Silent);
+        self.watched.fill(false);
+        self.queue.clear();
+        for l in &mut self.layers {
+            l.guard = f64::INFINITY;
+            l.watch.clear();
+            if let Some(d) = &mut l.dense {
+                d.started = false;
+            }
+        }
+    }
+
+    /// Delivers neuron `src`'s spike at `t` to each of its targets, one by one.
+    fn deliver(&mut self, src: usize, t: f64, factor: &mut InputFactor) {
+        let net = self.net;
+        let (theta, tau) = (net.params.theta, net.params.tau_syn);
+        // Every neuron this spike defers has its spike after t: the guards of the layers it
+        // reaches come down to t (at most; a layer may have no new deferral).
+        let (lo, hi) = self.reach[src];
+        for l in &mut self.layers[lo as usize..hi as usize] {
+            l.guard = l.guard.min(t);
+        }
+        let (a, b) = (net.offsets[src], net.offsets[src + 1]);
+        for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
+            let j = tg as usize;
+            match self.status[j] {
+                Status::Fired => continue,
+                // The pending spike comes no later than this input: ignored.
+                Status::Exact if self.pred[j] <= t => continue,
+                _ => {}
+            }
+            // Integrate: the operations of `NeuronState::on_input`, in its order.
+            if self.n_in[j] == 0 {
+                self.t_ref[j] = t;
+            }
+            let f = factor.get(t, self.t_ref[j], tau);
+            if let Some(r) = f.rebase {
+                self.a[j] *= r;
+                self.t_ref[j] = t;
+            }
+            self.s[j] += w;
+            self.a[j] += w * f.e;
+            self.n_in[j] += 1;
+            self.t_last[j] = t;
+            let d = self.s[j] - theta;
+            if d <= 0.0 {
+                // No crossing (`S <= theta`): nothing pending, nothing queued.
+                self.status[j] = Status::Silent;
+            } else if holds(self.a[j], f.ek, d) {
+                // Test (1) at T = t: the spike comes after t. Deferred, guard t.
+                self.status[j] = Status::Deferred;
+                if !self.watched[j] {
+                    self.watched[j] = true;
+                    self.layers[net.layer[j] as usize].watch.push(tg);
+                }
+            } else {
+                self.predict(j, net.layer[j] as usize);
+            }
+        }
+    }
+
+    /// Delivers neuron `src`'s spike at `t` to dense layer `l`, whose every neuron it reaches:
+    /// one sweep `S += w`, `A += w exp((t - t_ref)/tau)` over the layer, with the factor (and
+    /// a rebase) computed once. Test (1) at `T = t` runs in the same sweep; the rare neurons
+    /// that fail it are predicted exactly afterwards.
+    fn deliver_dense(&mut self, l: usize, src: usize, t: f64) {
+        let net = self.net;
+        let (theta, tau) = (net.params.theta, net.params.tau_syn);
+        // A neuron of the layer whose exact prediction is no later than t ignores the input;
+        // only then does the sweep need to look at statuses.
+        let exact_due = self.valid_top(l).is_some_and(|(tp, _)| tp <= t);
+        let exact_any = self.valid_top(l).is_some();
+        let d = self.layers[l].dense.as_mut().expect("a dense layer");
+        if !d.started {
+            d.started = true;
+            d.t_ref = t;
+        }
+        let (lo, hi) = (d.lo, d.hi);
+        let f = InputFactor::new(t, d.t_ref, tau);
+        if let Some(r) = f.rebase {
+            self.a[lo..hi].iter_mut().for_each(|a| *a *= r);
+            d.t_ref = t;
+        }
+        d.t_last = t;
+        let (e, ek) = (f.e, f.ek);
+        let w = &net.weights[net.offsets[src]..net.offsets[src + 1]];
+        let s = &mut self.s[lo..hi];
+        let a = &mut self.a[lo..hi];
+        let n_in = &mut self.n_in[lo..hi];
+        let mut fails = false;
+        if !exact_any {
+            // No neuron of the layer is queued: every one that has not fired integrates.
+            // Fired ones (S = -inf) integrate too, harmlessly (never read again) and never
+            // pass the test; no branch per neuron.
+            for (((s, a), n), &w) in s.iter_mut().zip(a.iter_mut()).zip(n_in).zip(w) {
+                *s += w;
+                *a += w * e;
+                *n += 1;
+                let d = *s - theta;
+                fails |= (d > 0.0) & !holds(*a, ek, d);
+            }
+        } else {
+            let status = &mut self.status[lo..hi];
+            let pred = &self.pred[lo..hi];
+            for k in 0..s.len() {
+                match status[k] {
+                    Status::Fired => continue,
+                    Status::Exact if exact_due && pred[k] <= t => continue,
+                    // Its prediction is later than t: integrates, no longer queued.
+                    Status::Exact => status[k] = Status::Deferred,
+                    _ => {}
+                }
+                s[k] += w[k];
+                a[k] += w[k] * e;
+                n_in[k] += 1;
+                let d = s[k] - theta;
+                fails |= (d > 0.0) & !holds(a[k], ek, d);
+            }
+        }
+        if fails {
+            for j in lo..hi {
+                let d = self.s[j] - theta;
+                let open = matches!(self.status[j], Status::Silent | Status::Deferred);
+                if open && d > 0.0 && !holds(self.a[j], ek, d) {
+                    self.predict(j, l);
+                }
+            }
+        }
+        let g = &mut self.layers[l].guard;
+        *g = g.min(t);
+    }
+
+    /// Neuron `j` (of layer `l`) predicted exactly, as `on_input` does,
+    /// `max(t_ref + tau ln(A / (S - theta)), t_last)` (`S > theta`), and queued.
+    fn predict(&mut self, j: usize, l: usize) {
+        let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
+        let (t_ref, t_last) = match &self.layers[l].dense {
+            Some(d) => (d.t_ref, d.t_last),
+            None => (self.t_ref[j], self.t_last[j]),
+        };
+        let z = self.a[j] / (self.s[j] - theta);
+        let tp = (t_ref + tau * z.ln()).max(t_last);
+        self.pred[j] = tp;
+        self.status[j] = Status::Exact;
+        self.queue.push(l, tp, j as u32);
+    }
+
+    /// The next spike in `(time, id)` order, popped; `None` when nothing can fire any more.
+    ///
+    /// The earliest queued spike is popped only if no layer's guard is earlier; otherwise the
+    /// lowest such layer's deferred neurons are re-tested first ([`Engine::retest`]), which may
+    /// queue earlier spikes.
+    fn next_spike(&mut self) -> Option<(u32, f64)> {
+        loop {
+            let head = self.head();
+            let t_head = head.map_or(f64::INFINITY, |(_, t, _)| t);
+            match (1..self.layers.len()).find(|&l| t_head > self.layers[l].guard) {
+                Some(l) => self.retest(l),
+                None => {
+                    let (layer, t, id) = head?;
+                    self.queue.pop(layer);
+                    return Some((id, t));
+                }
+            }
+        }
+    }
+
+    /// The earliest valid queued spike `(layer, time, id)`; stale entries (of neurons that
+    /// were re-predicted or have fired) are dropped on the way.
+    fn head(&mut self) -> Option<(usize, f64, u32)> {
+        let mut best: Option<(usize, f64, u32)> = None;
+        for l in 0..self.layers.len() {
+            if let Some((t, id)) = self.valid_top(l) {
+                if best.is_none_or(|(_, bt, bid)| t < bt || (t == bt && id < bid)) {
+                    best = Some((l, t, id));
+                }
+            }
+        }
+        best
+    }
+
+    /// The earliest valid entry of layer `l`'s queue, stale entries dropped.
+    #[inline]
+    fn valid_top(&mut self, l: usize) -> Option<(f64, u32)> {
+        while let Some((key, id)) = self.queue.peek(l) {
+            let j = id as usize;
+            if self.status[j] == Status::Exact && self.pred[j].order_key() == key {
+                return Some((self.pred[j], id));
+            }
+            self.queue.pop(l);
+        }
+        None
+    }
+
+    /// Re-tests layer `l`'s deferred neurons against `T_l`, the earliest time a neuron of an
+    /// earlier layer can fire (none of them can receive an input before): those that pass
+    /// test (1) stay deferred with guard `T_l`, the others are predicted exactly and queued.
+    fn retest(&mut self, l: usize) {
+        let mut t_l = f64::INFINITY;
+        for lower in 0..l {
+            if let Some((t, _)) = self.valid_top(lower) {
+                t_l = t_l.min(t);
+            }
+            t_l = t_l.min(self.layers[lower].guard);
+        }
+        let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
+        let mut bound = BoundFactor::NONE;
+        let mut deferred = false;
+        if let Some(d) = self.layers[l].dense {
+            let ek = bound.get(t_l, d.t_ref, tau);
+            // Blocks of RETEST_BLOCK neurons, each first tested as a whole without a branch per
+            // neuron (fired neurons have S = -inf and drop out); only a block with a neuron
+            // that fails test (1) is gone through one by one. A neuron with S > theta that
+            // is queued or passes keeps the guard finite (at worst one more re-test).
+            for lo in (d.lo..d.hi).step_by(RETEST_BLOCK) {
+                let hi = (lo + RETEST_BLOCK).min(d.hi);
+                let (s, a) = (&self.s[lo..hi], &self.a[lo..hi]);
+                let mut fails = false;
+                for (&s, &a) in s.iter().zip(a) {
+                    let dd = s - theta;
+                    deferred |= dd > 0.0;
+                    fails |= (dd > 0.0) & !holds(a, ek, dd);
+                }
+                if !fails {
+                    continue;
+                }
+                for j in lo..hi {
+                    let dd = self.s[j] - theta;
+                    let open = matches!(self.status[j], Status::Silent | Status::Deferred);
+                    if open && dd > 0.0 && !holds(self.a[j], ek, dd) {
+                        self.predict(j, l);
+                    }
+                }
+            }
+        } else {
+            let mut list = std::mem::take(&mut self.layers[l].watch);
+            list.retain(|&id| {
+                let j = id as usize;
+                if self.status[j] != Status::Deferred {
+                    self.watched[j] = false;
+                    return false;
+                }
+                if holds(
+                    self.a[j],
+                    bound.get(t_l, self.t_ref[j], tau),
+                    self.s[j] - theta,
+                ) {
+                    deferred = true;
+                    return true;
+                }
+                self.watched[j] = false;
+                self.predict(j, l);
+                false
+            });
+            self.layers[l].watch = list;
+        }
+        self.layers[l].guard = if deferred { t_l } else { f64::INFINITY };
     }
 }

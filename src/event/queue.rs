@@ -1,8 +1,10 @@
 //! The global spike queue: at most one pending spike per neuron, earliest first.
 
+use crate::real::Real;
 use ordered_float::OrderedFloat;
 use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Hasher for dense u32 neuron ids: the id itself (ids are unique and small; no need to mix).
@@ -87,6 +89,52 @@ impl SpikeQueue {
     /// Drops everything.
     pub(crate) fn clear(&mut self) {
         self.pq.clear();
+    }
+}
+
+/// The engine's queue: one binary min-heap of `(time, id)` per layer, and the global order
+/// over their minima (the engine compares the layers' heads: a handful of layers).
+///
+/// Entries are never updated or removed in place: a neuron re-predicted pushes a new entry
+/// and the engine drops stale ones when they reach a head (lazy deletion: an entry is live
+/// iff its neuron is still pending at exactly that time). Keys are
+/// [`Real::order_key`]`(t)`, whose integer order is the numeric order of the times, then the
+/// neuron id: the order `(time, id)` of [`SpikeQueue`]. `push` and `pop` are O(log n), `peek`
+/// O(1), with no hashing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LayerQueue {
+    heaps: Vec<BinaryHeap<Reverse<(u64, u32)>>>,
+}
+
+impl LayerQueue {
+    /// Empty heaps for `n_layers` layers.
+    pub(crate) fn new(n_layers: usize) -> Self {
+        LayerQueue {
+            heaps: vec![BinaryHeap::new(); n_layers],
+        }
+    }
+
+    /// Queues neuron `id` of layer `layer` at time `t`.
+    #[inline]
+    pub(crate) fn push(&mut self, layer: usize, t: f64, id: u32) {
+        self.heaps[layer].push(Reverse((t.order_key(), id)));
+    }
+
+    /// The earliest entry `(order key, id)` of `layer`.
+    #[inline]
+    pub(crate) fn peek(&self, layer: usize) -> Option<(u64, u32)> {
+        self.heaps[layer].peek().map(|r| r.0)
+    }
+
+    /// Drops the earliest entry of `layer`.
+    #[inline]
+    pub(crate) fn pop(&mut self, layer: usize) {
+        self.heaps[layer].pop();
+    }
+
+    /// Drops everything.
+    pub(crate) fn clear(&mut self) {
+        self.heaps.iter_mut().for_each(BinaryHeap::clear);
     }
 }
 
