@@ -113,12 +113,12 @@ impl EventNet {
     }
 
     /// Number of neurons (inputs included).
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
     /// Whether the network has no neurons.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
 
@@ -184,12 +184,18 @@ impl EventNet {
 
 impl CompiledNet {
     /// Number of neurons, inputs included.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.layer.len()
     }
     /// Whether empty (never, once compiled).
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.layer.is_empty()
+    }
+    /// The [`EventNet`] key of each neuron, by engine id (the position in the network:
+    /// inputs first, then layer by layer), so that a recorded id can be traced back to the
+    /// neuron the caller added.
+    pub fn keys(&self) -> &[NeuronKey] {
+        &self.keys
     }
     /// Number of network inputs.
     pub fn n_inputs(&self) -> usize {
