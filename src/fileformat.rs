@@ -5,7 +5,7 @@
 //! Owns only that frame: writing it, and reading it back with the magic, the version and the
 //! payload checked. Each format ([`crate::model`], [`crate::rate::model`], [`crate::trace`], the
 //! training [`crate::train::Checkpoint`]) keeps its own magic, version and limit, and turns a
-//! [`FrameError`] into its own message.
+//! `FrameError` into its own message.
 
 use bincode::Options;
 use serde::de::DeserializeOwned;

@@ -28,7 +28,7 @@
 //!    O(inputs + neurons) numbers per layer: `e_i` and the position of each input, and
 //!    `a_j = s tau h_j`, `b_j = s tau q_j` and `causal[j]` of each neuron (`s` a scale, e.g.
 //!    1/batch size).
-//! 2. [`add_rows`], per weight row i and any number of samples:
+//! 2. `add_rows`, per weight row i and any number of samples:
 //!    `dL/dw_ji += e_i a_j - b_j` for every j with `k_i < causal[j]`, vectorised over j.
 //!
 //! [`backward`] chains the two for one sample.
@@ -87,7 +87,7 @@ pub(crate) struct LayerGrad<F> {
     c: Vec<u32>,
 }
 
-/// One sample's gradient record: a [`LayerGrad`] per layer, or nothing if the sample gives no
+/// One sample's gradient record: a `LayerGrad` per layer, or nothing if the sample gives no
 /// gradient (its target never fired).
 #[derive(Clone, Debug, Default)]
 pub struct SampleGrad<F> {
@@ -105,7 +105,7 @@ impl<F> SampleGrad<F> {
 /// Runs the backward pass of one sample down to its [`SampleGrad`] record, given `dl_dt_out`
 /// (dL/dt of each output neuron) and the forward record `pass` of the same weights, with
 /// `denom_floor` guarding S - theta (see [`DENOM_FLOOR`]) and every weight gradient
-/// multiplied by `scale`. The weight gradient itself is left to [`add_rows`].
+/// multiplied by `scale`. The weight gradient itself is left to `add_rows`.
 #[allow(clippy::too_many_arguments)]
 pub fn sample_grad<F: Real>(
     net: &Net<F>,
@@ -281,7 +281,7 @@ pub(crate) fn add_rows<F: Real>(
 /// Accumulates dL/dw of one sample into `grads` (one input-major buffer per layer) given
 /// `dl_dt_out` (dL/dt of each output neuron) and the forward record `pass` of the same weights,
 /// with `denom_floor` guarding S - theta (see [`DENOM_FLOOR`]): [`sample_grad`] then
-/// [`add_rows`] over every row.
+/// `add_rows` over every row.
 pub fn backward<F: Real>(
     net: &Net<F>,
     pass: &ForwardPass<F>,

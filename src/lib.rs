@@ -133,7 +133,7 @@ pub mod embedded;
 pub mod encoding;
 pub(crate) mod error;
 pub mod event;
-pub(crate) mod fileformat;
+pub mod fileformat;
 pub mod fsio;
 pub mod grad;
 pub mod loss;

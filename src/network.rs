@@ -3,7 +3,7 @@
 //! Owns the one layer type that every part of the crate shares: model files ([`crate::model`]),
 //! the analytic solver ([`crate::analytic::Net`], in f32 or f64), the event engine's compiled
 //! graph ([`crate::event::EventNet::from_model`]), the trainer, the rate-coded baseline's ReLU
-//! network ([`crate::rate::ReluNet`], dense layers in f32), the NIR export and the checks of
+//! network ([`crate::rate::relu::ReluNet`], dense layers in f32), the NIR export and the checks of
 //! shapes on load. A layer is generic over its number type `F` (f64 in model files, f32 while
 //! training), so converting a network between precisions keeps its description.
 //!
@@ -122,11 +122,11 @@ impl<F> Net<F> {
 }
 
 /// Fewest and most bits [`quantise`] accepts.
-pub(crate) const BITS_RANGE: std::ops::RangeInclusive<u32> = 2..=16;
+pub const BITS_RANGE: std::ops::RangeInclusive<u32> = 2..=16;
 
 /// The step of [`quantise`] for a layer whose largest |w| is `max_abs`:
 /// `s = max_abs / (2^(B-1) - 1)` (0 for an all-zero layer).
-pub(crate) fn quant_step<F: num_traits::Float>(max_abs: F, bits: u32) -> F {
+pub fn quant_step<F: num_traits::Float>(max_abs: F, bits: u32) -> F {
     max_abs / F::from((1u64 << (bits - 1)) - 1).expect("a small integer")
 }
 

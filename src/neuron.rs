@@ -108,7 +108,7 @@ pub(crate) fn z_to_time<F: Real>(t_ref: F, z: F, tau: F) -> F {
 
 /// What happened when an input reached a neuron.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum InputOutcome<F> {
+pub enum InputOutcome<F> {
     /// The neuron's pending spike comes no later than this input (or it already fired): the
     /// input is not integrated. The pending spike stands.
     Ignored,
@@ -121,24 +121,24 @@ pub(crate) enum InputOutcome<F> {
 /// One operation, [`NeuronState::on_input`], advances it; both engines use it so that their
 /// arithmetic is the same operation for operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct NeuronState<F> {
+pub struct NeuronState<F> {
     /// S = sum of the weights integrated so far (threshold units).
-    pub(crate) s: F,
+    pub s: F,
     /// A = sum of w_i exp((t_i - t_ref)/tau) over the inputs integrated so far.
-    pub(crate) a: F,
+    pub a: F,
     /// Reference time of `a` (time of the first input, moved forward by rebasing).
-    pub(crate) t_ref: F,
+    pub t_ref: F,
     /// Number of inputs integrated (the causal set's size once the neuron fires).
-    pub(crate) n_in: u32,
+    pub n_in: u32,
     /// Predicted crossing as z relative to `t_ref`, if `S > theta`.
-    pub(crate) pred_z: Option<F>,
+    pub pred_z: Option<F>,
     /// Predicted first-spike time `t_ref + tau ln(pred_z)`.
-    pub(crate) pred_t: Option<F>,
+    pub pred_t: Option<F>,
 }
 
 impl<F: Real> NeuronState<F> {
     /// A neuron that has received nothing.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
@@ -149,7 +149,7 @@ impl<F: Real> NeuronState<F> {
     /// re-predicted. When `(t - t_ref)/tau` exceeds [`Real::REBASE_LIMIT`], `A` is first
     /// rebased to `t_ref = t` (multiplied by `exp(-(t - t_ref)/tau)`), so z never overflows.
     #[inline]
-    pub(crate) fn on_input(&mut self, t: F, w: F, theta: F, tau: F) -> InputOutcome<F> {
+    pub fn on_input(&mut self, t: F, w: F, theta: F, tau: F) -> InputOutcome<F> {
         if let Some(p) = self.pred_t {
             if p <= t {
                 return InputOutcome::Ignored;

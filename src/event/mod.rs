@@ -29,7 +29,7 @@
 //! input whatever the pop order, so the spikes do not depend on the tie rule; only the order
 //! of simultaneous spikes in a record does.
 //!
-//! [`SpikeQueue`] is the same `(time, id)` order as an indexed queue on `priority-queue` with
+//! `SpikeQueue` is the same `(time, id)` order as an indexed queue on `priority-queue` with
 //! `ordered-float` keys (update and cancel in place), for callers that want one; the engine's
 //! loop uses the per-layer heaps, measured faster (no hashing, no updates in place).
 

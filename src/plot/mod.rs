@@ -1,13 +1,13 @@
 //! Pictures as SVG text, with no font or graphics library: one small toolkit shared by every
 //! picture of the crate, and the accuracy curve of a training log.
 //!
-//! The toolkit is three parts: [`Svg`], a builder that escapes every text it is given
-//! ([`esc`]); [`LinearAxis`] and [`LogAxis`], which map values to pixels and choose round tick
-//! values ([`nice_ticks`]); and two axis painters on [`Svg`] that draw tick marks, tick labels
+//! The toolkit is three parts: `Svg`, a builder that escapes every text it is given
+//! (`esc`); `LinearAxis` and `LogAxis`, which map values to pixels and choose round tick
+//! values (`nice_step`); and two axis painters on `Svg` that draw tick marks, tick labels
 //! and an axis label. Pictures are pure functions returning text; writing files is the
 //! caller's business.
 //!
-//! Two chart shapes sit on it: [`line_chart`], one plot of lines, and [`panel_grid`], a grid
+//! Two chart shapes sit on it: [`line_chart`], one plot of lines, and `panel_grid`, a grid
 //! of small plots whose points carry error bars and whose x axes may run backwards.
 //!
 //! This module owns the drawing primitives and the accuracy curve ([`accuracy_curve`]). It

@@ -1,8 +1,8 @@
 //! Counting both codings the same way, and comparing them at matched accuracy.
 //!
 //! Owns the summaries only (pure functions over finished runs): the rate network's curve over
-//! T ([`rate_curve`]), its per-sample decision times ([`rate_decisions`]), the first-spike
-//! network's counts ([`temporal_counts`]), the operating point ([`operating_point`]) and the
+//! T ([`rate_curve`]), its per-sample decision times (`rate_decisions`), the first-spike
+//! network's counts ([`temporal_counts`]), the operating point (`operating_point`) and the
 //! whole [`Comparison`]. Running the networks is the job of [`super::sim`] and
 //! [`mod@crate::simulate`]; rendering that of [`super::report`] and [`super::plot`].
 //!

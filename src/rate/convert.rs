@@ -97,7 +97,7 @@ pub fn activation_scales(
 }
 
 /// A converted, rate-coded spiking network: integrate-and-fire neurons, threshold
-/// [`SpikingNet::THRESHOLD`], reset by subtraction, no leak, no bias.
+/// `SpikingNet::THRESHOLD`, reset by subtraction, no leak, no bias.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikingNet {
     /// Normalised weights `W'_l`, input-major.

@@ -5,7 +5,7 @@
 //! ([`evaluate_relu`]). Forward and backward passes come from [`super::relu`]; nothing here
 //! prints: each epoch goes to a callback.
 //!
-//! **Reproducibility.** Every batch is split into [`GRAD_SHARDS`] fixed shards whatever the
+//! **Reproducibility.** Every batch is split into `GRAD_SHARDS` fixed shards whatever the
 //! thread count; each shard sums its samples' gradients in order and the shards are summed in
 //! order, so a run depends on its seed only, not on `threads`. Initial weights and shuffles
 //! come from a ChaCha8 generator seeded with `seed` (stream 0); the dropout masks of shard `s`

@@ -2,7 +2,7 @@
 //! rounded to a few bits or drift, and when the decision has a deadline; for a first-spike
 //! model and, side by side, the rate-coded baseline.
 //!
-//! Owns the perturbations ([`perturb`]: pure functions, the generator passed in), the sweeps
+//! Owns the perturbations (`perturb`: pure functions, the generator passed in), the sweeps
 //! of a first-spike model ([`temporal`]: the analytic solver runs every level, the event
 //! engine re-runs a sample of each level's perturbed inputs and must agree exactly) and of the
 //! rate baseline ([`rate`]), and what the picture of the results shows ([`picture`], drawn by
@@ -24,7 +24,7 @@
 //! rate network's threshold stays 1).
 //!
 //! **Trials and seeds.** Each level of a random perturbation runs `trials` times; trial `k` of
-//! level `x` of kind `K` draws from ChaCha8 seeded with [`perturb::mix`]`(seed, K, x, k)`,
+//! level `x` of kind `K` draws from ChaCha8 seeded with `perturb::mix``(seed, K, x, k)`,
 //! sample `i` on stream `i` (so the numbers do not depend on the thread count). Quantisation is
 //! deterministic and runs once. A level that changes nothing (jitter 0, deletion 0, noise 0)
 //! and every deadline reuse the one unperturbed pass, whose accuracy is that of
@@ -35,7 +35,7 @@
 //! the mean decision time and the mean spikes to decision over the decided samples; mean and
 //! sample standard deviation over the trials. First-spike decision time: the first output
 //! spike (units of tau_syn). Spikes to decision: every spike up to and including it, inputs
-//! included ([`temporal::spikes_to_decision`]). Rate: the readout at step T; its decision time
+//! included (`temporal::spikes_to_decision`). Rate: the readout at step T; its decision time
 //! is the step from which its prediction no longer changes up to T (as in `compare`), its
 //! spikes to decision those of all layers up to that step.
 //!

@@ -3,7 +3,7 @@
 //! coding. Bits and deadlines run from large (left) to small (right), so that severity grows
 //! to the right in every panel.
 //!
-//! Owns what the picture shows; the drawing is [`crate::plot::panel_grid`]'s. It can be drawn
+//! Owns what the picture shows; the drawing is `crate::plot::panel_grid`'s. It can be drawn
 //! from the sweeps ([`picture`]) or again from the JSON report written beside it
 //! ([`picture_from_json`]), without re-running anything. Pure: returns the SVG text.
 

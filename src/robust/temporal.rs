@@ -18,7 +18,7 @@ use serde::Serialize;
 pub struct Outcome {
     /// The first output spike: (class, time in the model's time unit); `None` if no output fired.
     pub decision: Option<(usize, f64)>,
-    /// Spikes up to and including the decision, inputs included (see [`spikes_to_decision`]).
+    /// Spikes up to and including the decision, inputs included (see `spikes_to_decision`).
     pub spikes: u64,
 }
 
@@ -45,9 +45,9 @@ pub(crate) fn spikes_to_decision(pass: &ForwardPass<f64>) -> u64 {
 pub enum InputNoise {
     /// Nothing.
     None,
-    /// [`perturb::jitter`] with this sd (units of tau_syn).
+    /// `perturb::jitter` with this sd (units of tau_syn).
     Jitter(f64),
-    /// [`perturb::delete`] with this probability.
+    /// `perturb::delete` with this probability.
     Delete(f64),
 }
 

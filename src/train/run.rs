@@ -126,7 +126,7 @@ pub enum RunEnd {
     },
 }
 
-/// What one [`Trainer::step`] did.
+/// What one `Trainer::step` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     /// One batch, within an epoch.

@@ -1,8 +1,8 @@
 //! Applying one batch to the weights, split by weight rows over the threads.
 //!
 //! Each thread owns a contiguous range of rows (inputs) of every layer. For each block of
-//! [`ROW_BLOCK`] rows it sums the batch's loss gradient over the samples' records
-//! ([`crate::grad::add_rows`]; the records already carry the 1/batch scale), then, while the
+//! `ROW_BLOCK` rows it sums the batch's loss gradient over the samples' records
+//! (`crate::grad::add_rows`; the records already carry the 1/batch scale), then, while the
 //! rows are in cache, takes the Adam step and the weight-cost step on them. Per weight, with
 //! `g` the batch-mean loss gradient, clipped to norm `clip` if set:
 //!
