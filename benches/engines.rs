@@ -9,17 +9,13 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::embedded::mnist_test_slice;
 use firstspike::event::{Engine, EventNet, NoRecord, RunOptions};
-use firstspike::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
-use firstspike::loss::{output_loss, LossOrigin};
 use firstspike::model::Model;
-use firstspike::train::adam::Adam;
-use firstspike::train::update::{UpdateSettings, Updater};
-use firstspike::train::{init_model, TrainConfig};
+use firstspike::train::{init_model, TrainConfig, Trainer};
 use std::hint::black_box;
 
 const SAMPLES: usize = 64;
 
-fn setup() -> (Model, Vec<Vec<f64>>, Vec<u8>) {
+fn setup() -> (Model, Vec<Vec<f64>>) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist-784-800-10.bin");
     let model = Model::load(path.as_ref()).unwrap_or_else(|_| {
         eprintln!("{path} not found: benchmarking a freshly initialised 784-800-10 network");
@@ -29,11 +25,11 @@ fn setup() -> (Model, Vec<Vec<f64>>, Vec<u8>) {
     let inputs = (0..SAMPLES)
         .map(|i| model.encoding.encode(data.image(i)))
         .collect();
-    (model, inputs, data.labels[..SAMPLES].to_vec())
+    (model, inputs)
 }
 
 fn analytic(c: &mut Criterion) {
-    let (model, inputs, labels) = setup();
+    let (model, inputs) = setup();
     let mut g = c.benchmark_group("analytic");
     g.throughput(Throughput::Elements(SAMPLES as u64));
     let n64 = Net::<f64>::from_model(&model);
@@ -61,41 +57,24 @@ fn analytic(c: &mut Criterion) {
         })
     });
     g.bench_function("train_step_f32", |b| {
-        // What training does per batch of 32, on one thread: forward, loss and the
-        // per-sample gradient record of each sample, then the row-wise update (gradient
-        // sums, Adam, costs) with the default settings.
-        let (mut s, mut p) = (LayerScratch::default(), ForwardPass::default());
-        let (mut bs, mut st) = (BackScratch::default(), BackwardStats::default());
-        let cfg = TrainConfig::default();
-        let mut net = n32.clone();
-        let sizes: Vec<usize> = net.layers.iter().map(|l| l.weights().len()).collect();
-        let (mut adam, mut up) = (Adam::new(&sizes), Updater::default());
-        let set = UpdateSettings {
-            lr: cfg.lr as f32,
-            weight_sum_k: cfg.weight_sum_k as f32,
-            l2: cfg.l2 as f32,
-            clip_norm: cfg.clip_norm,
+        // Training itself, on one thread: the trainer's steps over the first 64 digits in
+        // batches of 32 (forward, loss, per-sample gradient records, then the row-wise update:
+        // gradient sums, Adam, costs), two steps per iteration, default settings otherwise.
+        let mut digits = mnist_test_slice().expect("embedded slice");
+        digits.truncate(SAMPLES).expect("64 digits");
+        let cfg = TrainConfig {
+            epochs: 1_000_000,
+            batch_size: 32,
             threads: 1,
+            arch: model.arch(),
+            params: model.params,
+            encoding: model.encoding.clone(),
+            ..TrainConfig::default()
         };
-        let mut recs = vec![SampleGrad::default(); 32];
-        let mut dl = vec![0.0; 10];
-        let mut t_out = vec![0.0; 10];
-        let mut d32 = vec![0.0f32; 10];
+        let mut trainer = Trainer::from_model(&cfg, &model, &digits, None).expect("trainer");
         b.iter(|| {
-            for (ins, ls) in in32.chunks(32).zip(labels.chunks(32)) {
-                for ((t, &l), rec) in ins.iter().zip(ls).zip(recs.iter_mut()) {
-                    forward(&net, t, &mut s, &mut p);
-                    for (o, &x) in t_out.iter_mut().zip(p.outputs()) {
-                        *o = x as f64;
-                    }
-                    rec.clear();
-                    if output_loss(&t_out, l as usize, 1.0, LossOrigin::Input, &mut dl).is_some() {
-                        d32.iter_mut().zip(&dl).for_each(|(d, &x)| *d = x as f32);
-                        let scale = 1.0 / 32.0;
-                        sample_grad(&net, &p, &d32, 0.01, scale, &mut bs, rec, &mut st);
-                    }
-                }
-                black_box(up.apply(&mut net, &mut adam, &recs[..ins.len()], &set));
+            for _ in 0..2 {
+                black_box(trainer.step(&mut |_| {}).expect("training step"));
             }
         })
     });
@@ -103,7 +82,7 @@ fn analytic(c: &mut Criterion) {
 }
 
 fn event(c: &mut Criterion) {
-    let (model, inputs, _) = setup();
+    let (model, inputs) = setup();
     let net = EventNet::from_model(&model).unwrap().compile().unwrap();
     let mut g = c.benchmark_group("event");
     for until_decision in [false, true] {

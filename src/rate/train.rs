@@ -14,13 +14,13 @@
 use super::relu::{argmax, backward, forward, pixels_into, BackScratch, Dropout, Pass, ReluNet};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::parallel::par_chunks;
+use crate::parallel::{par_chunks, par_each_mut};
 use crate::train::adam::Adam;
+use crate::train::driver::{self, EpochSteps};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
 /// Fixed number of gradient shards per batch (see the module notes). Four lets up to four
 /// threads work; each shard costs one gradient buffer (2.5 MB for 784-800-10).
@@ -225,6 +225,13 @@ pub fn train_relu(
     test: Option<&Dataset>,
     mut on_epoch: impl FnMut(&ReluEpochLog),
 ) -> Result<ReluNet> {
+    let mut t = ReluTrainer::new(cfg, train, test)?;
+    driver::run_to_end(&mut t, &mut on_epoch as &mut dyn FnMut(&ReluEpochLog))?;
+    Ok(t.net)
+}
+
+/// Checks the settings against the data.
+fn check_setup(cfg: &ReluTrainConfig, train: &Dataset) -> Result<()> {
     cfg.validate()?;
     if cfg.arch[0] != train.dim() {
         return Err(Error::dimension(format!(
@@ -233,128 +240,209 @@ pub fn train_relu(
             train.dim()
         )));
     }
-    if let Some(&bad) = train
-        .labels
-        .iter()
-        .find(|&&l| l as usize >= *cfg.arch.last().unwrap())
-    {
+    let outputs = *cfg.arch.last().unwrap();
+    if let Some(&bad) = train.labels.iter().find(|&&l| l as usize >= outputs) {
         return Err(Error::dimension(format!(
-            "label {bad} but the network has only {} outputs",
-            cfg.arch.last().unwrap()
+            "label {bad} but the network has only {outputs} outputs"
         )));
     }
-    let mut net = ReluNet::init(&cfg.arch, cfg.seed);
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let sizes: Vec<usize> = net.layers.iter().map(|l| l.w.len()).collect();
-    let mut opt = match cfg.optimizer {
-        Optimizer::Adam => OptState::Adam(Adam::new(&sizes)),
-        Optimizer::Sgd { momentum } => OptState::Sgd {
-            momentum: momentum as f32,
-            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-        },
-    };
-    let mut shards: Vec<Shard> = (0..GRAD_SHARDS)
-        .map(|_| Shard {
-            grads: sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            pass: Pass::default(),
-            back: BackScratch::default(),
-            x: Vec::new(),
-            loss: 0.0,
-            correct: 0,
-        })
-        .collect();
-    let mut total: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let per_thread = GRAD_SHARDS.div_ceil(cfg.threads.min(GRAD_SHARDS));
-    let drop_p = cfg.dropout as f32;
-    let keep_scale = 1.0 / (1.0 - drop_p);
-    let mut lr = cfg.lr;
-    let mut global_step = 0u64;
-    for epoch in 1..=cfg.epochs {
-        let start = Instant::now();
-        order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
-            let per_shard = batch.len().div_ceil(GRAD_SHARDS);
-            let net_ref = &net;
-            crossbeam::scope(|sc| {
-                for (g, group) in shards.chunks_mut(per_thread).enumerate() {
-                    sc.spawn(move |_| {
-                        for (k, sh) in group.iter_mut().enumerate() {
-                            let s = g * per_thread + k;
-                            let mut drng = ChaCha8Rng::seed_from_u64(cfg.seed);
-                            drng.set_stream(1 + global_step * GRAD_SHARDS as u64 + s as u64);
-                            sh.grads
-                                .iter_mut()
-                                .for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
-                            sh.loss = 0.0;
-                            sh.correct = 0;
-                            let lo = (s * per_shard).min(batch.len());
-                            let hi = ((s + 1) * per_shard).min(batch.len());
-                            for &i in &batch[lo..hi] {
-                                pixels_into(train.image(i), &mut sh.x);
-                                let d = (drop_p > 0.0).then_some(Dropout {
-                                    p: drop_p,
-                                    rng: &mut drng,
-                                });
-                                forward(net_ref, &sh.x, &mut sh.pass, d);
-                                let y = train.labels[i] as usize;
-                                sh.correct += (argmax(sh.pass.logits()) == y) as usize;
-                                sh.loss += backward(
-                                    net_ref,
-                                    &sh.pass,
-                                    y,
-                                    keep_scale,
-                                    &mut sh.grads,
-                                    &mut sh.back,
-                                ) as f64;
-                            }
-                        }
-                    });
-                }
+    Ok(())
+}
+
+/// A ReLU training run in progress, driven epoch by epoch by [`driver`].
+struct ReluTrainer<'d> {
+    cfg: &'d ReluTrainConfig,
+    train: &'d Dataset,
+    test: Option<&'d Dataset>,
+    net: ReluNet,
+    rng: ChaCha8Rng,
+    opt: OptState,
+    shards: Vec<Shard>,
+    /// The batch gradient (mean over the batch).
+    total: Vec<Vec<f32>>,
+    order: Vec<usize>,
+    epoch: usize,
+    batch: usize,
+    lr: f64,
+    /// Batches done over all epochs (the dropout streams' index).
+    global_step: u64,
+    loss_sum: f64,
+    correct: usize,
+    seconds: f64,
+}
+
+impl<'d> ReluTrainer<'d> {
+    fn new(
+        cfg: &'d ReluTrainConfig,
+        train: &'d Dataset,
+        test: Option<&'d Dataset>,
+    ) -> Result<Self> {
+        check_setup(cfg, train)?;
+        let net = ReluNet::init(&cfg.arch, cfg.seed);
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.w.len()).collect();
+        let zeros = || sizes.iter().map(|&n| vec![0.0; n]).collect::<Vec<_>>();
+        let opt = match cfg.optimizer {
+            Optimizer::Adam => OptState::Adam(Adam::new(&sizes)),
+            Optimizer::Sgd { momentum } => OptState::Sgd {
+                momentum: momentum as f32,
+                v: zeros(),
+            },
+        };
+        let shards = (0..GRAD_SHARDS)
+            .map(|_| Shard {
+                grads: zeros(),
+                pass: Pass::default(),
+                back: BackScratch::default(),
+                x: Vec::new(),
+                loss: 0.0,
+                correct: 0,
             })
-            .expect("training threads");
-            let inv = 1.0 / batch.len() as f32;
-            for (l, t) in total.iter_mut().enumerate() {
-                t.copy_from_slice(&shards[0].grads[l]);
-                for sh in &shards[1..] {
-                    t.iter_mut().zip(&sh.grads[l]).for_each(|(a, b)| *a += b);
-                }
-                t.iter_mut().for_each(|v| *v *= inv);
-            }
-            let bl: f64 = shards.iter().map(|s| s.loss).sum();
-            if !bl.is_finite() {
-                return Err(Error::Diverged {
-                    epoch,
-                    batch: Some(b + 1),
-                    what: format!("the training loss became {bl}"),
-                });
-            }
-            loss_sum += bl;
-            correct += shards.iter().map(|s| s.correct).sum::<usize>();
-            opt.step(&mut net, &total, lr as f32);
-            global_step += 1;
+            .collect();
+        Ok(ReluTrainer {
+            cfg,
+            train,
+            test,
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            net,
+            opt,
+            shards,
+            total: zeros(),
+            order: (0..train.len()).collect(),
+            epoch: 1,
+            batch: 0,
+            lr: cfg.lr,
+            global_step: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seconds: 0.0,
+        })
+    }
+
+    /// Shard `s`'s part of `batch`: gradient sums, loss and hits of its samples, in order.
+    fn shard_pass(&self, s: usize, sh: &mut Shard, batch: &[usize]) {
+        let cfg = self.cfg;
+        let drop_p = cfg.dropout as f32;
+        let keep_scale = 1.0 / (1.0 - drop_p);
+        let per_shard = batch.len().div_ceil(GRAD_SHARDS);
+        let mut drng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        drng.set_stream(1 + self.global_step * GRAD_SHARDS as u64 + s as u64);
+        sh.grads
+            .iter_mut()
+            .for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
+        sh.loss = 0.0;
+        sh.correct = 0;
+        let lo = (s * per_shard).min(batch.len());
+        let hi = ((s + 1) * per_shard).min(batch.len());
+        for &i in &batch[lo..hi] {
+            pixels_into(self.train.image(i), &mut sh.x);
+            let d = (drop_p > 0.0).then_some(Dropout {
+                p: drop_p,
+                rng: &mut drng,
+            });
+            forward(&self.net, &sh.x, &mut sh.pass, d);
+            let y = self.train.labels[i] as usize;
+            sh.correct += (argmax(sh.pass.logits()) == y) as usize;
+            sh.loss += backward(
+                &self.net,
+                &sh.pass,
+                y,
+                keep_scale,
+                &mut sh.grads,
+                &mut sh.back,
+            ) as f64;
         }
-        let seconds = start.elapsed().as_secs_f64();
-        if let Err(w) = net.validate() {
+    }
+}
+
+impl<'r> EpochSteps<dyn FnMut(&ReluEpochLog) + 'r> for ReluTrainer<'_> {
+    fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    fn epochs(&self) -> usize {
+        self.cfg.epochs
+    }
+
+    fn batch(&self) -> usize {
+        self.batch
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.cfg.batch_size)
+    }
+
+    fn begin_epoch(&mut self) {
+        self.order.shuffle(&mut self.rng);
+        (self.loss_sum, self.correct, self.seconds) = (0.0, 0, 0.0);
+    }
+
+    fn train_batch(&mut self, _: &mut (dyn FnMut(&ReluEpochLog) + 'r)) -> Result<()> {
+        let bs = self.cfg.batch_size;
+        let order = std::mem::take(&mut self.order);
+        let batch = &order[self.batch * bs..((self.batch + 1) * bs).min(order.len())];
+        let mut shards = std::mem::take(&mut self.shards);
+        let per_thread = GRAD_SHARDS.div_ceil(self.cfg.threads.min(GRAD_SHARDS));
+        let mut groups: Vec<&mut [Shard]> = shards.chunks_mut(per_thread).collect();
+        let this = &*self;
+        par_each_mut(&mut groups, |g, group| {
+            for (k, sh) in group.iter_mut().enumerate() {
+                this.shard_pass(g * per_thread + k, sh, batch);
+            }
+        });
+        let inv = 1.0 / batch.len() as f32;
+        for (l, t) in self.total.iter_mut().enumerate() {
+            t.copy_from_slice(&shards[0].grads[l]);
+            for sh in &shards[1..] {
+                t.iter_mut().zip(&sh.grads[l]).for_each(|(a, b)| *a += b);
+            }
+            t.iter_mut().for_each(|v| *v *= inv);
+        }
+        let bl: f64 = shards.iter().map(|s| s.loss).sum();
+        self.correct += shards.iter().map(|s| s.correct).sum::<usize>();
+        (self.order, self.shards) = (order, shards);
+        self.batch += 1;
+        if !bl.is_finite() {
             return Err(Error::Diverged {
-                epoch,
+                epoch: self.epoch,
+                batch: Some(self.batch),
+                what: format!("the training loss became {bl}"),
+            });
+        }
+        self.loss_sum += bl;
+        self.opt.step(&mut self.net, &self.total, self.lr as f32);
+        self.global_step += 1;
+        Ok(())
+    }
+
+    fn add_seconds(&mut self, seconds: f64) {
+        self.seconds += seconds;
+    }
+
+    fn end_epoch(&mut self, on_epoch: &mut (dyn FnMut(&ReluEpochLog) + 'r)) -> Result<()> {
+        if let Err(w) = self.net.validate() {
+            return Err(Error::Diverged {
+                epoch: self.epoch,
                 batch: None,
                 what: w,
             });
         }
-        let test_accuracy = test.map(|t| evaluate_relu(&net, t, cfg.threads).accuracy());
+        let test_accuracy = self
+            .test
+            .map(|t| evaluate_relu(&self.net, t, self.cfg.threads).accuracy());
+        let n = self.train.len() as f64;
         on_epoch(&ReluEpochLog {
-            epoch,
-            train_loss: loss_sum / train.len() as f64,
-            train_accuracy: correct as f64 / train.len() as f64,
+            epoch: self.epoch,
+            train_loss: self.loss_sum / n,
+            train_accuracy: self.correct as f64 / n,
             test_accuracy,
-            lr,
-            seconds,
+            lr: self.lr,
+            seconds: self.seconds,
         });
-        lr *= cfg.lr_decay;
+        self.lr *= self.cfg.lr_decay;
+        self.epoch += 1;
+        self.batch = 0;
+        Ok(())
     }
-    Ok(net)
 }
 
 #[cfg(test)]

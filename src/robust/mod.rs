@@ -143,7 +143,12 @@ pub struct Level {
 
 impl Level {
     /// Summarises the trials of one level.
-    pub(crate) fn of(kind: Kind, level: f64, trials: &[TrialStats], check: Option<EventCheck>) -> Level {
+    pub(crate) fn of(
+        kind: Kind,
+        level: f64,
+        trials: &[TrialStats],
+        check: Option<EventCheck>,
+    ) -> Level {
         let col = |f: &dyn Fn(&TrialStats) -> Option<f64>| -> Vec<f64> {
             trials.iter().filter_map(f).collect()
         };

@@ -42,6 +42,7 @@
 pub mod adam;
 mod checkpoint;
 mod config;
+pub(crate) mod driver;
 mod init;
 mod run;
 pub mod update;

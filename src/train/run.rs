@@ -10,6 +10,7 @@
 
 use super::adam::Adam;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState, MAX_WEIGHTS};
+use super::driver::{self, EpochSteps};
 use super::update::{UpdateSettings, Updater};
 use super::{init_model, TrainConfig};
 use crate::analytic::{evaluate, forward, ForwardPass, LayerScratch, Net};
@@ -20,6 +21,7 @@ use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
 use crate::loss::output_loss;
 use crate::model::{format_arch, Model};
 use crate::network::quantise;
+use crate::parallel::par_each_mut;
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -606,25 +608,10 @@ impl<'d> Trainer<'d> {
         Ok(RunEnd::Finished)
     }
 
-    /// One batch (and, after the last batch of an epoch, the epoch's end).
-    pub(crate) fn step(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Step> {
-        if self.is_finished() {
-            return Ok(Step::Finished);
-        }
-        let start = Instant::now();
-        if self.batch == 0 {
-            self.order.shuffle(&mut self.shuffle_rng);
-            self.workers
-                .iter_mut()
-                .for_each(|w| w.totals = EpochTotals::default());
-        }
-        self.train_batch(progress)?;
-        self.epoch_seconds += start.elapsed().as_secs_f64();
-        if self.batch < self.batches_per_epoch() {
-            return Ok(Step::Batch);
-        }
-        self.end_epoch(progress)?;
-        Ok(Step::EpochEnd)
+    /// One batch (and, after the last batch of an epoch, the epoch's end), by the epoch
+    /// driver ([`super::driver`]).
+    pub fn step(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Step> {
+        driver::step(self, progress)
     }
 
     /// Consumes the trainer: the model as it stands (fully trained once finished), its log.
@@ -640,8 +627,37 @@ impl<'d> Trainer<'d> {
             train_seconds: self.train_seconds,
         }
     }
+}
 
-    fn train_batch(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
+    fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    fn epochs(&self) -> usize {
+        self.cfg.epochs
+    }
+
+    fn batch(&self) -> usize {
+        self.batch
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        Trainer::batches_per_epoch(self)
+    }
+
+    fn begin_epoch(&mut self) {
+        self.order.shuffle(&mut self.shuffle_rng);
+        self.workers
+            .iter_mut()
+            .for_each(|w| w.totals = EpochTotals::default());
+    }
+
+    fn add_seconds(&mut self, seconds: f64) {
+        self.epoch_seconds += seconds;
+    }
+
+    fn train_batch(&mut self, progress: &mut (dyn FnMut(Progress) + 'r)) -> Result<()> {
         let (epoch, b) = (self.epoch, self.batch);
         let cfg = &self.cfg;
         let lr = epoch_lr(cfg, epoch);
@@ -675,26 +691,22 @@ impl<'d> Trainer<'d> {
         {
             let (net, data) = (&self.net, self.train_data);
             let (ev_net, model) = (&self.ev_net, &self.model);
-            crossbeam::scope(|sc| {
-                let jobs = self
-                    .workers
-                    .iter_mut()
-                    .zip(batch.chunks(per).zip(records.chunks_mut(per)));
-                for (w, (part, recs)) in jobs {
-                    sc.spawn(move |_| {
-                        w.fired.iter_mut().for_each(|f| *f = 0);
-                        let mut ev = ev_net.as_ref().map(|n| EventSide {
-                            engine: Engine::new(n),
-                            rec: TraceRecorder::new(n),
-                            model,
-                        });
-                        for (&idx, rec) in part.iter().zip(recs) {
-                            w.sample(net, ev.as_mut(), cfg, data, idx, epoch, scale, rec);
-                        }
-                    });
+            let mut jobs: Vec<_> = self
+                .workers
+                .iter_mut()
+                .zip(batch.chunks(per).zip(records.chunks_mut(per)))
+                .collect();
+            par_each_mut(&mut jobs, |_, (w, (part, recs))| {
+                w.fired.iter_mut().for_each(|f| *f = 0);
+                let mut ev = ev_net.as_ref().map(|n| EventSide {
+                    engine: Engine::new(n),
+                    rec: TraceRecorder::new(n),
+                    model,
+                });
+                for (&idx, rec) in part.iter().zip(recs.iter_mut()) {
+                    w.sample(net, ev.as_mut(), cfg, data, idx, epoch, scale, rec);
                 }
-            })
-            .expect("training worker panicked");
+            });
         }
         let used = &self.workers[..batch.chunks(per).count()];
         let layers = self.net.layers.len();
@@ -751,7 +763,7 @@ impl<'d> Trainer<'d> {
         Ok(())
     }
 
-    fn end_epoch(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+    fn end_epoch(&mut self, progress: &mut (dyn FnMut(Progress) + 'r)) -> Result<()> {
         let cfg = &self.cfg;
         let epoch = self.epoch;
         let secs = self.epoch_seconds;

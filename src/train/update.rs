@@ -28,6 +28,7 @@ use super::adam::{Adam, AdamStep};
 use crate::analytic::Net;
 use crate::grad::{add_rows, SampleGrad};
 use crate::network::{Dense, Layer};
+use crate::parallel::par_each_mut;
 use std::ops::Range;
 
 /// Rows per block: a block of gradient rows (8 x 800 f32 = 25.6 kB for the 800 net) stays in
@@ -245,25 +246,18 @@ impl Updater {
 }
 
 /// Runs `f` on every thread's parts, one scoped thread each (none for a thread without
-/// rows), with a block-sized scratch buffer per thread. The calling thread only waits: when
-/// it worked too, Linux often started the new thread on the caller's own (busy) CPU, and the
-/// two ran one after the other (measured: the update phase took as long on 2 threads as on 1).
+/// rows), with a block-sized scratch buffer per thread.
 fn run_parts(parts: &mut [Vec<Part>], f: impl Fn(&mut Part, &mut Vec<f32>) + Sync) {
-    let f = &f;
-    crossbeam::scope(|sc| {
-        for ps in parts
-            .iter_mut()
-            .filter(|ps| ps.iter().any(|p| !p.rows.is_empty()))
-        {
-            sc.spawn(move |_| {
-                let mut local = Vec::new();
-                for p in ps.iter_mut() {
-                    f(p, &mut local);
-                }
-            });
+    let mut busy: Vec<&mut Vec<Part>> = parts
+        .iter_mut()
+        .filter(|ps| ps.iter().any(|p| !p.rows.is_empty()))
+        .collect();
+    par_each_mut(&mut busy, |_, ps| {
+        let mut local = Vec::new();
+        for p in ps.iter_mut() {
+            f(p, &mut local);
         }
-    })
-    .expect("update thread panicked");
+    });
 }
 
 /// Pass 1 over a part: per row block, the batch gradient (into the stored gradient when
