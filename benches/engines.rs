@@ -68,7 +68,7 @@ fn analytic(c: &mut Criterion) {
             threads: 1,
             arch: model.arch(),
             params: model.params,
-            encoding: model.encoding.clone(),
+            encoding: model.encoding,
             ..TrainConfig::default()
         };
         let mut trainer = Trainer::from_model(&cfg, &model, &digits, None).expect("trainer");

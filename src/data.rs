@@ -62,7 +62,7 @@ impl Dataset {
         self.labels.len()
     }
     /// Whether there are none.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
     /// Pixels per image.

@@ -1,7 +1,7 @@
 //! The simulation loop.
 
 use super::network::CompiledNet;
-use super::queue::LayerQueue;
+use super::queue::SpikeQueue;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
 use crate::real::Real;
@@ -270,7 +270,7 @@ pub struct Engine<'n> {
     status: Vec<Status>,
     /// On its layer's watch list (outside dense layers).
     watched: Vec<bool>,
-    queue: LayerQueue,
+    queue: SpikeQueue,
     layers: Vec<LayerState>,
     /// Per neuron: the dense layer its synapses are exactly (a row of it), or `GENERAL`.
     row_of: Vec<u32>,
@@ -361,7 +361,7 @@ impl<'n> Engine<'n> {
             n_in: vec![0; n],
             status: vec![Status::Silent; n],
             watched: vec![false; n],
-            queue: LayerQueue::new(nl),
+            queue: SpikeQueue::new(nl),
             layers,
             row_of,
             reach,
@@ -614,31 +614,38 @@ impl<'n> Engine<'n> {
         }
     }
 
-    /// The earliest valid queued spike `(layer, time, id)`; stale entries (of neurons that
-    /// were re-predicted or have fired) are dropped on the way.
+    /// The earliest valid queued spike `(layer, time, id)`: the top of the global priority
+    /// queue, stale entries (of neurons that were re-predicted or have fired) dropped on the
+    /// way.
+    #[inline]
     fn head(&mut self) -> Option<(usize, f64, u32)> {
-        let mut best: Option<(usize, f64, u32)> = None;
-        for l in 0..self.layers.len() {
-            if let Some((t, id)) = self.valid_top(l) {
-                if best.is_none_or(|(_, bt, bid)| t < bt || (t == bt && id < bid)) {
-                    best = Some((l, t, id));
-                }
+        loop {
+            let (l, key, id) = self.queue.peek_min()?;
+            if self.live(key, id) {
+                return Some((l, self.pred[id as usize], id));
             }
+            self.queue.pop(l);
         }
-        best
     }
 
     /// The earliest valid entry of layer `l`'s queue, stale entries dropped.
     #[inline]
     fn valid_top(&mut self, l: usize) -> Option<(f64, u32)> {
         while let Some((key, id)) = self.queue.peek(l) {
-            let j = id as usize;
-            if self.status[j] == Status::Exact && self.pred[j].order_key() == key {
-                return Some((self.pred[j], id));
+            if self.live(key, id) {
+                return Some((self.pred[id as usize], id));
             }
             self.queue.pop(l);
         }
         None
+    }
+
+    /// Whether the queue entry `(key, id)` is live: its neuron is still pending at exactly
+    /// that time.
+    #[inline(always)]
+    fn live(&self, key: u64, id: u32) -> bool {
+        let j = id as usize;
+        self.status[j] == Status::Exact && self.pred[j].order_key() == key
     }
 
     /// Re-tests layer `l`'s deferred neurons against `T_l`, the earliest time a neuron of an

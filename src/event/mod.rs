@@ -13,10 +13,12 @@
 //! [`crate::neuron::NeuronState::on_input`], and its prediction changes. A neuron that has
 //! fired ignores later inputs.
 //!
-//! One global queue orders every spike: a binary heap per layer (lazy deletion: a
-//! re-predicted neuron pushes a new entry, stale ones are dropped when they surface) and the
-//! earliest of the layers' heads. Predictions are computed (`ln`) and queued only when they
-//! can matter: a neuron whose spike provably comes after the earliest time any earlier
+//! One global queue orders every spike, in two levels: a binary heap of `(time, id)` per
+//! layer (lazy deletion: a re-predicted neuron pushes a new entry, stale ones are dropped
+//! when they surface), and over them an indexed priority queue (`priority-queue`, keyed by
+//! layer, `ordered-float` times) holding each layer's head, updated whenever a layer's head
+//! changes; its top is the next spike (see `src/event/queue.rs`). Predictions are computed (`ln`)
+//! and queued only when they can matter: a neuron whose spike provably comes after the earliest time any earlier
 //! layer can fire (a test without `ln` or division, with a margin for rounding) stays
 //! deferred, and the queue does not pop past a layer's deferred neurons without re-testing
 //! them. A fully connected layer takes each input in one sweep over its neurons. The engine
@@ -28,10 +30,6 @@
 //! index order). A neuron whose pending spike is no later than an arriving input ignores that
 //! input whatever the pop order, so the spikes do not depend on the tie rule; only the order
 //! of simultaneous spikes in a record does.
-//!
-//! `SpikeQueue` is the same `(time, id)` order as an indexed queue on `priority-queue` with
-//! `ordered-float` keys (update and cancel in place), for callers that want one; the engine's
-//! loop uses the per-layer heaps, measured faster (no hashing, no updates in place).
 
 mod engine;
 mod network;
@@ -40,5 +38,4 @@ mod recorder;
 
 pub use engine::{Engine, RunOptions, RunSummary};
 pub use network::{CompiledNet, EventNet, NeuronKey};
-pub(crate) use queue::SpikeQueue;
 pub use recorder::{NoRecord, Recorder, SpikeLog};

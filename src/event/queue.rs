@@ -1,4 +1,10 @@
-//! The global spike queue: at most one pending spike per neuron, earliest first.
+//! The global spike queue: a two-level priority queue, earliest `(time, neuron id)` first.
+//!
+//! Level one is a binary min-heap of `(time, id)` entries per layer (std `BinaryHeap`, integer
+//! keys, lazy deletion). Level two is the global order: an indexed priority queue from the
+//! `priority-queue` crate, keyed by layer, whose priority is the layer's current head
+//! `(OrderedFloat(time), id)`. It is updated whenever a layer's head changes (a push that
+//! becomes the head, a pop), so its top is always the earliest entry of the whole queue.
 
 use crate::real::Real;
 use ordered_float::OrderedFloat;
@@ -7,7 +13,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// Hasher for dense u32 neuron ids: the id itself (ids are unique and small; no need to mix).
+/// Hasher for small dense integer ids (here: layer indices): the id itself, spread over the
+/// high bits (hashbrown, under `priority-queue`'s index map, uses the top 7 bits as a tag).
 #[derive(Default, Clone, Copy)]
 pub(crate) struct IdHasher(u64);
 
@@ -19,122 +26,112 @@ impl Hasher for IdHasher {
         for &b in bytes {
             self.0 = (self.0 << 8) | b as u64;
         }
+        self.0 = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
     fn write_u32(&mut self, i: u32) {
-        // Spread the id over the high bits too: hashbrown uses the top 7 bits as a tag.
+        self.0 = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, i: usize) {
         self.0 = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
-type Key = Reverse<(OrderedFloat<f64>, u32)>;
-
-/// Pending spikes keyed by neuron id, popped in increasing `(time, id)` order.
-///
-/// Complexity: `schedule`, `cancel` and `pop` are O(log n) (an indexed binary heap over a
-/// hash map: `priority-queue`); `peek` is O(1).
-#[derive(Clone)]
-pub(crate) struct SpikeQueue {
-    pq: PriorityQueue<u32, Key, BuildHasherDefault<IdHasher>>,
+/// The time whose [`Real::order_key`] is `key` (the inverse map; `-0` comes back as `+0`,
+/// which the key does not distinguish).
+#[inline]
+fn time_of_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
 }
 
-impl Default for SpikeQueue {
-    fn default() -> Self {
-        SpikeQueue {
-            pq: PriorityQueue::with_default_hasher(),
-        }
-    }
+/// A layer's head in the global order: greatest priority = smallest `(time, id)`.
+type Head = Reverse<(OrderedFloat<f64>, u32)>;
+
+/// Every queued spike of the engine, popped in increasing `(time, id)` order.
+///
+/// Per layer, a binary min-heap of `(`[`Real::order_key`]`(t), id)`: the key's integer order
+/// is the numeric order of the times (`-0` and `+0` equal), then the neuron id. Entries are
+/// never updated or removed in place: a neuron re-predicted pushes a new entry, and the
+/// engine drops stale ones when they reach a layer's head (lazy deletion: an entry is live
+/// iff its neuron is still pending at exactly that time).
+///
+/// Over the layers, a `PriorityQueue<layer, Reverse<(OrderedFloat<f64>, id)>>` holds each
+/// non-empty layer's head (live or stale) and is kept equal to the heaps' heads by `push`
+/// and `pop`: [`SpikeQueue::peek_min`] is its top, the earliest entry of the whole queue.
+/// Ids are unique across layers, so the order is total and ties between layers break by id.
+///
+/// Complexity: `push` and `pop` are O(log n) in the layer's heap, plus O(log L) in the global
+/// queue (L layers) when the layer's head changes; `peek` and `peek_min` are O(1).
+#[derive(Clone, Debug)]
+pub(crate) struct SpikeQueue {
+    heaps: Vec<BinaryHeap<Reverse<(u64, u32)>>>,
+    heads: PriorityQueue<u32, Head, BuildHasherDefault<IdHasher>>,
 }
 
 impl SpikeQueue {
-    /// An empty queue with room for `n` neurons.
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        SpikeQueue {
-            pq: PriorityQueue::with_capacity_and_default_hasher(n),
-        }
-    }
-
-    /// Sets neuron `id`'s pending spike to time `t`, replacing any earlier prediction.
-    #[inline]
-    pub(crate) fn schedule(&mut self, id: u32, t: f64) {
-        self.pq.push(id, Reverse((OrderedFloat(t), id)));
-    }
-
-    /// Removes neuron `id`'s pending spike, if any; returns its time.
-    #[inline]
-    pub(crate) fn cancel(&mut self, id: u32) -> Option<f64> {
-        self.pq.remove(&id).map(|(_, Reverse((t, _)))| t.0)
-    }
-
-    /// Removes and returns the earliest pending spike `(id, time)` (ties: lowest id).
-    #[inline]
-    pub(crate) fn pop(&mut self) -> Option<(u32, f64)> {
-        self.pq.pop().map(|(id, Reverse((t, _)))| (id, t.0))
-    }
-
-    /// The earliest pending spike without removing it.
-    pub(crate) fn peek(&self) -> Option<(u32, f64)> {
-        self.pq.peek().map(|(&id, Reverse((t, _)))| (id, t.0))
-    }
-
-    /// Number of pending spikes.
-    pub(crate) fn len(&self) -> usize {
-        self.pq.len()
-    }
-
-    /// Whether nothing is pending.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pq.is_empty()
-    }
-
-    /// Drops everything.
-    pub(crate) fn clear(&mut self) {
-        self.pq.clear();
-    }
-}
-
-/// The engine's queue: one binary min-heap of `(time, id)` per layer, and the global order
-/// over their minima (the engine compares the layers' heads: a handful of layers).
-///
-/// Entries are never updated or removed in place: a neuron re-predicted pushes a new entry
-/// and the engine drops stale ones when they reach a head (lazy deletion: an entry is live
-/// iff its neuron is still pending at exactly that time). Keys are
-/// [`Real::order_key`]`(t)`, whose integer order is the numeric order of the times, then the
-/// neuron id: the order `(time, id)` of [`SpikeQueue`]. `push` and `pop` are O(log n), `peek`
-/// O(1), with no hashing.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct LayerQueue {
-    heaps: Vec<BinaryHeap<Reverse<(u64, u32)>>>,
-}
-
-impl LayerQueue {
-    /// Empty heaps for `n_layers` layers.
+    /// An empty queue for `n_layers` layers.
     pub(crate) fn new(n_layers: usize) -> Self {
-        LayerQueue {
+        SpikeQueue {
             heaps: vec![BinaryHeap::new(); n_layers],
+            heads: PriorityQueue::with_capacity_and_default_hasher(n_layers),
         }
     }
 
     /// Queues neuron `id` of layer `layer` at time `t`.
     #[inline]
     pub(crate) fn push(&mut self, layer: usize, t: f64, id: u32) {
-        self.heaps[layer].push(Reverse((t.order_key(), id)));
+        let key = t.order_key();
+        let heap = &mut self.heaps[layer];
+        let new_head = heap.peek().is_none_or(|h| (key, id) < h.0);
+        heap.push(Reverse((key, id)));
+        if new_head {
+            // Inserts the layer, or raises its priority (an earlier head).
+            self.heads
+                .push_increase(layer as u32, Reverse((OrderedFloat(time_of_key(key)), id)));
+        }
     }
 
-    /// The earliest entry `(order key, id)` of `layer`.
+    /// The earliest entry `(order key, id)` of `layer` (live or stale).
     #[inline]
     pub(crate) fn peek(&self, layer: usize) -> Option<(u64, u32)> {
         self.heaps[layer].peek().map(|r| r.0)
     }
 
-    /// Drops the earliest entry of `layer`.
+    /// The earliest entry of the whole queue, `(layer, order key, id)`: the top of the
+    /// global priority queue.
+    #[inline]
+    pub(crate) fn peek_min(&self) -> Option<(usize, u64, u32)> {
+        let (&layer, _) = self.heads.peek()?;
+        let (key, id) = self.heaps[layer as usize].peek()?.0;
+        Some((layer as usize, key, id))
+    }
+
+    /// Drops the earliest entry of `layer`; the layer's place in the global order follows
+    /// its new head (or the layer leaves it, when empty).
     #[inline]
     pub(crate) fn pop(&mut self, layer: usize) {
-        self.heaps[layer].pop();
+        let heap = &mut self.heaps[layer];
+        if heap.pop().is_none() {
+            return;
+        }
+        match heap.peek() {
+            Some(&Reverse((key, id))) => {
+                self.heads
+                    .push(layer as u32, Reverse((OrderedFloat(time_of_key(key)), id)));
+            }
+            None => {
+                self.heads.remove(&(layer as u32));
+            }
+        }
     }
 
     /// Drops everything.
     pub(crate) fn clear(&mut self) {
         self.heaps.iter_mut().for_each(BinaryHeap::clear);
+        self.heads.clear();
     }
 }
 
@@ -142,79 +139,125 @@ impl LayerQueue {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::BTreeMap;
 
-    #[test]
-    fn ties_pop_lowest_id_first() {
-        let mut q = SpikeQueue::default();
-        q.schedule(7, 1.0);
-        q.schedule(3, 1.0);
-        q.schedule(5, 0.5);
-        assert_eq!(q.pop(), Some((5, 0.5)));
-        assert_eq!(q.pop(), Some((3, 1.0)));
-        assert_eq!(q.pop(), Some((7, 1.0)));
-        assert_eq!(q.pop(), None);
+    const LAYERS: usize = 3;
+
+    /// Ids are unique across layers in the engine; here id `i` is in layer `i % LAYERS`.
+    fn layer_of(id: u32) -> usize {
+        id as usize % LAYERS
+    }
+
+    /// Pops the earliest entry of the whole queue, as `(id, time)`.
+    fn pop_min(q: &mut SpikeQueue) -> Option<(u32, f64)> {
+        let (l, key, id) = q.peek_min()?;
+        q.pop(l);
+        Some((id, time_of_key(key)))
     }
 
     #[test]
-    fn reschedule_replaces_the_pending_entry() {
-        let mut q = SpikeQueue::default();
-        q.schedule(1, 5.0);
-        q.schedule(1, 2.0);
-        q.schedule(1, 3.0);
-        assert_eq!(q.len(), 1);
-        assert_eq!(q.pop(), Some((1, 3.0)));
+    fn ties_pop_lowest_id_first_across_layers() {
+        let mut q = SpikeQueue::new(LAYERS);
+        for (id, t) in [(7, 1.0), (3, 1.0), (5, 0.5), (4, 1.0), (9, -0.0), (6, 0.0)] {
+            q.push(layer_of(id), t, id);
+        }
+        let got: Vec<_> = std::iter::from_fn(|| pop_min(&mut q)).collect();
+        assert_eq!(
+            got,
+            [(6, 0.0), (9, 0.0), (5, 0.5), (3, 1.0), (4, 1.0), (7, 1.0)]
+        );
+        assert_eq!(q.peek_min(), None);
+    }
+
+    #[test]
+    fn time_of_key_inverts_order_key() {
+        for t in [
+            0.0,
+            1e-300,
+            0.5,
+            3.0,
+            1e300,
+            f64::INFINITY,
+            -2.0,
+            f64::NEG_INFINITY,
+        ] {
+            assert_eq!(time_of_key(t.order_key()).to_bits(), t.to_bits());
+        }
+        assert_eq!(time_of_key((-0.0f64).order_key()).to_bits(), 0f64.to_bits());
     }
 
     #[derive(Debug, Clone)]
     enum Op {
-        Schedule(u32, u8),
-        Cancel(u32),
-        Pop,
+        Push(u32, u8),
+        PopMin,
+        Pop(usize),
+        Clear,
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (0u32..20, 0u8..8).prop_map(|(i, t)| Op::Schedule(i, t)),
-            (0u32..20).prop_map(Op::Cancel),
-            Just(Op::Pop),
+            6 => (0u32..20, 0u8..8).prop_map(|(i, t)| Op::Push(i, t)),
+            3 => Just(Op::PopMin),
+            2 => (0..LAYERS).prop_map(Op::Pop),
+            1 => Just(Op::Clear),
         ]
     }
 
     proptest! {
-        /// The queue against a shadow: a map id -> time plus a BTreeMap ordered by (time, id).
+        /// The two-level queue against a shadow: per layer, a BTreeMap multiset of entries
+        /// `(time, id)`; the global head is the smallest of the layers' smallest.
         #[test]
-        fn matches_a_btreemap_shadow(ops in proptest::collection::vec(op(), 1..200)) {
-            let mut q = SpikeQueue::default();
-            let mut by_id: HashMap<u32, f64> = HashMap::new();
-            let mut order: BTreeMap<(OrderedFloat<f64>, u32), ()> = BTreeMap::new();
+        fn matches_a_btreemap_shadow(ops in proptest::collection::vec(op(), 1..300)) {
+            let mut q = SpikeQueue::new(LAYERS);
+            let mut shadow: Vec<BTreeMap<(OrderedFloat<f64>, u32), usize>> =
+                vec![BTreeMap::new(); LAYERS];
+            let first = |m: &BTreeMap<(OrderedFloat<f64>, u32), usize>| m.keys().next().copied();
+            let pop_first = |m: &mut BTreeMap<(OrderedFloat<f64>, u32), usize>| {
+                let k = m.keys().next().copied()?;
+                let n = m.get_mut(&k).expect("present");
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(&k);
+                }
+                Some(k)
+            };
             for o in ops {
                 match o {
-                    Op::Schedule(i, t) => {
-                        let t = t as f64 * 0.5; // small grid: many ties
-                        if let Some(old) = by_id.insert(i, t) {
-                            order.remove(&(OrderedFloat(old), i));
-                        }
-                        order.insert((OrderedFloat(t), i), ());
-                        q.schedule(i, t);
+                    Op::Push(i, t) => {
+                        let t = t as f64 * 0.5; // small grid: many ties, duplicates too
+                        *shadow[layer_of(i)].entry((OrderedFloat(t), i)).or_default() += 1;
+                        q.push(layer_of(i), t, i);
                     }
-                    Op::Cancel(i) => {
-                        let want = by_id.remove(&i);
-                        if let Some(old) = want {
-                            order.remove(&(OrderedFloat(old), i));
-                        }
-                        prop_assert_eq!(q.cancel(i), want);
+                    Op::PopMin => {
+                        let want = (0..LAYERS)
+                            .filter_map(|l| first(&shadow[l]).map(|k| (k, l)))
+                            .min()
+                            .map(|(_, l)| l)
+                            .and_then(|l| pop_first(&mut shadow[l]));
+                        prop_assert_eq!(pop_min(&mut q), want.map(|(t, i)| (i, t.0)));
                     }
-                    Op::Pop => {
-                        let want = order.keys().next().copied();
-                        if let Some(k) = want {
-                            order.remove(&k);
-                            by_id.remove(&k.1);
-                        }
-                        prop_assert_eq!(q.pop(), want.map(|(t, i)| (i, t.0)));
+                    Op::Pop(l) => {
+                        pop_first(&mut shadow[l]);
+                        q.pop(l);
+                    }
+                    Op::Clear => {
+                        shadow.iter_mut().for_each(BTreeMap::clear);
+                        q.clear();
                     }
                 }
-                prop_assert_eq!(q.len(), by_id.len());
+                for (l, m) in shadow.iter().enumerate() {
+                    prop_assert_eq!(
+                        q.peek(l),
+                        first(m).map(|(t, i)| (t.0.order_key(), i))
+                    );
+                }
+                let want = shadow
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(l, m)| first(m).map(|(t, i)| (t, i, l)))
+                    .min()
+                    .map(|(t, i, l)| (l, t.0.order_key(), i));
+                prop_assert_eq!(q.peek_min(), want);
             }
         }
     }
