@@ -54,8 +54,11 @@ fn py_err(e: Error) -> PyErr {
             _ => PyOSError::new_err(msg),
         },
         Error::DataNotFound { .. } => PyFileNotFoundError::new_err(msg),
-        // Model::load and Checkpoint::load say "file not found" for a missing file.
-        Error::Model { what, .. } | Error::Checkpoint { what, .. } if what == "file not found" => {
+        // Model::load, Checkpoint::load and Dataset::load say "file not found" for a missing
+        // file.
+        Error::Model { what, .. } | Error::Checkpoint { what, .. } | Error::Data { what, .. }
+            if what.starts_with("file not found") =>
+        {
             PyFileNotFoundError::new_err(msg)
         }
         Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(msg),
@@ -920,7 +923,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
-                    "train() got an unexpected keyword argument {other:?}; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, init_mean, init_sd, denom_floor, clip_norm, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
+                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, init_mean, init_sd, denom_floor, clip_norm, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
                 )))
             }
         }
@@ -972,6 +975,11 @@ fn train(
     settings: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyModel> {
     let threads = thread_count(threads)?;
+    if as_array(x)?.cast::<PyArrayDyn<u8>>().is_err() {
+        return Err(value_err(
+            "train takes uint8 images (N, ...): the trainer encodes them itself (settings encoding, t_max, silent_below)",
+        ));
+    }
     let (pixels, n, shape) = match read_batch(x, "train")? {
         Batch::Images { pixels, n, shape } => (pixels, n, shape),
         Batch::Times { .. } => {

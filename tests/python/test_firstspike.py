@@ -59,7 +59,7 @@ def test_digits():
 # The model and the data
 
 
-def test_model_attributes(model):
+def test_model_attributes(model, tmp_path):
     assert model.arch == [784, 800, 10]
     assert (model.tau_syn, model.theta) == (1.0, 1.0)
     assert model.encoding == {"kind": "linear", "t_max": 3.0, "silent_below": 0}
@@ -67,7 +67,8 @@ def test_model_attributes(model):
     assert [a.shape for a in w] == [(800, 784), (10, 800)]
     assert all(a.dtype == np.float64 for a in w)
     # The CLI's JSON export holds the same weights, input-major (w[i * n_out + j]).
-    numbers = json.loads(cli("export", "--model", MODEL, "--format", "json", "--out", "/dev/stdout"))
+    cli("export", "--model", MODEL, "--format", "json", "--out", tmp_path / "m.json")
+    numbers = json.loads((tmp_path / "m.json").read_text())
     layers = numbers["layers"]
     for a, layer in zip(w, layers):
         n_in, n_out = layer["n_in"], layer["n_out"]
@@ -276,8 +277,13 @@ def test_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="data folder not found"):
         firstspike.load_idx(tmp_path / "no-such-folder", "test")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(OSError):
+    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte"):
         firstspike.load_idx(tmp_path / "empty", "test")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03junk")
+    (tmp_path / "bad" / "t10k-labels-idx1-ubyte").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="t10k"):
+        firstspike.load_idx(tmp_path / "bad", "test")
     with pytest.raises(ValueError, match="split"):
         firstspike.load_idx(DATA, "validation")
 
@@ -300,7 +306,8 @@ def test_bad_arrays(model, test_digits):
     cases = [
         (lambda: model.forward(x[:2, :27]), "dimension mismatch"),          # 756 pixels
         (lambda: model.forward(t[:, :100]), "dimension mismatch"),
-        (lambda: model.forward(x[0]), "N images"),                          # one image, no batch
+        (lambda: model.forward(x[0].reshape(784)), "N images"),             # one image, no batch
+        (lambda: model.forward(x[0]), "784 inputs but the images have 28 pixels"),  # 28 rows
         (lambda: model.forward(t.reshape(2, 28, 28)), "2-D"),
         (lambda: model.forward(x[:2].astype(np.int64)), "dtype"),
         (lambda: model.forward(np.array([["a"] * 784])), "dtype"),
