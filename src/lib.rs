@@ -145,6 +145,8 @@ pub(crate) mod parallel;
 pub(crate) mod pass;
 pub mod plot;
 pub mod progress;
+#[cfg(feature = "python")]
+mod python;
 pub mod raster;
 pub mod rate;
 pub(crate) mod real;
