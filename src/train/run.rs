@@ -609,7 +609,7 @@ impl<'d> Trainer<'d> {
     }
 
     /// One batch (and, after the last batch of an epoch, the epoch's end), by the epoch
-    /// driver ([`super::driver`]).
+    /// driver (`train::driver`: shuffle before an epoch's first batch, batches, the epoch's end).
     pub fn step(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Step> {
         driver::step(self, progress)
     }
