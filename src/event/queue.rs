@@ -3,8 +3,9 @@
 //! Level one is a binary min-heap of `(time, id)` entries per layer (std `BinaryHeap`, integer
 //! keys, lazy deletion). Level two is the global order: an indexed priority queue from the
 //! `priority-queue` crate, keyed by layer, whose priority is the layer's current head
-//! `(OrderedFloat(time), id)`. It is updated whenever a layer's head changes (a push that
-//! becomes the head, a pop), so its top is always the earliest entry of the whole queue.
+//! `(OrderedFloat(time), id)`. A layer whose head changed (a push that becomes the head, a
+//! pop) is entered again before the next read of the global top, so that top is always the
+//! earliest entry of the whole queue.
 
 use crate::real::Real;
 use ordered_float::OrderedFloat;
@@ -59,16 +60,22 @@ type Head = Reverse<(OrderedFloat<f64>, u32)>;
 /// iff its neuron is still pending at exactly that time).
 ///
 /// Over the layers, a `PriorityQueue<layer, Reverse<(OrderedFloat<f64>, id)>>` holds each
-/// non-empty layer's head (live or stale) and is kept equal to the heaps' heads by `push`
-/// and `pop`: [`SpikeQueue::peek_min`] is its top, the earliest entry of the whole queue.
-/// Ids are unique across layers, so the order is total and ties between layers break by id.
+/// non-empty layer's head (live or stale). `push` and `pop` mark a layer whose head changed;
+/// [`SpikeQueue::peek_min`] first brings the marked layers' priorities up to date (once per
+/// layer, however many entries were pushed or dropped meanwhile: lazy deletion pops stale
+/// entries in runs), then returns its top, the earliest entry of the whole queue. Ids are
+/// unique across layers, so the order is total and ties between layers break by id.
 ///
-/// Complexity: `push` and `pop` are O(log n) in the layer's heap, plus O(log L) in the global
-/// queue (L layers) when the layer's head changes; `peek` and `peek_min` are O(1).
+/// Complexity: `push` and `pop` are O(log n) in the layer's heap; `peek_min` is O(1) plus
+/// O(log L) per layer whose head changed (L layers); `peek` is O(1).
 #[derive(Clone, Debug)]
 pub(crate) struct SpikeQueue {
     heaps: Vec<BinaryHeap<Reverse<(u64, u32)>>>,
     heads: PriorityQueue<u32, Head, BuildHasherDefault<IdHasher>>,
+    /// Layers whose head changed since `heads` last saw them, each once.
+    changed: Vec<u32>,
+    /// Per layer: in `changed`.
+    is_changed: Vec<bool>,
 }
 
 impl SpikeQueue {
@@ -77,6 +84,17 @@ impl SpikeQueue {
         SpikeQueue {
             heaps: vec![BinaryHeap::new(); n_layers],
             heads: PriorityQueue::with_capacity_and_default_hasher(n_layers),
+            changed: Vec::with_capacity(n_layers),
+            is_changed: vec![false; n_layers],
+        }
+    }
+
+    /// Marks `layer`'s head as changed.
+    #[inline]
+    fn touch(&mut self, layer: usize) {
+        if !self.is_changed[layer] {
+            self.is_changed[layer] = true;
+            self.changed.push(layer as u32);
         }
     }
 
@@ -88,9 +106,7 @@ impl SpikeQueue {
         let new_head = heap.peek().is_none_or(|h| (key, id) < h.0);
         heap.push(Reverse((key, id)));
         if new_head {
-            // Inserts the layer, or raises its priority (an earlier head).
-            self.heads
-                .push_increase(layer as u32, Reverse((OrderedFloat(time_of_key(key)), id)));
+            self.touch(layer);
         }
     }
 
@@ -101,30 +117,33 @@ impl SpikeQueue {
     }
 
     /// The earliest entry of the whole queue, `(layer, order key, id)`: the top of the
-    /// global priority queue.
+    /// global priority queue, once the changed layers' heads are entered in it.
     #[inline]
-    pub(crate) fn peek_min(&self) -> Option<(usize, u64, u32)> {
+    pub(crate) fn peek_min(&mut self) -> Option<(usize, u64, u32)> {
+        for l in self.changed.drain(..) {
+            self.is_changed[l as usize] = false;
+            match self.heaps[l as usize].peek() {
+                // Inserts the layer or moves it to its new head.
+                Some(&Reverse((key, id))) => {
+                    self.heads
+                        .push(l, Reverse((OrderedFloat(time_of_key(key)), id)));
+                }
+                None => {
+                    self.heads.remove(&l);
+                }
+            }
+        }
         let (&layer, _) = self.heads.peek()?;
         let (key, id) = self.heaps[layer as usize].peek()?.0;
         Some((layer as usize, key, id))
     }
 
     /// Drops the earliest entry of `layer`; the layer's place in the global order follows
-    /// its new head (or the layer leaves it, when empty).
+    /// its new head (or the layer leaves it, when empty) at the next `peek_min`.
     #[inline]
     pub(crate) fn pop(&mut self, layer: usize) {
-        let heap = &mut self.heaps[layer];
-        if heap.pop().is_none() {
-            return;
-        }
-        match heap.peek() {
-            Some(&Reverse((key, id))) => {
-                self.heads
-                    .push(layer as u32, Reverse((OrderedFloat(time_of_key(key)), id)));
-            }
-            None => {
-                self.heads.remove(&(layer as u32));
-            }
+        if self.heaps[layer].pop().is_some() {
+            self.touch(layer);
         }
     }
 
@@ -132,6 +151,8 @@ impl SpikeQueue {
     pub(crate) fn clear(&mut self) {
         self.heaps.iter_mut().for_each(BinaryHeap::clear);
         self.heads.clear();
+        self.changed.clear();
+        self.is_changed.fill(false);
     }
 }
 
