@@ -1,9 +1,9 @@
 //! Throughput of the engines on real MNIST test digits (the embedded 1,000-image slice) with
 //! the shipped 784-800-10 model (a freshly initialised one if it is missing).
 //!
-//! Groups: `analytic` (forward pass per sample, f64 and f32; training steps, two batches of 32
-//! samples with the update, f32, one thread) reported as samples/s; `event` (full run and stop-at-decision) reported as synaptic
-//! events/s, single thread. Run: `cargo bench --bench engines`.
+//! Groups: `analytic` (forward pass per sample, f64 and f32; the trainer's steps, two batches
+//! of 32 samples with the update, f32, one thread) reported as samples/s; `event` (full run and
+//! stop-at-decision) reported as synaptic events/s, single thread. Run: `cargo bench --bench engines`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
