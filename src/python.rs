@@ -10,13 +10,13 @@
 //! (dtype, shape, NaN or negative times) raise `ValueError` before any work starts.
 
 use crate::analytic::LayerScratch;
-use crate::counts::CountReport;
 use crate::data::{Dataset, Split};
 use crate::encoding::EncodingKind;
 use crate::event::{Engine, EventNet, RunOptions, RunSummary};
 use crate::loss::LossOrigin;
 use crate::network::parse_arch;
 use crate::nir;
+use crate::simulate::run_summary_json;
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
 use crate::train::{EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer};
 use crate::{evaluate, forward, mnist_test_slice, Error, ForwardPass, Model, Net, NO_PROGRESS};
@@ -691,8 +691,6 @@ impl PyModel {
             .py()?;
         let secs = start.elapsed().as_secs_f64();
         let summaries: Vec<RunSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
-        let c = CountReport::of(&summaries);
-        let none = summaries.iter().filter(|r| r.decision.is_none()).count();
         let correct = labels.as_ref().map(|ls| {
             summaries
                 .iter()
@@ -700,27 +698,15 @@ impl PyModel {
                 .filter(|(r, &l)| r.decision.is_some_and(|(d, _)| d == l as usize))
                 .count()
         });
-        let events: u64 = summaries.iter().map(|r| r.total_events()).sum();
-        let eps = events as f64 / secs;
-        let v = serde_json::json!({
-            "model": self.model_key(),
-            "accuracy": correct.map(|k| k as f64 / n as f64),
-            "correct": correct,
-            "samples": n,
-            "no_output_spike": none,
-            "until_decision": until_decision,
-            "spikes_per_sample_mean": c.spikes_total.mean,
-            "spikes_before_decision_mean": c.spikes_before_decision_total.mean,
-            "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
-            "decision_time_mean": c.decision_time_mean,
-            "wall_seconds": secs,
-            "threads": threads,
-            "seconds_per_sample": secs / n as f64,
-            "synaptic_events_per_second": eps,
-            "synaptic_events_per_second_per_thread": eps / threads as f64,
-            "counts": c,
-            "recorded": null,
-        });
+        let v = run_summary_json(
+            self.model_key(),
+            &summaries,
+            correct,
+            until_decision,
+            secs,
+            threads,
+            serde_json::Value::Null,
+        );
         let d = json_dict(py, &v)?;
         let total: usize = runs.iter().map(|(_, t)| t.spikes.len()).sum();
         let (mut sample, mut layer, mut neuron, mut time) = (

@@ -7,6 +7,7 @@
 //! ([`record_samples`]).
 
 use crate::analytic::{forward, ForwardPass, LayerScratch, Net};
+use crate::counts::CountReport;
 use crate::data::Dataset;
 use crate::encoding::Encoding;
 use crate::error::Result;
@@ -267,4 +268,41 @@ pub fn record_analytic(
             .collect::<Vec<_>>()
     });
     Ok(parts.into_iter().flatten().collect())
+}
+/// The summary of event-engine runs that `firstspike simulate --json` prints and the Python
+/// module's `Model.simulate` returns (one definition, so both have the same keys): accuracy
+/// (`None` without labels), counts per layer ([`CountReport`]), means, and speed over `secs`
+/// of wall time on `threads` threads; `recorded` says where traces went (`null` if nowhere).
+pub fn run_summary_json(
+    model: impl Serialize,
+    runs: &[RunSummary],
+    correct: Option<usize>,
+    until_decision: bool,
+    secs: f64,
+    threads: usize,
+    recorded: serde_json::Value,
+) -> serde_json::Value {
+    let c = CountReport::of(runs);
+    let n = runs.len();
+    let events: u64 = runs.iter().map(|r| r.total_events()).sum();
+    let eps = events as f64 / secs;
+    serde_json::json!({
+        "model": model,
+        "accuracy": correct.map(|k| k as f64 / n as f64),
+        "correct": correct,
+        "samples": n,
+        "no_output_spike": runs.iter().filter(|r| r.decision.is_none()).count(),
+        "until_decision": until_decision,
+        "spikes_per_sample_mean": c.spikes_total.mean,
+        "spikes_before_decision_mean": c.spikes_before_decision_total.mean,
+        "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
+        "decision_time_mean": c.decision_time_mean,
+        "wall_seconds": secs,
+        "threads": threads,
+        "seconds_per_sample": secs / n as f64,
+        "synaptic_events_per_second": eps,
+        "synaptic_events_per_second_per_thread": eps / threads as f64,
+        "counts": c,
+        "recorded": recorded,
+    })
 }

@@ -4,7 +4,7 @@ use super::common::{print_json, progress_bar, ModelOnTest};
 use clap::Args;
 use firstspike::counts::{layer_name, CountReport};
 use firstspike::event::{EventNet, RunOptions};
-use firstspike::simulate::{simulate, verify};
+use firstspike::simulate::{run_summary_json, simulate, verify};
 use firstspike::trace::{write_traces, EngineKind, TraceHeader};
 use firstspike::{Error, Result};
 
@@ -79,25 +79,16 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let acc = rep.correct as f64 / n as f64;
     let eps = events as f64 / secs;
     if a.json {
-        print_json(&json!({
-            "model": a.on.model,
-            "accuracy": acc,
-            "correct": rep.correct,
-            "samples": n,
-            "no_output_spike": rep.no_output_spike,
-            "until_decision": a.until_decision,
-            "spikes_per_sample_mean": c.spikes_total.mean,
-            "spikes_before_decision_mean": c.spikes_before_decision_total.mean,
-            "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
-            "decision_time_mean": c.decision_time_mean,
-            "wall_seconds": secs,
-            "threads": threads,
-            "seconds_per_sample": secs / n as f64,
-            "synaptic_events_per_second": eps,
-            "synaptic_events_per_second_per_thread": eps / threads as f64,
-            "counts": c,
-            "recorded": recorded,
-        }));
+        let recorded = recorded.unwrap_or(serde_json::Value::Null);
+        print_json(&run_summary_json(
+            &a.on.model,
+            &rep.runs,
+            Some(rep.correct),
+            a.until_decision,
+            secs,
+            threads,
+            recorded,
+        ));
     } else {
         println!(
             "event engine, {} samples{}: accuracy {:.2} % ({} / {}), no output spike on {}",
