@@ -3,7 +3,8 @@
 //! Owns only differentiation. It reads a [`ForwardPass`] (from the analytic solver, or rebuilt
 //! from a trace of either engine) and never runs an engine.
 //!
-//! For neuron j of a layer with causal set C_j (the first `causal[j]` inputs in arrival order),
+//! For neuron j of a layer with causal set C_j (its inputs among the first `causal[j]` of the
+//! layer's inputs in arrival order: all of them in a dense layer, its patch in a convolution),
 //! `r_ij = exp((t_i - t_j)/tau)` and `D_j = max(S_j - theta, DENOM_FLOOR)`:
 //!
 //! ```text
@@ -33,7 +34,7 @@
 //!
 //! [`backward`] chains the two for one sample.
 
-use crate::network::{Dense, Layer, Net};
+use crate::network::{Conv, Dense, Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
 use std::ops::Range;
@@ -126,7 +127,7 @@ pub fn sample_grad<F: Real>(
     out.layers.resize_with(nl, LayerGrad::default);
     out.active = true;
     for l in (0..nl).rev() {
-        let Layer::Dense(Dense { n_in, n_out, ref w }) = net.layers[l];
+        let (n_in, n_out) = (net.layers[l].n_in(), net.layers[l].n_out());
         let order = &pass.order[l];
         let t_in = &pass.times[l];
         let t_out = &pass.times[l + 1];
@@ -187,15 +188,79 @@ pub fn sample_grad<F: Real>(
             if need_in {
                 // dL/dt_i = e_i sum_{j: k < causal[j]} w_ji h_j.
                 let k = k as u32;
-                let row = &w[i * n_out..(i + 1) * n_out];
-                let acc = row
-                    .iter()
-                    .zip(h.iter())
-                    .zip(&lg.c)
-                    .fold(F::zero(), |acc, ((&wj, &hj), &cj)| {
-                        acc + if k < cj { wj * hj } else { F::zero() }
-                    });
+                let acc = match &net.layers[l] {
+                    Layer::Dense(Dense { w, .. }) => {
+                        let row = &w[i * n_out..(i + 1) * n_out];
+                        masked_dot(row, h, &lg.c, k)
+                    }
+                    Layer::Conv(conv) => {
+                        let co = conv.channels;
+                        let mut acc = F::zero();
+                        conv.for_each_target(i, |tap, j0| {
+                            let row = &conv.w[tap * co..(tap + 1) * co];
+                            acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
+                        });
+                        acc
+                    }
+                };
                 d_in[i] = e * acc;
+            }
+        }
+    }
+}
+
+/// `sum_j w_j h_j` over the neurons j with `k < c_j` (those whose causal set holds the input
+/// at position k).
+#[inline]
+fn masked_dot<F: Real>(w: &[F], h: &[F], c: &[u32], k: u32) -> F {
+    w.iter()
+        .zip(h)
+        .zip(c)
+        .fold(F::zero(), |acc, ((&wj, &hj), &cj)| {
+            acc + if k < cj { wj * hj } else { F::zero() }
+        })
+}
+
+/// Adds the weight gradient of convolutional layer `layer` (`conv`) from every active record
+/// of `samples` (in order) into `g` (the kernel's layout): for every neuron j at output
+/// position (oy, ox) and channel o and every input i of its patch at tap `tap`,
+/// `g[tap][o] += e_i a_j - b_j` if `k_i < causal[j]`, summed over positions (the kernel is
+/// shared). Only the taps in `taps` are summed; `g` holds those taps' rows.
+pub(crate) fn add_conv<F: Real>(
+    samples: &[SampleGrad<F>],
+    layer: usize,
+    conv: &Conv<F>,
+    taps: Range<usize>,
+    g: &mut [F],
+) {
+    let out = conv.output();
+    let co = conv.channels;
+    for lg in samples.iter().filter(|s| s.active).map(|s| &s.layers[layer]) {
+        for oy in 0..out.h {
+            for ox in 0..out.w {
+                let j0 = out.index(oy, ox, 0);
+                let c = &lg.c[j0..j0 + co];
+                if c.iter().all(|&c| c == 0) {
+                    continue;
+                }
+                let (a, b) = (&lg.a[j0..j0 + co], &lg.b[j0..j0 + co]);
+                conv.for_each_input(oy, ox, |tap, i| {
+                    let k = lg.pos[i];
+                    if k == NOT_CAUSAL || !taps.contains(&tap) {
+                        return;
+                    }
+                    let e = lg.e[i];
+                    let r = tap - taps.start;
+                    let gr = &mut g[r * co..(r + 1) * co];
+                    for (((gj, &aj), &bj), &cj) in gr.iter_mut().zip(a).zip(b).zip(c) {
+                        *gj = *gj
+                            + if k < cj {
+                                e.mul_add(aj, -bj)
+                            } else {
+                                F::zero()
+                            };
+                    }
+                });
             }
         }
     }
@@ -303,14 +368,14 @@ pub fn backward<F: Real>(
         stats,
     );
     for (l, layer) in net.layers.iter().enumerate() {
-        let Layer::Dense(d) = layer;
-        add_rows(
-            std::slice::from_ref(&rec),
-            l,
-            0..d.n_in,
-            d.n_out,
-            &mut grads[l],
-        );
+        let rec = std::slice::from_ref(&rec);
+        match layer {
+            Layer::Dense(d) => add_rows(rec, l, 0..d.n_in, d.n_out, &mut grads[l]),
+            Layer::Conv(c) => {
+                let taps = c.kernel * c.kernel * c.input.c;
+                add_conv(rec, l, c, 0..taps, &mut grads[l])
+            }
+        }
     }
     scratch.record = rec;
 }

@@ -131,9 +131,10 @@ impl Model {
         network::arch(&self.layers)
     }
 
-    /// Architecture as a string, e.g. `784-800-10`.
+    /// Architecture as a string, e.g. `784-800-10` or `28x28-16c5s2-10` (the syntax of
+    /// [`network::Arch`]).
     pub fn arch_string(&self) -> String {
-        format_arch(&self.arch())
+        network::Arch::of_layers(&self.layers).to_string()
     }
 
     /// Inputs of the first layer.
@@ -147,7 +148,9 @@ impl Model {
     }
 
     /// sha256 of every layer's shape and weights (little-endian, layer by layer), hex: the
-    /// model's identity. A dense layer hashes `n_in`, `n_out` (u64) and its weights (f64).
+    /// model's identity. A dense layer hashes `n_in`, `n_out` (u64) and its weights (f64); a
+    /// convolution the tag `conv2d` and its input h, w, c, channels, kernel, stride and
+    /// padding (u64) before its weights.
     pub fn weights_hash(&self) -> String {
         let mut h = Sha256::new();
         for l in &self.layers {
@@ -155,6 +158,13 @@ impl Model {
                 network::Layer::Dense(d) => {
                     h.update((d.n_in as u64).to_le_bytes());
                     h.update((d.n_out as u64).to_le_bytes());
+                }
+                network::Layer::Conv(c) => {
+                    h.update(b"conv2d");
+                    let i = c.input;
+                    for x in [i.h, i.w, i.c, c.channels, c.kernel, c.stride, c.pad] {
+                        h.update((x as u64).to_le_bytes());
+                    }
                 }
             }
             for w in l.weights() {

@@ -7,9 +7,16 @@
 //! shapes on load. A layer is generic over its number type `F` (f64 in model files, f32 while
 //! training), so converting a network between precisions keeps its description.
 //!
-//! Only fully connected layers ([`Dense`]) exist today. A new kind (a convolution, a pooling
-//! node) is a new [`Layer`] variant with its own parameters: every `match` over [`Layer`] in the
-//! crate is exhaustive, so the compiler lists each place that must learn the new kind.
+//! Two kinds exist: fully connected layers ([`Dense`]) and 2-D convolutions ([`Conv`], strided
+//! convolution being the reduction between feature maps). A new kind is a new [`Layer`]
+//! variant with its own parameters: every `match` over [`Layer`] in the crate is exhaustive,
+//! so the compiler lists each place that must learn the new kind. [`Arch`] is the
+//! weight-free description a run is given (`784-800-10`, `28x28-16c5s2-32c5s2-10`).
+//!
+//! **Neuron order.** A convolution's inputs and neurons are numbered row-major with the
+//! channel fastest (height, width, channels: index `(y * width + x) * channels + c`), so a
+//! dense layer after a convolution reads its feature maps in that order, and a grey image of
+//! `h x w` pixels is a `h x w x 1` input as it is.
 //!
 //! It does not run networks, hold neuron parameters (see [`crate::neuron::NeuronParams`]) or
 //! know how a network was trained.
@@ -52,12 +59,188 @@ impl<F> Dense<F> {
     }
 }
 
+/// The shape of a feature map: height, width, channels (neurons numbered
+/// `(y * w + x) * c + channel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Shape {
+    /// Rows.
+    pub h: usize,
+    /// Columns.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+}
+
+impl Shape {
+    /// Neurons (or inputs) of the map, `h w c`, `None` on overflow.
+    pub fn len(&self) -> Option<usize> {
+        self.h.checked_mul(self.w)?.checked_mul(self.c)
+    }
+
+    /// Whether the map has no neurons.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// The index of (row, column, channel).
+    #[inline]
+    pub fn index(&self, y: usize, x: usize, c: usize) -> usize {
+        (y * self.w + x) * self.c + c
+    }
+
+    /// (row, column, channel) of an index.
+    pub fn position(&self, i: usize) -> (usize, usize, usize) {
+        (i / (self.w * self.c), (i / self.c) % self.w, i % self.c)
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.h, self.w, self.c)
+    }
+}
+
+/// A 2-D convolution of first-spike neurons, without bias: neuron `(oy, ox, o)` takes input
+/// `(oy s + ky - p, ox s + kx - p, c)` with weight `w[((ky k + kx) c_in + c) c_out + o]` for
+/// every tap `ky, kx < k` that falls inside the input (zero padding `p` adds no input), so
+/// every neuron of a channel shares the channel's kernel. Output size
+/// `(h + 2p - k)/s + 1` per axis (rounded down). Weights are in the unit of theta.
+///
+/// The weight layout is tap-major with the output channel fastest, so that one input spike
+/// touches, per output position it reaches, one contiguous run of `c_out` weights and one of
+/// `c_out` neurons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conv<F> {
+    /// The input feature map.
+    pub input: Shape,
+    /// Output channels.
+    pub channels: usize,
+    /// Kernel size k (square).
+    pub kernel: usize,
+    /// Stride s (both axes).
+    pub stride: usize,
+    /// Zero padding p on every side.
+    pub pad: usize,
+    /// Weights, `k k c_in c_out`, layout `[ky][kx][c_in][c_out]`.
+    pub w: Vec<F>,
+}
+
+impl<F> Conv<F> {
+    /// The output feature map (0 rows or columns if the kernel does not fit).
+    pub fn output(&self) -> Shape {
+        let side = |n: usize| {
+            (n + 2 * self.pad)
+                .checked_sub(self.kernel)
+                .map_or(0, |r| r / self.stride.max(1) + 1)
+        };
+        Shape {
+            h: side(self.input.h),
+            w: side(self.input.w),
+            c: self.channels,
+        }
+    }
+
+    /// Weights the geometry needs, `k k c_in c_out` (`None` on overflow).
+    pub fn n_weights(&self) -> Option<usize> {
+        self.kernel
+            .checked_mul(self.kernel)?
+            .checked_mul(self.input.c)?
+            .checked_mul(self.channels)
+    }
+
+    /// Calls `f(tap, neuron0)` for every output position that input `i` reaches: `tap` is
+    /// the kernel tap `(ky k + kx) c_in + c` (its weights are `w[tap c_out..][..c_out]`) and
+    /// `neuron0` the index of channel 0 of that position (its neurons are
+    /// `neuron0..neuron0 + c_out`). Positions come in increasing neuron order.
+    #[inline]
+    pub(crate) fn for_each_target(&self, i: usize, mut f: impl FnMut(usize, usize)) {
+        let (y, x, c) = self.input.position(i);
+        let out = self.output();
+        let (k, s, p) = (self.kernel, self.stride, self.pad);
+        // Output rows oy with oy s <= y + p < oy s + k, i.e. ky = y + p - oy s in 0..k.
+        let (yp, xp) = (y + p, x + p);
+        let oy_hi = (yp / s).min(out.h.saturating_sub(1));
+        let oy_lo = (yp + 1).saturating_sub(k).div_ceil(s);
+        let ox_hi = (xp / s).min(out.w.saturating_sub(1));
+        let ox_lo = (xp + 1).saturating_sub(k).div_ceil(s);
+        if out.h == 0 || out.w == 0 {
+            return;
+        }
+        for oy in oy_lo..=oy_hi {
+            let ky = yp - oy * s;
+            for ox in ox_lo..=ox_hi {
+                let kx = xp - ox * s;
+                f((ky * k + kx) * self.input.c + c, out.index(oy, ox, 0));
+            }
+        }
+    }
+
+    /// Calls `f(tap, input)` for every input of output position `(oy, ox)` that lies inside
+    /// the input map (padding taps skipped), in tap order.
+    #[inline]
+    pub(crate) fn for_each_input(&self, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
+        let (k, s, p) = (self.kernel, self.stride, self.pad);
+        let cin = self.input.c;
+        for ky in 0..k {
+            let Some(y) = (oy * s + ky).checked_sub(p).filter(|&y| y < self.input.h) else {
+                continue;
+            };
+            for kx in 0..k {
+                let Some(x) = (ox * s + kx).checked_sub(p).filter(|&x| x < self.input.w) else {
+                    continue;
+                };
+                let tap0 = (ky * k + kx) * cin;
+                let i0 = self.input.index(y, x, 0);
+                for c in 0..cin {
+                    f(tap0 + c, i0 + c);
+                }
+            }
+        }
+    }
+
+    /// The same layer with every weight converted by `f` (e.g. f64 -> f32).
+    pub(crate) fn map<G>(&self, f: impl Fn(&F) -> G) -> Conv<G> {
+        Conv {
+            input: self.input,
+            channels: self.channels,
+            kernel: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+            w: self.w.iter().map(f).collect(),
+        }
+    }
+}
+
+impl<F: Copy + num_traits::Zero> Conv<F> {
+    /// The same layer as a dense one (input-major, zero where there is no synapse): what the
+    /// convolution computes, written out.
+    pub fn to_dense(&self) -> Dense<F> {
+        let out = self.output();
+        let (n_in, n_out) = (self.input.len().unwrap_or(0), out.len().unwrap_or(0));
+        let mut w = vec![F::zero(); n_in * n_out];
+        let co = self.channels;
+        for oy in 0..out.h {
+            for ox in 0..out.w {
+                let j0 = out.index(oy, ox, 0);
+                self.for_each_input(oy, ox, |tap, i| {
+                    w[i * n_out + j0..i * n_out + j0 + co]
+                        .copy_from_slice(&self.w[tap * co..(tap + 1) * co]);
+                });
+            }
+        }
+        Dense { n_in, n_out, w }
+    }
+}
+
 /// One layer of a feedforward network: its kind, with the kind's parameters and weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Layer<F> {
     /// Every input connects to every neuron.
     Dense(Dense<F>),
+    /// A 2-D convolution: every neuron of a channel applies the channel's kernel to its patch
+    /// of the input map.
+    Conv(Conv<F>),
 }
 
 impl<F> Layer<F> {
@@ -70,6 +253,7 @@ impl<F> Layer<F> {
     pub fn n_in(&self) -> usize {
         match self {
             Layer::Dense(d) => d.n_in,
+            Layer::Conv(c) => c.input.len().unwrap_or(usize::MAX),
         }
     }
 
@@ -77,6 +261,24 @@ impl<F> Layer<F> {
     pub fn n_out(&self) -> usize {
         match self {
             Layer::Dense(d) => d.n_out,
+            Layer::Conv(c) => c.output().len().unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Synapses of the layer (for a convolution, every neuron's inputs inside the map).
+    pub fn n_synapses(&self) -> u64 {
+        match self {
+            Layer::Dense(d) => d.n_in as u64 * d.n_out as u64,
+            Layer::Conv(c) => {
+                let out = c.output();
+                let mut n = 0u64;
+                for oy in 0..out.h {
+                    for ox in 0..out.w {
+                        c.for_each_input(oy, ox, |_, _| n += 1);
+                    }
+                }
+                n * c.channels as u64
+            }
         }
     }
 
@@ -84,6 +286,7 @@ impl<F> Layer<F> {
     pub fn weights(&self) -> &[F] {
         match self {
             Layer::Dense(d) => &d.w,
+            Layer::Conv(c) => &c.w,
         }
     }
 
@@ -91,6 +294,7 @@ impl<F> Layer<F> {
     pub fn weights_mut(&mut self) -> &mut [F] {
         match self {
             Layer::Dense(d) => &mut d.w,
+            Layer::Conv(c) => &mut c.w,
         }
     }
 
@@ -98,7 +302,396 @@ impl<F> Layer<F> {
     pub(crate) fn map<G>(&self, f: impl Fn(&F) -> G) -> Layer<G> {
         match self {
             Layer::Dense(d) => Layer::Dense(d.map(f)),
+            Layer::Conv(c) => Layer::Conv(c.map(f)),
         }
+    }
+
+    /// The layer's spec (its kind and size, without weights).
+    pub fn spec(&self) -> LayerSpec {
+        match self {
+            Layer::Dense(d) => LayerSpec::Dense(d.n_out),
+            Layer::Conv(c) => LayerSpec::Conv {
+                channels: c.channels,
+                kernel: c.kernel,
+                stride: c.stride,
+                pad: c.pad,
+            },
+        }
+    }
+}
+
+/// A layer's kind and size, without weights: one step of an [`Arch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LayerSpec {
+    /// A fully connected layer of this many neurons (`800`).
+    Dense(usize),
+    /// A convolution (`16c5s2p1`: 16 channels, 5 x 5 kernel, stride 2, padding 1; stride 1 and
+    /// padding 0 when left out).
+    Conv {
+        /// Output channels.
+        channels: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Zero padding.
+        pad: usize,
+    },
+}
+
+impl std::fmt::Display for LayerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            LayerSpec::Dense(n) => write!(f, "{n}"),
+            LayerSpec::Conv {
+                channels,
+                kernel,
+                stride,
+                pad,
+            } => {
+                write!(f, "{channels}c{kernel}")?;
+                if stride != 1 {
+                    write!(f, "s{stride}")?;
+                }
+                if pad != 0 {
+                    write!(f, "p{pad}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A network's architecture without weights: the input and each layer's kind and size, as
+/// given on the command line.
+///
+/// Syntax: layers joined by `-`, input first. The input is a number of inputs (`784`) or a
+/// feature map `HxW` or `HxWxC` (`28x28`, a grey image; `32x32x3`). A layer is a number of
+/// neurons (fully connected) or a convolution `<channels>c<kernel>[s<stride>][p<padding>]`.
+/// Convolutions need a map before them (the input given as one, or another convolution);
+/// a dense layer after a map reads it in (row, column, channel) order. Examples:
+/// `784-800-10`, `28x28-16c5s2-32c5s2-10` (two strided convolutions, then 10 outputs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Arch {
+    /// The input: a feature map (a flat input of n is `1 x n x 1`).
+    pub input: Shape,
+    /// Whether the input was given as a map (`28x28`) rather than a count (`784`).
+    pub input_is_map: bool,
+    /// The layers, input side first.
+    pub layers: Vec<LayerSpec>,
+}
+
+impl Arch {
+    /// Fully connected layers of these sizes, input first (`[784, 800, 10]`).
+    pub fn dense(sizes: &[usize]) -> Arch {
+        Arch {
+            input: Shape {
+                h: 1,
+                w: sizes.first().copied().unwrap_or(0),
+                c: 1,
+            },
+            input_is_map: false,
+            layers: sizes.iter().skip(1).map(|&n| LayerSpec::Dense(n)).collect(),
+        }
+    }
+
+    /// Parses the syntax of [`Arch`] and checks that the layers fit together.
+    pub fn parse(s: &str) -> Result<Arch> {
+        let bad = |why: String| {
+            Error::setting(
+                "arch",
+                format!("arch '{s}': {why} (expected e.g. 784-800-10 or 28x28-16c5s2-10)"),
+            )
+        };
+        let num = |p: &str, what: &str| {
+            p.parse::<usize>()
+                .map_err(|_| bad(format!("'{p}' is not a whole number ({what})")))
+        };
+        let mut parts = s.split('-').map(str::trim);
+        let first = parts.next().unwrap_or("");
+        let dims: Vec<&str> = first.split('x').collect();
+        let (input, input_is_map) = match dims.as_slice() {
+            [n] => (
+                Shape {
+                    h: 1,
+                    w: num(n, "inputs")?,
+                    c: 1,
+                },
+                false,
+            ),
+            [h, w] => (
+                Shape {
+                    h: num(h, "input height")?,
+                    w: num(w, "input width")?,
+                    c: 1,
+                },
+                true,
+            ),
+            [h, w, c] => (
+                Shape {
+                    h: num(h, "input height")?,
+                    w: num(w, "input width")?,
+                    c: num(c, "input channels")?,
+                },
+                true,
+            ),
+            _ => return Err(bad(format!("input '{first}' is not N, HxW or HxWxC"))),
+        };
+        let layers = parts
+            .map(|p| {
+                let Some((ch, rest)) = p.split_once('c') else {
+                    return Ok(LayerSpec::Dense(num(p, "neurons")?));
+                };
+                let channels = num(ch, "channels")?;
+                let (mut kernel, mut stride, mut pad) = (String::new(), None, None);
+                let mut field = 'k';
+                let mut text = String::new();
+                let mut flush = |field: char, text: &mut String| -> Result<()> {
+                    let v = num(text, "convolution")?;
+                    match field {
+                        'k' => kernel = v.to_string(),
+                        's' => stride = Some(v),
+                        _ => pad = Some(v),
+                    }
+                    text.clear();
+                    Ok(())
+                };
+                for ch in rest.chars() {
+                    if ch == 's' || ch == 'p' {
+                        flush(field, &mut text)?;
+                        field = ch;
+                    } else {
+                        text.push(ch);
+                    }
+                }
+                flush(field, &mut text)?;
+                Ok(LayerSpec::Conv {
+                    channels,
+                    kernel: num(&kernel, "kernel")?,
+                    stride: stride.unwrap_or(1),
+                    pad: pad.unwrap_or(0),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let arch = Arch {
+            input,
+            input_is_map,
+            layers,
+        };
+        arch.check().map_err(bad)?;
+        Ok(arch)
+    }
+
+    /// Checks the layers fit together: at least one layer, no zero size, convolutions on a
+    /// map with a kernel that fits, stride >= 1, padding below the kernel, at most
+    /// [`MAX_WEIGHTS`] weights.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.layers.is_empty() {
+            return Err("needs at least an input and an output size".into());
+        }
+        if self.input.is_empty() || self.input.len().is_none() {
+            return Err("an input of size 0".into());
+        }
+        let mut map = self.input_is_map.then_some(self.input);
+        let mut n = self.input.len().unwrap_or(0);
+        let mut weights = 0usize;
+        for (k, l) in self.layers.iter().enumerate() {
+            let (n_out, nw) = match *l {
+                LayerSpec::Dense(m) => {
+                    if m == 0 {
+                        return Err("a layer of size 0".into());
+                    }
+                    map = None;
+                    (Some(m), n.checked_mul(m))
+                }
+                LayerSpec::Conv {
+                    channels,
+                    kernel,
+                    stride,
+                    pad,
+                } => {
+                    let Some(input) = map else {
+                        return Err(format!(
+                            "layer {} ({l}) is a convolution but its input is not a feature map: give the input as HxW or HxWxC, or put the convolution after another",
+                            k + 1
+                        ));
+                    };
+                    if channels == 0 || kernel == 0 || stride == 0 {
+                        return Err(format!("layer {} ({l}): a size of 0", k + 1));
+                    }
+                    if pad >= kernel {
+                        return Err(format!(
+                            "layer {} ({l}): padding {pad} must be less than the kernel {kernel}",
+                            k + 1
+                        ));
+                    }
+                    let conv = Conv::<f64> {
+                        input,
+                        channels,
+                        kernel,
+                        stride,
+                        pad,
+                        w: vec![],
+                    };
+                    let out = conv.output();
+                    if out.h == 0 || out.w == 0 {
+                        return Err(format!(
+                            "layer {} ({l}): a {kernel}x{kernel} kernel does not fit a {}x{} map",
+                            k + 1,
+                            input.h + 2 * pad,
+                            input.w + 2 * pad
+                        ));
+                    }
+                    map = Some(out);
+                    (out.len(), conv.n_weights())
+                }
+            };
+            let nw = nw
+                .filter(|&w| w <= MAX_WEIGHTS - weights)
+                .ok_or_else(|| format!("more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers"))?;
+            weights += nw;
+            n = n_out.ok_or("a layer too large to count")?;
+        }
+        Ok(())
+    }
+
+    /// Neurons per layer, input first (`[784, 800, 10]`).
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut out = vec![self.input.len().unwrap_or(0)];
+        let mut map = self.input_is_map.then_some(self.input);
+        for l in &self.layers {
+            let n = match *l {
+                LayerSpec::Dense(m) => {
+                    map = None;
+                    m
+                }
+                LayerSpec::Conv {
+                    channels,
+                    kernel,
+                    stride,
+                    pad,
+                } => {
+                    let o = Conv::<f64> {
+                        input: map.unwrap_or(self.input),
+                        channels,
+                        kernel,
+                        stride,
+                        pad,
+                        w: vec![],
+                    }
+                    .output();
+                    map = Some(o);
+                    o.len().unwrap_or(0)
+                }
+            };
+            out.push(n);
+        }
+        out
+    }
+
+    /// Inputs of the network.
+    pub fn n_inputs(&self) -> usize {
+        self.input.len().unwrap_or(0)
+    }
+
+    /// Outputs of the network (classes).
+    pub fn n_outputs(&self) -> usize {
+        self.sizes().last().copied().unwrap_or(0)
+    }
+
+    /// Whether every layer is fully connected.
+    pub fn is_dense(&self) -> bool {
+        self.layers.iter().all(|l| matches!(l, LayerSpec::Dense(_)))
+    }
+
+    /// Builds the layers with weights from `init(layer index, n_in, fan_in, weights)`, which
+    /// returns the layer's weights (`fan_in` is the number of inputs of each neuron).
+    pub fn build<F>(&self, mut init: impl FnMut(usize, usize, usize) -> Vec<F>) -> Vec<Layer<F>> {
+        let mut map = self.input_is_map.then_some(self.input);
+        let mut n = self.n_inputs();
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (k, l) in self.layers.iter().enumerate() {
+            match *l {
+                LayerSpec::Dense(m) => {
+                    out.push(Layer::dense(n, m, init(k, n, n * m)));
+                    map = None;
+                    n = m;
+                }
+                LayerSpec::Conv {
+                    channels,
+                    kernel,
+                    stride,
+                    pad,
+                } => {
+                    let input = map.unwrap_or(self.input);
+                    let fan_in = kernel * kernel * input.c;
+                    let c = Conv {
+                        input,
+                        channels,
+                        kernel,
+                        stride,
+                        pad,
+                        w: init(k, fan_in, fan_in * channels),
+                    };
+                    map = Some(c.output());
+                    n = c.output().len().unwrap_or(0);
+                    out.push(Layer::Conv(c));
+                }
+            }
+        }
+        out
+    }
+
+    /// The architecture of a stack of layers.
+    pub fn of_layers<F>(layers: &[Layer<F>]) -> Arch {
+        match layers.first() {
+            Some(Layer::Conv(c)) => Arch {
+                input: c.input,
+                input_is_map: true,
+                layers: layers.iter().map(Layer::spec).collect(),
+            },
+            _ => {
+                let mut a = Arch::dense(&[layers.first().map_or(0, |l| l.n_in())]);
+                a.layers = layers.iter().map(Layer::spec).collect();
+                a
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = self.input;
+        match (self.input_is_map, i.c) {
+            (false, _) => write!(f, "{}", self.n_inputs())?,
+            (true, 1) => write!(f, "{}x{}", i.h, i.w)?,
+            (true, _) => write!(f, "{i}")?,
+        }
+        for l in &self.layers {
+            write!(f, "-{l}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Arch {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Arch> {
+        Arch::parse(s)
+    }
+}
+
+impl TryFrom<String> for Arch {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Arch> {
+        Arch::parse(&s)
+    }
+}
+
+impl From<Arch> for String {
+    fn from(a: Arch) -> String {
+        a.to_string()
     }
 }
 
@@ -203,9 +796,59 @@ pub fn parse_arch(s: &str) -> Result<Vec<usize>> {
 pub(crate) fn check_layers<F: num_traits::Float + std::fmt::Display>(
     layers: &[Layer<F>],
 ) -> std::result::Result<(), String> {
+    for (k, l) in layers.iter().enumerate() {
+        if let Layer::Conv(c) = l {
+            check_conv(c).map_err(|e| format!("layer {k}: {e}"))?;
+            if let Some(Layer::Conv(prev)) = k.checked_sub(1).map(|p| &layers[p]) {
+                if prev.output() != c.input {
+                    return Err(format!(
+                        "layer {k} takes a {} map but layer {} makes {}",
+                        c.input,
+                        k - 1,
+                        prev.output()
+                    ));
+                }
+            }
+        }
+    }
     check_shapes(layers.iter().map(|l| match l {
         Layer::Dense(d) => (d.n_in, d.n_out, d.n_in.checked_mul(d.n_out), &d.w[..]),
+        Layer::Conv(c) => (
+            c.input.len().unwrap_or(0),
+            c.output().len().unwrap_or(0),
+            c.n_weights(),
+            &c.w[..],
+        ),
     }))
+}
+
+/// The geometry of one convolution: sizes not zero and not overflowing, padding below the
+/// kernel, an output of at least one position.
+fn check_conv<F>(c: &Conv<F>) -> std::result::Result<(), String> {
+    let sizes = [c.input.h, c.input.w, c.input.c, c.channels, c.kernel, c.stride];
+    if sizes.contains(&0) {
+        return Err(format!(
+            "a convolution with a size of 0 (input {}, {} channels, kernel {}, stride {})",
+            c.input, c.channels, c.kernel, c.stride
+        ));
+    }
+    if c.input.len().is_none() || c.output().len().is_none() || c.n_weights().is_none() {
+        return Err("a convolution too large to count".into());
+    }
+    if c.pad >= c.kernel {
+        return Err(format!(
+            "padding {} is not less than the kernel {}",
+            c.pad, c.kernel
+        ));
+    }
+    let out = c.output();
+    if out.h == 0 || out.w == 0 {
+        return Err(format!(
+            "a {}x{} kernel does not fit the {} input",
+            c.kernel, c.kernel, c.input
+        ));
+    }
+    Ok(())
 }
 
 /// [`check_layers`] for a stack of dense layers held as such (the ReLU baseline).

@@ -111,9 +111,17 @@ pub(crate) fn edges(n_layers: usize) -> Vec<(String, String)> {
 
 /// A layer's weights in NIR's `Affine.weight` layout: shape `(n_out, n_in)`, row-major, so
 /// that element `[j][i]` (index `j * n_in + i`) is the weight from input `i` to neuron `j`
-/// (the model stores it at `i * n_out + j`).
+/// (the model stores it at `i * n_out + j`). A convolution is written out as the dense
+/// matrix it computes ([`crate::network::Conv::to_dense`]: zero where no synapse).
 pub fn nir_weight(layer: &Layer) -> Vec<f64> {
-    let Layer::Dense(layer) = layer;
+    let unrolled;
+    let layer = match layer {
+        Layer::Dense(d) => d,
+        Layer::Conv(c) => {
+            unrolled = c.to_dense();
+            &unrolled
+        }
+    };
     let mut w = vec![0.0; layer.w.len()];
     for i in 0..layer.n_in {
         for (j, &x) in layer.row(i).iter().enumerate() {
@@ -209,15 +217,14 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
 
     for (k, layer) in model.layers.iter().enumerate() {
         let l = k + 1;
-        let Layer::Dense(layer) = layer;
-        let n = layer.n_out;
+        let n = layer.n_out();
         let mut a = nodes.create_group(&affine_node(l));
         scalar_str(&mut a, "type", "Affine");
         f64_array(
             &mut a,
             "weight",
             &nir_weight(&model.layers[k]),
-            &[n as u64, layer.n_in as u64],
+            &[n as u64, layer.n_in() as u64],
         );
         f64_array(&mut a, "bias", &vec![0.0; n], &[n as u64]);
         nodes.add_group(a.finish());
@@ -420,6 +427,12 @@ pub fn model_numbers(model: &Model) -> serde_json::Value {
         },
         "layers": model.layers.iter().map(|l| match l {
             Layer::Dense(d) => json!({"n_in": d.n_in, "n_out": d.n_out, "w": d.w}),
+            Layer::Conv(c) => json!({
+                "kind": "conv2d", "input_hwc": [c.input.h, c.input.w, c.input.c],
+                "channels": c.channels, "kernel": c.kernel, "stride": c.stride, "pad": c.pad,
+                "n_in": l.n_in(), "n_out": l.n_out(),
+                "w_layout": "w[((ky * kernel + kx) * c_in + c) * channels + o]", "w": c.w,
+            }),
         }).collect::<Vec<_>>(),
     })
 }

@@ -80,8 +80,9 @@ pub struct SampleTrace {
     pub decision: Option<(u32, f64)>,
     /// Every spike, inputs included, in time order (ties by layer, then neuron).
     pub spikes: Vec<Spike>,
-    /// `causal[l][j]`: causal-set size of neuron j of layer l + 1, along the time order of its
-    /// inputs (0 if it never fired).
+    /// `causal[l][j]`: the causal set of neuron j of layer l + 1 is its inputs among the first
+    /// `causal[l][j]` spikes of the layer's inputs in time order (0 if it never fired). In a
+    /// dense layer every input is the neuron's, so this is the causal set's size.
     pub causal: Vec<Vec<u32>>,
 }
 
@@ -248,9 +249,8 @@ impl SampleTrace {
         let times = self.times(&arch);
         let mut pass = ForwardPass::<F>::default();
         for (l, layer) in model.layers.iter().enumerate() {
-            let Layer::Dense(layer) = layer;
             let t_in = &times[l];
-            let mut order: Vec<u32> = (0..layer.n_in as u32)
+            let mut order: Vec<u32> = (0..layer.n_in() as u32)
                 .filter(|&i| t_in[i as usize].is_finite())
                 .collect();
             order.sort_by(|&a, &b| {
@@ -260,21 +260,15 @@ impl SampleTrace {
                     .then(a.cmp(&b))
             });
             let theta = model.params.theta;
-            let smt: Vec<F> = (0..layer.n_out)
-                .map(|j| {
-                    let c = self.causal[l][j] as usize;
-                    if c == 0 {
-                        return F::zero();
-                    }
-                    let s: f64 = order[..c.min(order.len())]
-                        .iter()
-                        .map(|&i| layer.w[i as usize * layer.n_out + j])
-                        .sum();
-                    F::of(s - theta)
-                })
+            let causal = &self.causal[l];
+            let sums = causal_sums(layer, &order, causal);
+            let smt: Vec<F> = sums
+                .iter()
+                .zip(causal)
+                .map(|(&s, &c)| if c == 0 { F::zero() } else { F::of(s - theta) })
                 .collect();
             pass.order.push(order);
-            pass.causal.push(self.causal[l].clone());
+            pass.causal.push(causal.clone());
             pass.s_minus_theta.push(smt);
         }
         pass.times = times
@@ -445,4 +439,35 @@ pub fn write_traces(
         files.push(path);
     }
     Ok(files)
+}
+
+/// Per neuron of `layer`, the sum of its weights over its causal set: its inputs among the
+/// first `causal[j]` of `order` (the layer's spiking inputs in time order), summed in that
+/// order as the engines summed them.
+fn causal_sums(layer: &Layer<f64>, order: &[u32], causal: &[u32]) -> Vec<f64> {
+    match layer {
+        Layer::Dense(d) => (0..d.n_out)
+            .map(|j| {
+                let c = (causal[j] as usize).min(order.len());
+                order[..c]
+                    .iter()
+                    .map(|&i| d.w[i as usize * d.n_out + j])
+                    .sum()
+            })
+            .collect(),
+        Layer::Conv(conv) => {
+            let co = conv.channels;
+            let mut sums = vec![0.0; layer.n_out()];
+            for (k, &i) in order.iter().enumerate() {
+                conv.for_each_target(i as usize, |tap, j0| {
+                    for o in 0..co {
+                        if (k as u32) < causal[j0 + o] {
+                            sums[j0 + o] += conv.w[tap * co + o];
+                        }
+                    }
+                });
+            }
+            sums
+        }
+    }
 }

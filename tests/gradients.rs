@@ -8,7 +8,7 @@ use common::UNIT_CASES;
 use firstspike::analytic::{forward, ForwardPass, LayerScratch, Net};
 use firstspike::grad::{backward, BackScratch, BackwardStats, DENOM_FLOOR};
 use firstspike::loss::{output_loss, LossOrigin};
-use firstspike::network::Layer;
+use firstspike::network::Arch;
 use rand::{Rng, SeedableRng};
 
 /// Relative tolerance of analytic vs finite-difference gradients. The map is piecewise smooth;
@@ -38,31 +38,35 @@ fn loss(net: &Net<f64>, t_in: &[f64], label: usize, origin: LossOrigin) -> (f64,
 fn network_gradients_match_finite_differences() {
     for p in UNIT_CASES {
         for origin in [LossOrigin::FirstOutput, LossOrigin::Input] {
-            check_network_gradients(p.tau_syn, p.theta, origin);
+            check_network_gradients("6-5-4-3", p.tau_syn, p.theta, origin, 500);
+        }
+    }
+}
+
+/// The same for convolutional networks: a padded convolution, a strided one, then a dense
+/// output layer (a kernel weight's gradient sums over every position it is used at).
+#[test]
+fn conv_network_gradients_match_finite_differences() {
+    for p in UNIT_CASES {
+        for origin in [LossOrigin::FirstOutput, LossOrigin::Input] {
+            check_network_gradients("5x5-3c3p1-2c3s2-3", p.tau_syn, p.theta, origin, 500);
         }
     }
 }
 
 #[allow(clippy::needless_range_loop)] // index loops mirror the layer/weight indices
-fn check_network_gradients(tau: f64, theta: f64, origin: LossOrigin) {
+fn check_network_gradients(arch: &str, tau: f64, theta: f64, origin: LossOrigin, want: usize) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
     let mut checked = 0;
+    let arch = Arch::parse(arch).unwrap();
     for trial in 0..40 {
-        let arch = [6usize, 5, 4, 3];
-        let layers = arch
-            .windows(2)
-            .map(|p| {
-                Layer::dense(
-                    p[0],
-                    p[1],
-                    (0..p[0] * p[1])
-                        .map(|_| theta * rng.gen_range(-0.3..0.9))
-                        .collect::<Vec<f64>>(),
-                )
-            })
-            .collect();
+        let layers = arch.build(|_, _, n| {
+            (0..n)
+                .map(|_| theta * rng.gen_range(-0.3..0.9))
+                .collect::<Vec<f64>>()
+        });
         let mut net = Net { layers, theta, tau };
-        let t_in: Vec<f64> = (0..arch[0])
+        let t_in: Vec<f64> = (0..arch.n_inputs())
             .map(|_| tau * rng.gen_range(0.0..2.0))
             .collect();
         let label = trial % 3;
@@ -119,7 +123,7 @@ fn check_network_gradients(tau: f64, theta: f64, origin: LossOrigin) {
         }
     }
     assert!(
-        checked > 500,
+        checked > want,
         "tau {tau} theta {theta} {origin:?}: only {checked} gradients checked"
     );
 }

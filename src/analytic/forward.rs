@@ -1,5 +1,6 @@
 //! Forward pass of the analytic solver, generic over f32/f64.
 
+use super::conv::conv_forward;
 use crate::network::{Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
@@ -17,8 +18,11 @@ fn candidate<F: Real>(s: F, a: F, theta: F, zc: F) -> bool {
 /// Reusable per-thread buffers for [`layer_forward`].
 #[derive(Clone, Debug, Default)]
 pub struct LayerScratch<F> {
-    s: Vec<F>,
-    a: Vec<F>,
+    pub(super) s: Vec<F>,
+    pub(super) a: Vec<F>,
+    /// Per neuron of a convolution: its last input's time and that input's position.
+    pub(super) t_last: Vec<F>,
+    pub(super) last: Vec<u32>,
     keys: Vec<u128>,
     keys64: Vec<u64>,
 }
@@ -26,7 +30,7 @@ pub struct LayerScratch<F> {
 /// Writes into `order` the inputs that spike (finite time), sorted by (time, index): as
 /// integer keys `(order_key(t) << 32) | index`, without comparator calls. An f32 time's key
 /// has 32 bits, so its keys fit in a u64 (about twice as fast to sort as u128).
-fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut Vec<u32>) {
+pub(super) fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut Vec<u32>) {
     let spiking = (0..t_in.len()).filter(|&i| t_in[i].is_finite());
     order.clear();
     if std::mem::size_of::<F>() <= 4 {
@@ -198,20 +202,32 @@ pub fn forward<F: Real>(
     pass.times[0].extend_from_slice(t_in);
     for (l, layer) in net.layers.iter().enumerate() {
         let (before, after) = pass.times.split_at_mut(l + 1);
-        let Layer::Dense(d) = layer;
-        layer_forward(
-            &d.w,
-            d.n_in,
-            d.n_out,
-            &before[l],
-            net.theta,
-            net.tau,
-            scratch,
-            &mut pass.order[l],
-            &mut after[0],
-            &mut pass.causal[l],
-            &mut pass.s_minus_theta[l],
-        );
+        match layer {
+            Layer::Dense(d) => layer_forward(
+                &d.w,
+                d.n_in,
+                d.n_out,
+                &before[l],
+                net.theta,
+                net.tau,
+                scratch,
+                &mut pass.order[l],
+                &mut after[0],
+                &mut pass.causal[l],
+                &mut pass.s_minus_theta[l],
+            ),
+            Layer::Conv(c) => conv_forward(
+                c,
+                &before[l],
+                net.theta,
+                net.tau,
+                scratch,
+                &mut pass.order[l],
+                &mut after[0],
+                &mut pass.causal[l],
+                &mut pass.s_minus_theta[l],
+            ),
+        }
     }
 }
 

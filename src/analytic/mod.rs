@@ -12,6 +12,7 @@
 //! [`crate::neuron::NeuronState::on_input`], which the event engine uses; that is why the two
 //! agree to rounding in f64.
 
+mod conv;
 mod eval;
 mod forward;
 

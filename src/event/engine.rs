@@ -169,6 +169,17 @@ struct Dense {
     t_last: f64,
 }
 
+/// A layer (not dense) whose neurons share one reference time: neurons `lo..hi`.
+#[derive(Clone, Copy, Debug)]
+struct Shared {
+    lo: usize,
+    hi: usize,
+    /// Whether an input has reached the layer (`t_ref` of its neurons is then set).
+    started: bool,
+    /// Input spikes delivered to the layer so far.
+    delivered: u32,
+}
+
 /// Per layer: its deferred neurons and their guard.
 #[derive(Clone, Debug)]
 struct LayerState {
@@ -179,6 +190,8 @@ struct LayerState {
     watch: Vec<u32>,
     /// The layer's shape, if dense (then every neuron of it is watched, without a list).
     dense: Option<Dense>,
+    /// The layer's neurons, if not dense and they share one reference time.
+    shared: Option<Shared>,
 }
 
 /// Neurons per block of a dense layer's re-test.
@@ -267,6 +280,9 @@ pub struct Engine<'n> {
     pred: Vec<f64>,
     /// Inputs integrated (the causal set's size once fired).
     n_in: Vec<u32>,
+    /// In a layer sharing its reference time: one past the position of the last integrated
+    /// input among the layer's inputs (the causal bound that layer records).
+    bound: Vec<u32>,
     status: Vec<Status>,
     /// On its layer's watch list (outside dense layers).
     watched: Vec<bool>,
@@ -343,6 +359,12 @@ impl<'n> Engine<'n> {
                         t_ref: 0.0,
                         t_last: 0.0,
                     }),
+                    shared: (!dense && net.shared_ref[l]).then_some(Shared {
+                        lo: ids.start,
+                        hi: ids.end,
+                        started: false,
+                        delivered: 0,
+                    }),
                 }
             })
             .collect();
@@ -359,6 +381,7 @@ impl<'n> Engine<'n> {
             t_last: vec![0.0; n],
             pred: vec![0.0; n],
             n_in: vec![0; n],
+            bound: vec![0; n],
             status: vec![Status::Silent; n],
             watched: vec![false; n],
             queue: SpikeQueue::new(nl),
@@ -423,7 +446,12 @@ impl<'n> Engine<'n> {
             let fan = net.fan_out(id) as u64;
             sum.fired[layer] += 1;
             sum.synaptic_events[layer] += fan;
-            rec.spike(id, t, if layer == 0 { 0 } else { self.n_in[iu] });
+            let causal = match (layer, &self.layers[layer].shared) {
+                (0, _) => 0,
+                (_, Some(_)) => self.bound[iu],
+                (_, None) => self.n_in[iu],
+            };
+            rec.spike(id, t, causal);
             if sum.decision.is_none() {
                 sum.fired_before_decision[layer] += 1;
                 sum.synaptic_events_before_decision[layer] += fan;
@@ -456,6 +484,10 @@ impl<'n> Engine<'n> {
             if let Some(d) = &mut l.dense {
                 d.started = false;
             }
+            if let Some(d) = &mut l.shared {
+                d.started = false;
+                d.delivered = 0;
+            }
         }
     }
 
@@ -468,6 +500,23 @@ impl<'n> Engine<'n> {
         let (lo, hi) = self.reach[src];
         for l in &mut self.layers[lo as usize..hi as usize] {
             l.guard = l.guard.min(t);
+            // A layer sharing one reference time: set at its first input, rebased for the
+            // whole layer (as `on_input` rebases one neuron), before any neuron integrates.
+            if let Some(sh) = &mut l.shared {
+                let ids = sh.lo..sh.hi;
+                sh.delivered += 1;
+                if !sh.started {
+                    sh.started = true;
+                    self.t_ref[ids].fill(t);
+                } else {
+                    let x = (t - self.t_ref[sh.lo]) / tau;
+                    if x > f64::REBASE_LIMIT {
+                        let r = (-x).exp();
+                        self.a[ids.clone()].iter_mut().for_each(|a| *a *= r);
+                        self.t_ref[ids].fill(t);
+                    }
+                }
+            }
         }
         let (a, b) = (net.offsets[src], net.offsets[src + 1]);
         for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
@@ -478,8 +527,9 @@ impl<'n> Engine<'n> {
                 Status::Exact if self.pred[j] <= t => continue,
                 _ => {}
             }
-            // Integrate: the operations of `NeuronState::on_input`, in its order.
-            if self.n_in[j] == 0 {
+            // Integrate: the operations of `NeuronState::on_input`, in its order (in a layer
+            // sharing its reference time, `t_ref` was set above).
+            if self.n_in[j] == 0 && self.layers[net.layer[j] as usize].shared.is_none() {
                 self.t_ref[j] = t;
             }
             let f = factor.get(t, self.t_ref[j], tau);
@@ -491,6 +541,9 @@ impl<'n> Engine<'n> {
             self.a[j] += w * f.e;
             self.n_in[j] += 1;
             self.t_last[j] = t;
+            if let Some(sh) = &self.layers[net.layer[j] as usize].shared {
+                self.bound[j] = sh.delivered;
+            }
             let d = self.s[j] - theta;
             if d <= 0.0 {
                 // No crossing (`S <= theta`): nothing pending, nothing queued.

@@ -30,6 +30,7 @@ pub struct EventNet {
     nodes: SlotMap<NeuronKey, Node>,
     insertion: Vec<NeuronKey>,
     params: NeuronParams,
+    shared_ref: std::collections::BTreeSet<u32>,
 }
 
 /// The dense, checked form of an [`EventNet`] that the engine runs.
@@ -51,6 +52,8 @@ pub struct CompiledNet {
     pub(crate) weights: Vec<f64>,
     /// The slotmap key of each dense id.
     pub(crate) keys: Vec<NeuronKey>,
+    /// Per layer: whether its neurons share one reference time.
+    pub(crate) shared_ref: Vec<bool>,
 }
 
 impl EventNet {
@@ -60,7 +63,16 @@ impl EventNet {
             nodes: SlotMap::with_key(),
             insertion: Vec::new(),
             params,
+            shared_ref: Default::default(),
         }
+    }
+
+    /// Makes every neuron of `layer` keep its running sum `A` relative to one reference time,
+    /// the layer's first input time (rebased for the whole layer), instead of its own first
+    /// input's. The spikes are the same up to rounding; it is what the analytic solver does
+    /// for a convolution, so that the two agree bit for bit there.
+    pub fn share_reference(&mut self, layer: u32) {
+        self.shared_ref.insert(layer);
     }
 
     /// Adds a neuron in `layer` (0 = a network input, driven by given spike times).
@@ -92,20 +104,36 @@ impl EventNet {
         Ok(())
     }
 
-    /// The layered, fully connected network of a model: `arch[0]` inputs in layer 0, then
-    /// each layer's neurons.
+    /// The layered network of a model: `arch[0]` inputs in layer 0, then each layer's
+    /// neurons (a convolution's in its (row, column, channel) order, each reaching its
+    /// patch's neurons; its layer shares one reference time, see [`EventNet::share_reference`]).
     pub fn from_model(m: &Model) -> Result<Self> {
         m.validate().map_err(Error::model_in_memory)?;
         let mut net = EventNet::new(m.params);
         let mut prev: Vec<NeuronKey> = (0..m.n_inputs()).map(|_| net.add_neuron(0)).collect();
         for (l, layer) in m.layers.iter().enumerate() {
-            let Layer::Dense(layer) = layer;
-            let cur: Vec<NeuronKey> = (0..layer.n_out)
+            let cur: Vec<NeuronKey> = (0..layer.n_out())
                 .map(|_| net.add_neuron(l as u32 + 1))
                 .collect();
-            for (i, &src) in prev.iter().enumerate() {
-                let row = layer.row(i);
-                net.nodes[src].out = cur.iter().zip(row).map(|(&k, &w)| (k, w)).collect();
+            match layer {
+                Layer::Dense(layer) => {
+                    for (i, &src) in prev.iter().enumerate() {
+                        let row = layer.row(i);
+                        net.nodes[src].out = cur.iter().zip(row).map(|(&k, &w)| (k, w)).collect();
+                    }
+                }
+                Layer::Conv(conv) => {
+                    let co = conv.channels;
+                    for (i, &src) in prev.iter().enumerate() {
+                        let mut out = Vec::new();
+                        conv.for_each_target(i, |tap, j0| {
+                            let w = &conv.w[tap * co..(tap + 1) * co];
+                            out.extend(cur[j0..j0 + co].iter().copied().zip(w.iter().copied()));
+                        });
+                        net.nodes[src].out = out;
+                    }
+                    net.shared_ref.insert(l as u32 + 1);
+                }
             }
             prev = cur;
         }
@@ -178,6 +206,9 @@ impl EventNet {
             targets,
             weights,
             keys,
+            shared_ref: (0..n_layers as u32)
+                .map(|l| self.shared_ref.contains(&l))
+                .collect(),
         })
     }
 }

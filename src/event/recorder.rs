@@ -3,7 +3,9 @@
 /// Receives every spike the engine emits, in emission order.
 pub trait Recorder {
     /// Neuron `id` (dense id, see [`crate::event::CompiledNet`]) fired at `t`, with a causal
-    /// set of `causal` inputs (0 for network inputs).
+    /// set of `causal` inputs (0 for network inputs). In a layer that shares its reference
+    /// time (a convolution), `causal` is a bound instead: the causal set is the neuron's
+    /// inputs among the first `causal` spikes its layer received.
     fn spike(&mut self, id: u32, t: f64, causal: u32);
 }
 

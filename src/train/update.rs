@@ -26,8 +26,8 @@
 
 use super::adam::{Adam, AdamStep};
 use crate::analytic::Net;
-use crate::grad::{add_rows, SampleGrad};
-use crate::network::{Dense, Layer};
+use crate::grad::{add_conv, add_rows, SampleGrad};
+use crate::network::{Conv, Layer};
 use crate::parallel::par_each_mut;
 use std::ops::Range;
 
@@ -68,12 +68,54 @@ pub struct Updater {
     colsum: Vec<Vec<f32>>,
     /// Per layer: the squared norm of g of each row block.
     norm2: Vec<Vec<f64>>,
+    /// Per convolutional layer: the batch gradient of its kernel (empty for other layers).
+    conv_g: Vec<Vec<f32>>,
+}
+
+/// A layer's weights as rows: (rows, weights per row). A dense layer's rows are its inputs
+/// (`n_out` weights each); a convolution's are its kernel taps (`channels` weights each, so
+/// that a column is one output channel's kernel).
+fn weight_rows(layer: &Layer<f32>) -> (usize, usize) {
+    match layer {
+        Layer::Dense(d) => (d.n_in, d.n_out),
+        Layer::Conv(c) => (c.kernel * c.kernel * c.input.c, c.channels),
+    }
+}
+
+/// Threads of an update (at least one).
+fn threads_of(set: &UpdateSettings) -> usize {
+    set.threads.max(1)
+}
+
+/// The batch gradient of convolutional layer `l`'s kernel into `g`, its taps split over
+/// `threads` threads; each weight sums its samples in batch order whatever the split.
+fn conv_gradient(
+    samples: &[SampleGrad<f32>],
+    l: usize,
+    conv: &Conv<f32>,
+    threads: usize,
+    g: &mut Vec<f32>,
+) {
+    let (taps, co) = (conv.kernel * conv.kernel * conv.input.c, conv.channels);
+    g.clear();
+    g.resize(taps * co, 0.0);
+    let ranges = thread_rows(taps, threads);
+    let mut parts: Vec<(Range<usize>, &mut [f32])> = ranges
+        .iter()
+        .cloned()
+        .zip(split_rows(g, co, &ranges))
+        .collect();
+    par_each_mut(&mut parts, |_, (taps, g)| {
+        add_conv(samples, l, conv, taps.clone(), g);
+    });
 }
 
 /// One thread's rows of one layer, with the matching pieces of every buffer.
 struct Part<'a> {
     layer: usize,
     rows: Range<usize>,
+    /// A convolution's batch gradient of these rows, summed beforehand (`conv_gradient`).
+    pre: Option<&'a [f32]>,
     n_out: usize,
     w: &'a mut [f32],
     m: &'a mut [f32],
@@ -122,9 +164,12 @@ impl Updater {
         self.colsum.resize_with(nl, Vec::new);
         self.norm2.resize_with(nl, Vec::new);
         self.g.resize_with(nl, Vec::new);
+        self.conv_g.resize_with(nl, Vec::new);
         for (l, layer) in net.layers.iter().enumerate() {
-            let Layer::Dense(d) = layer;
-            let (n_in, n_out) = (d.n_in, d.n_out);
+            let (n_in, n_out) = weight_rows(layer);
+            if let Layer::Conv(c) = layer {
+                conv_gradient(samples, l, c, threads_of(set), &mut self.conv_g[l]);
+            }
             let blocks = n_in.div_ceil(ROW_BLOCK);
             self.colsum[l].resize(blocks * n_out, 0.0);
             self.norm2[l].resize(blocks, 0.0);
@@ -148,8 +193,8 @@ impl Updater {
             .zip(self.colsum.iter_mut().zip(self.norm2.iter_mut()))
             .enumerate()
         {
-            let Layer::Dense(Dense { n_in, n_out, w }) = layer;
-            let (n_in, n_out) = (*n_in, *n_out);
+            let (n_in, n_out) = weight_rows(layer);
+            let w = layer.weights_mut();
             let rows = thread_rows(n_in, threads);
             let blocks: Vec<Range<usize>> = rows
                 .iter()
@@ -172,10 +217,12 @@ impl Updater {
                 .zip(split_rows(cs, n_out, &blocks))
                 .zip(split_rows(n2, 1, &blocks))
                 .zip(g_parts);
+            let pre = &self.conv_g[l];
             for (t, (((((w, m), v), colsum), norm2), g)) in pieces.enumerate() {
                 parts[t].push(Part {
                     layer: l,
                     rows: rows[t].clone(),
+                    pre: (!pre.is_empty()).then(|| &pre[rows[t].start * n_out..rows[t].end * n_out]),
                     n_out,
                     w,
                     m,
@@ -224,8 +271,8 @@ impl Updater {
         if set.weight_sum_k > 0.0 {
             let up = set.lr * set.weight_sum_k;
             for (l, layer) in net.layers.iter_mut().enumerate() {
-                let Layer::Dense(Dense { n_out, w, .. }) = layer;
-                let n_out = *n_out;
+                let n_out = weight_rows(layer).1;
+                let w = layer.weights_mut();
                 let mut sums = vec![0.0f32; n_out];
                 for block in self.colsum[l].chunks_exact(n_out) {
                     sums.iter_mut().zip(block).for_each(|(s, &b)| *s += b);
@@ -281,8 +328,13 @@ fn gradient_pass(
                 &mut local[..span.len()]
             }
         };
-        g.iter_mut().for_each(|x| *x = 0.0);
-        add_rows(samples, p.layer, rows.clone(), n_out, g);
+        match p.pre {
+            Some(pre) => g.copy_from_slice(&pre[span.clone()]),
+            None => {
+                g.iter_mut().for_each(|x| *x = 0.0);
+                add_rows(samples, p.layer, rows.clone(), n_out, g);
+            }
+        }
         if clipping {
             // Clipping: the norm is needed before any step.
             p.norm2[b] = g.iter().map(|&x| (x as f64) * (x as f64)).sum();
