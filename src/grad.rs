@@ -235,7 +235,11 @@ pub(crate) fn add_conv<F: Real>(
 ) {
     let out = conv.output();
     let co = conv.channels;
-    for lg in samples.iter().filter(|s| s.active).map(|s| &s.layers[layer]) {
+    for lg in samples
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| &s.layers[layer])
+    {
         for oy in 0..out.h {
             for ox in 0..out.w {
                 let j0 = out.index(oy, ox, 0);

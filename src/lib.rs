@@ -112,11 +112,11 @@
 //! digits it has not seen:
 //!
 //! ```
-//! use firstspike::{evaluate, mnist_test_slice, train, Net, TrainConfig, NO_PROGRESS};
+//! use firstspike::{evaluate, mnist_test_slice, train, Arch, Net, TrainConfig, NO_PROGRESS};
 //! let digits = mnist_test_slice()?;
 //! let (mut train_set, mut held_out) = (digits.clone(), digits.select(&(800..1000).collect::<Vec<_>>())?);
 //! train_set.truncate(800)?;
-//! let cfg = TrainConfig { arch: vec![784, 30, 10], epochs: 2, threads: 2, seed: 3, ..TrainConfig::default() };
+//! let cfg = TrainConfig { arch: Arch::dense(&[784, 30, 10]), epochs: 2, threads: 2, seed: 3, ..TrainConfig::default() };
 //! let out = train(&cfg, &train_set, None, |_| {})?;
 //! let stats = evaluate(&Net::<f64>::from_model(&out.model), &cfg.encoding, &held_out, 2, NO_PROGRESS);
 //! assert!(stats.accuracy() > 0.6, "held-out accuracy {}", stats.accuracy());
@@ -167,7 +167,7 @@ pub use error::{Error, Result};
 pub use event::{Engine, EventNet, RunOptions, RunSummary};
 pub use loss::LossOrigin;
 pub use model::{Model, ModelMeta};
-pub use network::{Dense, Layer, Net};
+pub use network::{Arch, Conv, Dense, Layer, LayerSpec, Net, Shape};
 pub use neuron::NeuronParams;
 pub use pass::ForwardPass;
 pub use progress::{Progress, NO_PROGRESS};

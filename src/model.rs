@@ -404,6 +404,7 @@ pub(crate) mod tests {
                 .iter()
                 .map(|l| match l {
                     network::Layer::Dense(d) => d.clone(),
+                    network::Layer::Conv(_) => unreachable!("a dense test model"),
                 })
                 .collect(),
             meta_json: serde_json::to_string(&m.meta).unwrap(),

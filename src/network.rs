@@ -825,7 +825,9 @@ pub(crate) fn check_layers<F: num_traits::Float + std::fmt::Display>(
 /// The geometry of one convolution: sizes not zero and not overflowing, padding below the
 /// kernel, an output of at least one position.
 fn check_conv<F>(c: &Conv<F>) -> std::result::Result<(), String> {
-    let sizes = [c.input.h, c.input.w, c.input.c, c.channels, c.kernel, c.stride];
+    let sizes = [
+        c.input.h, c.input.w, c.input.c, c.channels, c.kernel, c.stride,
+    ];
     if sizes.contains(&0) {
         return Err(format!(
             "a convolution with a size of 0 (input {}, {} channels, kernel {}, stride {})",

@@ -14,7 +14,7 @@ use crate::data::{Dataset, Split};
 use crate::encoding::EncodingKind;
 use crate::event::{Engine, EventNet, RunOptions, RunSummary};
 use crate::loss::LossOrigin;
-use crate::network::parse_arch;
+use crate::network::Arch;
 use crate::nir;
 use crate::simulate::run_summary_json;
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
@@ -999,16 +999,17 @@ fn train(
     cfg.arch = match arch {
         None => {
             let classes = labels.iter().copied().max().map_or(1, |m| m as usize + 1);
+            let sizes = cfg.arch.sizes();
             let mut a = vec![dim];
-            a.extend_from_slice(&cfg.arch[1..cfg.arch.len() - 1]);
+            a.extend_from_slice(&sizes[1..sizes.len() - 1]);
             a.push(classes);
-            a
+            Arch::dense(&a)
         }
         Some(a) => match a.extract::<String>() {
-            Ok(s) => parse_arch(&s).py()?,
-            Err(_) => a.extract::<Vec<usize>>().map_err(|_| {
-                value_err("arch must be a list of layer sizes, input first, or a string like \"784-30-10\"")
-            })?,
+            Ok(s) => Arch::parse(&s).py()?,
+            Err(_) => Arch::dense(&a.extract::<Vec<usize>>().map_err(|_| {
+                value_err("arch must be a list of layer sizes, input first, or a string like \"784-30-10\" or \"28x28-16c5s2-10\"")
+            })?),
         },
     };
     cfg.validate().py()?;

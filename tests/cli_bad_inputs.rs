@@ -58,7 +58,7 @@ fn write_dataset(dir: &Path, ds: &Dataset) {
 fn checkpoint() -> Checkpoint {
     let ds = dataset(4, 20);
     let cfg = TrainConfig {
-        arch: vec![16, 4, 10],
+        arch: firstspike::network::Arch::dense(&[16, 4, 10]),
         epochs: 3,
         batch_size: 4,
         threads: 1,

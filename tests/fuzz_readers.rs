@@ -270,7 +270,7 @@ fn small_trace() -> TraceFile {
 fn small_checkpoint() -> Checkpoint {
     let ds = small_data();
     let cfg = TrainConfig {
-        arch: vec![16, 6, 4],
+        arch: firstspike::network::Arch::dense(&[16, 6, 4]),
         epochs: 2,
         batch_size: 8,
         threads: 2,
@@ -462,7 +462,7 @@ fn the_valid_files_are_read_back() {
 #[test]
 fn checkpoint_claiming_huge_dimensions_is_refused_before_allocating() {
     let mut c = small_checkpoint();
-    c.config.arch = vec![16, 1 << 40, 4];
+    c.config.arch = firstspike::network::Arch::dense(&[16, 1 << 40, 4]);
     let (r, biggest) = probe(&c.to_bytes(), |b| {
         Checkpoint::from_bytes(b, Path::new("c"))
             .map(|_| ())

@@ -47,7 +47,7 @@ fn data(n: usize, seed: u64) -> Dataset {
 /// 200 samples in batches of 16: 13 batches per epoch, the last one of 8.
 fn config() -> TrainConfig {
     TrainConfig {
-        arch: vec![16, 12, 4],
+        arch: firstspike::network::Arch::dense(&[16, 12, 4]),
         epochs: 3,
         batch_size: 16,
         lr: 3e-3,

@@ -243,7 +243,7 @@ fn training_through_event_traces_matches_analytic_training() {
     let mut acc = Vec::new();
     for engine in [EngineKind::Analytic, EngineKind::Event] {
         let cfg = TrainConfig {
-            arch: vec![784, 100, 10],
+            arch: firstspike::network::Arch::dense(&[784, 100, 10]),
             epochs: 1,
             threads: 2,
             engine,

@@ -34,7 +34,7 @@ fn tiny_network_learns_xor_in_spike_times() {
         cols: 3,
     };
     let cfg = TrainConfig {
-        arch: vec![3, 12, 2],
+        arch: firstspike::network::Arch::dense(&[3, 12, 2]),
         epochs: 60,
         batch_size: 8,
         lr: 3e-3,
@@ -76,7 +76,7 @@ fn short_mnist_run_learns() {
     let te = common::mnist_slice(Split::Test);
     assert_eq!((tr.len(), te.len()), (5000, 1000));
     let cfg = TrainConfig {
-        arch: vec![784, 200, 10],
+        arch: firstspike::network::Arch::dense(&[784, 200, 10]),
         epochs: 3,
         threads: 2,
         ..TrainConfig::default()
@@ -97,7 +97,7 @@ fn quantisation_aware_fine_tuning_recovers_low_bit_accuracy() {
     let tr = common::mnist_slice(Split::Train);
     let te = common::mnist_slice(Split::Test);
     let cfg = TrainConfig {
-        arch: vec![784, 30, 10],
+        arch: firstspike::network::Arch::dense(&[784, 30, 10]),
         epochs: 2,
         threads: 2,
         seed: 2,

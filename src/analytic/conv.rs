@@ -185,7 +185,9 @@ mod tests {
                     assert_eq!(pc.times, pd.times);
                     assert_eq!(pc.s_minus_theta, pd.s_minus_theta);
                     for (l, layer) in dense.iter().enumerate() {
-                        let Layer::Dense(d) = layer else { unreachable!() };
+                        let Layer::Dense(d) = layer else {
+                            unreachable!()
+                        };
                         let own = |c: u32, j: usize| -> Vec<u32> {
                             pc.order[l][..c as usize]
                                 .iter()

@@ -30,7 +30,11 @@ pub struct LayerScratch<F> {
 /// Writes into `order` the inputs that spike (finite time), sorted by (time, index): as
 /// integer keys `(order_key(t) << 32) | index`, without comparator calls. An f32 time's key
 /// has 32 bits, so its keys fit in a u64 (about twice as fast to sort as u128).
-pub(super) fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut Vec<u32>) {
+pub(super) fn sort_inputs<F: Real>(
+    t_in: &[F],
+    scratch: &mut LayerScratch<F>,
+    order: &mut Vec<u32>,
+) {
     let spiking = (0..t_in.len()).filter(|&i| t_in[i].is_finite());
     order.clear();
     if std::mem::size_of::<F>() <= 4 {

@@ -10,7 +10,7 @@ use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
-use firstspike::model::{format_arch, parse_arch, with_ext, Model};
+use firstspike::model::{with_ext, Model};
 use firstspike::plot;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
@@ -36,7 +36,7 @@ pub struct TrainArgs {
     /// Name of the data set, recorded in the model (e.g. mnist, fashion) [default: mnist].
     #[arg(long)]
     dataset: Option<String>,
-    #[arg(long, help = with_default("Layer sizes, input first", format!("{:?}", Arch(dflt().arch))))]
+    #[arg(long, help = with_default("Layers, input first: sizes of fully connected layers (784-800-10), or an input map HxW[xC] with convolutions <channels>c<kernel>[s<stride>][p<padding>] (28x28-16c5s2-32c5s2-10)", format!("{:?}", Arch(dflt().arch))))]
     arch: Option<String>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Passes over the training set (with --resume, may differ from the checkpoint's, to train longer or shorter)", dflt().epochs))]
     epochs: Option<usize>,
@@ -130,11 +130,11 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 /// An architecture, shown as `784-800-10` in messages.
 #[derive(PartialEq)]
-struct Arch(Vec<usize>);
+struct Arch(firstspike::network::Arch);
 
 impl Debug for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&format_arch(&self.0))
+        write!(f, "{}", self.0)
     }
 }
 
@@ -170,7 +170,11 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     let mut arch = Arch(c.arch.clone());
     ap.set(
         "--arch",
-        a.arch.as_deref().map(parse_arch).transpose()?.map(Arch),
+        a.arch
+            .as_deref()
+            .map(firstspike::network::Arch::parse)
+            .transpose()?
+            .map(Arch),
         &mut arch,
     );
     c.arch = arch.0;
@@ -342,7 +346,7 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     // Fine-tuning starts from a model's weights, architecture, neuron parameters and encoding.
     let start_model = a.init.as_deref().map(Model::load).transpose()?;
     if let Some(m) = &start_model {
-        defaults.arch = m.arch();
+        defaults.arch = firstspike::network::Arch::of_layers(&m.layers);
         defaults.params = m.params;
         defaults.encoding = m.encoding;
     }
@@ -547,7 +551,7 @@ fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) 
                     log_err.get_or_insert(err);
                 }
                 let logs = super::curve::parse_log(lines);
-                let svg = plot::accuracy_curve(&plot::curve_title(&plot::model_name(&a.out), Some(&cfg.arch)), &super::curve::accuracies(&logs));
+                let svg = plot::accuracy_curve(&plot::curve_title(&plot::model_name(&a.out), Some(&cfg.arch.sizes())), &super::curve::accuracies(&logs));
                 if let Err(err) = fsio::write_atomic(&with_ext(&a.out, "curve.svg"), svg.as_bytes()) {
                     log_err.get_or_insert(err);
                 }

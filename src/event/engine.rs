@@ -462,6 +462,13 @@ impl<'n> Engine<'n> {
                     }
                 }
             }
+            if self
+                .layers
+                .get(layer + 1)
+                .is_some_and(|l| l.shared.is_some())
+            {
+                self.shared_input(layer + 1, t);
+            }
             match self.row_of[iu] {
                 GENERAL => self.deliver(iu, t, &mut factor),
                 l => self.deliver_dense(l as usize, iu, t),
@@ -491,6 +498,30 @@ impl<'n> Engine<'n> {
         }
     }
 
+    /// A spike at `t` of the layer before layer `l`, which shares one reference time: every
+    /// spike of that layer counts as one of `l`'s inputs (whether or not it reaches a neuron),
+    /// the first sets the reference time, a later one past `REBASE_LIMIT` rebases the whole
+    /// layer (as `on_input` rebases one neuron), before any neuron integrates it.
+    fn shared_input(&mut self, l: usize, t: f64) {
+        let tau = self.net.params.tau_syn;
+        let Some(sh) = &mut self.layers[l].shared else {
+            return;
+        };
+        let ids = sh.lo..sh.hi;
+        sh.delivered += 1;
+        if !sh.started {
+            sh.started = true;
+            self.t_ref[ids].fill(t);
+        } else {
+            let x = (t - self.t_ref[sh.lo]) / tau;
+            if x > f64::REBASE_LIMIT {
+                let r = (-x).exp();
+                self.a[ids.clone()].iter_mut().for_each(|a| *a *= r);
+                self.t_ref[ids].fill(t);
+            }
+        }
+    }
+
     /// Delivers neuron `src`'s spike at `t` to each of its targets, one by one.
     fn deliver(&mut self, src: usize, t: f64, factor: &mut InputFactor) {
         let net = self.net;
@@ -500,23 +531,6 @@ impl<'n> Engine<'n> {
         let (lo, hi) = self.reach[src];
         for l in &mut self.layers[lo as usize..hi as usize] {
             l.guard = l.guard.min(t);
-            // A layer sharing one reference time: set at its first input, rebased for the
-            // whole layer (as `on_input` rebases one neuron), before any neuron integrates.
-            if let Some(sh) = &mut l.shared {
-                let ids = sh.lo..sh.hi;
-                sh.delivered += 1;
-                if !sh.started {
-                    sh.started = true;
-                    self.t_ref[ids].fill(t);
-                } else {
-                    let x = (t - self.t_ref[sh.lo]) / tau;
-                    if x > f64::REBASE_LIMIT {
-                        let r = (-x).exp();
-                        self.a[ids.clone()].iter_mut().for_each(|a| *a *= r);
-                        self.t_ref[ids].fill(t);
-                    }
-                }
-            }
         }
         let (a, b) = (net.offsets[src], net.offsets[src + 1]);
         for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {

@@ -68,9 +68,11 @@ impl EventNet {
     }
 
     /// Makes every neuron of `layer` keep its running sum `A` relative to one reference time,
-    /// the layer's first input time (rebased for the whole layer), instead of its own first
-    /// input's. The spikes are the same up to rounding; it is what the analytic solver does
-    /// for a convolution, so that the two agree bit for bit there.
+    /// the first spike time of layer `layer - 1` (rebased for the whole layer), instead of its
+    /// own first input's, and record causal sets as bounds along the spikes of `layer - 1`
+    /// (see [`crate::event::Recorder::spike`]). The spikes are the same up to rounding; it is
+    /// what the analytic solver does for a convolution, so that the two agree bit for bit
+    /// there. Meant for a layer fed by the layer before it only.
     pub fn share_reference(&mut self, layer: u32) {
         self.shared_ref.insert(layer);
     }

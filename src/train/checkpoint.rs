@@ -24,7 +24,7 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. Files of another version are refused: the payload is
 /// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
 /// needs a new version.
-pub const CHECKPOINT_VERSION: u32 = 2;
+pub const CHECKPOINT_VERSION: u32 = 3;
 /// Largest checkpoint file we read (bytes): weights and both Adam moments in f32 for the
 /// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
 /// permutation of a large training set.
@@ -233,19 +233,15 @@ impl Checkpoint {
         let c = &self.config;
         c.validate()
             .map_err(|e| format!("holds invalid settings: {e}"))?;
-        let n_layers = c.arch.len() - 1;
-        let mut total = 0usize;
-        let mut sizes = Vec::with_capacity(n_layers);
-        for (k, p) in c.arch.windows(2).enumerate() {
-            let n = p[0]
-                .checked_mul(p[1])
-                .ok_or_else(|| format!("layer {k}: {} x {} weights overflow", p[0], p[1]))?;
-            total = total.saturating_add(n);
-            sizes.push(n);
-        }
-        if total > MAX_WEIGHTS {
-            return Err(format!("architecture {:?} has {total} weights, more than the {MAX_WEIGHTS} a model may have", c.arch));
-        }
+        // The settings' check bounds the weights by MAX_WEIGHTS: building is safe.
+        let sizes: Vec<usize> = c
+            .arch
+            .build(|_, _, n| vec![(); n])
+            .iter()
+            .map(|l| l.weights().len())
+            .collect();
+        let n_layers = sizes.len();
+        let units = c.arch.sizes();
         for (name, bufs) in [
             ("weights", &self.weights),
             ("Adam first moments", &self.adam.m),
@@ -253,7 +249,7 @@ impl Checkpoint {
         ] {
             if bufs.len() != n_layers {
                 return Err(format!(
-                    "{} layers of {name} for architecture {:?}",
+                    "{} layers of {name} for architecture {}",
                     bufs.len(),
                     c.arch
                 ));
@@ -261,10 +257,10 @@ impl Checkpoint {
             for (k, (b, &n)) in bufs.iter().zip(&sizes).enumerate() {
                 if b.len() != n {
                     return Err(format!(
-                        "layer {k}: {} {name} for {} x {}",
+                        "layer {k}: {} {name} for {} x {} neurons ({n} weights)",
                         b.len(),
-                        c.arch[k],
-                        c.arch[k + 1]
+                        units[k],
+                        units[k + 1]
                     ));
                 }
                 if let Some(p) = b.iter().position(|x| !x.is_finite()) {
@@ -285,10 +281,10 @@ impl Checkpoint {
             return Err(format!("Adam step count {} is negative", self.adam.t));
         }
         let d = &self.train_data;
-        if d.samples == 0 || d.rows.checked_mul(d.cols) != Some(c.arch[0] as u64) {
+        if d.samples == 0 || d.rows.checked_mul(d.cols) != Some(units[0] as u64) {
             return Err(format!(
                 "training data of {} images of {}x{} pixels for {} inputs",
-                d.samples, d.rows, d.cols, c.arch[0]
+                d.samples, d.rows, d.cols, units[0]
             ));
         }
         if self.order.len() as u64 != d.samples {

@@ -3,6 +3,7 @@
 use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::loss::LossOrigin;
+use crate::network::Arch;
 use crate::neuron::NeuronParams;
 use crate::trace::EngineKind;
 use serde::{Deserialize, Serialize};
@@ -11,8 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
-    /// Layer sizes, input first, e.g. [784, 800, 10].
-    pub arch: Vec<usize>,
+    /// The layers, input first, e.g. `784-800-10` or `28x28-16c5s2-32c5s2-10` (see
+    /// [`Arch`]).
+    pub arch: Arch,
     /// Passes over the training set.
     pub epochs: usize,
     /// Samples per gradient step.
@@ -71,7 +73,7 @@ impl TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            arch: vec![784, 800, 10],
+            arch: Arch::dense(&[784, 800, 10]),
             epochs: 24,
             batch_size: 32,
             lr: 1e-3,
@@ -98,11 +100,8 @@ impl TrainConfig {
     /// Checks every setting; the error ([`Error::InvalidSetting`]) names the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
-        if self.arch.len() < 2 || self.arch.contains(&0) {
-            return bad(
-                "arch",
-                format!("arch {:?}: needs at least two sizes, none zero", self.arch),
-            );
+        if let Err(e) = self.arch.check() {
+            return bad("arch", format!("arch {}: {e}", self.arch));
         }
         if self.epochs == 0 {
             return bad("epochs", "epochs must be at least 1".into());

@@ -9,7 +9,7 @@
 //! file itself: checkpoints go to the caller's callback. [`train`] runs from scratch to the end.
 
 use super::adam::Adam;
-use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState, MAX_WEIGHTS};
+use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
 use super::update::{UpdateSettings, Updater};
 use super::{init_model, TrainConfig};
@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
 use crate::loss::output_loss;
-use crate::model::{format_arch, Model};
-use crate::network::quantise;
+use crate::model::Model;
+use crate::network::{quantise, Arch, Layer};
 use crate::parallel::par_each_mut;
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
@@ -317,30 +317,18 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
             format!("threads {}: at most {MAX_THREADS}", cfg.threads),
         ));
     }
-    let weights = cfg.arch.windows(2).try_fold(0usize, |acc, p| {
-        p[0].checked_mul(p[1]).and_then(|n| acc.checked_add(n))
-    });
-    if weights.is_none_or(|n| n > MAX_WEIGHTS) {
-        return Err(Error::setting(
-            "arch",
-            format!(
-                "arch {}: more than {MAX_WEIGHTS} weights, the most a model file can hold; use smaller layers",
-                format_arch(&cfg.arch)
-            ),
-        ));
-    }
     if train_data.is_empty() {
         return Err(Error::setting("train_data", "the training set is empty"));
     }
-    if train_data.dim() != cfg.arch[0] {
+    if train_data.dim() != cfg.arch.n_inputs() {
         return Err(Error::dimension(format!(
             "the architecture starts with {} inputs but the images have {} pixels",
-            cfg.arch[0],
+            cfg.arch.n_inputs(),
             train_data.dim()
         )));
     }
     let classes = train_data.classes();
-    let outputs = *cfg.arch.last().expect("validated: at least two sizes");
+    let outputs = cfg.arch.n_outputs();
     if outputs < classes {
         return Err(Error::dimension(format!(
             "the architecture ends with {outputs} outputs but the labels have {classes} classes"
@@ -371,7 +359,9 @@ impl<'d> Trainer<'d> {
         test_data: Option<&'d Dataset>,
     ) -> Result<Self> {
         check_setup(cfg, train_data)?;
-        if model.arch() != cfg.arch || model.params != cfg.params || model.encoding != cfg.encoding
+        if Arch::of_layers(&model.layers) != cfg.arch
+            || model.params != cfg.params
+            || model.encoding != cfg.encoding
         {
             return Err(Error::setting(
                 "arch",
@@ -380,7 +370,7 @@ impl<'d> Trainer<'d> {
                     model.arch_string(),
                     model.params,
                     model.encoding,
-                    format_arch(&cfg.arch),
+                    cfg.arch,
                     cfg.params,
                     cfg.encoding
                 ),
@@ -458,11 +448,11 @@ impl<'d> Trainer<'d> {
             path: None,
             what: w,
         })?;
-        if train_data.dim() != c.config.arch[0] {
+        if train_data.dim() != c.config.arch.n_inputs() {
             return Err(Error::dimension(format!(
                 "the checkpoint's network ({}) takes {} inputs but the images have {} pixels; resume on the data of the interrupted run",
-                format_arch(&c.config.arch),
-                c.config.arch[0],
+                c.config.arch,
+                c.config.arch.n_inputs(),
                 train_data.dim()
             )));
         }
@@ -678,12 +668,22 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
         });
         if let Some(en) = self.ev_net.as_mut() {
             self.net.write_to(&mut self.model);
-            en.set_weights(
-                self.model
-                    .layers
-                    .iter()
-                    .flat_map(|l| l.weights().iter().copied()),
-            )?;
+            if self
+                .model
+                .layers
+                .iter()
+                .all(|l| matches!(l, Layer::Dense(_)))
+            {
+                en.set_weights(
+                    self.model
+                        .layers
+                        .iter()
+                        .flat_map(|l| l.weights().iter().copied()),
+                )?;
+            } else {
+                // A convolution's weights are shared between synapses: laid out anew.
+                *en = EventNet::from_model(&self.model)?.compile()?;
+            }
         }
         let per = batch.len().div_ceil(cfg.threads);
         let scale = 1.0 / batch.len() as f32;

@@ -222,7 +222,8 @@ impl Updater {
                 parts[t].push(Part {
                     layer: l,
                     rows: rows[t].clone(),
-                    pre: (!pre.is_empty()).then(|| &pre[rows[t].start * n_out..rows[t].end * n_out]),
+                    pre: (!pre.is_empty())
+                        .then(|| &pre[rows[t].start * n_out..rows[t].end * n_out]),
                     n_out,
                     w,
                     m,
@@ -517,7 +518,9 @@ mod tests {
             let mut adam = Adam::new(&sizes);
             let mut grads: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
             for (l, layer) in want.layers.iter().enumerate() {
-                let Layer::Dense(d) = layer;
+                let Layer::Dense(d) = layer else {
+                    unreachable!("a dense test net")
+                };
                 add_rows(&recs, l, 0..d.n_in, d.n_out, &mut grads[l]);
             }
             let norm = grads
@@ -538,7 +541,9 @@ mod tests {
                 adam.step(&mut ps, &gs, set.lr);
             }
             for layer in want.layers.iter_mut() {
-                let Layer::Dense(Dense { n_in, n_out, w }) = layer;
+                let Layer::Dense(crate::network::Dense { n_in, n_out, w }) = layer else {
+                    unreachable!("a dense test net")
+                };
                 let mut cg = vec![0.0; w.len()];
                 weight_costs(
                     w,
