@@ -138,3 +138,50 @@ fn quantisation_aware_fine_tuning_recovers_low_bit_accuracy() {
         "rounded {a_rounded}, fine-tuned {a_tuned}"
     );
 }
+
+/// `validation` holds out the last images of the training data: the trainer never trains on
+/// them, measures its per-epoch accuracy on them instead of on the test set, and refuses to
+/// hold out everything.
+#[test]
+fn validation_split_is_held_out_and_replaces_the_per_epoch_test() {
+    let digits = firstspike::mnist_test_slice().unwrap();
+    let mut train_set = digits.clone();
+    train_set.truncate(600).unwrap();
+    let test = digits.select(&(600..800).collect::<Vec<_>>()).unwrap();
+    let cfg = TrainConfig {
+        arch: firstspike::network::Arch::dense(&[784, 20, 10]),
+        epochs: 2,
+        threads: 2,
+        validation: 100,
+        ..TrainConfig::default()
+    };
+    let out = train(&cfg, &train_set, Some(&test), |_| {}).unwrap();
+    assert_eq!(out.log.len(), 2);
+    for e in &out.log {
+        assert_eq!(e.test_accuracy, None);
+        let v = e
+            .validation_accuracy
+            .expect("a validation accuracy per epoch");
+        assert!(
+            (0.0..=1.0).contains(&v) && (v * 100.0).fract() == 0.0,
+            "{v}: not k/100"
+        );
+    }
+    // The held-out 100 are not trained on: the same run on the first 500 alone is identical.
+    let mut first = train_set.clone();
+    first.truncate(500).unwrap();
+    let plain = TrainConfig {
+        validation: 0,
+        ..cfg.clone()
+    };
+    let alone = train(&plain, &first, None, |_| {}).unwrap();
+    assert_eq!(alone.model.layers, out.model.layers);
+    let all = TrainConfig {
+        validation: 600,
+        ..cfg
+    };
+    let e = train(&all, &train_set, None, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("leave none to train on"), "{e}");
+}

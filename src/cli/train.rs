@@ -46,6 +46,11 @@ pub struct TrainArgs {
     /// Use only the first N test images for the per-epoch test accuracy [default: all].
     #[arg(long)]
     test_limit: Option<usize>,
+    /// Hold out the last N training images (after --train-limit) for validation: the
+    /// per-epoch accuracy is then measured on them, not on the test set, which is used once,
+    /// at the end [default: 0, none; with --resume, the checkpoint's].
+    #[arg(long)]
+    validation: Option<usize>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
     seed: Option<u64>,
     /// Worker threads [default: all cores; with --resume, the checkpoint's]. The result does
@@ -182,6 +187,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
         c.epochs = e;
     }
     ap.set("--seed", a.seed, &mut c.seed);
+    ap.set("--validation", a.validation, &mut c.validation);
     if let Some(t) = a.threads {
         c.threads = t;
     }
@@ -425,7 +431,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         a: &a,
         cfg: &cfg,
         out: &out,
-        train_len: train_set.len(),
+        train_len: train_set.len() - cfg.validation,
     };
     drive(&run, &mut trainer, &mut lines, every)?;
     report(&run, trainer, &test_set)
@@ -532,12 +538,15 @@ fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) 
             Progress::Epoch(e) => {
                 // suspend() prints whether or not the bar is drawn (stderr not a terminal).
                 bar.suspend(|| {
+                    let held_out = match (e.validation_accuracy, e.test_accuracy) {
+                        (Some(v), _) => format!("validation acc {:.2} %", 100.0 * v),
+                        (None, t) => format!("test acc {:.2} %", 100.0 * t.unwrap_or(f64::NAN)),
+                    };
                     eprintln!(
-                        "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
+                        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
                         e.epoch,
                         e.train_loss,
                         100.0 * e.train_accuracy,
-                        100.0 * e.test_accuracy.unwrap_or(f64::NAN),
                         e.seconds,
                         e.lr,
                         e.no_output_spike,

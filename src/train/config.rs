@@ -55,6 +55,11 @@ pub struct TrainConfig {
     pub params: NeuronParams,
     /// Input encoding of the model.
     pub encoding: Encoding,
+    /// Training images held out for validation, taken from the end of the training data
+    /// (0 = none). The trainer then never trains on them, and its per-epoch accuracy is
+    /// measured on them (`EpochLog::validation_accuracy`) instead of on a test set: settings
+    /// and the number of epochs are chosen on it, and the test set is used once, at the end.
+    pub validation: usize,
     /// Quantisation-aware training: 0 = off; else every batch runs its forward and backward
     /// passes with each layer's weights quantised to this many bits
     /// ([`crate::network::quantise`]) while the update goes to the full-precision weights
@@ -92,6 +97,7 @@ impl Default for TrainConfig {
             params: NeuronParams::default(),
             encoding: Encoding::default(),
             quantise_bits: 0,
+            validation: 0,
         }
     }
 }

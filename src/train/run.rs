@@ -43,8 +43,13 @@ pub struct EpochLog {
     /// Fraction of training samples classified correctly during the epoch (with jitter, weights
     /// changing as it goes).
     pub train_accuracy: f64,
-    /// Test accuracy after the epoch (f64 analytic solver), if a test set was given.
+    /// Test accuracy after the epoch (f64 analytic solver), if a test set was given and no
+    /// validation set is held out.
     pub test_accuracy: Option<f64>,
+    /// Accuracy on the held-out validation images after the epoch (f64 analytic solver),
+    /// when the run holds some out (`TrainConfig::validation`).
+    #[serde(default)]
+    pub validation_accuracy: Option<f64>,
     /// Training samples on which no output fired.
     pub no_output_spike: usize,
     /// Adam step size used.
@@ -266,6 +271,8 @@ pub struct Trainer<'d> {
     cfg: TrainConfig,
     train_data: &'d Dataset,
     test_data: Option<&'d Dataset>,
+    /// The held-out validation images (the last `cfg.validation` of the training data).
+    validation: Option<Dataset>,
     train_id: DataId,
     test_id: Option<DataId>,
     dataset: String,
@@ -319,6 +326,16 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
     }
     if train_data.is_empty() {
         return Err(Error::setting("train_data", "the training set is empty"));
+    }
+    if cfg.validation >= train_data.len() {
+        return Err(Error::setting(
+            "validation",
+            format!(
+                "{} validation images held out of {} training images leave none to train on",
+                cfg.validation,
+                train_data.len()
+            ),
+        ));
     }
     if train_data.dim() != cfg.arch.n_inputs() {
         return Err(Error::dimension(format!(
@@ -407,7 +424,13 @@ impl<'d> Trainer<'d> {
             adam: Adam::new(&sizes),
             model,
             net,
-            order: (0..train_data.len()).collect(),
+            order: (0..train_data.len() - cfg.validation).collect(),
+            validation: (cfg.validation > 0)
+                .then(|| {
+                    let n = train_data.len();
+                    train_data.select(&(n - cfg.validation..n).collect::<Vec<_>>())
+                })
+                .transpose()?,
             shuffle_rng: ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1)),
             epoch: 1,
             batch: 0,
@@ -772,7 +795,8 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
             |f: fn(&EpochTotals) -> u64| self.workers.iter().map(|w| f(&w.totals)).sum::<u64>();
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
         self.net.write_to(&mut self.model);
-        let test_accuracy = self.test_data.map(|t| {
+        // With a validation set, the test set is not looked at while training.
+        let accuracy = |t: &Dataset| {
             evaluate(
                 &Net::<f64>::from_model(&deployed(&self.model, cfg)),
                 &cfg.encoding,
@@ -781,12 +805,18 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
                 crate::progress::NO_PROGRESS,
             )
             .accuracy()
-        });
+        };
+        let validation_accuracy = self.validation.as_ref().map(accuracy);
+        let test_accuracy = match validation_accuracy {
+            Some(_) => None,
+            None => self.test_data.map(accuracy),
+        };
         let entry = EpochLog {
             epoch,
             train_loss: loss / sum(|t| t.loss_n).max(1) as f64,
             train_accuracy: sum(|t| t.correct) as f64 / self.order.len() as f64,
             test_accuracy,
+            validation_accuracy,
             no_output_spike: sum(|t| t.silent) as usize,
             lr: epoch_lr(cfg, epoch),
             seconds: secs,
