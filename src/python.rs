@@ -14,14 +14,14 @@ use crate::data::{Dataset, Split};
 use crate::encoding::EncodingKind;
 use crate::event::{Engine, EventNet, RunOptions, RunSummary};
 use crate::loss::LossOrigin;
-use crate::network::Arch;
+use crate::network::{Arch, Layer};
 use crate::nir;
 use crate::simulate::run_summary_json;
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
 use crate::train::{EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer};
 use crate::{evaluate, forward, mnist_test_slice, Error, ForwardPass, Model, Net, NO_PROGRESS};
 use clap::ValueEnum;
-use numpy::ndarray::Array2;
+use numpy::ndarray::{Array2, Array4};
 use numpy::{
     IntoPyArray, PyArray1, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -445,17 +445,30 @@ impl PyModel {
         Ok(d)
     }
 
-    /// The weights, one float64 array per layer, shaped (n_out, n_in): w[j, i] is the weight
-    /// from input i to neuron j, in units of theta. A copy: changing it changes nothing.
+    /// The weights, one float64 array per layer, in units of theta: a dense layer's shaped
+    /// (n_out, n_in), w[j, i] the weight from input i to neuron j; a convolution's kernel
+    /// shaped (c_out, c_in, k, k) as in PyTorch. A copy: changing it changes nothing.
     #[getter]
-    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray2<f64>>>> {
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArrayDyn<f64>>>> {
         self.model
             .layers
             .iter()
             .map(|layer| {
                 let (n_in, n_out, w) = (layer.n_in(), layer.n_out(), layer.weights());
-                // Stored input-major: w[i * n_out + j].
-                let a = Array2::from_shape_fn((n_out, n_in), |(j, i)| w[i * n_out + j]);
+                let a = match layer {
+                    // Stored input-major: w[i * n_out + j].
+                    Layer::Dense(_) => {
+                        Array2::from_shape_fn((n_out, n_in), |(j, i)| w[i * n_out + j]).into_dyn()
+                    }
+                    // Stored [ky][kx][c_in][c_out]; given as PyTorch's (c_out, c_in, k, k).
+                    Layer::Conv(c) => {
+                        let (k, ci, co) = (c.kernel, c.input.c, c.channels);
+                        Array4::from_shape_fn((co, ci, k, k), |(o, i, ky, kx)| {
+                            w[((ky * k + kx) * ci + i) * co + o]
+                        })
+                        .into_dyn()
+                    }
+                };
                 Ok(a.into_pyarray(py))
             })
             .collect()
@@ -1012,43 +1025,29 @@ fn train(
             })?),
         },
     };
+    // The trainer holds the last `validation` samples out itself.
+    cfg.validation = validation;
     cfg.validate().py()?;
     let (rows, cols) = rows_cols(&shape);
-    let n_train = n - validation;
     let train_set = Dataset {
-        images: pixels[..n_train * dim].to_vec(),
-        labels: labels[..n_train].to_vec(),
+        images: pixels,
+        labels: labels.to_vec(),
         rows,
         cols,
     };
-    let val_set = (validation > 0).then(|| Dataset {
-        images: pixels[n_train * dim..].to_vec(),
-        labels: labels[n_train..].to_vec(),
-        rows,
-        cols,
-    });
-    drop(pixels);
     let intr = Interrupt {
         stop: AtomicBool::new(false),
         err: std::sync::Mutex::new(None),
     };
-    let res = py.detach(|| run_training(&cfg, &train_set, val_set.as_ref(), progress, &intr));
+    let res = py.detach(|| run_training(&cfg, &train_set, progress, &intr));
     if let Some(e) = intr.err.lock().expect("lock").take() {
         return Err(e);
     }
     let (mut model, log) = res.py()?;
-    if let Some(v) = &val_set {
-        let st = py.detach(|| {
-            evaluate(
-                &Net::<f64>::from_model(&model),
-                &model.encoding,
-                v,
-                threads,
-                NO_PROGRESS,
-            )
-        });
-        model.meta.test_accuracy = Some(st.accuracy());
-        model.meta.test_samples = st.total;
+    // The final model's accuracy on the hold-out (the trainer measured it after the last epoch).
+    if let Some(v) = log.last().and_then(|e| e.validation_accuracy) {
+        model.meta.test_accuracy = Some(v);
+        model.meta.test_samples = validation;
     }
     Ok(PyModel {
         model,
@@ -1061,11 +1060,10 @@ fn train(
 fn run_training(
     cfg: &TrainConfig,
     train_set: &Dataset,
-    val_set: Option<&Dataset>,
     show: bool,
     intr: &Interrupt,
 ) -> crate::Result<(Model, Vec<EpochLog>)> {
-    let mut trainer = Trainer::new(cfg, train_set, val_set)?;
+    let mut trainer = Trainer::new(cfg, train_set, None)?;
     trainer.set_dataset("python");
     let bar = if show && std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(train_set.len() as u64);
@@ -1094,7 +1092,7 @@ fn run_training(
                 }
                 Progress::Epoch(e) if show => {
                     let val = e
-                        .test_accuracy
+                        .validation_accuracy
                         .map_or(String::new(), |a| format!(", validation acc {:.2} %", 100.0 * a));
                     bar.suspend(|| {
                         eprintln!(

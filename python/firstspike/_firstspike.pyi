@@ -29,7 +29,8 @@ class Model:
         """{"kind": "linear" | "zlinear", "t_max": float, "silent_below": int}."""
     @property
     def weights(self) -> List[npt.NDArray[np.float64]]:
-        """One (n_out, n_in) float64 array per layer (a copy)."""
+        """One float64 array per layer (a copy): (n_out, n_in) for a dense layer,
+        (c_out, c_in, k, k) for a convolution's kernel."""
     @property
     def meta(self) -> Dict[str, Any]:
         """dataset, train (settings), epochs_trained, test_accuracy, test_samples."""

@@ -215,7 +215,7 @@ def test_train_small_net_to_stated_accuracy(tmp_path, capfd):
     assert "epoch   1/2" in err and "validation acc" in err
     h = m.history
     assert [e["epoch"] for e in h] == [1, 2]
-    assert all(e["test_accuracy"] is not None for e in h)
+    assert all(e["validation_accuracy"] is not None and e["test_accuracy"] is None for e in h)
     held = m.evaluate(x[800:], y[800:])
     assert held["accuracy"] > 0.6
     assert m.meta["test_accuracy"] == held["accuracy"] and m.meta["test_samples"] == 200
