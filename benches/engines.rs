@@ -67,7 +67,7 @@ fn analytic(c: &mut Criterion) {
             batch_size: 32,
             threads: 1,
             jitter_sd: 0.0,
-            arch: model.arch(),
+            arch: firstspike::Arch::of_layers(&model.layers),
             params: model.params,
             encoding: model.encoding,
             ..TrainConfig::default()

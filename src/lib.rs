@@ -46,8 +46,13 @@
 //! fixed-width little-endian integers ([`fileformat`]). A file of another magic or version is
 //! refused with a message saying so. Beside each model, `NAME.json` describes it in readable form
 //! (architecture, units, encoding, training settings, seed, measured accuracy, the sha256 of
-//! the weights). Weights are stored input-major:
-//! `w[i * n_out + j]` is the weight from input `i` to neuron `j`.
+//! the weights). Dense weights are stored input-major:
+//! `w[i * n_out + j]` is the weight from input `i` to neuron `j`; a convolution's kernel as
+//! `w[((ky * k + kx) * c_in + c) * c_out + o]`, and feature maps are numbered
+//! `(row * width + column) * channels + channel` ([`network::Conv`]).
+//!
+//! **Architectures** ([`Arch`]): `784-800-10` (dense layers) or `28x28-16c5s2-32c5s2-10`
+//! (an input map, convolutions `<channels>c<kernel>[s<stride>][p<padding>]`, dense layers).
 //!
 //! # Tutorial
 //!

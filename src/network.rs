@@ -485,7 +485,7 @@ impl Arch {
 
     /// Checks the layers fit together: at least one layer, no zero size, convolutions on a
     /// map with a kernel that fits, stride >= 1, padding below the kernel, at most
-    /// [`MAX_WEIGHTS`] weights.
+    /// 2^28 weights (the most a model file holds).
     pub fn check(&self) -> std::result::Result<(), String> {
         if self.layers.is_empty() {
             return Err("needs at least an input and an output size".into());

@@ -39,6 +39,14 @@ pub(crate) fn bound_factor<F: Real>(e: F, t: F, t_ref: F, tau: F) -> F {
     e * (F::one() + F::TIE_MARGIN + four * F::epsilon() * (t.abs() + t_ref.abs()) / tau)
 }
 
+/// The test without `ln`: true when the crossing of a neuron with sums `A = a`,
+/// `S - theta = d > 0` is provably later than the time of `ek` ([`bound_factor`]). False when
+/// in doubt, NaN included (the crossing is then computed).
+#[inline(always)]
+fn later<F: Real>(a: F, ek: F, d: F) -> bool {
+    a > ek * d
+}
+
 /// One convolutional layer: input times `t_in` (+inf = none, `(row, column, channel)` order)
 /// to output times, recording the input order, each neuron's causal bound and `S - theta` at
 /// its spike (see the module doc).
@@ -89,12 +97,12 @@ pub(crate) fn conv_forward<F: Real>(
             let (sj, aj) = (&mut s[j0..j0 + co], &mut a[j0..j0 + co]);
             let due = sj.iter().zip(aj.iter()).fold(false, |m, (&sv, &av)| {
                 let d = sv - theta;
-                m | ((d > F::zero()) & !(av > ek * d))
+                m | ((d > F::zero()) & !later(av, ek, d))
             });
             if due {
                 for o in 0..co {
                     let d = sj[o] - theta;
-                    if d > F::zero() && !(aj[o] > ek * d) {
+                    if d > F::zero() && !later(aj[o], ek, d) {
                         let j = j0 + o;
                         let tp = (t_ref + tau * (aj[o] / d).ln()).max(t_last[j]);
                         if tp <= t {
