@@ -145,3 +145,26 @@ fn a_small_conv_net_learns() {
         stats.accuracy()
     );
 }
+
+/// Training a conv net gives the same weights whatever the number of threads (the kernel
+/// gradient is split over threads by taps, each weight summing its samples in batch order).
+#[test]
+fn conv_training_does_not_depend_on_threads() {
+    let mut digits = mnist_test_slice().unwrap();
+    digits.truncate(200).unwrap();
+    let run = |threads, seed| {
+        let cfg = TrainConfig {
+            arch: Arch::parse("28x28-4c5s2p1-6c3s2-10").unwrap(),
+            epochs: 1,
+            batch_size: 16,
+            threads,
+            seed,
+            ..TrainConfig::default()
+        };
+        train(&cfg, &digits, None, |_| {}).unwrap().model.layers
+    };
+    let one = run(1, 9);
+    assert_eq!(one, run(2, 9));
+    assert_eq!(one, run(3, 9));
+    assert_ne!(one, run(2, 10), "another seed, other weights");
+}
