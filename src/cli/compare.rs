@@ -13,9 +13,9 @@ use firstspike::rate::plot;
 use firstspike::rate::report::{self, operating_point_text, Context};
 use firstspike::rate::sim::{self, InputMode, SimConfig};
 use firstspike::rate::train::evaluate_relu;
-use firstspike::{fsio, Error, Result};
+use firstspike::{fsio, Result};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -117,7 +117,7 @@ fn plan(a: &CompareArgs) -> Result<Plan> {
         seed: a.seed,
     };
     sim.validate()?;
-    check_out_dir(&a.out)?;
+    fsio::check_folder(&a.out)?;
     let temporal = Model::load(&a.temporal)?;
     let rate = RateModel::load(&a.rate)?;
     let data = load_split(&a.data, Split::Test, a.limit)?;
@@ -130,28 +130,6 @@ fn plan(a: &CompareArgs) -> Result<Plan> {
         rate,
         data,
     })
-}
-
-/// Checks that `prefix`'s folder exists, so that a long run does not end in a write error.
-fn check_out_dir(prefix: &Path) -> Result<()> {
-    let dir = match prefix.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(Error::io(
-            prefix,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "output folder {} does not exist; create it first",
-                    dir.display()
-                ),
-            ),
-        ))
-    }
 }
 
 /// Runs the first-spike network (to each decision, and in full), the rate network over T
