@@ -1,30 +1,44 @@
 //! Atomic file output: write to a temporary file beside the target, then rename.
 //!
-//! Owns only that. A crash or error mid-write leaves the previous file (or none), never a
+//! Owns only that, and the check that an output folder exists (done early by a long run).
+//! A crash or error mid-write leaves the previous file (or none), never a
 //! half-written one.
 
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
+/// The folder `path` is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "output folder {} does not exist; create it first",
-                    dir.display()
-                ),
-            ),
-        ));
     }
+}
+
+/// Checks that the folder `path` is to be written in exists, so that a long run does not end
+/// in a write error; the error names `path`.
+pub fn check_folder(path: &Path) -> Result<()> {
+    let dir = folder_of(path);
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "output folder {} does not exist; create it first",
+                dir.display()
+            ),
+        ),
+    ))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_folder(path)?;
+    let dir = folder_of(path);
     let name = path.file_name().ok_or_else(|| {
         Error::io(
             path,

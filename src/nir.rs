@@ -156,7 +156,6 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
     model
         .validate()
         .map_err(|w| Error::model_in_memory(format!("refusing to export: {w}")))?;
-    let p = model.params;
     let mut fb = FileBuilder::new();
     fb.create_dataset("version")
         .with_vlen_strings(&[NIR_VERSION])
@@ -171,7 +170,26 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
     g.create_dataset("edges")
         .with_vlen_strings(&flat)
         .with_shape(&[e.len() as u64, 2]);
+    add_graph_metadata(&mut g, model);
 
+    let mut nodes = g.create_group("nodes");
+    add_input_node(&mut nodes, model);
+    for (k, layer) in model.layers.iter().enumerate() {
+        add_layer_nodes(&mut nodes, model, k + 1, layer);
+    }
+    let mut out = nodes.create_group(OUTPUT_NODE);
+    scalar_str(&mut out, "type", "Output");
+    out.create_dataset("shape")
+        .with_i64_data(&[model.n_outputs() as i64]);
+    nodes.add_group(out.finish());
+    g.add_group(nodes.finish());
+    fb.add_group(g.finish());
+    fb.finish().map_err(hdf5_error)
+}
+
+/// The graph's `metadata` group: the model's identity, units, neuron and mapping, in words.
+fn add_graph_metadata(g: &mut GroupBuilder, model: &Model) {
+    let p = model.params;
     let mut meta = g.create_group("metadata");
     scalar_str(&mut meta, "producer", PRODUCER);
     scalar_str(&mut meta, "model_sha256", &model.weights_hash());
@@ -200,12 +218,15 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
     );
     scalar_str(&mut meta, "decision", "the class is the output neuron that fires first (ties: lowest index); no output spike = no decision");
     g.add_group(meta.finish());
+}
 
-    let mut nodes = g.create_group("nodes");
-    let n_in = model.n_inputs();
+/// The `input` node, with the encoding of pixels into spike times.
+fn add_input_node(nodes: &mut GroupBuilder, model: &Model) {
     let mut input = nodes.create_group(INPUT_NODE);
     scalar_str(&mut input, "type", "Input");
-    input.create_dataset("shape").with_i64_data(&[n_in as i64]);
+    input
+        .create_dataset("shape")
+        .with_i64_data(&[model.n_inputs() as i64]);
     let mut im = input.create_group("metadata");
     scalar_str(&mut im, "encoding", encoding_name(model.encoding.kind));
     scalar_f64(&mut im, "t_max", model.encoding.t_max);
@@ -214,58 +235,51 @@ pub fn graph_bytes(model: &Model) -> Result<Vec<u8>> {
     scalar_str(&mut im, "spikes_per_input", "at most one");
     input.add_group(im.finish());
     nodes.add_group(input.finish());
+}
 
-    for (k, layer) in model.layers.iter().enumerate() {
-        let l = k + 1;
-        let n = layer.n_out();
-        let mut a = nodes.create_group(&affine_node(l));
-        scalar_str(&mut a, "type", "Affine");
-        f64_array(
-            &mut a,
-            "weight",
-            &nir_weight(&model.layers[k]),
-            &[n as u64, layer.n_in() as u64],
-        );
-        f64_array(&mut a, "bias", &vec![0.0; n], &[n as u64]);
-        nodes.add_group(a.finish());
+/// Layer `l`'s three nodes: `affine_l` (its weights), `li_l` (the synaptic current) and
+/// `if_l` (the neurons, each firing at most once).
+fn add_layer_nodes(nodes: &mut GroupBuilder, model: &Model, l: usize, layer: &Layer) {
+    let p = model.params;
+    let n = layer.n_out();
+    let mut a = nodes.create_group(&affine_node(l));
+    scalar_str(&mut a, "type", "Affine");
+    f64_array(
+        &mut a,
+        "weight",
+        &nir_weight(layer),
+        &[n as u64, layer.n_in() as u64],
+    );
+    f64_array(&mut a, "bias", &vec![0.0; n], &[n as u64]);
+    nodes.add_group(a.finish());
 
-        let mut li = nodes.create_group(&li_node(l));
-        scalar_str(&mut li, "type", "LI");
-        f64_array(&mut li, "tau", &vec![p.tau_syn; n], &[n as u64]);
-        // r = 1, not tau_syn: a spike of weight w then adds w / tau_syn to v = dV/dt, and V
-        // rises by w in the long run (the model's `tau dV/dt = sum w exp(..)`).
-        f64_array(&mut li, "r", &vec![1.0; n], &[n as u64]);
-        f64_array(&mut li, "v_leak", &vec![0.0; n], &[n as u64]);
-        let mut lm = li.create_group("metadata");
-        scalar_str(&mut lm, "role", "synaptic current = dV/dt of the IF node: an input spike of weight w adds w / tau to it, so V rises by w in the long run");
-        li.add_group(lm.finish());
-        nodes.add_group(li.finish());
+    let mut li = nodes.create_group(&li_node(l));
+    scalar_str(&mut li, "type", "LI");
+    f64_array(&mut li, "tau", &vec![p.tau_syn; n], &[n as u64]);
+    // r = 1, not tau_syn: a spike of weight w then adds w / tau_syn to v = dV/dt, and V
+    // rises by w in the long run (the model's `tau dV/dt = sum w exp(..)`).
+    f64_array(&mut li, "r", &vec![1.0; n], &[n as u64]);
+    f64_array(&mut li, "v_leak", &vec![0.0; n], &[n as u64]);
+    let mut lm = li.create_group("metadata");
+    scalar_str(&mut lm, "role", "synaptic current = dV/dt of the IF node: an input spike of weight w adds w / tau to it, so V rises by w in the long run");
+    li.add_group(lm.finish());
+    nodes.add_group(li.finish());
 
-        let mut f = nodes.create_group(&if_node(l));
-        scalar_str(&mut f, "type", "IF");
-        f64_array(&mut f, "r", &vec![1.0; n], &[n as u64]);
-        f64_array(&mut f, "v_threshold", &vec![p.theta; n], &[n as u64]);
-        f64_array(&mut f, "v_reset", &vec![0.0; n], &[n as u64]);
-        let mut fm = f.create_group("metadata");
-        scalar_i64(&mut fm, "fires_at_most_once", 1);
-        scalar_str(
-            &mut fm,
-            "firing",
-            "each neuron fires at most once: after its first spike it ignores all input (v_reset is never used)",
-        );
-        scalar_i64(&mut fm, "layer", l as i64);
-        f.add_group(fm.finish());
-        nodes.add_group(f.finish());
-    }
-
-    let mut out = nodes.create_group(OUTPUT_NODE);
-    scalar_str(&mut out, "type", "Output");
-    out.create_dataset("shape")
-        .with_i64_data(&[model.n_outputs() as i64]);
-    nodes.add_group(out.finish());
-    g.add_group(nodes.finish());
-    fb.add_group(g.finish());
-    fb.finish().map_err(hdf5_error)
+    let mut f = nodes.create_group(&if_node(l));
+    scalar_str(&mut f, "type", "IF");
+    f64_array(&mut f, "r", &vec![1.0; n], &[n as u64]);
+    f64_array(&mut f, "v_threshold", &vec![p.theta; n], &[n as u64]);
+    f64_array(&mut f, "v_reset", &vec![0.0; n], &[n as u64]);
+    let mut fm = f.create_group("metadata");
+    scalar_i64(&mut fm, "fires_at_most_once", 1);
+    scalar_str(
+        &mut fm,
+        "firing",
+        "each neuron fires at most once: after its first spike it ignores all input (v_reset is never used)",
+    );
+    scalar_i64(&mut fm, "layer", l as i64);
+    f.add_group(fm.finish());
+    nodes.add_group(f.finish());
 }
 
 /// Writes the model as a NIR graph file at `path` (atomically).
@@ -286,63 +300,84 @@ pub fn events_bytes(header: &TraceHeader, samples: &[SampleTrace]) -> Result<Vec
         .iter()
         .flat_map(|s| s.spikes.iter().map(|x| x.time))
         .fold(0.0f64, f64::max);
-    let n_samples = samples.len();
     let mut fb = FileBuilder::new();
     fb.set_attr("__type__", AttrValue::VarLenString("NIRGraphData".into()));
     let mut nodes = fb.create_group("nodes");
     for (l, &n_neurons) in arch.iter().enumerate() {
-        // Each sample's spikes of layer l, in time order (ties by neuron).
-        let rows: Vec<Vec<(f64, u32)>> = samples
-            .iter()
-            .map(|s| {
-                let mut r: Vec<(f64, u32)> = s
-                    .spikes
-                    .iter()
-                    .filter(|x| x.layer as usize == l)
-                    .map(|x| (x.time, x.neuron))
-                    .collect();
-                r.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                r
-            })
-            .collect();
-        let n_events = rows.iter().map(Vec::len).max().unwrap_or(0);
-        let mut idx = vec![-1i64; n_samples * n_events];
-        let mut time = vec![f64::INFINITY; n_samples * n_events];
-        for (s, r) in rows.iter().enumerate() {
-            for (e, &(t, j)) in r.iter().enumerate() {
-                idx[s * n_events + e] = j as i64;
-                time[s * n_events + e] = t;
-            }
-        }
-        let shape = [n_samples as u64, n_events as u64];
-        let mut node = nodes.create_group(&spike_node(l));
-        node.set_attr("__type__", AttrValue::VarLenString("NIRNodeData".into()));
-        let mut obs = node.create_group("observables");
-        let mut ev = obs.create_group(SPIKES_OBSERVABLE);
-        ev.set_attr("__type__", AttrValue::VarLenString("EventData".into()));
-        ev.set_attr("n_neurons", AttrValue::I64(n_neurons as i64));
-        ev.set_attr("t_max", AttrValue::F64(t_max));
-        if idx.is_empty() {
-            ev.create_dataset("idx")
-                .with_dtype(make_i64_type())
-                .with_shape(&shape);
-            ev.create_dataset("time")
-                .with_dtype(make_f64_type())
-                .with_shape(&shape);
-        } else {
-            let d = ev.create_dataset("idx");
-            d.with_i64_data(&idx).with_shape(&shape);
-            if idx.len() >= DEFLATE_MIN_ELEMENTS {
-                d.with_deflate(DEFLATE_LEVEL);
-            }
-            f64_array(&mut ev, "time", &time, &shape);
-        }
-        obs.add_group(ev.finish());
-        node.add_group(obs.finish());
-        nodes.add_group(node.finish());
+        add_event_node(&mut nodes, l, n_neurons, &layer_rows(samples, l), t_max);
     }
     fb.add_group(nodes.finish());
+    add_firstspike_group(&mut fb, header, samples);
+    fb.finish().map_err(hdf5_error)
+}
 
+/// Each sample's spikes of layer `l`, (time, neuron) in time order (ties by neuron).
+fn layer_rows(samples: &[SampleTrace], l: usize) -> Vec<Vec<(f64, u32)>> {
+    samples
+        .iter()
+        .map(|s| {
+            let mut r: Vec<(f64, u32)> = s
+                .spikes
+                .iter()
+                .filter(|x| x.layer as usize == l)
+                .map(|x| (x.time, x.neuron))
+                .collect();
+            r.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            r
+        })
+        .collect()
+}
+
+/// Layer `l`'s node: an `EventData` of one row per sample (`rows`), padded to the longest row
+/// with index -1 and time +inf.
+fn add_event_node(
+    nodes: &mut GroupBuilder,
+    l: usize,
+    n_neurons: usize,
+    rows: &[Vec<(f64, u32)>],
+    t_max: f64,
+) {
+    let n_samples = rows.len();
+    let n_events = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut idx = vec![-1i64; n_samples * n_events];
+    let mut time = vec![f64::INFINITY; n_samples * n_events];
+    for (s, r) in rows.iter().enumerate() {
+        for (e, &(t, j)) in r.iter().enumerate() {
+            idx[s * n_events + e] = j as i64;
+            time[s * n_events + e] = t;
+        }
+    }
+    let shape = [n_samples as u64, n_events as u64];
+    let mut node = nodes.create_group(&spike_node(l));
+    node.set_attr("__type__", AttrValue::VarLenString("NIRNodeData".into()));
+    let mut obs = node.create_group("observables");
+    let mut ev = obs.create_group(SPIKES_OBSERVABLE);
+    ev.set_attr("__type__", AttrValue::VarLenString("EventData".into()));
+    ev.set_attr("n_neurons", AttrValue::I64(n_neurons as i64));
+    ev.set_attr("t_max", AttrValue::F64(t_max));
+    if idx.is_empty() {
+        ev.create_dataset("idx")
+            .with_dtype(make_i64_type())
+            .with_shape(&shape);
+        ev.create_dataset("time")
+            .with_dtype(make_f64_type())
+            .with_shape(&shape);
+    } else {
+        let d = ev.create_dataset("idx");
+        d.with_i64_data(&idx).with_shape(&shape);
+        if idx.len() >= DEFLATE_MIN_ELEMENTS {
+            d.with_deflate(DEFLATE_LEVEL);
+        }
+        f64_array(&mut ev, "time", &time, &shape);
+    }
+    obs.add_group(ev.finish());
+    node.add_group(obs.finish());
+    nodes.add_group(node.finish());
+}
+
+/// The `firstspike` group: the model's identity and units, and per sample its index, label
+/// and decision (-1 or +inf where missing).
+fn add_firstspike_group(fb: &mut FileBuilder, header: &TraceHeader, samples: &[SampleTrace]) {
     let mut fs = fb.create_group("firstspike");
     fs.set_attr("producer", AttrValue::VarLenString(PRODUCER.into()));
     fs.set_attr(
@@ -351,7 +386,7 @@ pub fn events_bytes(header: &TraceHeader, samples: &[SampleTrace]) -> Result<Vec
     );
     fs.set_attr(
         "arch",
-        AttrValue::I64Array(arch.iter().map(|&n| n as i64).collect()),
+        AttrValue::I64Array(header.arch.iter().map(|&n| n as i64).collect()),
     );
     fs.set_attr("tau_syn", AttrValue::F64(header.tau_syn));
     fs.set_attr("theta", AttrValue::F64(header.theta));
@@ -366,20 +401,20 @@ pub fn events_bytes(header: &TraceHeader, samples: &[SampleTrace]) -> Result<Vec
             "nodes/input = raster layer 0 (input spikes), nodes/if_l = layer l; rows are the samples listed in firstspike/sample; times in the model's time unit".into(),
         ),
     );
-    let ids: Vec<i64> = samples.iter().map(|s| s.sample as i64).collect();
-    let labels: Vec<i64> = samples
-        .iter()
-        .map(|s| s.label.map_or(-1, i64::from))
-        .collect();
-    let dec: Vec<i64> = samples
-        .iter()
-        .map(|s| s.decision.map_or(-1, |d| d.0 as i64))
-        .collect();
-    let dect: Vec<f64> = samples
-        .iter()
-        .map(|s| s.decision.map_or(f64::INFINITY, |d| d.1))
-        .collect();
-    if n_samples > 0 {
+    if !samples.is_empty() {
+        let ids: Vec<i64> = samples.iter().map(|s| s.sample as i64).collect();
+        let labels: Vec<i64> = samples
+            .iter()
+            .map(|s| s.label.map_or(-1, i64::from))
+            .collect();
+        let dec: Vec<i64> = samples
+            .iter()
+            .map(|s| s.decision.map_or(-1, |d| d.0 as i64))
+            .collect();
+        let dect: Vec<f64> = samples
+            .iter()
+            .map(|s| s.decision.map_or(f64::INFINITY, |d| d.1))
+            .collect();
         fs.create_dataset("sample").with_i64_data(&ids);
         fs.create_dataset("label")
             .with_i64_data(&labels)
@@ -390,7 +425,6 @@ pub fn events_bytes(header: &TraceHeader, samples: &[SampleTrace]) -> Result<Vec
         fs.create_dataset("decision_time").with_f64_data(&dect);
     }
     fb.add_group(fs.finish());
-    fb.finish().map_err(hdf5_error)
 }
 
 /// Writes spike records as NIR `EventData` at `path` (atomically).

@@ -130,151 +130,210 @@ fn panel_title(model: &str, t: &SampleTrace) -> String {
 /// only its file name is shown, or nothing when empty).
 pub(crate) fn svg(header: &TraceHeader, model: &str, traces: &[SampleTrace]) -> String {
     let arch = &header.arch;
-    let nl = arch.len();
     let model = if model.is_empty() {
         String::new()
     } else {
         plot::model_name(Path::new(model))
     };
-    let bands: Vec<f64> = arch.iter().map(|&n| band_height(n)).collect();
-    let panel_h = PANEL_HEAD + bands.iter().sum::<f64>() + PANEL_FOOT;
+    let heights: Vec<f64> = arch.iter().map(|&n| band_height(n)).collect();
+    let panel_h = PANEL_HEAD + heights.iter().sum::<f64>() + PANEL_FOOT;
     let mut s = Svg::new(PANEL_W, panel_h * traces.len().max(1) as f64);
-    let (x0, x1) = (LEFT, PANEL_W - RIGHT);
     for (p, t) in traces.iter().enumerate() {
         let top = p as f64 * panel_h + PANEL_HEAD;
-        let t_last = t.spikes.iter().map(|s| s.time).fold(0.0f64, f64::max);
-        let max_ticks = ((x1 - x0) / TIME_TICK_SPACING) as usize;
-        let xa = LinearAxis::nice(0.0, t_last.max(1e-9), x0, x1, max_ticks);
-        s.text(x0, top - 34.0, &panel_title(&model, t), r#"font-size="15""#);
-        let fired = t.fired(arch);
-        s.text(
-            x0,
-            top - 16.0,
-            &format!(
-                "{} spikes; {}; times in units of τ_syn",
-                fired.iter().sum::<u64>(),
-                t.decision.map_or("no decision".into(), |(d, td)| format!(
-                    "decision = first output spike: neuron {d} at t = {td:.3}"
-                )),
-            ),
-            r##"fill="#555""##,
-        );
-        // Bands from the top: output first; y axis of neuron indices, 0 at the band's bottom.
-        let mut band_top = vec![0.0; nl];
-        let mut y = top;
-        for l in (0..nl).rev() {
-            band_top[l] = y;
-            let (n, h) = (arch[l], bands[l]);
-            let shade = if (nl - 1 - l).is_multiple_of(2) {
-                "#f5f7fa"
-            } else {
-                "#ffffff"
-            };
-            s.rect(x0, y, x1 - x0, h, &format!(r#"fill="{shade}""#));
-            let spacing = if n <= SMALL_LAYER {
-                SMALL_ROW
-            } else {
-                TICK_SPACING
-            };
-            let ya = LinearAxis::exact(-0.5, n as f64 - 0.5, y + h, y, (h / spacing) as usize + 1)
-                .min_step(1.0);
-            s.axis_left(x0, (y, y + h), &ya.labelled(), "", 0.0);
-            if l + 1 == nl {
-                if let Some(lab) = t.label.filter(|&lab| (lab as usize) < n) {
-                    let row = h / n as f64;
-                    s.rect(
-                        x0,
-                        ya.px(lab as f64) - row / 2.0,
-                        x1 - x0,
-                        row,
-                        r##"fill="#dff0d8""##,
-                    );
-                    s.text(
-                        x1 - 4.0,
-                        ya.px(lab as f64) + 4.0,
-                        "label",
-                        r##"text-anchor="end" fill="#3c763d" font-size="10""##,
-                    );
-                }
-            }
-            let name = layer_name(l, nl);
-            s.text(x1 + 10.0, y + h / 2.0 - 2.0, &name, r#"font-weight="bold""#);
-            let fired_l = fired.get(l).copied().unwrap_or(0);
-            for (k, line) in [format!("{n} neurons"), format!("{fired_l} fired")]
-                .iter()
-                .enumerate()
-            {
-                let yy = y + h / 2.0 + 13.0 + 12.0 * k as f64;
-                s.text(x1 + 10.0, yy, line, r##"fill="#666" font-size="10""##);
-            }
-            y += h;
-        }
-        let bottom = y;
-        let xt = xa.labelled();
-        s.grid_v(&xt.iter().map(|t| t.0).collect::<Vec<_>>(), (top, bottom));
-        // Layer separators over the grid.
-        for l in 1..nl {
-            let yy = band_top[l - 1];
-            s.line(x0, yy, x1, yy, r##"stroke="#888""##);
-        }
-        s.rect(
-            x0,
-            top,
-            x1 - x0,
-            bottom - top,
-            r##"fill="none" stroke="#888""##,
-        );
-        s.text_up(
-            18.0,
-            (top + bottom) / 2.0,
-            "neuron index (per layer)",
-            r#"text-anchor="middle""#,
-        );
-        let row = |l: usize, i: u32| {
-            let n = arch[l] as f64;
-            band_top[l] + bands[l] * (1.0 - (i as f64 + 0.5) / n)
-        };
-        for sp in &t.spikes {
-            let l = sp.layer as usize;
-            let r = if l + 1 == nl {
-                3.0
-            } else if l == 0 {
-                1.1
-            } else {
-                1.5
-            };
-            s.circle(
-                xa.px(sp.time),
-                row(l, sp.neuron),
-                r,
-                &format!(r#"fill="{}""#, COLORS[l % COLORS.len()]),
-            );
-        }
-        if let Some((d, td)) = t.decision {
-            let (px, py) = (xa.px(td), row(nl - 1, d));
-            s.line(
-                px,
-                top,
-                px,
-                bottom,
-                &format!(r#"stroke="{DECISION}" stroke-dasharray="4 3""#),
-            );
-            s.circle(
-                px,
-                py,
-                7.0,
-                &format!(r#"fill="none" stroke="{DECISION}" stroke-width="2""#),
-            );
-            s.text(
-                px + 10.0,
-                py + 4.0,
-                &format!("decision {d}"),
-                &format!(r#"fill="{DECISION}" font-weight="bold""#),
-            );
-        }
-        s.axis_bottom(bottom, (x0, x1), &xt, &[], "time (τ_syn)");
+        panel(&mut s, arch, &heights, &model, t, top);
     }
     s.finish()
+}
+
+/// Where a panel's layer bands lie: from the top, output first.
+struct Bands<'a> {
+    arch: &'a [usize],
+    heights: &'a [f64],
+    /// The y of each layer's band top, by layer.
+    tops: Vec<f64>,
+    /// The y below the input band.
+    bottom: f64,
+}
+
+impl<'a> Bands<'a> {
+    fn new(arch: &'a [usize], heights: &'a [f64], top: f64) -> Bands<'a> {
+        let nl = arch.len();
+        let mut tops = vec![0.0; nl];
+        let mut y = top;
+        for l in (0..nl).rev() {
+            tops[l] = y;
+            y += heights[l];
+        }
+        Bands {
+            arch,
+            heights,
+            tops,
+            bottom: y,
+        }
+    }
+
+    /// The y of neuron `i`'s row in layer `l` (index 0 at the band's bottom).
+    fn row(&self, l: usize, i: u32) -> f64 {
+        let n = self.arch[l] as f64;
+        self.tops[l] + self.heights[l] * (1.0 - (i as f64 + 0.5) / n)
+    }
+}
+
+/// One sample's panel, its bands starting at `top`.
+fn panel(s: &mut Svg, arch: &[usize], heights: &[f64], model: &str, t: &SampleTrace, top: f64) {
+    let nl = arch.len();
+    let (x0, x1) = (LEFT, PANEL_W - RIGHT);
+    let t_last = t.spikes.iter().map(|s| s.time).fold(0.0f64, f64::max);
+    let max_ticks = ((x1 - x0) / TIME_TICK_SPACING) as usize;
+    let xa = LinearAxis::nice(0.0, t_last.max(1e-9), x0, x1, max_ticks);
+    let fired = t.fired(arch);
+    panel_heading(s, model, t, &fired, top);
+    let bands = Bands::new(arch, heights, top);
+    for l in (0..nl).rev() {
+        let fired_l = fired.get(l).copied().unwrap_or(0);
+        let label = t.label.filter(|_| l + 1 == nl);
+        layer_band(s, &bands, l, label, fired_l);
+    }
+    let bottom = bands.bottom;
+    let xt = xa.labelled();
+    s.grid_v(&xt.iter().map(|t| t.0).collect::<Vec<_>>(), (top, bottom));
+    // Layer separators over the grid.
+    for l in 1..nl {
+        let yy = bands.tops[l - 1];
+        s.line(x0, yy, x1, yy, r##"stroke="#888""##);
+    }
+    s.rect(
+        x0,
+        top,
+        x1 - x0,
+        bottom - top,
+        r##"fill="none" stroke="#888""##,
+    );
+    s.text_up(
+        18.0,
+        (top + bottom) / 2.0,
+        "neuron index (per layer)",
+        r#"text-anchor="middle""#,
+    );
+    spikes(s, &bands, &xa, t);
+    if let Some((d, td)) = t.decision {
+        decision_mark(s, (xa.px(td), bands.row(nl - 1, d)), d, (top, bottom));
+    }
+    s.axis_bottom(bottom, (x0, x1), &xt, &[], "time (τ_syn)");
+}
+
+/// The panel's title and the line below it (spikes, decision, units).
+fn panel_heading(s: &mut Svg, model: &str, t: &SampleTrace, fired: &[u64], top: f64) {
+    s.text(
+        LEFT,
+        top - 34.0,
+        &panel_title(model, t),
+        r#"font-size="15""#,
+    );
+    s.text(
+        LEFT,
+        top - 16.0,
+        &format!(
+            "{} spikes; {}; times in units of τ_syn",
+            fired.iter().sum::<u64>(),
+            t.decision.map_or("no decision".into(), |(d, td)| format!(
+                "decision = first output spike: neuron {d} at t = {td:.3}"
+            )),
+        ),
+        r##"fill="#555""##,
+    );
+}
+
+/// Layer `l`'s band: its shading, neuron-index axis, name and counts, and on the output band
+/// the row of `label` shaded.
+fn layer_band(s: &mut Svg, bands: &Bands, l: usize, label: Option<u8>, fired: u64) {
+    let nl = bands.arch.len();
+    let (x0, x1) = (LEFT, PANEL_W - RIGHT);
+    let (n, h, y) = (bands.arch[l], bands.heights[l], bands.tops[l]);
+    let shade = if (nl - 1 - l).is_multiple_of(2) {
+        "#f5f7fa"
+    } else {
+        "#ffffff"
+    };
+    s.rect(x0, y, x1 - x0, h, &format!(r#"fill="{shade}""#));
+    let spacing = if n <= SMALL_LAYER {
+        SMALL_ROW
+    } else {
+        TICK_SPACING
+    };
+    let ya =
+        LinearAxis::exact(-0.5, n as f64 - 0.5, y + h, y, (h / spacing) as usize + 1).min_step(1.0);
+    s.axis_left(x0, (y, y + h), &ya.labelled(), "", 0.0);
+    if let Some(lab) = label.filter(|&lab| (lab as usize) < n) {
+        let row = h / n as f64;
+        s.rect(
+            x0,
+            ya.px(lab as f64) - row / 2.0,
+            x1 - x0,
+            row,
+            r##"fill="#dff0d8""##,
+        );
+        s.text(
+            x1 - 4.0,
+            ya.px(lab as f64) + 4.0,
+            "label",
+            r##"text-anchor="end" fill="#3c763d" font-size="10""##,
+        );
+    }
+    let name = layer_name(l, nl);
+    s.text(x1 + 10.0, y + h / 2.0 - 2.0, &name, r#"font-weight="bold""#);
+    for (k, line) in [format!("{n} neurons"), format!("{fired} fired")]
+        .iter()
+        .enumerate()
+    {
+        let yy = y + h / 2.0 + 13.0 + 12.0 * k as f64;
+        s.text(x1 + 10.0, yy, line, r##"fill="#666" font-size="10""##);
+    }
+}
+
+/// One dot per spike, coloured by layer; output spikes largest, input spikes smallest.
+fn spikes(s: &mut Svg, bands: &Bands, xa: &LinearAxis, t: &SampleTrace) {
+    let nl = bands.arch.len();
+    for sp in &t.spikes {
+        let l = sp.layer as usize;
+        let r = if l + 1 == nl {
+            3.0
+        } else if l == 0 {
+            1.1
+        } else {
+            1.5
+        };
+        s.circle(
+            xa.px(sp.time),
+            bands.row(l, sp.neuron),
+            r,
+            &format!(r#"fill="{}""#, COLORS[l % COLORS.len()]),
+        );
+    }
+}
+
+/// The decision: a dashed line at its time from `top` to `bottom`, the winning output spike at
+/// `(px, py)` ringed and named.
+fn decision_mark(s: &mut Svg, (px, py): (f64, f64), d: u32, (top, bottom): (f64, f64)) {
+    s.line(
+        px,
+        top,
+        px,
+        bottom,
+        &format!(r#"stroke="{DECISION}" stroke-dasharray="4 3""#),
+    );
+    s.circle(
+        px,
+        py,
+        7.0,
+        &format!(r#"fill="none" stroke="{DECISION}" stroke-width="2""#),
+    );
+    s.text(
+        px + 10.0,
+        py + 4.0,
+        &format!("decision {d}"),
+        &format!(r#"fill="{DECISION}" font-weight="bold""#),
+    );
 }
 
 #[cfg(test)]

@@ -1,22 +1,23 @@
-//! `firstspike baseline train` and `firstspike compare`: the rate-coded baseline.
+//! `firstspike baseline train`: trains the rate-coded baseline (a ReLU network), converts
+//! and normalises it, checks the conversion and saves it: parse the flags, train, convert,
+//! check, save, report. The comparison with a first-spike model is `compare`.
 
-use super::common::{load_split, print_json, progress_bar, say_above, threads};
+use super::common::{load_split, print_json, progress_bar, say_above, threads, JsonlLog};
 use clap::{Args, Subcommand, ValueEnum};
-use firstspike::data::Split;
-use firstspike::event::{EventNet, RunOptions};
-use firstspike::model::{parse_arch, with_ext, Model};
-use firstspike::rate::compare::{temporal_full_counts, AnnWork, Comparison, MATCH_TOLERANCE};
+use firstspike::data::{Dataset, Split};
+use firstspike::model::{parse_arch, with_ext};
+use firstspike::rate::compare::rate_curve;
 use firstspike::rate::convert::{activation_scales, DEFAULT_PERCENTILE};
 use firstspike::rate::model::{ConversionCheck, RateMeta, RateModel};
-use firstspike::rate::report::{self, operating_point_text, Context};
+use firstspike::rate::relu::ReluNet;
 use firstspike::rate::sim::{self, InputMode, SimConfig};
-use firstspike::rate::train::{evaluate_relu, train_relu, Optimizer, ReluTrainConfig};
-use firstspike::rate::{compare::rate_curve, plot};
-use firstspike::simulate::simulate;
-use firstspike::{fsio, Error, Result};
+use firstspike::rate::train::{
+    evaluate_relu, train_relu, Optimizer, ReluEpochLog, ReluEval, ReluTrainConfig,
+};
+use firstspike::{Error, Result};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// Flags of `baseline`.
 #[derive(Args)]
@@ -102,52 +103,6 @@ pub struct BaselineTrainArgs {
     json: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Input {
-    /// Poisson spike trains, rate proportional to the pixel.
-    Poisson,
-    /// Constant input currents, no input spikes.
-    Current,
-}
-
-/// Flags of `compare`.
-#[derive(Args)]
-pub struct CompareArgs {
-    /// First-spike model (NAME.bin written by 'firstspike train').
-    #[arg(long)]
-    temporal: PathBuf,
-    /// Rate model (NAME.bin written by 'firstspike baseline train').
-    #[arg(long, default_value = "models/rate-784-800-10.bin")]
-    rate: PathBuf,
-    /// Data folder with the IDX files [default: $FIRSTSPIKE_DATA or data/mnist].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Use only the first N test images [default: all].
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Time steps T of the rate simulation (accuracy is recorded at every step up to T).
-    #[arg(long, default_value_t = 300)]
-    steps: usize,
-    /// Input drive of the rate network.
-    #[arg(long, value_enum, default_value = "poisson")]
-    input: Input,
-    /// Poisson spikes per step of a white pixel, in (0, 1].
-    #[arg(long, default_value_t = 1.0)]
-    input_rate: f64,
-    /// Seed of the Poisson inputs.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Worker threads [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Output prefix: writes PREFIX.md, PREFIX.csv and PREFIX.svg.
-    #[arg(long, default_value = "traces/compare")]
-    out: PathBuf,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
-}
-
 pub fn run_baseline(a: BaselineArgs) -> Result<()> {
     match a.cmd {
         BaselineCmd::Train(t) => run_train(t),
@@ -155,6 +110,46 @@ pub fn run_baseline(a: BaselineArgs) -> Result<()> {
 }
 
 fn run_train(a: BaselineTrainArgs) -> Result<()> {
+    let cfg = plan(&a)?;
+    let log = JsonlLog::create(with_ext(&a.out, "log.jsonl"))?;
+    let train = load_split(&a.data, Split::Train, a.train_limit)?;
+    let test = load_split(&a.data, Split::Test, a.test_limit)?;
+    let start = Instant::now();
+    let (net, log) = train_logged(&cfg, &train, &test, log, a.json)?;
+    let train_seconds = start.elapsed().as_secs_f64();
+    let log_path = log.finish()?;
+    let relu = evaluate_relu(&net, &test, cfg.threads);
+    let mut model = convert(&a, &cfg, net, &train, &relu)?;
+    if a.check_steps > 0 {
+        let check = check_conversion(&model, &test, a.check_steps, cfg.threads, a.json)?;
+        model.meta.conversion_check = Some(check);
+    }
+    let (bin, card) = model.save(&a.out)?;
+    if a.json {
+        print_json(&json!({
+            "model": bin,
+            "card": card,
+            "log": log_path,
+            "arch": model.net.arch(),
+            "epochs": cfg.epochs,
+            "seed": cfg.seed,
+            "train_seconds": train_seconds,
+            "relu_test_accuracy": relu.accuracy(),
+            "test_samples": relu.total,
+            "scales": model.scales,
+            "percentile": a.percentile,
+            "norm_samples": model.meta.norm_samples,
+            "conversion_check": model.meta.conversion_check,
+        }));
+    } else {
+        print_text(&cfg, &model, &relu, train_seconds);
+        println!("wrote {} and {}", bin.display(), card.display());
+    }
+    Ok(())
+}
+
+/// The training settings of the flags, checked, and the checks of the conversion flags.
+fn plan(a: &BaselineTrainArgs) -> Result<ReluTrainConfig> {
     let cfg = ReluTrainConfig {
         arch: parse_arch(&a.arch)?,
         epochs: a.epochs,
@@ -184,46 +179,54 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
             "--norm-samples must be at least 1",
         ));
     }
-    // Fail on an unwritable output before training, not after.
-    let log_path = with_ext(&a.out, "log.jsonl");
-    fsio::write_atomic(&log_path, b"")?;
-    let train = load_split(&a.data, Split::Train, a.train_limit)?;
-    let test = load_split(&a.data, Split::Test, a.test_limit)?;
-    let start = Instant::now();
-    let mut lines = String::new();
-    let mut log_err = None;
-    let bar = progress_bar(cfg.epochs, "epochs", a.json);
-    bar.enable_steady_tick(std::time::Duration::from_millis(500));
-    let net = train_relu(&cfg, &train, Some(&test), |e| {
+    Ok(cfg)
+}
+
+/// Trains the ReLU network, printing each epoch on stderr and appending it to `log`.
+fn train_logged(
+    cfg: &ReluTrainConfig,
+    train: &Dataset,
+    test: &Dataset,
+    mut log: JsonlLog,
+    quiet: bool,
+) -> Result<(ReluNet, JsonlLog)> {
+    let bar = progress_bar(cfg.epochs, "epochs", quiet);
+    bar.enable_steady_tick(Duration::from_millis(500));
+    let net = train_relu(cfg, train, Some(test), |e| {
         bar.inc(1);
-        say_above(
-            &bar,
-            &format!(
-                "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}",
-                e.epoch,
-                e.train_loss,
-                100.0 * e.train_accuracy,
-                100.0 * e.test_accuracy.unwrap_or(f64::NAN),
-                e.seconds,
-                e.lr
-            ),
-        );
-        lines.push_str(&serde_json::to_string(e).expect("json"));
-        lines.push('\n');
-        if let Err(err) = fsio::write_atomic(&log_path, lines.as_bytes()) {
-            log_err.get_or_insert(err);
-        }
+        say_above(&bar, &epoch_line(e));
+        log.push(e);
     })?;
     bar.finish_and_clear();
-    let train_seconds = start.elapsed().as_secs_f64();
-    if let Some(e) = log_err {
-        return Err(e);
-    }
-    let relu = evaluate_relu(&net, &test, cfg.threads);
+    Ok((net, log))
+}
+
+/// One epoch as the stderr line says it.
+fn epoch_line(e: &ReluEpochLog) -> String {
+    format!(
+        "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}",
+        e.epoch,
+        e.train_loss,
+        100.0 * e.train_accuracy,
+        100.0 * e.test_accuracy.unwrap_or(f64::NAN),
+        e.seconds,
+        e.lr
+    )
+}
+
+/// The rate model of the trained `net`: normalisation scales measured on the first
+/// `--norm-samples` training images, and how it was made (`relu`: its test accuracy).
+fn convert(
+    a: &BaselineTrainArgs,
+    cfg: &ReluTrainConfig,
+    net: ReluNet,
+    train: &Dataset,
+    relu: &ReluEval,
+) -> Result<RateModel> {
     let mut norm = train.clone();
     norm.truncate(a.norm_samples.min(train.len()))?;
     let scales = activation_scales(&net, &norm, a.percentile, cfg.threads)?;
-    let mut model = RateModel {
+    Ok(RateModel {
         net,
         scales,
         meta: RateMeta {
@@ -236,278 +239,56 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
             norm_samples: norm.len(),
             conversion_check: None,
         },
-    };
-    if a.check_steps > 0 {
-        let snet = model.spiking()?;
-        let sc = SimConfig {
-            steps: a.check_steps,
-            input: InputMode::Current,
-            seed: 0,
-        };
-        let bar = progress_bar(test.len(), "conversion check", a.json);
-        let runs = sim::simulate(&snet, &test, &sc, cfg.threads, &|k| bar.inc(k))?;
-        bar.finish_and_clear();
-        let curve = rate_curve(&snet, &runs, &test.labels);
-        model.meta.conversion_check = Some(ConversionCheck {
-            input: "current".into(),
-            steps: a.check_steps,
-            accuracy: *curve.accuracy.last().expect("steps > 0"),
-            samples: test.len(),
-        });
-    }
-    let (bin, card) = model.save(&a.out)?;
-    let check = model.meta.conversion_check.clone();
-    if a.json {
-        print_json(&json!({
-            "model": bin,
-            "card": card,
-            "log": log_path,
-            "arch": model.net.arch(),
-            "epochs": cfg.epochs,
-            "seed": cfg.seed,
-            "train_seconds": train_seconds,
-            "relu_test_accuracy": relu.accuracy(),
-            "test_samples": relu.total,
-            "scales": model.scales,
-            "percentile": a.percentile,
-            "norm_samples": norm.len(),
-            "conversion_check": check,
-        }));
-    } else {
-        println!(
-            "trained ReLU {} for {} epochs in {:.1} s (seed {}); test accuracy {:.2} % on {} images",
-            model.net.arch_string(),
-            cfg.epochs,
-            train_seconds,
-            cfg.seed,
-            100.0 * relu.accuracy(),
-            relu.total
-        );
-        println!(
-            "normalisation scales (p{} of positive activations on {} training images): {:?}",
-            a.percentile,
-            norm.len(),
-            model.scales
-        );
-        if let Some(c) = check {
-            println!(
-                "converted network, constant-current input, T = {}: accuracy {:.2} % on {} images",
-                c.steps,
-                100.0 * c.accuracy,
-                c.samples
-            );
-        }
-        println!("wrote {} and {}", bin.display(), card.display());
-    }
-    Ok(())
+    })
 }
 
-/// Checks that `prefix`'s folder exists, so that a long run does not end in a write error.
-fn check_out_dir(prefix: &Path) -> Result<()> {
-    let dir = match prefix.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Runs the converted network on `test` with constant-current input for `steps` steps.
+fn check_conversion(
+    model: &RateModel,
+    test: &Dataset,
+    steps: usize,
+    threads: usize,
+    quiet: bool,
+) -> Result<ConversionCheck> {
+    let snet = model.spiking()?;
+    let sc = SimConfig {
+        steps,
+        input: InputMode::Current,
+        seed: 0,
     };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(Error::io(
-            prefix,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "output folder {} does not exist; create it first",
-                    dir.display()
-                ),
-            ),
-        ))
-    }
+    let bar = progress_bar(test.len(), "conversion check", quiet);
+    let runs = sim::simulate(&snet, test, &sc, threads, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
+    let curve = rate_curve(&snet, &runs, &test.labels);
+    Ok(ConversionCheck {
+        input: "current".into(),
+        steps,
+        accuracy: *curve.accuracy.last().expect("steps > 0"),
+        samples: test.len(),
+    })
 }
 
-pub fn run_compare(a: CompareArgs) -> Result<()> {
-    let threads = threads(a.threads)?;
-    let input = match a.input {
-        Input::Poisson => InputMode::Poisson { rate: a.input_rate },
-        Input::Current => InputMode::Current,
-    };
-    let cfg = SimConfig {
-        steps: a.steps,
-        input,
-        seed: a.seed,
-    };
-    cfg.validate()?;
-    check_out_dir(&a.out)?;
-    let temporal = Model::load(&a.temporal)?;
-    let rate = RateModel::load(&a.rate)?;
-    let data = load_split(&a.data, Split::Test, a.limit)?;
-    temporal.check_input_dim(data.dim())?;
-    if rate.net.n_inputs() != data.dim() {
-        return Err(Error::dimension(format!(
-            "the rate model takes {} inputs but the images have {} pixels",
-            rate.net.n_inputs(),
-            data.dim()
-        )));
-    }
-    let t0 = Instant::now();
-    let enet = EventNet::from_model(&temporal)?.compile()?;
-    let bar = progress_bar(2 * data.len(), "first-spike", a.json);
-    let trep = simulate(
-        &enet,
-        &temporal.encoding,
-        &data,
-        RunOptions {
-            until_decision: true,
-        },
-        threads,
-        false,
-        &|k| bar.inc(k),
-    )?;
-    let full = temporal_full_counts(&temporal, &data, threads, &|k| bar.inc(k))?;
-    bar.finish_and_clear();
-    let temporal_secs = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let snet = rate.spiking()?;
-    let bar = progress_bar(data.len(), "rate-coded", a.json);
-    let runs = sim::simulate(&snet, &data, &cfg, threads, &|k| bar.inc(k))?;
-    bar.finish_and_clear();
-    let rate_secs = t1.elapsed().as_secs_f64();
-    let relu = evaluate_relu(&rate.net, &data, threads);
-    let ann = AnnWork {
-        accuracy: relu.accuracy(),
-        dense_macs: rate.net.dense_macs(),
-        sparse_macs_mean: relu.sparse_macs_mean,
-    };
-    let c = Comparison::new(
-        &snet,
-        &runs,
-        &data.labels,
-        &trep,
-        &full,
-        &temporal.arch(),
-        ann,
-    )
-    .expect("steps >= 1");
-    let input_text = match input {
-        InputMode::Poisson { rate: r } => {
-            format!(
-                "Poisson, each pixel spikes with probability {r} x pixel/255 per step, seed {}",
-                a.seed
-            )
-        }
-        InputMode::Current => "constant current x . W' every step (no input spikes)".into(),
-    };
-    let ctx = Context {
-        temporal_model: format!("{} ({})", a.temporal.display(), temporal.arch_string()),
-        rate_model: format!("{} ({})", a.rate.display(), rate.net.arch_string()),
-        rate_input: input_text.clone(),
-    };
-    let (md, csv, svg) = (
-        with_ext(&a.out, "md"),
-        with_ext(&a.out, "csv"),
-        with_ext(&a.out, "svg"),
+/// The text report, up to the files written.
+fn print_text(cfg: &ReluTrainConfig, model: &RateModel, relu: &ReluEval, train_seconds: f64) {
+    println!(
+        "trained ReLU {} for {} epochs in {:.1} s (seed {}); test accuracy {:.2} % on {} images",
+        model.net.arch_string(),
+        cfg.epochs,
+        train_seconds,
+        cfg.seed,
+        100.0 * relu.accuracy(),
+        relu.total
     );
-    fsio::write_atomic(&md, report::markdown(&c, &ctx).as_bytes())?;
-    fsio::write_atomic(&csv, report::csv(&c).as_bytes())?;
-    let title = format!(
-        "Rate-coded versus first-spike coding, {} test images",
-        c.samples
+    println!(
+        "normalisation scales (p{} of positive activations on {} training images): {:?}",
+        model.meta.percentile, model.meta.norm_samples, model.scales
     );
-    fsio::write_atomic(&svg, plot::svg(&c, &title).as_bytes())?;
-    let k = c.op.step - 1;
-    let last = c.curve.steps() - 1;
-    let tc = &c.temporal;
-    if a.json {
-        print_json(&json!({
-            "samples": c.samples,
-            "temporal": {
-                "model": a.temporal,
-                "arch": temporal.arch(),
-                "accuracy": tc.accuracy,
-                "no_output_spike": tc.no_output_spike,
-                "spikes_per_inference": tc.spikes,
-                "synaptic_events_per_inference": tc.synaptic_events,
-                "spikes_per_layer": tc.spikes_per_layer,
-                "spikes_per_inference_full_run": tc.spikes_full,
-                "synaptic_events_per_inference_full_run": tc.synaptic_events_full,
-                "spikes_per_layer_full_run": tc.spikes_per_layer_full,
-                "decision_time_mean_tau_syn": tc.decision_time_mean,
-                "counted": "spikes of all layers (inputs included) up to and including the first output spike",
-                "wall_seconds": temporal_secs,
-            },
-            "rate": {
-                "model": a.rate,
-                "arch": rate.net.arch(),
-                "relu_accuracy": ann.accuracy,
-                "input": input_text,
-                "seed": a.seed,
-                "steps": c.op.step,
-                "accuracy": c.curve.accuracy[k],
-                "spikes_per_inference": c.curve.spikes[k],
-                "synaptic_events_per_inference": c.curve.synaptic_events[k],
-                "spikes_per_layer": c.curve.spikes_per_layer[k],
-                "final_steps": last + 1,
-                "final_accuracy": c.curve.accuracy[last],
-                "final_spikes_per_inference": c.curve.spikes[last],
-                "final_synaptic_events_per_inference": c.curve.synaptic_events[last],
-                "oracle_stop": {
-                    "decided": c.decisions.decided,
-                    "decision_steps": c.decisions.steps,
-                    "spikes_per_inference": c.decisions.spikes_mean,
-                    "synaptic_events_per_inference": c.decisions.synaptic_events_mean,
-                },
-                "wall_seconds": rate_secs,
-            },
-            "operating_point": {
-                "step": c.op.step,
-                "accuracy": c.op.accuracy,
-                "target": c.op.target,
-                "reference": c.op.reference,
-                "reference_accuracy": c.op.reference_accuracy,
-                "tolerance": MATCH_TOLERANCE,
-                "rule": operating_point_text(&c),
-            },
-            "spike_ratio": c.spike_ratio,
-            "synaptic_event_ratio": c.synaptic_event_ratio,
-            "ann_macs_per_image": { "dense": ann.dense_macs, "sparse_mean": ann.sparse_macs_mean },
-            "threads": threads,
-            "files": { "markdown": md, "csv": csv, "svg": svg },
-        }));
-    } else {
+    if let Some(c) = &model.meta.conversion_check {
         println!(
-            "{} images. first-spike: accuracy {:.2} %, {} spikes and {} synaptic events per inference up to the decision ({} / {} full run), decision at {:.3} tau_syn; {:.1} s",
-            c.samples,
-            100.0 * tc.accuracy,
-            report::count(tc.spikes),
-            report::count(tc.synaptic_events),
-            report::count(tc.spikes_full),
-            report::count(tc.synaptic_events_full),
-            tc.decision_time_mean.unwrap_or(f64::NAN),
-            temporal_secs
-        );
-        println!(
-            "rate ({}): ReLU accuracy {:.2} %; after T = {} steps {:.2} %; {:.1} s",
-            input_text,
-            100.0 * ann.accuracy,
-            last + 1,
-            100.0 * c.curve.accuracy[last],
-            rate_secs
-        );
-        println!("operating point: {}", operating_point_text(&c));
-        println!(
-            "  there: {} spikes, {} synaptic events per inference",
-            report::count(c.curve.spikes[k]),
-            report::count(c.curve.synaptic_events[k])
-        );
-        println!(
-            "spike ratio (rate / first-spike) {:.1} x, synaptic-event ratio {:.1} x",
-            c.spike_ratio, c.synaptic_event_ratio
-        );
-        println!(
-            "wrote {}, {} and {}",
-            md.display(),
-            csv.display(),
-            svg.display()
+            "converted network, constant-current input, T = {}: accuracy {:.2} % on {} images",
+            c.steps,
+            100.0 * c.accuracy,
+            c.samples
         );
     }
-    Ok(())
 }

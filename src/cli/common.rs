@@ -1,10 +1,21 @@
-//! Helpers shared by the commands: data loading, printing JSON, thread counts, progress bars.
+//! Helpers shared by the commands: data loading, printing JSON, thread counts, progress bars,
+//! runs to the decision, training logs, recorded traces, picking recorded samples.
 
+use firstspike::analytic::{evaluate, EvalStats, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
-use firstspike::{Error, Result};
+use firstspike::event::{CompiledNet, RunOptions};
+use firstspike::model::Model;
+use firstspike::progress::Progress;
+use firstspike::simulate::{simulate, SimReport};
+use firstspike::trace::{write_traces, SampleTrace, TraceHeader};
+use firstspike::{fsio, Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Samples per trace file written by `--record`.
+const TRACES_PER_FILE: usize = 1000;
 
 /// Loads a split from `--data` / `FIRSTSPIKE_DATA` / `data/mnist`, keeping `limit` images.
 pub fn load_split(data: &Option<PathBuf>, split: Split, limit: Option<usize>) -> Result<Dataset> {
@@ -83,4 +94,115 @@ pub fn progress_bar(len: usize, what: &str, quiet: bool) -> ProgressBar {
 /// Prints a line on stderr above `bar` (whether or not the bar is drawn).
 pub fn say_above(bar: &ProgressBar, line: &str) {
     bar.suspend(|| eprintln!("{line}"));
+}
+
+/// Runs `model` (compiled as `net`) on every sample of `data` with the event engine, each
+/// stopped at its decision, recording nothing.
+pub fn simulate_to_decision(
+    net: &CompiledNet,
+    model: &Model,
+    data: &Dataset,
+    threads: usize,
+    progress: Progress,
+) -> Result<SimReport> {
+    let opts = RunOptions {
+        until_decision: true,
+    };
+    simulate(net, &model.encoding, data, opts, threads, false, progress)
+}
+
+/// A JSON-lines training log rewritten in full (atomically) after every line, so that an
+/// interrupted run leaves a whole file. A failed write is kept, not raised, so that training
+/// goes on; [`JsonlLog::finish`] returns the first one.
+pub struct JsonlLog {
+    path: PathBuf,
+    lines: String,
+    err: Option<Error>,
+}
+
+impl JsonlLog {
+    /// An empty log at `path`, written at once: an unwritable output fails before any work.
+    pub fn create(path: PathBuf) -> Result<JsonlLog> {
+        fsio::write_atomic(&path, b"")?;
+        Ok(JsonlLog {
+            path,
+            lines: String::new(),
+            err: None,
+        })
+    }
+
+    /// Appends `entry` as one line and rewrites the file.
+    pub fn push(&mut self, entry: &impl serde::Serialize) {
+        self.lines
+            .push_str(&serde_json::to_string(entry).expect("json"));
+        self.lines.push('\n');
+        if let Err(e) = fsio::write_atomic(&self.path, self.lines.as_bytes()) {
+            self.err.get_or_insert(e);
+        }
+    }
+
+    /// The log's path, or the first write error.
+    pub fn finish(self) -> Result<PathBuf> {
+        self.err.map_or(Ok(self.path), Err)
+    }
+}
+
+/// Writes `traces` under `dir` (files of [`TRACES_PER_FILE`] samples), says so on stderr and
+/// returns what the commands' `recorded` JSON member holds.
+pub fn write_recorded(
+    dir: &Path,
+    header: &TraceHeader,
+    traces: &[SampleTrace],
+    quiet: bool,
+) -> Result<serde_json::Value> {
+    let bar = progress_bar(traces.len(), "write traces", quiet);
+    let files = write_traces(dir, header, traces, TRACES_PER_FILE, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "recorded {} traces in {} files under {}",
+        traces.len(),
+        files.len(),
+        dir.display()
+    );
+    Ok(json!({ "folder": dir, "traces": traces.len(), "files": files.len() }))
+}
+
+/// The recorded samples numbered `index`, in that order (`--index`); an index not among them
+/// is an error naming `source`, the trace file or folder they came from.
+pub fn pick_samples(
+    samples: &[SampleTrace],
+    index: &[usize],
+    source: &Path,
+) -> Result<Vec<SampleTrace>> {
+    index
+        .iter()
+        .map(|&k| {
+            samples
+                .iter()
+                .find(|s| s.sample == k as u64)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::setting(
+                        "index",
+                        format!("--index {k}: sample {k} is not in {}", source.display()),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The analytic solver's accuracy of `model` on `data` (f64), behind a progress bar labelled
+/// `what`.
+pub fn evaluate_with_bar(
+    model: &Model,
+    data: &Dataset,
+    threads: usize,
+    what: &str,
+    quiet: bool,
+) -> EvalStats {
+    let bar = progress_bar(data.len(), what, quiet);
+    let net = Net::<f64>::from_model(model);
+    let st = evaluate(&net, &model.encoding, data, threads, &|k| bar.inc(k));
+    bar.finish_and_clear();
+    st
 }

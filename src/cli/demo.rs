@@ -1,19 +1,22 @@
-//! `firstspike demo`: the shipped model on the bundled MNIST digits, no download needed.
+//! `firstspike demo`: the shipped model on the bundled MNIST digits, no download needed:
+//! the analytic solver, the event engine up to each decision, both engines compared, and one
+//! raster, each step reported as it finishes.
 
-use super::common::{print_json, progress_bar, threads};
+use super::common::{evaluate_with_bar, print_json, progress_bar, simulate_to_decision, threads};
 use clap::Args;
-use firstspike::analytic::{evaluate, Net};
+use firstspike::analytic::EvalStats;
 use firstspike::counts::CountReport;
+use firstspike::data::Dataset;
 use firstspike::embedded::mnist_test_slice;
-use firstspike::event::{EventNet, RunOptions};
+use firstspike::event::EventNet;
 use firstspike::model::Model;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::raster;
-use firstspike::simulate::{record_samples, simulate, verify};
+use firstspike::simulate::{record_samples, verify, SimReport, VerifyReport};
 use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Flags of `demo`.
@@ -32,14 +35,7 @@ pub struct DemoArgs {
 
 pub fn run(a: DemoArgs) -> Result<()> {
     let threads = threads(a.threads)?;
-    let path = a.model.unwrap_or_else(|| {
-        let local = PathBuf::from("models/mnist-784-800-10.bin");
-        if local.is_file() {
-            local
-        } else {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-784-800-10.bin")
-        }
-    });
+    let path = a.model.clone().unwrap_or_else(shipped_model);
     let model = Model::load(&path)?;
     let data = mnist_test_slice()?;
     model.check_input_dim(data.dim())?;
@@ -49,36 +45,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
             println!("{line}");
         }
     };
-    say(format!(
-        "model {} ({}, trained test accuracy {})",
-        path.display(),
-        model.arch_string(),
-        model
-            .meta
-            .test_accuracy
-            .map_or("unknown".into(), |a| format!(
-                "{:.2} % on {} images",
-                100.0 * a,
-                model.meta.test_samples
-            ))
-    ));
-    let bar = progress_bar(data.len(), "analytic", a.json);
-    let st = evaluate(
-        &Net::<f64>::from_model(&model),
-        &model.encoding,
-        &data,
-        threads,
-        &|k| bar.inc(k),
-    );
-    bar.finish_and_clear();
-    say(format!(
-        "analytic solver on the {} bundled MNIST test digits: accuracy {:.2} % ({} / {}), no output spike on {}",
-        st.total,
-        100.0 * st.accuracy(),
-        st.correct,
-        st.total,
-        st.no_output_spike
-    ));
+    say(model_line(&path, &model));
+    let st = evaluate_with_bar(&model, &data, threads, "analytic", a.json);
+    say(analytic_line(&st));
     say(format!(
         "mean neurons fired per layer (input, hidden..., output): {}",
         st.fired_mean
@@ -87,65 +56,18 @@ pub fn run(a: DemoArgs) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-
-    let net = EventNet::from_model(&model)?.compile()?;
-    let bar = progress_bar(data.len(), "event engine", a.json);
-    let start = Instant::now();
-    let rep = simulate(
-        &net,
-        &model.encoding,
-        &data,
-        RunOptions {
-            until_decision: true,
-        },
-        threads,
-        false,
-        &|k| bar.inc(k),
-    )?;
-    let secs = start.elapsed().as_secs_f64();
-    bar.finish_and_clear();
-    let c = CountReport::of(&rep.runs);
-    let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
-    let event_accuracy = rep.correct as f64 / data.len() as f64;
-    say(format!(
-        "event engine, stopping at each decision: accuracy {:.2} %, {:.1} spikes per digit (of which {:.1} input spikes), {:.0} synaptic events, decision at {:.3} tau_syn on average; {:.1} M synaptic events/s on {} threads",
-        100.0 * event_accuracy,
-        c.spikes_total.mean,
-        c.fired[0].mean,
-        c.synaptic_events_total.mean,
-        c.decision_time_mean.unwrap_or(f64::NAN),
-        events as f64 / secs / 1e6,
-        threads
-    ));
+    let ev = run_event(&model, &data, threads, a.json)?;
+    say(ev.line());
     let bar = progress_bar(data.len(), "verify", a.json);
     let v = verify(&model, &data, threads, &|k| bar.inc(k))?;
     bar.finish_and_clear();
-    say(format!(
-        "verify (event engine vs analytic solver, f64, full runs): {} spikes compared, {} prediction mismatches, {} fired-status mismatches, max relative time difference {:.1e} (tolerance {:.0e}): {}",
-        v.spikes_compared,
-        v.prediction_mismatches,
-        v.fired_status_mismatches,
-        v.max_rel_time_diff,
-        v.tolerance,
-        if v.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" }
-    ));
+    say(verify_line(&v));
     if !v.agree() {
         return Err(Error::EnginesDisagree {
             what: "on the bundled digits".into(),
         });
     }
-
-    // One raster: the first bundled digit, spike by spike.
-    let (traces, _) = record_samples(&model, &data, &[0], EngineKind::Event, 1, NO_PROGRESS)?;
-    let dir = PathBuf::from("traces/demo");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let header = TraceHeader::for_model(&model, EngineKind::Event, true);
-    let [csv, json, svg] = raster::write_all(
-        &dir.join("digit0"),
-        &header,
-        &path.display().to_string(),
-        &traces,
-    )?;
+    let [csv, json, svg] = write_raster(&model, &path, &data)?;
     say(format!(
         "raster of bundled digit 0 (label {}): picture {}, spikes {}",
         data.labels[0],
@@ -163,20 +85,135 @@ pub fn run(a: DemoArgs) -> Result<()> {
                 "no_output_spike": st.no_output_spike,
                 "fired_mean_per_layer": st.fired_mean,
             },
-            "event_until_decision": {
-                "accuracy": event_accuracy,
-                "correct": rep.correct,
-                "spikes_per_sample_mean": c.spikes_total.mean,
-                "input_spikes_per_sample_mean": c.fired[0].mean,
-                "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
-                "decision_time_mean": c.decision_time_mean,
-                "synaptic_events_per_second": events as f64 / secs,
-                "threads": threads,
-            },
+            "event_until_decision": ev.json(),
             "verify": v,
             "agree": v.agree(),
             "raster": { "csv": csv, "json": json, "svg": svg },
         }));
     }
     Ok(())
+}
+
+/// The shipped model: `models/mnist-784-800-10.bin` below the working folder if it is there,
+/// else in the source tree the binary was built from.
+fn shipped_model() -> PathBuf {
+    let local = PathBuf::from("models/mnist-784-800-10.bin");
+    if local.is_file() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-784-800-10.bin")
+    }
+}
+
+/// The model's file, architecture and trained accuracy.
+fn model_line(path: &Path, model: &Model) -> String {
+    format!(
+        "model {} ({}, trained test accuracy {})",
+        path.display(),
+        model.arch_string(),
+        model
+            .meta
+            .test_accuracy
+            .map_or("unknown".into(), |a| format!(
+                "{:.2} % on {} images",
+                100.0 * a,
+                model.meta.test_samples
+            ))
+    )
+}
+
+fn analytic_line(st: &EvalStats) -> String {
+    format!(
+        "analytic solver on the {} bundled MNIST test digits: accuracy {:.2} % ({} / {}), no output spike on {}",
+        st.total,
+        100.0 * st.accuracy(),
+        st.correct,
+        st.total,
+        st.no_output_spike
+    )
+}
+
+/// The event engine's runs to the decision, and their speed.
+struct EventRun {
+    rep: SimReport,
+    counts: CountReport,
+    accuracy: f64,
+    /// Synaptic events per second of wall time.
+    events_per_second: f64,
+    threads: usize,
+}
+
+/// Runs the event engine on every digit, each stopped at its decision.
+fn run_event(model: &Model, data: &Dataset, threads: usize, quiet: bool) -> Result<EventRun> {
+    let net = EventNet::from_model(model)?.compile()?;
+    let bar = progress_bar(data.len(), "event engine", quiet);
+    let start = Instant::now();
+    let rep = simulate_to_decision(&net, model, data, threads, &|k| bar.inc(k))?;
+    let secs = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
+    Ok(EventRun {
+        counts: CountReport::of(&rep.runs),
+        accuracy: rep.correct as f64 / data.len() as f64,
+        events_per_second: events as f64 / secs,
+        threads,
+        rep,
+    })
+}
+
+impl EventRun {
+    fn line(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "event engine, stopping at each decision: accuracy {:.2} %, {:.1} spikes per digit (of which {:.1} input spikes), {:.0} synaptic events, decision at {:.3} tau_syn on average; {:.1} M synaptic events/s on {} threads",
+            100.0 * self.accuracy,
+            c.spikes_total.mean,
+            c.fired[0].mean,
+            c.synaptic_events_total.mean,
+            c.decision_time_mean.unwrap_or(f64::NAN),
+            self.events_per_second / 1e6,
+            self.threads
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let c = &self.counts;
+        json!({
+            "accuracy": self.accuracy,
+            "correct": self.rep.correct,
+            "spikes_per_sample_mean": c.spikes_total.mean,
+            "input_spikes_per_sample_mean": c.fired[0].mean,
+            "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
+            "decision_time_mean": c.decision_time_mean,
+            "synaptic_events_per_second": self.events_per_second,
+            "threads": self.threads,
+        })
+    }
+}
+
+fn verify_line(v: &VerifyReport) -> String {
+    format!(
+        "verify (event engine vs analytic solver, f64, full runs): {} spikes compared, {} prediction mismatches, {} fired-status mismatches, max relative time difference {:.1e} (tolerance {:.0e}): {}",
+        v.spikes_compared,
+        v.prediction_mismatches,
+        v.fired_status_mismatches,
+        v.max_rel_time_diff,
+        v.tolerance,
+        if v.agree() { "the engines agree" } else { "THE ENGINES DISAGREE" }
+    )
+}
+
+/// Draws the first bundled digit, spike by spike, under `traces/demo/digit0`; returns the
+/// CSV, JSON and SVG written.
+fn write_raster(model: &Model, path: &Path, data: &Dataset) -> Result<[PathBuf; 3]> {
+    let (traces, _) = record_samples(model, data, &[0], EngineKind::Event, 1, NO_PROGRESS)?;
+    let dir = PathBuf::from("traces/demo");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let header = TraceHeader::for_model(model, EngineKind::Event, true);
+    raster::write_all(
+        &dir.join("digit0"),
+        &header,
+        &path.display().to_string(),
+        &traces,
+    )
 }

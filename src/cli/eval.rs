@@ -1,11 +1,9 @@
 //! `firstspike eval`: accuracy of a model with the analytic solver.
 
-use super::common::{print_json, progress_bar, ModelOnTest};
-use super::simulate::TRACES_PER_FILE;
+use super::common::{evaluate_with_bar, print_json, progress_bar, write_recorded, ModelOnTest};
 use clap::Args;
-use firstspike::analytic::{evaluate, Net};
 use firstspike::simulate::record_analytic;
-use firstspike::trace::{write_traces, EngineKind, TraceHeader};
+use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::Result;
 use serde_json::json;
 use std::path::PathBuf;
@@ -27,15 +25,7 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> Result<()> {
     let (threads, model, test) = a.on.load()?;
     let start = Instant::now();
-    let bar = progress_bar(test.len(), "eval", a.json);
-    let st = evaluate(
-        &Net::<f64>::from_model(&model),
-        &model.encoding,
-        &test,
-        threads,
-        &|k| bar.inc(k),
-    );
-    bar.finish_and_clear();
+    let st = evaluate_with_bar(&model, &test, threads, "eval", a.json);
     let secs = start.elapsed().as_secs_f64();
     let mut recorded = None;
     if let Some(dir) = &a.record {
@@ -43,16 +33,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         let traces = record_analytic(&model, &test, threads, &|k| bar.inc(k))?;
         bar.finish_and_clear();
         let h = TraceHeader::for_model(&model, EngineKind::Analytic, true);
-        let bar = progress_bar(traces.len(), "write traces", a.json);
-        let files = write_traces(dir, &h, &traces, TRACES_PER_FILE, &|k| bar.inc(k))?;
-        bar.finish_and_clear();
-        recorded = Some(json!({ "folder": dir, "traces": traces.len(), "files": files.len() }));
-        eprintln!(
-            "recorded {} traces in {} files under {}",
-            traces.len(),
-            files.len(),
-            dir.display()
-        );
+        recorded = Some(write_recorded(dir, &h, &traces, a.json)?);
     }
     if a.json {
         print_json(&json!({

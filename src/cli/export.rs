@@ -7,7 +7,7 @@
 //!   (`nir.read_data`), one node per layer; or `--model M --index K,...` to simulate those test
 //!   digits with the event engine first (its time is reported with `--json`).
 
-use super::common::{load_split, print_json, progress_bar, threads};
+use super::common::{load_split, pick_samples, print_json, progress_bar, threads};
 use clap::{Args, ValueEnum};
 use firstspike::data::Split;
 use firstspike::event::{EventNet, RunOptions};
@@ -159,20 +159,7 @@ fn load_traces(path: &Path, index: &[usize]) -> Result<(TraceHeader, Vec<SampleT
     if index.is_empty() {
         return Ok((header, all));
     }
-    let picked = index
-        .iter()
-        .map(|&k| {
-            all.iter()
-                .find(|s| s.sample == k as u64)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::setting(
-                        "index",
-                        format!("--index {k}: sample {k} is not in {}", path.display()),
-                    )
-                })
-        })
-        .collect::<Result<_>>()?;
+    let picked = pick_samples(&all, index, path)?;
     Ok((header, picked))
 }
 

@@ -5,6 +5,7 @@
 
 mod baseline;
 mod common;
+mod compare;
 mod curve;
 mod demo;
 mod eval;
@@ -50,7 +51,7 @@ enum Cmd {
     /// The rate-coded baseline: train a ReLU network and convert it to spiking neurons.
     Baseline(baseline::BaselineArgs),
     /// Compare a first-spike model with the rate-coded baseline: accuracy, spikes, events.
-    Compare(baseline::CompareArgs),
+    Compare(compare::CompareArgs),
     /// Export a model as a NIR graph or JSON, or spikes as NIR EventData.
     Export(export::ExportArgs),
     /// Accuracy under input jitter, spike deletion, low-bit or noisy weights, and deadlines.
@@ -74,7 +75,7 @@ pub fn run() -> ExitCode {
             Cmd::Replay(a) => ("replay", trace::run_replay(a)),
             Cmd::Raster(a) => ("raster", trace::run_raster(a)),
             Cmd::Baseline(a) => ("baseline", baseline::run_baseline(a)),
-            Cmd::Compare(a) => ("compare", baseline::run_compare(a)),
+            Cmd::Compare(a) => ("compare", compare::run(a)),
             Cmd::Export(a) => ("export", export::run(a)),
             Cmd::Robustness(a) => ("robustness", robustness::run(a)),
         }

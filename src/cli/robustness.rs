@@ -3,7 +3,9 @@
 
 use super::common::{print_json, progress_bar, say_above, ModelOnTest};
 use clap::Args;
+use firstspike::data::Dataset;
 use firstspike::fsio::write_atomic;
+use firstspike::model::Model;
 use firstspike::rate::RateModel;
 use firstspike::robust::picture::{self, points};
 use firstspike::robust::{self, Kind, Level, RateSweep, SweepConfig, TemporalSweep};
@@ -104,19 +106,70 @@ pub fn run(a: RobustnessArgs) -> Result<()> {
         None
     } else {
         let r = RateModel::load(&a.rate)?;
-        if r.net.n_inputs() != test.dim() {
-            return Err(Error::dimension(format!(
-                "the rate model takes {} inputs but the images have {} pixels",
-                r.net.n_inputs(),
-                test.dim()
-            )));
-        }
+        r.check_input_dim(test.dim())?;
         Some(r)
     };
-    let passes = cfg.temporal_passes() + rate.as_ref().map_or(0, |_| cfg.rate_passes());
-    let bar = progress_bar(passes * test.len(), "robustness", a.json);
+    let sw = sweep(&model, rate.as_ref(), &test, &cfg, threads, a.json)?;
+    let (checked, agree) = event_check(&sw.ts);
+    let loses = losses(&sw.ts, sw.rs.as_ref());
+    let mut obj = json!({
+        "model": a.on.model,
+        "rate_model": rate.as_ref().map(|_| &a.rate),
+        "samples": test.len(),
+        "threads": threads,
+        "config": cfg,
+        "seconds": { "temporal": sw.secs_temporal, "rate": sw.secs_rate },
+        "temporal": sw.ts,
+        "rate": sw.rs,
+        "event_check": { "samples": checked, "agree": agree },
+        "loses_one_point": loses,
+        "files": null,
+    });
+    if let Some(prefix) = &a.out {
+        let title = picture::title(
+            &a.on.model,
+            sw.rs.is_some(),
+            test.len(),
+            cfg.seed,
+            cfg.trials,
+        );
+        let files = write_files(prefix, &obj, &sw.ts, sw.rs.as_ref(), &title)?;
+        obj["files"] = json!(files);
+    }
+    if a.json {
+        print_json(&obj);
+    } else {
+        print_text(&sw, checked, agree, &obj, threads);
+    }
+    if !agree {
+        return Err(Error::EnginesDisagree {
+            what: "the event engine disagrees with the analytic solver on perturbed inputs".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Both codings' sweeps and their wall times.
+struct Sweeps {
+    ts: TemporalSweep,
+    rs: Option<RateSweep>,
+    secs_temporal: f64,
+    secs_rate: f64,
+}
+
+/// Runs every sweep of `cfg` on the first-spike model, then on the rate model if there is one.
+fn sweep(
+    model: &Model,
+    rate: Option<&RateModel>,
+    test: &Dataset,
+    cfg: &SweepConfig,
+    threads: usize,
+    quiet: bool,
+) -> Result<Sweeps> {
+    let passes = cfg.temporal_passes() + rate.map_or(0, |_| cfg.rate_passes());
+    let bar = progress_bar(passes * test.len(), "robustness", quiet);
     let start = Instant::now();
-    let ts = robust::temporal::sweep(&model, &test, &cfg, threads, &|k| bar.inc(k))?;
+    let ts = robust::temporal::sweep(model, test, cfg, threads, &|k| bar.inc(k))?;
     let secs_temporal = start.elapsed().as_secs_f64();
     say_above(
         &bar,
@@ -126,15 +179,23 @@ pub fn run(a: RobustnessArgs) -> Result<()> {
         ),
     );
     let start = Instant::now();
-    let rs = match &rate {
-        Some(r) => Some(robust::rate::sweep(r, &test, &cfg, threads, &|k| {
-            bar.inc(k)
-        })?),
+    let rs = match rate {
+        Some(r) => Some(robust::rate::sweep(r, test, cfg, threads, &|k| bar.inc(k))?),
         None => None,
     };
     let secs_rate = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    Ok(Sweeps {
+        ts,
+        rs,
+        secs_temporal,
+        secs_rate,
+    })
+}
 
+/// The samples the event engine re-ran (each shared level counted once, with the base) and
+/// whether it agreed on all of them.
+fn event_check(ts: &TemporalSweep) -> (usize, bool) {
     let agree = ts.base_check.agree()
         && ts
             .levels
@@ -148,53 +209,30 @@ pub fn run(a: RobustnessArgs) -> Result<()> {
         .map(|c| c.verify.samples)
         .sum::<usize>()
         + ts.base_check.verify.samples;
-    let loses = losses(&ts, rs.as_ref());
-    let mut obj = json!({
-        "model": a.on.model,
-        "rate_model": rate.as_ref().map(|_| &a.rate),
-        "samples": test.len(),
-        "threads": threads,
-        "config": cfg,
-        "seconds": { "temporal": secs_temporal, "rate": secs_rate },
-        "temporal": ts,
-        "rate": rs,
-        "event_check": { "samples": checked, "agree": agree },
-        "loses_one_point": loses,
-        "files": null,
-    });
-    if let Some(prefix) = &a.out {
-        let title = picture::title(&a.on.model, rs.is_some(), test.len(), cfg.seed, cfg.trials);
-        let files = write_files(prefix, &obj, &ts, rs.as_ref(), &title)?;
-        obj["files"] = json!(files);
-    }
-    if a.json {
-        print_json(&obj);
-    } else {
-        print!("{}", text_report(&ts, rs.as_ref()));
+    (checked, agree)
+}
+
+/// The text report: the table, the check, the losses, the times, the files written.
+fn print_text(sw: &Sweeps, checked: usize, agree: bool, obj: &serde_json::Value, threads: usize) {
+    print!("{}", text_report(&sw.ts, sw.rs.as_ref()));
+    println!(
+        "event engine re-ran {checked} perturbed samples: {}",
+        if agree { "agrees exactly" } else { "DISAGREES" }
+    );
+    println!("loses 1 point at: {}", obj["loses_one_point"]);
+    println!(
+        "time: first-spike {:.1} s, rate {:.1} s ({threads} threads)",
+        sw.secs_temporal, sw.secs_rate
+    );
+    if let Some(f) = obj["files"].as_array() {
         println!(
-            "event engine re-ran {checked} perturbed samples: {}",
-            if agree { "agrees exactly" } else { "DISAGREES" }
+            "wrote {}",
+            f.iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        println!("loses 1 point at: {loses}");
-        println!(
-            "time: first-spike {secs_temporal:.1} s, rate {secs_rate:.1} s ({threads} threads)"
-        );
-        if let Some(f) = obj["files"].as_array() {
-            println!(
-                "wrote {}",
-                f.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
     }
-    if !agree {
-        return Err(Error::EnginesDisagree {
-            what: "the event engine disagrees with the analytic solver on perturbed inputs".into(),
-        });
-    }
-    Ok(())
 }
 
 /// Levels that reuse the unperturbed pass (their check is the base check).

@@ -1,15 +1,12 @@
 //! `firstspike simulate` and `firstspike verify`: the event engine on real data.
 
-use super::common::{print_json, progress_bar, ModelOnTest};
+use super::common::{print_json, progress_bar, write_recorded, ModelOnTest};
 use clap::Args;
-use firstspike::counts::{layer_name, CountReport};
+use firstspike::counts::{layer_name, CountReport, Summary};
 use firstspike::event::{EventNet, RunOptions};
-use firstspike::simulate::{run_summary_json, simulate, verify};
-use firstspike::trace::{write_traces, EngineKind, TraceHeader};
+use firstspike::simulate::{run_summary_json, simulate, verify, SimReport};
+use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result};
-
-/// Samples per trace file written by --record.
-pub const TRACES_PER_FILE: usize = 1000;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -61,23 +58,9 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let mut recorded = None;
     if let Some(dir) = &a.record {
         let h = TraceHeader::for_model(&model, EngineKind::Event, !a.until_decision);
-        let bar = progress_bar(rep.traces.len(), "write traces", a.json);
-        let files = write_traces(dir, &h, &rep.traces, TRACES_PER_FILE, &|k| bar.inc(k))?;
-        bar.finish_and_clear();
-        recorded = Some(json!({ "folder": dir, "traces": rep.traces.len(), "files": files.len() }));
-        eprintln!(
-            "recorded {} traces in {} files under {}",
-            rep.traces.len(),
-            files.len(),
-            dir.display()
-        );
+        recorded = Some(write_recorded(dir, &h, &rep.traces, a.json)?);
     }
     let secs = start.elapsed().as_secs_f64();
-    let c = CountReport::of(&rep.runs);
-    let n = rep.runs.len();
-    let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
-    let acc = rep.correct as f64 / n as f64;
-    let eps = events as f64 / secs;
     if a.json {
         let recorded = recorded.unwrap_or(serde_json::Value::Null);
         print_json(&run_summary_json(
@@ -90,48 +73,57 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
             recorded,
         ));
     } else {
-        println!(
-            "event engine, {} samples{}: accuracy {:.2} % ({} / {}), no output spike on {}",
-            n,
-            if a.until_decision {
-                ", stopping at the decision"
-            } else {
-                ""
-            },
-            100.0 * acc,
-            rep.correct,
-            n,
-            rep.no_output_spike
-        );
-        println!("per sample        mean     median   p90      max");
-        let row = |name: &str, s: &firstspike::counts::Summary| {
-            println!(
-                "{name:<17} {:<8.1} {:<8.0} {:<8.0} {:<8.0}",
-                s.mean, s.median, s.p90, s.max
-            )
-        };
-        let nl = c.fired.len();
-        for l in 0..nl {
-            let name = layer_name(l, nl);
-            row(&format!("{name} fired"), &c.fired[l]);
-            row(&format!("{name} before dec."), &c.fired_before_decision[l]);
-        }
-        row("all spikes", &c.spikes_total);
-        row("before decision", &c.spikes_before_decision_total);
-        row("synaptic events", &c.synaptic_events_total);
-        if let Some(t) = c.decision_time_mean {
-            println!("mean decision time {t:.3} tau_syn");
-        }
-        println!(
-            "{:.2} s on {} threads: {:.1} us per sample, {:.1} M synaptic events/s ({:.1} M per thread)",
-            secs,
-            threads,
-            1e6 * secs / n as f64,
-            eps / 1e6,
-            eps / 1e6 / threads as f64
-        );
+        print_text(&rep, a.until_decision, secs, threads);
     }
     Ok(())
+}
+
+/// The text report of `simulate`: accuracy, a table of counts per sample, the speed.
+fn print_text(rep: &SimReport, until_decision: bool, secs: f64, threads: usize) {
+    let c = CountReport::of(&rep.runs);
+    let n = rep.runs.len();
+    let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
+    let eps = events as f64 / secs;
+    println!(
+        "event engine, {} samples{}: accuracy {:.2} % ({} / {}), no output spike on {}",
+        n,
+        if until_decision {
+            ", stopping at the decision"
+        } else {
+            ""
+        },
+        100.0 * rep.correct as f64 / n as f64,
+        rep.correct,
+        n,
+        rep.no_output_spike
+    );
+    println!("per sample        mean     median   p90      max");
+    let row = |name: &str, s: &Summary| {
+        println!(
+            "{name:<17} {:<8.1} {:<8.0} {:<8.0} {:<8.0}",
+            s.mean, s.median, s.p90, s.max
+        )
+    };
+    let nl = c.fired.len();
+    for l in 0..nl {
+        let name = layer_name(l, nl);
+        row(&format!("{name} fired"), &c.fired[l]);
+        row(&format!("{name} before dec."), &c.fired_before_decision[l]);
+    }
+    row("all spikes", &c.spikes_total);
+    row("before decision", &c.spikes_before_decision_total);
+    row("synaptic events", &c.synaptic_events_total);
+    if let Some(t) = c.decision_time_mean {
+        println!("mean decision time {t:.3} tau_syn");
+    }
+    println!(
+        "{:.2} s on {} threads: {:.1} us per sample, {:.1} M synaptic events/s ({:.1} M per thread)",
+        secs,
+        threads,
+        1e6 * secs / n as f64,
+        eps / 1e6,
+        eps / 1e6 / threads as f64
+    );
 }
 
 pub fn run_verify(a: VerifyArgs) -> Result<()> {

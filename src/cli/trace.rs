@@ -1,6 +1,6 @@
 //! `firstspike replay` and `firstspike raster`: reading traces and drawing spikes.
 
-use super::common::{load_split, print_json, progress_bar, threads};
+use super::common::{load_split, pick_samples, print_json, progress_bar, threads};
 use clap::Args;
 use firstspike::data::Split;
 use firstspike::model::Model;
@@ -9,7 +9,7 @@ use firstspike::replay::replay;
 use firstspike::simulate::record_samples;
 use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader};
 use firstspike::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Flags of `replay`.
 #[derive(Args)]
@@ -112,59 +112,8 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
 
 pub fn run_raster(a: RasterArgs) -> Result<()> {
     let (header, traces, model_name) = match (&a.trace, &a.model) {
-        (Some(tp), _) => {
-            let f = TraceFile::load(tp)?;
-            let picked: Vec<SampleTrace> = if a.index.is_empty() {
-                f.samples.iter().take(1).cloned().collect()
-            } else {
-                a.index
-                    .iter()
-                    .map(|&k| {
-                        f.samples
-                            .iter()
-                            .find(|s| s.sample == k as u64)
-                            .cloned()
-                            .ok_or_else(|| {
-                                Error::setting(
-                                    "index",
-                                    format!("--index {k}: sample {k} is not in {}", tp.display()),
-                                )
-                            })
-                    })
-                    .collect::<Result<_>>()?
-            };
-            if let Some(m) = &a.model {
-                f.header.check_model(&Model::load(m)?, tp)?;
-            }
-            (
-                f.header,
-                picked,
-                a.model
-                    .as_ref()
-                    .map_or(String::new(), |m| m.display().to_string()),
-            )
-        }
-        (None, Some(mp)) => {
-            if a.index.is_empty() {
-                return Err(Error::setting(
-                    "index",
-                    "raster --model needs --index K (one or more test samples)",
-                ));
-            }
-            let threads = threads(a.threads)?;
-            let model = Model::load(mp)?;
-            let max = *a.index.iter().max().unwrap();
-            let data = load_split(&a.data, Split::Test, Some(max + 1))?;
-            let bar = progress_bar(a.index.len(), "raster", a.json);
-            let (traces, _) =
-                record_samples(&model, &data, &a.index, a.engine, threads, &|k| bar.inc(k))?;
-            bar.finish_and_clear();
-            (
-                TraceHeader::for_model(&model, a.engine, true),
-                traces,
-                mp.display().to_string(),
-            )
-        }
+        (Some(tp), _) => raster_from_trace(&a, tp)?,
+        (None, Some(mp)) => raster_from_model(&a, mp)?,
         (None, None) => {
             return Err(Error::setting(
                 "model",
@@ -192,4 +141,46 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The samples to draw from the trace file `tp` (`--index`, or its first), checked against
+/// `--model` if given: (header, samples, the model's name for the titles).
+fn raster_from_trace(a: &RasterArgs, tp: &Path) -> Result<(TraceHeader, Vec<SampleTrace>, String)> {
+    let f = TraceFile::load(tp)?;
+    let picked: Vec<SampleTrace> = if a.index.is_empty() {
+        f.samples.iter().take(1).cloned().collect()
+    } else {
+        pick_samples(&f.samples, &a.index, tp)?
+    };
+    if let Some(m) = &a.model {
+        f.header.check_model(&Model::load(m)?, tp)?;
+    }
+    let name = a
+        .model
+        .as_ref()
+        .map_or(String::new(), |m| m.display().to_string());
+    Ok((f.header, picked, name))
+}
+
+/// Simulates the test samples `--index` with the model `mp` and the engine `--engine`:
+/// (header, samples, the model's name for the titles).
+fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<SampleTrace>, String)> {
+    if a.index.is_empty() {
+        return Err(Error::setting(
+            "index",
+            "raster --model needs --index K (one or more test samples)",
+        ));
+    }
+    let threads = threads(a.threads)?;
+    let model = Model::load(mp)?;
+    let max = *a.index.iter().max().expect("not empty");
+    let data = load_split(&a.data, Split::Test, Some(max + 1))?;
+    let bar = progress_bar(a.index.len(), "raster", a.json);
+    let (traces, _) = record_samples(&model, &data, &a.index, a.engine, threads, &|k| bar.inc(k))?;
+    bar.finish_and_clear();
+    Ok((
+        TraceHeader::for_model(&model, a.engine, true),
+        traces,
+        mp.display().to_string(),
+    ))
 }

@@ -59,6 +59,27 @@ pub fn line_chart(
     series: &[Series],
     y_range: Option<(f64, f64)>,
 ) -> String {
+    let ((x0, x1), (y0, y1)) = data_ranges(series, y_range);
+    let (px0, px1, py0, py1) = (LEFT, W - RIGHT, TOP, H - BOTTOM);
+    let xa = LinearAxis::nice_whole_if(x_integer, x0, x1, px0, px1, X_TICKS);
+    let ya = LinearAxis::nice(y0, y1, py1, py0, Y_TICKS);
+    let mut s = Svg::new(W, H);
+    s.text(LEFT, 26.0, title, r#"font-size="15""#);
+    let (xt, yt) = (xa.labelled(), ya.labelled());
+    s.grid_h(&yt.iter().map(|t| t.0).collect::<Vec<_>>(), (px0, px1));
+    s.axis_bottom(py1, (px0, px1), &xt, &[], x_label);
+    s.axis_left(px0, (py0, py1), &yt, y_label, 20.0);
+    s.clip_rect("plot", px0, py0 - 4.0, px1 - px0 + 4.0, py1 - py0 + 4.0);
+    for se in series {
+        draw_series(&mut s, se, &xa, &ya);
+    }
+    legend(&mut s, series);
+    s.finish()
+}
+
+/// The x and y ranges of the finite points of `series` (`y_range` instead for y when given),
+/// 0 to 1 where there are none.
+fn data_ranges(series: &[Series], y_range: Option<(f64, f64)>) -> ((f64, f64), (f64, f64)) {
     let finite = || {
         series
             .iter()
@@ -78,40 +99,37 @@ pub fn line_chart(
     if !y0.is_finite() {
         (y0, y1) = (0.0, 1.0);
     }
-    let (px0, px1, py0, py1) = (LEFT, W - RIGHT, TOP, H - BOTTOM);
-    let xa = LinearAxis::nice_whole_if(x_integer, x0, x1, px0, px1, X_TICKS);
-    let ya = LinearAxis::nice(y0, y1, py1, py0, Y_TICKS);
-    let mut s = Svg::new(W, H);
-    s.text(LEFT, 26.0, title, r#"font-size="15""#);
-    let (xt, yt) = (xa.labelled(), ya.labelled());
-    s.grid_h(&yt.iter().map(|t| t.0).collect::<Vec<_>>(), (px0, px1));
-    s.axis_bottom(py1, (px0, px1), &xt, &[], x_label);
-    s.axis_left(px0, (py0, py1), &yt, y_label, 20.0);
-    s.clip_rect("plot", px0, py0 - 4.0, px1 - px0 + 4.0, py1 - py0 + 4.0);
-    for se in series {
-        let pts: Vec<(f64, f64)> = se
-            .points
-            .iter()
-            .filter(|p| p.0.is_finite() && p.1.is_finite())
-            .map(|&(x, y)| (xa.px(x), ya.px(y)))
-            .collect();
-        s.polyline(
-            &pts,
-            &format!(
-                r#"stroke="{}" stroke-width="2" clip-path="url(#plot)""#,
-                se.color
-            ),
+    ((x0, x1), (y0, y1))
+}
+
+/// One series: its finite points joined by a line, each marked by a dot, clipped to the plot.
+fn draw_series(s: &mut Svg, se: &Series, xa: &LinearAxis, ya: &LinearAxis) {
+    let pts: Vec<(f64, f64)> = se
+        .points
+        .iter()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .map(|&(x, y)| (xa.px(x), ya.px(y)))
+        .collect();
+    s.polyline(
+        &pts,
+        &format!(
+            r#"stroke="{}" stroke-width="2" clip-path="url(#plot)""#,
+            se.color
+        ),
+    );
+    for &(x, y) in &pts {
+        s.circle(
+            x,
+            y,
+            2.5,
+            &format!(r#"fill="{}" clip-path="url(#plot)""#, se.color),
         );
-        for &(x, y) in &pts {
-            s.circle(
-                x,
-                y,
-                2.5,
-                &format!(r#"fill="{}" clip-path="url(#plot)""#, se.color),
-            );
-        }
     }
-    // Legend: lower right inside the plot, where rising curves leave room.
+}
+
+/// The legend: lower right inside the plot, where rising curves leave room.
+fn legend(s: &mut Svg, series: &[Series]) {
+    let (px1, py1) = (W - RIGHT, H - BOTTOM);
     let row = 18.0;
     let lx = px1 - 210.0;
     let ly = py1 - 12.0 - row * series.len() as f64;
@@ -134,7 +152,6 @@ pub fn line_chart(
         s.circle(lx + 11.0, y, 2.5, &format!(r#"fill="{}""#, se.color));
         s.text(lx + 30.0, y + 4.0, se.name, "");
     }
-    s.finish()
 }
 
 /// One epoch of a training log, as the accuracy curve draws it (plain data: plotting knows

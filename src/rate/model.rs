@@ -139,6 +139,18 @@ impl RateModel {
         Ok(())
     }
 
+    /// Checks that the network takes `dim` inputs (the pixels of the images it is to see).
+    pub fn check_input_dim(&self, dim: usize) -> Result<()> {
+        if self.net.n_inputs() != dim {
+            return Err(Error::dimension(format!(
+                "the rate model takes {} inputs but the images have {} pixels",
+                self.net.n_inputs(),
+                dim
+            )));
+        }
+        Ok(())
+    }
+
     /// The converted spiking network.
     pub fn spiking(&self) -> Result<SpikingNet> {
         convert(&self.net, &self.scales)

@@ -52,20 +52,63 @@ pub fn svg(c: &Comparison, title: &str) -> String {
     s.finish()
 }
 
+/// The axes of the accuracy panel: spikes per inference (log) on x, accuracy on y.
+struct Frame {
+    ax: LogAxis,
+    ya: LinearAxis,
+}
+
+impl Frame {
+    /// The y of an accuracy given as a fraction.
+    fn y(&self, a: f64) -> f64 {
+        self.ya.px(100.0 * a)
+    }
+}
+
+/// The top panel: accuracy versus spikes per inference for both codings, with its legend.
 fn accuracy_panel(s: &mut Svg, c: &Comparison) {
+    let f = accuracy_frame(s, c);
+    target_line(s, c, &f);
+    let op = draw_rate_curve(s, c, &f);
+    // Markers only; the numbers go in the legend, where they cannot collide.
+    let (t, curve) = (&c.temporal, &c.curve);
+    let last = curve.steps() - 1;
+    marker(s, Marker::Ring(RATE, 7.0), op.0, op.1);
+    marker(
+        s,
+        Marker::Diamond(RATE),
+        f.ax.px(c.decisions.spikes_mean),
+        f.y(curve.accuracy[last]),
+    );
+    marker(
+        s,
+        Marker::Dot(TEMPORAL, 6.0),
+        f.ax.px(t.spikes),
+        f.y(t.accuracy),
+    );
+    marker(
+        s,
+        Marker::Ring(TEMPORAL, 6.0),
+        f.ax.px(t.spikes_full),
+        f.y(t.accuracy),
+    );
+    legend(s, c);
+}
+
+/// Chooses the axes so that every marked point shows, and draws them with their grid.
+fn accuracy_frame(s: &mut Svg, c: &Comparison) -> Frame {
     let t = &c.temporal;
-    let curve = &c.curve;
     let (x0, x1, y0, y1) = (LEFT, W - RIGHT, TOP, TOP + PLOT_H);
-    let xs = curve
-        .spikes
-        .iter()
-        .copied()
-        .chain([t.spikes, t.spikes_full, c.decisions.spikes_mean]);
+    let xs =
+        c.curve
+            .spikes
+            .iter()
+            .copied()
+            .chain([t.spikes, t.spikes_full, c.decisions.spikes_mean]);
     let ax = LogAxis::covering(xs, x0, x1);
     let floor_acc = t.accuracy.min(c.op.accuracy).min(c.op.target);
     // Accuracy in %, from a round value about 10 points below the lowest marked accuracy.
     let ya = LinearAxis::nice(100.0 * (floor_acc - 0.1).max(0.0), 100.0, y1, y0, 8);
-    let y = |a: f64| ya.px(100.0 * a);
     let xt = ax.labelled();
     let yt = ya.labelled();
     s.clip_rect("plot", x0, y0, x1 - x0, y1 - y0);
@@ -80,8 +123,13 @@ fn accuracy_panel(s: &mut Svg, c: &Comparison) {
         "spikes per inference, all layers including inputs (log scale)",
     );
     s.axis_left(x0, (y0, y1), &yt, "test accuracy (%)", 24.0);
-    // Target line.
-    let py = y(c.op.target);
+    Frame { ax, ya }
+}
+
+/// The dashed line of the target accuracy, labelled.
+fn target_line(s: &mut Svg, c: &Comparison, f: &Frame) {
+    let (x0, x1) = (LEFT, W - RIGHT);
+    let py = f.y(c.op.target);
     s.line(x0, py, x1, py, r##"stroke="#888" stroke-dasharray="5 4""##);
     // Below the line at the right end, where the rising rate curve is above it.
     s.text(
@@ -90,22 +138,28 @@ fn accuracy_panel(s: &mut Svg, c: &Comparison) {
         &format!("target {:.2} %", 100.0 * c.op.target),
         r##"text-anchor="end" fill="#666""##,
     );
-    // Rate curve.
+}
+
+/// The rate network's accuracy over T, with round values of T marked (except near the
+/// operating point). Returns the operating point's position.
+fn draw_rate_curve(s: &mut Svg, c: &Comparison, f: &Frame) -> (f64, f64) {
+    let curve = &c.curve;
+    let y1 = TOP + PLOT_H;
     let pts: Vec<(f64, f64)> = (0..curve.steps())
         .filter(|&k| curve.spikes[k] > 0.0)
-        .map(|k| (ax.px(curve.spikes[k]), y(curve.accuracy[k])))
+        .map(|k| (f.ax.px(curve.spikes[k]), f.y(curve.accuracy[k])))
         .collect();
     s.polyline(
         &pts,
         &format!(r#"clip-path="url(#plot)" stroke="{RATE}" stroke-width="2""#),
     );
     let k = c.op.step - 1;
-    let (opx, opy) = (ax.px(curve.spikes[k]), y(curve.accuracy[k]));
+    let (opx, opy) = (f.ax.px(curve.spikes[k]), f.y(curve.accuracy[k]));
     for &tt in &[1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] {
-        if tt > curve.steps() || curve.spikes[tt - 1] <= 0.0 || y(curve.accuracy[tt - 1]) > y1 {
+        if tt > curve.steps() || curve.spikes[tt - 1] <= 0.0 || f.y(curve.accuracy[tt - 1]) > y1 {
             continue;
         }
-        let (px, py) = (ax.px(curve.spikes[tt - 1]), y(curve.accuracy[tt - 1]));
+        let (px, py) = (f.ax.px(curve.spikes[tt - 1]), f.y(curve.accuracy[tt - 1]));
         if (px - opx).hypot(py - opy) < 30.0 {
             continue;
         }
@@ -117,27 +171,15 @@ fn accuracy_panel(s: &mut Svg, c: &Comparison) {
             &format!(r#"fill="{RATE}" font-size="11""#),
         );
     }
-    // Markers only; the numbers go in the legend, where they cannot collide.
+    (opx, opy)
+}
+
+/// The legend below the accuracy panel, in two columns (rate on the left, first-spike on the
+/// right), and the ratios.
+fn legend(s: &mut Svg, c: &Comparison) {
+    let (t, curve) = (&c.temporal, &c.curve);
+    let k = c.op.step - 1;
     let last = curve.steps() - 1;
-    marker(s, Marker::Ring(RATE, 7.0), opx, opy);
-    marker(
-        s,
-        Marker::Diamond(RATE),
-        ax.px(c.decisions.spikes_mean),
-        y(curve.accuracy[last]),
-    );
-    marker(
-        s,
-        Marker::Dot(TEMPORAL, 6.0),
-        ax.px(t.spikes),
-        y(t.accuracy),
-    );
-    marker(
-        s,
-        Marker::Ring(TEMPORAL, 6.0),
-        ax.px(t.spikes_full),
-        y(t.accuracy),
-    );
     let rows = [
         (
             Marker::Line(RATE),
@@ -173,7 +215,7 @@ fn accuracy_panel(s: &mut Svg, c: &Comparison) {
             format!("first-spike, full run: {} spikes", count(t.spikes_full)),
         ),
     ];
-    // Legend below the axis, in two columns: rate on the left, first-spike on the right.
+    let (x0, x1) = (LEFT, W - RIGHT);
     let col_w = (x1 - x0) * 0.58;
     let mut rows_per_col = [0usize; 2];
     for (m, text) in rows {
@@ -232,6 +274,7 @@ fn marker(s: &mut Svg, m: Marker, px: f64, py: f64) {
     }
 }
 
+/// One histogram per layer of the spikes per image of both codings, below the accuracy panel.
 fn histograms(s: &mut Svg, c: &Comparison) {
     let nl = c.rate_hist.len().max(c.temporal_hist.len());
     if nl == 0 {
@@ -257,75 +300,89 @@ fn histograms(s: &mut Svg, c: &Comparison) {
         ],
         r#"font-size="14""#,
     );
+    let empty = Vec::new();
     for l in 0..nl {
         let x0 = LEFT + l as f64 * (pw + gap);
-        let (y0, y1) = (HIST_TOP, HIST_TOP + HIST_H);
-        let empty = Vec::new();
         let rate = c.rate_hist.get(l).unwrap_or(&empty);
         let temp = c.temporal_hist.get(l).unwrap_or(&empty);
-        let ax = LogAxis::covering(rate.iter().chain(temp).map(|&v| v as f64), x0, x0 + pw);
-        let bins = |v: &[u64]| -> Vec<f64> {
-            let mut h = vec![0.0; BINS];
-            for &x in v {
-                let f = (ax.px(x as f64) - ax.a) / (ax.b - ax.a);
-                h[((f * BINS as f64) as usize).min(BINS - 1)] += 1.0;
-            }
-            let n = v.len().max(1) as f64;
-            h.iter_mut().for_each(|b| *b /= n);
-            h
-        };
-        let (hr, ht) = (bins(rate), bins(temp));
-        let top = hr
-            .iter()
-            .chain(&ht)
-            .fold(0.0f64, |a, &b| a.max(b))
-            .max(1e-9);
-        // Fraction of images, 0 to a round value at or above the tallest bar.
-        let ya = LinearAxis::nice(0.0, top, y1, y0 + 10.0, 5);
-        s.rect(x0, y0, pw, HIST_H, r##"fill="none" stroke="#bbb""##);
-        s.text(x0, y0 - 6.0, &layer_name(l, nl), r#"font-weight="bold""#);
-        let bw = pw / BINS as f64;
-        for (h, color) in [(&hr, RATE), (&ht, TEMPORAL)] {
-            for (b, &f) in h.iter().enumerate() {
-                if f <= 0.0 {
-                    continue;
-                }
-                let bh = y1 - ya.px(f);
-                s.rect(
-                    x0 + b as f64 * bw,
-                    y1 - bh,
-                    bw,
-                    bh,
-                    &format!(r#"fill="{color}" fill-opacity="0.55""#),
-                );
-            }
-        }
-        s.axis_bottom(y1, (x0, x0 + pw), &ax.labelled(), &ax.minor(), "");
-        let label = if l == 0 { "fraction of images" } else { "" };
-        s.axis_left(x0, (y0, y1), &ya.labelled(), label, x0 - 44.0);
-        let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
-        s.text_spans(
-            x0 + pw - 4.0,
-            y0 + 14.0,
-            &[
-                (
-                    &format!("mean {}", count(mean(rate))),
-                    &format!(r#"fill="{RATE}""#),
-                ),
-                ("  ", ""),
-                (
-                    &format!("mean {}", count(mean(temp))),
-                    &format!(r#"fill="{TEMPORAL}""#),
-                ),
-            ],
-            r#"font-size="11" text-anchor="end""#,
-        );
+        histogram(s, (l, nl), (x0, pw), rate, temp);
     }
     s.text(
         (LEFT + W - RIGHT) / 2.0,
         HIST_TOP + HIST_H + 44.0,
         "spikes per image (log scale; counts at or below the first tick, 0 included, fall in the first bin)",
         r#"text-anchor="middle""#,
+    );
+}
+
+/// The fraction of `v` in each of `BINS` bins spaced evenly along `ax` (log-spaced counts).
+fn log_bins(ax: &LogAxis, v: &[u64]) -> Vec<f64> {
+    let mut h = vec![0.0; BINS];
+    for &x in v {
+        let f = (ax.px(x as f64) - ax.a) / (ax.b - ax.a);
+        h[((f * BINS as f64) as usize).min(BINS - 1)] += 1.0;
+    }
+    let n = v.len().max(1) as f64;
+    h.iter_mut().for_each(|b| *b /= n);
+    h
+}
+
+/// Layer `l` of `nl`'s histogram, `pw` wide from `x0`: the rate and the first-spike counts
+/// per image overlaid, with both means.
+fn histogram(
+    s: &mut Svg,
+    (l, nl): (usize, usize),
+    (x0, pw): (f64, f64),
+    rate: &[u64],
+    temp: &[u64],
+) {
+    let (y0, y1) = (HIST_TOP, HIST_TOP + HIST_H);
+    let ax = LogAxis::covering(rate.iter().chain(temp).map(|&v| v as f64), x0, x0 + pw);
+    let (hr, ht) = (log_bins(&ax, rate), log_bins(&ax, temp));
+    let top = hr
+        .iter()
+        .chain(&ht)
+        .fold(0.0f64, |a, &b| a.max(b))
+        .max(1e-9);
+    // Fraction of images, 0 to a round value at or above the tallest bar.
+    let ya = LinearAxis::nice(0.0, top, y1, y0 + 10.0, 5);
+    s.rect(x0, y0, pw, HIST_H, r##"fill="none" stroke="#bbb""##);
+    s.text(x0, y0 - 6.0, &layer_name(l, nl), r#"font-weight="bold""#);
+    let bw = pw / BINS as f64;
+    for (h, color) in [(&hr, RATE), (&ht, TEMPORAL)] {
+        for (b, &f) in h.iter().enumerate() {
+            if f <= 0.0 {
+                continue;
+            }
+            let bh = y1 - ya.px(f);
+            s.rect(
+                x0 + b as f64 * bw,
+                y1 - bh,
+                bw,
+                bh,
+                &format!(r#"fill="{color}" fill-opacity="0.55""#),
+            );
+        }
+    }
+    s.axis_bottom(y1, (x0, x0 + pw), &ax.labelled(), &ax.minor(), "");
+    let label = if l == 0 { "fraction of images" } else { "" };
+    s.axis_left(x0, (y0, y1), &ya.labelled(), label, x0 - 44.0);
+    let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+    s.text_spans(
+        x0 + pw - 4.0,
+        y0 + 14.0,
+        &[
+            (
+                &format!("mean {}", count(mean(rate))),
+                &format!(r#"fill="{RATE}""#),
+            ),
+            ("  ", ""),
+            (
+                &format!("mean {}", count(mean(temp))),
+                &format!(r#"fill="{TEMPORAL}""#),
+            ),
+        ],
+        r#"font-size="11" text-anchor="end""#,
     );
 }
 

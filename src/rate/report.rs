@@ -59,15 +59,8 @@ pub fn operating_point_text(c: &Comparison) -> String {
     )
 }
 
-/// The Markdown report.
+/// The Markdown report: what was compared, the table, and how it was counted.
 pub fn markdown(c: &Comparison, ctx: &Context) -> String {
-    let t = &c.temporal;
-    let k = c.op.step - 1;
-    let last = c.curve.steps() - 1;
-    let nl = t
-        .spikes_per_layer
-        .len()
-        .max(c.curve.spikes_per_layer.first().map_or(0, |v| v.len()));
     let mut s = String::new();
     let _ = writeln!(s, "# Rate-coded versus first-spike coding\n");
     let _ = writeln!(s, "- images: {} (test set)", c.samples);
@@ -80,6 +73,20 @@ pub fn markdown(c: &Comparison, ctx: &Context) -> String {
     );
     let _ = writeln!(s, "- rate input: {}", ctx.rate_input);
     let _ = writeln!(s, "- operating point: {}\n", operating_point_text(c));
+    markdown_table(&mut s, c);
+    markdown_notes(&mut s, c);
+    s
+}
+
+/// The table: one column per coding and stopping rule, one row per quantity.
+fn markdown_table(s: &mut String, c: &Comparison) {
+    let t = &c.temporal;
+    let k = c.op.step - 1;
+    let last = c.curve.steps() - 1;
+    let nl = t
+        .spikes_per_layer
+        .len()
+        .max(c.curve.spikes_per_layer.first().map_or(0, |v| v.len()));
     let _ = writeln!(
         s,
         "| | first-spike, up to decision | first-spike, full run | rate, T = {} (operating point) | rate, T = {} | rate, each sample stopped at its decision (oracle) |",
@@ -139,6 +146,10 @@ pub fn markdown(c: &Comparison, ctx: &Context) -> String {
         c.decisions.decided,
         c.samples
     );
+}
+
+/// The ratios, the ReLU network's work, and how everything was counted.
+fn markdown_notes(s: &mut String, c: &Comparison) {
     let _ = writeln!(
         s,
         "**Spike ratio** (rate at the operating point / first-spike up to the decision): **{:.1} x**. \
@@ -161,7 +172,6 @@ pub fn markdown(c: &Comparison, ctx: &Context) -> String {
          its prediction never changes again, which needs hindsight: a lower bound on the rate \
          network's cost at its final accuracy."
     );
-    s
 }
 
 /// The CSV: one row per rate step, then the first-spike rows. Columns: `coding`, `steps`,

@@ -162,14 +162,52 @@ pub fn run_sample<R: RngCore>(
 ) -> SampleRun {
     debug_assert_eq!(pixels.len(), net.layers[0].n_in);
     let nl = net.n_layers();
-    let depth = net.layers.len();
-    st.v.resize_with(depth, Vec::new);
-    for (v, d) in st.v.iter_mut().zip(&net.layers) {
-        v.clear();
-        v.resize(d.n_out, 0.0);
+    st.reset(net);
+    let (current, projection) = input_drive(net, pixels, cfg, st);
+    let mut run = SampleRun {
+        n_layers: nl,
+        preds: Vec::with_capacity(cfg.steps),
+        spikes: Vec::with_capacity(cfg.steps * nl),
+        input_projection_macs: projection,
+    };
+    let mut cum = vec![0u32; nl];
+    let mut pred = None;
+    for _ in 0..cfg.steps {
+        match cfg.input {
+            InputMode::Poisson { .. } => {
+                let first = &net.layers[0];
+                for &(i, thr) in &st.active {
+                    if (rng.next_u32() as u64) < thr {
+                        cum[0] += 1;
+                        add_row(&mut st.v[0], first.row(i));
+                    }
+                }
+            }
+            InputMode::Current => {
+                if !current.is_empty() {
+                    add_row(&mut st.v[0], &current);
+                }
+            }
+        }
+        if st.propagate(net, &mut cum) {
+            pred = count_prediction(&st.out_counts);
+        }
+        run.preds.push(pred);
+        run.spikes.extend_from_slice(&cum);
     }
-    st.out_counts.clear();
-    st.out_counts.resize(net.layers[depth - 1].n_out, 0);
+    run
+}
+
+/// What drives the first layer: with Poisson input, `st.active` is set to the pixels that
+/// may spike and their thresholds (a spike iff a uniform u32 is below it); with constant
+/// current, returns the current into the first layer (empty for a black image) and the
+/// multiply-accumulates that computed it.
+fn input_drive(
+    net: &SpikingNet,
+    pixels: &[u8],
+    cfg: &SimConfig,
+    st: &mut SimState,
+) -> (Vec<f32>, u64) {
     let first = &net.layers[0];
     let mut current = Vec::new();
     let mut projection = 0u64;
@@ -194,56 +232,53 @@ pub fn run_sample<R: RngCore>(
             }
         }
     }
-    let mut run = SampleRun {
-        n_layers: nl,
-        preds: Vec::with_capacity(cfg.steps),
-        spikes: Vec::with_capacity(cfg.steps * nl),
-        input_projection_macs: projection,
-    };
-    let mut cum = vec![0u32; nl];
-    let mut pred = None;
-    for _ in 0..cfg.steps {
-        match cfg.input {
-            InputMode::Poisson { .. } => {
-                for &(i, thr) in &st.active {
-                    if (rng.next_u32() as u64) < thr {
-                        cum[0] += 1;
-                        add_row(&mut st.v[0], first.row(i));
-                    }
-                }
-            }
-            InputMode::Current => {
-                if !current.is_empty() {
-                    add_row(&mut st.v[0], &current);
-                }
-            }
+    (current, projection)
+}
+
+impl SimState {
+    /// Zeroes the potentials and output counts, sized for `net`.
+    fn reset(&mut self, net: &SpikingNet) {
+        let depth = net.layers.len();
+        self.v.resize_with(depth, Vec::new);
+        for (v, d) in self.v.iter_mut().zip(&net.layers) {
+            v.clear();
+            v.resize(d.n_out, 0.0);
         }
+        self.out_counts.clear();
+        self.out_counts.resize(net.layers[depth - 1].n_out, 0);
+    }
+
+    /// One step after the input: each layer in turn fires every neuron at or above threshold
+    /// (reset by subtraction) into the next layer, or into the output counts. Adds the spikes
+    /// of layer `l` to `cum[l + 1]`; true if an output neuron fired.
+    #[inline]
+    fn propagate(&mut self, net: &SpikingNet, cum: &mut [u32]) -> bool {
+        let depth = net.layers.len();
+        let mut output_fired = false;
         for l in 0..depth {
-            st.fired.clear();
-            for (j, v) in st.v[l].iter_mut().enumerate() {
+            self.fired.clear();
+            for (j, v) in self.v[l].iter_mut().enumerate() {
                 if *v >= SpikingNet::THRESHOLD {
                     *v -= SpikingNet::THRESHOLD;
-                    st.fired.push(j);
+                    self.fired.push(j);
                 }
             }
-            cum[l + 1] += st.fired.len() as u32;
+            cum[l + 1] += self.fired.len() as u32;
             if l + 1 < depth {
                 let next = &net.layers[l + 1];
-                let next_v = &mut st.v[l + 1];
-                for &j in &st.fired {
+                let next_v = &mut self.v[l + 1];
+                for &j in &self.fired {
                     add_row(next_v, next.row(j));
                 }
-            } else if !st.fired.is_empty() {
-                for &j in &st.fired {
-                    st.out_counts[j] += 1;
+            } else if !self.fired.is_empty() {
+                for &j in &self.fired {
+                    self.out_counts[j] += 1;
                 }
-                pred = count_prediction(&st.out_counts);
+                output_fired = true;
             }
         }
-        run.preds.push(pred);
-        run.spikes.extend_from_slice(&cum);
+        output_fired
     }
-    run
 }
 
 /// The generator of sample `i`'s Poisson inputs: ChaCha8 seeded with `seed`, stream `i`. A

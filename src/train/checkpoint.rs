@@ -230,9 +230,19 @@ impl Checkpoint {
 
     /// Checks everything a resume relies on; the message says what is wrong.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let c = &self.config;
-        c.validate()
+        self.config
+            .validate()
             .map_err(|e| format!("holds invalid settings: {e}"))?;
+        self.check_buffers()?;
+        self.check_adam()?;
+        self.check_order()?;
+        self.check_progress()
+    }
+
+    /// The weights and both Adam moments: one buffer per layer of the architecture, each of
+    /// that layer's size, all finite.
+    fn check_buffers(&self) -> std::result::Result<(), String> {
+        let c = &self.config;
         // The settings' check bounds the weights by MAX_WEIGHTS: building is safe.
         let sizes: Vec<usize> = c
             .arch
@@ -268,6 +278,11 @@ impl Checkpoint {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Adam's second moments are not negative, nor is its step count.
+    fn check_adam(&self) -> std::result::Result<(), String> {
         if let Some((k, _)) = self
             .adam
             .v
@@ -280,7 +295,13 @@ impl Checkpoint {
         if self.adam.t < 0 {
             return Err(format!("Adam step count {} is negative", self.adam.t));
         }
+        Ok(())
+    }
+
+    /// The training data fits the input layer, and the sample order is a permutation of it.
+    fn check_order(&self) -> std::result::Result<(), String> {
         let d = &self.train_data;
+        let units = self.config.arch.sizes();
         if d.samples == 0 || d.rows.checked_mul(d.cols) != Some(units[0] as u64) {
             return Err(format!(
                 "training data of {} images of {}x{} pixels for {} inputs",
@@ -301,6 +322,13 @@ impl Checkpoint {
                 _ => return Err(format!("the sample order is not a permutation (sample {i} is out of range or repeated)")),
             }
         }
+        Ok(())
+    }
+
+    /// Where the run stands: worker totals, epoch, batch, log and clocks agree with the
+    /// settings and with each other.
+    fn check_progress(&self) -> std::result::Result<(), String> {
+        let c = &self.config;
         if self.totals.len() != c.threads {
             return Err(format!(
                 "{} worker totals for {} threads",
