@@ -119,93 +119,132 @@ pub fn sample_grad<F: Real>(
     stats: &mut BackwardStats,
 ) {
     let nl = net.layers.len();
-    let tau = net.tau;
-    let limit = F::of(GRAD_TIME_LIMIT);
     scratch.delta.resize_with(nl + 1, Vec::new);
     scratch.delta[nl].clear();
     scratch.delta[nl].extend_from_slice(dl_dt_out);
     out.layers.resize_with(nl, LayerGrad::default);
     out.active = true;
     for l in (0..nl).rev() {
-        let (n_in, n_out) = (net.layers[l].n_in(), net.layers[l].n_out());
-        let order = &pass.order[l];
-        let t_in = &pass.times[l];
-        let t_out = &pass.times[l + 1];
         let (lower, upper) = scratch.delta.split_at_mut(l + 1);
-        let d_out = &upper[0];
-        let d_in = &mut lower[l];
-        d_in.clear();
-        d_in.resize(n_in, F::zero());
         let lg = &mut out.layers[l];
-        lg.pos.clear();
-        lg.pos.resize(n_in, NOT_CAUSAL);
-        lg.e.clear();
-        lg.e.resize(n_in, F::zero());
-        lg.a.clear();
-        lg.b.clear();
-        lg.c.clear();
-        let h = &mut scratch.h;
-        h.clear();
-        if order.is_empty() {
-            lg.a.resize(n_out, F::zero());
-            lg.b.resize(n_out, F::zero());
-            lg.c.resize(n_out, 0);
+        let limit = LayerLimits {
+            denom_floor,
+            scale,
+            late: F::of(GRAD_TIME_LIMIT),
+        };
+        let max_c = neuron_terms(net, pass, l, &upper[0], limit, &mut scratch.h, lg, stats);
+        input_terms(net, pass, l, max_c, &scratch.h, lg, &mut lower[l]);
+    }
+}
+
+/// The guards and scale of [`neuron_terms`].
+#[derive(Clone, Copy)]
+struct LayerLimits<F> {
+    denom_floor: F,
+    scale: F,
+    late: F,
+}
+
+/// Per neuron j of layer `l` with delta `d_out[j]`: `h_j` (into `h`) and the record's `a_j`,
+/// `b_j`, `causal[j]` (zero for a neuron without gradient: silent, no delta, or later than
+/// `GRAD_TIME_LIMIT`). Returns the largest causal bound.
+#[allow(clippy::too_many_arguments)]
+fn neuron_terms<F: Real>(
+    net: &Net<F>,
+    pass: &ForwardPass<F>,
+    l: usize,
+    d_out: &[F],
+    lim: LayerLimits<F>,
+    h: &mut Vec<F>,
+    lg: &mut LayerGrad<F>,
+    stats: &mut BackwardStats,
+) -> u32 {
+    let (n_in, n_out) = (net.layers[l].n_in(), net.layers[l].n_out());
+    let tau = net.tau;
+    lg.pos.clear();
+    lg.pos.resize(n_in, NOT_CAUSAL);
+    lg.e.clear();
+    lg.e.resize(n_in, F::zero());
+    for v in [&mut lg.a, &mut lg.b, &mut *h] {
+        v.clear();
+        v.resize(n_out, F::zero());
+    }
+    lg.c.clear();
+    lg.c.resize(n_out, 0);
+    let Some(&first) = pass.order[l].first() else {
+        return 0;
+    };
+    let t_ref = pass.times[l][first as usize];
+    let t_out = &pass.times[l + 1];
+    let mut max_c = 0u32;
+    for j in 0..n_out {
+        let cj = pass.causal[l][j];
+        let late = (t_out[j] - t_ref) / tau;
+        let silent = cj == 0 || d_out[j] == F::zero() || !t_out[j].is_finite();
+        if silent || late > lim.late {
+            stats.too_late += u64::from(!silent);
             continue;
         }
-        let t_ref = t_in[order[0] as usize];
-        let mut max_c = 0u32;
-        for j in 0..n_out {
-            let cj = pass.causal[l][j];
-            let late = (t_out[j] - t_ref) / tau;
-            let silent = cj == 0 || d_out[j] == F::zero() || !t_out[j].is_finite();
-            if silent || late > limit {
-                stats.too_late += u64::from(!silent);
-                h.push(F::zero());
-                lg.a.push(F::zero());
-                lg.b.push(F::zero());
-                lg.c.push(0);
-                continue;
-            }
-            let smt = pass.s_minus_theta[l][j];
-            if smt < denom_floor {
-                stats.floored += 1;
-            }
-            let qj = d_out[j] / smt.max(denom_floor);
-            let hj = qj * (-late).exp();
-            h.push(hj);
-            // a_j and b_j carry tau and the scale.
-            lg.a.push(scale * tau * hj);
-            lg.b.push(scale * tau * qj);
-            lg.c.push(cj);
-            max_c = max_c.max(cj);
+        let smt = pass.s_minus_theta[l][j];
+        if smt < lim.denom_floor {
+            stats.floored += 1;
         }
-        let need_in = l > 0;
-        for (k, &i) in order.iter().enumerate().take(max_c as usize) {
-            let i = i as usize;
-            let e = ((t_in[i] - t_ref) / tau).exp();
-            lg.pos[i] = k as u32;
-            lg.e[i] = e;
-            if need_in {
-                // dL/dt_i = e_i sum_{j: k < causal[j]} w_ji h_j.
-                let k = k as u32;
-                let acc = match &net.layers[l] {
-                    Layer::Dense(Dense { w, .. }) => {
-                        let row = &w[i * n_out..(i + 1) * n_out];
-                        masked_dot(row, h, &lg.c, k)
-                    }
-                    Layer::Conv(conv) => {
-                        let co = conv.channels;
-                        let mut acc = F::zero();
-                        conv.for_each_target(i, |tap, j0| {
-                            let row = &conv.w[tap * co..(tap + 1) * co];
-                            acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
-                        });
-                        acc
-                    }
-                };
-                d_in[i] = e * acc;
-            }
+        let qj = d_out[j] / smt.max(lim.denom_floor);
+        let hj = qj * (-late).exp();
+        h[j] = hj;
+        // a_j and b_j carry tau and the scale.
+        lg.a[j] = lim.scale * tau * hj;
+        lg.b[j] = lim.scale * tau * qj;
+        lg.c[j] = cj;
+        max_c = max_c.max(cj);
+    }
+    max_c
+}
+
+/// Per input i of layer `l` among the first `max_c` along the order: its position and
+/// `e_i` in the record, and (below the first layer) `d_in[i] = dL/dt_i =
+/// e_i sum_{j: k_i < causal[j]} w_ji h_j`.
+fn input_terms<F: Real>(
+    net: &Net<F>,
+    pass: &ForwardPass<F>,
+    l: usize,
+    max_c: u32,
+    h: &[F],
+    lg: &mut LayerGrad<F>,
+    d_in: &mut Vec<F>,
+) {
+    let n_out = net.layers[l].n_out();
+    let (order, t_in) = (&pass.order[l], &pass.times[l]);
+    d_in.clear();
+    d_in.resize(t_in.len(), F::zero());
+    let Some(&first) = order.first() else {
+        return;
+    };
+    let t_ref = t_in[first as usize];
+    for (k, &i) in order.iter().enumerate().take(max_c as usize) {
+        let i = i as usize;
+        let e = ((t_in[i] - t_ref) / net.tau).exp();
+        lg.pos[i] = k as u32;
+        lg.e[i] = e;
+        if l == 0 {
+            continue;
         }
+        let k = k as u32;
+        let acc = match &net.layers[l] {
+            Layer::Dense(Dense { w, .. }) => {
+                masked_dot(&w[i * n_out..(i + 1) * n_out], h, &lg.c, k)
+            }
+            Layer::Conv(conv) => {
+                let co = conv.channels;
+                let mut acc = F::zero();
+                conv.for_each_target(i, |tap, j0| {
+                    let row = &conv.w[tap * co..(tap + 1) * co];
+                    acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
+                });
+                acc
+            }
+        };
+        d_in[i] = e * acc;
     }
 }
 

@@ -404,76 +404,12 @@ impl Arch {
                 format!("arch '{s}': {why} (expected e.g. 784-800-10 or 28x28-16c5s2-10)"),
             )
         };
-        let num = |p: &str, what: &str| {
-            p.parse::<usize>()
-                .map_err(|_| bad(format!("'{p}' is not a whole number ({what})")))
-        };
         let mut parts = s.split('-').map(str::trim);
-        let first = parts.next().unwrap_or("");
-        let dims: Vec<&str> = first.split('x').collect();
-        let (input, input_is_map) = match dims.as_slice() {
-            [n] => (
-                Shape {
-                    h: 1,
-                    w: num(n, "inputs")?,
-                    c: 1,
-                },
-                false,
-            ),
-            [h, w] => (
-                Shape {
-                    h: num(h, "input height")?,
-                    w: num(w, "input width")?,
-                    c: 1,
-                },
-                true,
-            ),
-            [h, w, c] => (
-                Shape {
-                    h: num(h, "input height")?,
-                    w: num(w, "input width")?,
-                    c: num(c, "input channels")?,
-                },
-                true,
-            ),
-            _ => return Err(bad(format!("input '{first}' is not N, HxW or HxWxC"))),
-        };
+        let (input, input_is_map) = parse_input(parts.next().unwrap_or("")).map_err(bad)?;
         let layers = parts
-            .map(|p| {
-                let Some((ch, rest)) = p.split_once('c') else {
-                    return Ok(LayerSpec::Dense(num(p, "neurons")?));
-                };
-                let channels = num(ch, "channels")?;
-                let (mut kernel, mut stride, mut pad) = (String::new(), None, None);
-                let mut field = 'k';
-                let mut text = String::new();
-                let mut flush = |field: char, text: &mut String| -> Result<()> {
-                    let v = num(text, "convolution")?;
-                    match field {
-                        'k' => kernel = v.to_string(),
-                        's' => stride = Some(v),
-                        _ => pad = Some(v),
-                    }
-                    text.clear();
-                    Ok(())
-                };
-                for ch in rest.chars() {
-                    if ch == 's' || ch == 'p' {
-                        flush(field, &mut text)?;
-                        field = ch;
-                    } else {
-                        text.push(ch);
-                    }
-                }
-                flush(field, &mut text)?;
-                Ok(LayerSpec::Conv {
-                    channels,
-                    kernel: num(&kernel, "kernel")?,
-                    stride: stride.unwrap_or(1),
-                    pad: pad.unwrap_or(0),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            .map(parse_layer)
+            .collect::<std::result::Result<Vec<_>, String>>()
+            .map_err(bad)?;
         let arch = Arch {
             input,
             input_is_map,
@@ -658,6 +594,68 @@ impl Arch {
             }
         }
     }
+}
+
+/// A whole number of an [`Arch`] string; the error names `what` it is.
+fn arch_number(p: &str, what: &str) -> std::result::Result<usize, String> {
+    p.parse::<usize>()
+        .map_err(|_| format!("'{p}' is not a whole number ({what})"))
+}
+
+/// The input of an [`Arch`] string: `N` (a count), `HxW` or `HxWxC` (a feature map).
+fn parse_input(first: &str) -> std::result::Result<(Shape, bool), String> {
+    let dims: Vec<&str> = first.split('x').collect();
+    let map = |h: &str, w: &str, c: usize| -> std::result::Result<Shape, String> {
+        Ok(Shape {
+            h: arch_number(h, "input height")?,
+            w: arch_number(w, "input width")?,
+            c,
+        })
+    };
+    match dims.as_slice() {
+        [n] => Ok((
+            Shape {
+                h: 1,
+                w: arch_number(n, "inputs")?,
+                c: 1,
+            },
+            false,
+        )),
+        [h, w] => Ok((map(h, w, 1)?, true)),
+        [h, w, c] => Ok((map(h, w, arch_number(c, "input channels")?)?, true)),
+        _ => Err(format!("input '{first}' is not N, HxW or HxWxC")),
+    }
+}
+
+/// One layer of an [`Arch`] string: `800` (dense) or `16c5s2p1` (a convolution: channels,
+/// then the kernel, then optional `s` stride and `p` padding).
+fn parse_layer(p: &str) -> std::result::Result<LayerSpec, String> {
+    let Some((ch, rest)) = p.split_once('c') else {
+        return Ok(LayerSpec::Dense(arch_number(p, "neurons")?));
+    };
+    let channels = arch_number(ch, "channels")?;
+    // The fields after `c`: the kernel, then each `s` or `p` followed by its number.
+    let (mut kernel, mut stride, mut pad) = (None, 1, 0);
+    let mut field = 'k';
+    let mut start = 0;
+    for (at, ch) in rest.char_indices().chain([(rest.len(), 'k')]) {
+        if ch == 's' || ch == 'p' || at == rest.len() {
+            let v = arch_number(&rest[start..at], "convolution")?;
+            match field {
+                'k' => kernel = Some(v),
+                's' => stride = v,
+                _ => pad = v,
+            }
+            field = ch;
+            start = at + ch.len_utf8();
+        }
+    }
+    Ok(LayerSpec::Conv {
+        channels,
+        kernel: kernel.ok_or("a convolution without a kernel size")?,
+        stride,
+        pad,
+    })
 }
 
 impl std::fmt::Display for Arch {

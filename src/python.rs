@@ -1009,22 +1009,7 @@ fn train(
     if let Some(s) = settings {
         apply_settings(&mut cfg, s)?;
     }
-    cfg.arch = match arch {
-        None => {
-            let classes = labels.iter().copied().max().map_or(1, |m| m as usize + 1);
-            let sizes = cfg.arch.sizes();
-            let mut a = vec![dim];
-            a.extend_from_slice(&sizes[1..sizes.len() - 1]);
-            a.push(classes);
-            Arch::dense(&a)
-        }
-        Some(a) => match a.extract::<String>() {
-            Ok(s) => Arch::parse(&s).py()?,
-            Err(_) => Arch::dense(&a.extract::<Vec<usize>>().map_err(|_| {
-                value_err("arch must be a list of layer sizes, input first, or a string like \"784-30-10\" or \"28x28-16c5s2-10\"")
-            })?),
-        },
-    };
+    cfg.arch = train_arch(arch, &cfg.arch, dim, &labels)?;
     // The trainer holds the last `validation` samples out itself.
     cfg.validation = validation;
     cfg.validate().py()?;
@@ -1054,6 +1039,30 @@ fn train(
         path: None,
         history: log,
     })
+}
+
+/// `train`'s architecture: as given (a string, or a list of dense sizes), or by default the
+/// CLI's hidden layers between `dim` inputs and one output per class in `labels`.
+fn train_arch(
+    arch: Option<&Bound<'_, PyAny>>,
+    default: &Arch,
+    dim: usize,
+    labels: &[u8],
+) -> PyResult<Arch> {
+    let Some(a) = arch else {
+        let classes = labels.iter().copied().max().map_or(1, |m| m as usize + 1);
+        let sizes = default.sizes();
+        let mut a = vec![dim];
+        a.extend_from_slice(&sizes[1..sizes.len() - 1]);
+        a.push(classes);
+        return Ok(Arch::dense(&a));
+    };
+    match a.extract::<String>() {
+        Ok(s) => Arch::parse(&s).py(),
+        Err(_) => Ok(Arch::dense(&a.extract::<Vec<usize>>().map_err(|_| {
+            value_err("arch must be a list of layer sizes, input first, or a string like \"784-30-10\" or \"28x28-16c5s2-10\"")
+        })?)),
+    }
 }
 
 /// The training loop, without the GIL: progress to stderr, Ctrl-C polled after every batch.

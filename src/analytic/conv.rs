@@ -83,63 +83,125 @@ pub(crate) fn conv_forward<F: Real>(
     }
     last.clear();
     last.resize(n_out, 0);
+    let mut sw = Sweep {
+        theta,
+        tau,
+        t_ref: t_in[order[0] as usize],
+        s,
+        a,
+        t_last,
+        last,
+        t_out,
+        causal,
+        s_minus_theta,
+    };
     let co = conv.channels;
-    let gone = F::neg_infinity();
-    let mut t_ref = t_in[order[0] as usize];
     for (k, &i) in order.iter().enumerate() {
         let t = t_in[i as usize];
-        let x = (t - t_ref) / tau;
+        let x = (t - sw.t_ref) / tau;
         // The pending crossings of the neurons this input reaches are checked against the
         // state before a rebase, as the event engine predicted them.
         let ex = x.exp();
-        let ek = bound_factor(ex, t, t_ref, tau);
-        conv.for_each_target(i as usize, |_, j0| {
-            let (sj, aj) = (&mut s[j0..j0 + co], &mut a[j0..j0 + co]);
-            let due = sj.iter().zip(aj.iter()).fold(false, |m, (&sv, &av)| {
-                let d = sv - theta;
-                m | ((d > F::zero()) & !later(av, ek, d))
-            });
-            if due {
-                for o in 0..co {
-                    let d = sj[o] - theta;
-                    if d > F::zero() && !later(aj[o], ek, d) {
-                        let j = j0 + o;
-                        let tp = (t_ref + tau * (aj[o] / d).ln()).max(t_last[j]);
-                        if tp <= t {
-                            t_out[j] = tp;
-                            causal[j] = last[j] + 1;
-                            s_minus_theta[j] = d;
-                            sj[o] = gone;
-                        }
-                    }
-                }
-            }
-        });
+        let ek = bound_factor(ex, t, sw.t_ref, tau);
+        conv.for_each_target(i as usize, |_, j0| sw.fire_due(j0..j0 + co, t, ek));
         let e = if x > F::REBASE_LIMIT {
-            let r = (-x).exp();
-            a.iter_mut().for_each(|v| *v = *v * r);
-            t_ref = t;
+            sw.rebase(t, (-x).exp());
             F::one()
         } else {
             ex
         };
         conv.for_each_target(i as usize, |tap, j0| {
-            let wr = &conv.w[tap * co..(tap + 1) * co];
-            let (sj, aj) = (&mut s[j0..j0 + co], &mut a[j0..j0 + co]);
-            for ((sv, av), &w) in sj.iter_mut().zip(aj.iter_mut()).zip(wr) {
-                *sv = *sv + w;
-                *av = *av + w * e;
-            }
-            t_last[j0..j0 + co].iter_mut().for_each(|v| *v = t);
-            last[j0..j0 + co].iter_mut().for_each(|v| *v = k as u32);
+            sw.integrate(j0, &conv.w[tap * co..(tap + 1) * co], t, e, k as u32)
         });
     }
-    // After the last input: whatever crossing is pending happens.
-    for j in 0..n_out {
-        if s[j] > theta {
-            t_out[j] = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last[j]);
-            causal[j] = last[j] + 1;
-            s_minus_theta[j] = s[j] - theta;
+    sw.fire_pending();
+}
+
+/// The state of one convolutional layer's sweep: per neuron S (`-inf` once fired), A
+/// (relative to `t_ref`), its last input's time and position, and what the layer records.
+struct Sweep<'a, F> {
+    theta: F,
+    tau: F,
+    t_ref: F,
+    s: &'a mut [F],
+    a: &'a mut [F],
+    t_last: &'a mut [F],
+    last: &'a mut [u32],
+    t_out: &'a mut [F],
+    causal: &'a mut [u32],
+    s_minus_theta: &'a mut [F],
+}
+
+impl<F: Real> Sweep<'_, F> {
+    /// Fires the neurons `js` whose pending crossing comes no later than an input at `t`
+    /// (`ek` its factor of the test without `ln`), before that input reaches them.
+    #[inline]
+    fn fire_due(&mut self, js: std::ops::Range<usize>, t: F, ek: F) {
+        let theta = self.theta;
+        let due =
+            self.s[js.clone()]
+                .iter()
+                .zip(&self.a[js.clone()])
+                .fold(false, |m, (&sv, &av)| {
+                    let d = sv - theta;
+                    m | ((d > F::zero()) & !later(av, ek, d))
+                });
+        if !due {
+            return;
+        }
+        for j in js {
+            let d = self.s[j] - theta;
+            if d > F::zero() && !later(self.a[j], ek, d) {
+                let tp = self.crossing(j);
+                if tp <= t {
+                    self.fire(j, tp);
+                }
+            }
+        }
+    }
+
+    /// `max(t_ref + tau ln(A / (S - theta)), t_last)` of neuron `j` (`S > theta`).
+    #[inline]
+    fn crossing(&self, j: usize) -> F {
+        let d = self.s[j] - self.theta;
+        (self.t_ref + self.tau * (self.a[j] / d).ln()).max(self.t_last[j])
+    }
+
+    /// Records neuron `j`'s spike at `tp` and takes it out of every later test (`S = -inf`).
+    fn fire(&mut self, j: usize, tp: F) {
+        self.t_out[j] = tp;
+        self.causal[j] = self.last[j] + 1;
+        self.s_minus_theta[j] = self.s[j] - self.theta;
+        self.s[j] = F::neg_infinity();
+    }
+
+    /// Moves the reference time to `t`, `A <- A r` with `r = exp(-(t - t_ref)/tau)`.
+    fn rebase(&mut self, t: F, r: F) {
+        self.a.iter_mut().for_each(|v| *v = *v * r);
+        self.t_ref = t;
+    }
+
+    /// The input at position `k`, time `t` (`e = exp((t - t_ref)/tau)`), reaching the
+    /// neurons `j0..` with weights `w`: `S += w`, `A += w e`.
+    #[inline]
+    fn integrate(&mut self, j0: usize, w: &[F], t: F, e: F, k: u32) {
+        let js = j0..j0 + w.len();
+        let (sj, aj) = (&mut self.s[js.clone()], &mut self.a[js.clone()]);
+        for ((sv, av), &w) in sj.iter_mut().zip(aj.iter_mut()).zip(w) {
+            *sv = *sv + w;
+            *av = *av + w * e;
+        }
+        self.t_last[js.clone()].iter_mut().for_each(|v| *v = t);
+        self.last[js].iter_mut().for_each(|v| *v = k);
+    }
+
+    /// After the last input: whatever crossing is pending happens.
+    fn fire_pending(&mut self) {
+        for j in 0..self.s.len() {
+            if self.s[j] > self.theta {
+                let tp = self.crossing(j);
+                self.fire(j, tp);
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use firstspike::model::{with_ext, Model};
 use firstspike::plot;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
-use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::train::{Checkpoint, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer};
 use firstspike::{fsio, Error, Result};
 use indicatif::ProgressStyle;
 use serde_json::json;
@@ -493,7 +493,7 @@ struct Run<'r> {
 /// checkpoint at every epoch end and every `every`, and Ctrl-C.
 fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) -> Result<()> {
     let (a, cfg) = (run.a, run.cfg);
-    let (log_path, ckpt_path) = (&run.out.log, &run.out.ckpt);
+    let ckpt_path = &run.out.ckpt;
     let bar = progress_bar(run.train_len, "", a.json);
     bar.set_style(
         ProgressStyle::with_template(
@@ -537,31 +537,8 @@ fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) 
             }
             Progress::Epoch(e) => {
                 // suspend() prints whether or not the bar is drawn (stderr not a terminal).
-                bar.suspend(|| {
-                    let held_out = match (e.validation_accuracy, e.test_accuracy) {
-                        (Some(v), _) => format!("validation acc {:.2} %", 100.0 * v),
-                        (None, t) => format!("test acc {:.2} %", 100.0 * t.unwrap_or(f64::NAN)),
-                    };
-                    eprintln!(
-                        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
-                        e.epoch,
-                        e.train_loss,
-                        100.0 * e.train_accuracy,
-                        e.seconds,
-                        e.lr,
-                        e.no_output_spike,
-                        e.floored,
-                        e.too_late
-                    )
-                });
-                lines.push_str(&serde_json::to_string(e).expect("json"));
-                lines.push('\n');
-                if let Err(err) = fsio::write_atomic(log_path, lines.as_bytes()) {
-                    log_err.get_or_insert(err);
-                }
-                let logs = super::curve::parse_log(lines);
-                let svg = plot::accuracy_curve(&plot::curve_title(&plot::model_name(&a.out), Some(&cfg.arch.sizes())), &super::curve::accuracies(&logs));
-                if let Err(err) = fsio::write_atomic(&with_ext(&a.out, "curve.svg"), svg.as_bytes()) {
+                bar.suspend(|| eprintln!("{}", epoch_line(e)));
+                if let Err(err) = write_epoch(run, e, lines) {
                     log_err.get_or_insert(err);
                 }
                 bar.reset();
@@ -571,6 +548,37 @@ fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) 
     bar.finish_and_clear();
     run_end(res, ckpt_path, last_ckpt, per_epoch)?;
     log_err.map_or(Ok(()), Err)
+}
+
+/// The line `train` prints after each epoch.
+fn epoch_line(e: &EpochLog) -> String {
+    let held_out = match (e.validation_accuracy, e.test_accuracy) {
+        (Some(v), _) => format!("validation acc {:.2} %", 100.0 * v),
+        (None, t) => format!("test acc {:.2} %", 100.0 * t.unwrap_or(f64::NAN)),
+    };
+    format!(
+        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
+        e.epoch,
+        e.train_loss,
+        100.0 * e.train_accuracy,
+        e.seconds,
+        e.lr,
+        e.no_output_spike,
+        e.floored,
+        e.too_late
+    )
+}
+
+/// Appends epoch `e` to the JSON-lines log `lines` and rewrites the log and the accuracy
+/// curve beside the model.
+fn write_epoch(run: &Run, e: &EpochLog, lines: &mut String) -> Result<()> {
+    lines.push_str(&serde_json::to_string(e).expect("json"));
+    lines.push('\n');
+    fsio::write_atomic(&run.out.log, lines.as_bytes())?;
+    let logs = super::curve::parse_log(lines);
+    let title = plot::curve_title(&plot::model_name(&run.a.out), Some(&run.cfg.arch.sizes()));
+    let svg = plot::accuracy_curve(&title, &super::curve::accuracies(&logs));
+    fsio::write_atomic(&with_ext(&run.a.out, "curve.svg"), svg.as_bytes())
 }
 
 /// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to

@@ -200,6 +200,101 @@ const RETEST_BLOCK: usize = 64;
 /// How one neuron's spike is delivered.
 const GENERAL: u32 = u32::MAX;
 
+/// The synapses' targets of neuron `i`.
+fn targets(net: &CompiledNet, i: usize) -> &[u32] {
+    &net.targets[net.offsets[i]..net.offsets[i + 1]]
+}
+
+/// Each layer's state (dense, sharing a reference time, or general) and, per neuron, the
+/// dense layer whose row its synapses are (or `GENERAL`).
+fn layer_states(net: &CompiledNet) -> (Vec<LayerState>, Vec<u32>) {
+    let (n, nl) = (net.len(), net.n_layers());
+    // Layer l's ids: first[l]..first[l + 1] (ids are by layer).
+    let mut first = vec![0usize; nl + 1];
+    for l in 0..nl {
+        first[l + 1] = first[l] + net.layer_sizes[l];
+    }
+    // A source whose synapses are exactly layer l's neurons, in id order, is a row of l.
+    let mut row_of: Vec<u32> = (0..n)
+        .map(|i| {
+            let tg = targets(net, i);
+            let Some(&j0) = tg.first() else {
+                return GENERAL;
+            };
+            let l = net.layer[j0 as usize] as usize;
+            let whole = tg.len() == net.layer_sizes[l]
+                && tg
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &j)| j as usize == first[l] + k);
+            if whole {
+                l as u32
+            } else {
+                GENERAL
+            }
+        })
+        .collect();
+    // Layer l is dense iff every neuron of it has exactly as many synapses in as l has
+    // rows (so that all of its synapses come from its rows).
+    let mut fan_in = vec![0usize; n];
+    net.targets.iter().for_each(|&j| fan_in[j as usize] += 1);
+    let mut rows = vec![0usize; nl];
+    row_of
+        .iter()
+        .filter(|&&l| l != GENERAL)
+        .for_each(|&l| rows[l as usize] += 1);
+    let layers: Vec<LayerState> = (0..nl)
+        .map(|l| {
+            let ids = first[l]..first[l + 1];
+            let dense = l > 0 && rows[l] > 0 && ids.clone().all(|j| fan_in[j] == rows[l]);
+            LayerState {
+                guard: f64::INFINITY,
+                watch: Vec::new(),
+                dense: dense.then_some(Dense {
+                    lo: ids.start,
+                    hi: ids.end,
+                    started: false,
+                    t_ref: 0.0,
+                    t_last: 0.0,
+                }),
+                shared: (!dense && net.shared_ref[l]).then_some(Shared {
+                    lo: ids.start,
+                    hi: ids.end,
+                    started: false,
+                    delivered: 0,
+                }),
+            }
+        })
+        .collect();
+    for r in &mut row_of {
+        if *r != GENERAL && layers[*r as usize].dense.is_none() {
+            *r = GENERAL;
+        }
+    }
+    (layers, row_of)
+}
+
+/// Checks one sample's input times: one per network input, each >= 0 or +inf.
+fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
+    if inputs.len() != net.n_inputs() {
+        return Err(Error::dimension(format!(
+            "{} input times for a network with {} inputs",
+            inputs.len(),
+            net.n_inputs()
+        )));
+    }
+    if let Some((i, t)) = inputs
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.is_nan() || **t < 0.0)
+    {
+        return Err(Error::engine(format!(
+            "input {i} has spike time {t}: times must be >= 0 (or +inf for no spike)"
+        )));
+    }
+    Ok(())
+}
+
 /// The discrete-event engine: state for one network, reused sample after sample.
 ///
 /// # Deferred predictions
@@ -299,80 +394,16 @@ impl<'n> Engine<'n> {
     pub fn new(net: &'n CompiledNet) -> Self {
         let n = net.len();
         let nl = net.n_layers();
-        let targets = |i: usize| &net.targets[net.offsets[i]..net.offsets[i + 1]];
         let reach: Vec<(u32, u32)> = (0..n)
             .map(|i| {
-                let layers = targets(i).iter().map(|&j| net.layer[j as usize]);
+                let layers = targets(net, i).iter().map(|&j| net.layer[j as usize]);
                 match (layers.clone().min(), layers.max()) {
                     (Some(lo), Some(hi)) => (lo, hi + 1),
                     _ => (0, 0),
                 }
             })
             .collect();
-        // Layer l's ids: first[l]..first[l + 1] (ids are by layer).
-        let mut first = vec![0usize; nl + 1];
-        for l in 0..nl {
-            first[l + 1] = first[l] + net.layer_sizes[l];
-        }
-        // A source whose synapses are exactly layer l's neurons, in id order, is a row of l.
-        let mut row_of: Vec<u32> = (0..n)
-            .map(|i| {
-                let tg = targets(i);
-                match tg.first() {
-                    Some(&j0) => {
-                        let l = net.layer[j0 as usize] as usize;
-                        let whole = tg.len() == net.layer_sizes[l]
-                            && tg
-                                .iter()
-                                .enumerate()
-                                .all(|(k, &j)| j as usize == first[l] + k);
-                        if whole {
-                            l as u32
-                        } else {
-                            GENERAL
-                        }
-                    }
-                    None => GENERAL,
-                }
-            })
-            .collect();
-        // Layer l is dense iff every neuron of it has exactly as many synapses in as l has
-        // rows (so that all of its synapses come from its rows).
-        let mut fan_in = vec![0usize; n];
-        net.targets.iter().for_each(|&j| fan_in[j as usize] += 1);
-        let mut rows = vec![0usize; nl];
-        row_of
-            .iter()
-            .filter(|&&l| l != GENERAL)
-            .for_each(|&l| rows[l as usize] += 1);
-        let layers: Vec<LayerState> = (0..nl)
-            .map(|l| {
-                let ids = first[l]..first[l + 1];
-                let dense = l > 0 && rows[l] > 0 && ids.clone().all(|j| fan_in[j] == rows[l]);
-                LayerState {
-                    guard: f64::INFINITY,
-                    watch: Vec::new(),
-                    dense: dense.then_some(Dense {
-                        lo: ids.start,
-                        hi: ids.end,
-                        started: false,
-                        t_ref: 0.0,
-                        t_last: 0.0,
-                    }),
-                    shared: (!dense && net.shared_ref[l]).then_some(Shared {
-                        lo: ids.start,
-                        hi: ids.end,
-                        started: false,
-                        delivered: 0,
-                    }),
-                }
-            })
-            .collect();
-        for r in &mut row_of {
-            if *r != GENERAL && layers[*r as usize].dense.is_none() {
-                *r = GENERAL;
-            }
-        }
+        let (layers, row_of) = layer_states(net);
         Engine {
             net,
             s: vec![0.0; n],
@@ -401,22 +432,7 @@ impl<'n> Engine<'n> {
         rec: &mut R,
     ) -> Result<RunSummary> {
         let net = self.net;
-        if inputs.len() != net.n_inputs() {
-            return Err(Error::dimension(format!(
-                "{} input times for a network with {} inputs",
-                inputs.len(),
-                net.n_inputs()
-            )));
-        }
-        if let Some((i, t)) = inputs
-            .iter()
-            .enumerate()
-            .find(|(_, t)| t.is_nan() || **t < 0.0)
-        {
-            return Err(Error::engine(format!(
-                "input {i} has spike time {t}: times must be >= 0 (or +inf for no spike)"
-            )));
-        }
+        check_inputs(net, inputs)?;
         self.reset();
         for (i, &t) in inputs.iter().enumerate() {
             if t.is_finite() {
