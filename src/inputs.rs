@@ -257,10 +257,7 @@ fn rows(shape: &[usize], arch: &Arch) -> std::result::Result<(usize, usize), Str
         ));
     }
     if shape[0] == 0 {
-        return Err(format!(
-            "shape {}: no samples",
-            shape_text(shape)
-        ));
+        return Err(format!("shape {}: no samples", shape_text(shape)));
     }
     Ok((shape[0], want))
 }

@@ -137,7 +137,10 @@ impl Npy {
     /// Parses the bytes of a `.npy` file, or says what is wrong with them.
     pub fn parse(bytes: &[u8]) -> std::result::Result<Npy, String> {
         if !bytes.starts_with(MAGIC) {
-            return Err("not a .npy file (it does not start with \\x93NUMPY); save arrays with numpy.save".into());
+            return Err(
+                "not a .npy file (it does not start with \\x93NUMPY); save arrays with numpy.save"
+                    .into(),
+            );
         }
         let (major, minor) = match bytes.get(6..8) {
             Some(&[a, b]) => (a, b),
@@ -290,8 +293,12 @@ pub fn shape_text(shape: &[usize]) -> String {
 /// The header dict's `descr`, `fortran_order` and `shape`, e.g. from
 /// `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }`.
 fn parse_header(h: &str) -> std::result::Result<(String, bool, Vec<usize>), String> {
-    let mut p = Parser { s: h.as_bytes(), i: 0 };
-    let bad = |why: &str| format!("malformed header ({why}); is this a .npy file written by NumPy?");
+    let mut p = Parser {
+        s: h.as_bytes(),
+        i: 0,
+    };
+    let bad =
+        |why: &str| format!("malformed header ({why}); is this a .npy file written by NumPy?");
     p.skip_ws();
     p.eat(b'{').map_err(|_| bad("no dict"))?;
     let (mut descr, mut fortran, mut shape) = (None, None, None);
@@ -307,7 +314,10 @@ fn parse_header(h: &str) -> std::result::Result<(String, bool, Vec<usize>), Stri
         match key.as_str() {
             "descr" => {
                 if p.peek() == Some(b'[') {
-                    return Err("the array has a structured dtype (fields); save a plain array of numbers".into());
+                    return Err(
+                        "the array has a structured dtype (fields); save a plain array of numbers"
+                            .into(),
+                    );
                 }
                 descr = Some(p.string().map_err(|e| bad(&e))?);
             }
@@ -412,7 +422,8 @@ impl Parser<'_> {
             self.skip_ws();
             if self.eat(b',').is_err() {
                 self.skip_ws();
-                self.eat(b')').map_err(|_| "expected ',' or ')' in the shape")?;
+                self.eat(b')')
+                    .map_err(|_| "expected ',' or ')' in the shape")?;
                 break;
             }
             comma = true;
@@ -453,7 +464,11 @@ mod tests {
 
     #[test]
     fn round_trips_float64_and_uint8() {
-        let b = to_bytes("<f8", &[2, 3], &f64_bytes(&[0.0, 1.5, f64::INFINITY, 3.0, 4.0, 5.0]));
+        let b = to_bytes(
+            "<f8",
+            &[2, 3],
+            &f64_bytes(&[0.0, 1.5, f64::INFINITY, 3.0, 4.0, 5.0]),
+        );
         assert_eq!(b.len() % 64, 48 % 64, "header padded to 64 bytes");
         let a = Npy::parse(&b).unwrap();
         assert_eq!(a.shape, [2, 3]);
@@ -461,7 +476,10 @@ mod tests {
         assert!(a.to_u8().is_none() && a.to_ints().is_none());
         let b = to_bytes("|u1", &[4], &[1, 2, 3, 255]);
         let a = Npy::parse(&b).unwrap();
-        assert_eq!((a.dtype, a.to_u8().unwrap()), (Dtype::U8, vec![1, 2, 3, 255]));
+        assert_eq!(
+            (a.dtype, a.to_u8().unwrap()),
+            (Dtype::U8, vec![1, 2, 3, 255])
+        );
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! `firstspike replay` and `firstspike raster`: reading traces and drawing spikes.
 
-use super::common::{load_split, pick_samples, print_json, progress_bar, threads};
+use super::common::{pick_samples, print_json, progress_bar, threads, NpyInputs};
 use clap::Args;
-use firstspike::data::Split;
 use firstspike::model::Model;
 use firstspike::raster;
 use firstspike::replay::replay;
@@ -34,8 +33,10 @@ pub struct RasterArgs {
     /// Data folder [default: $FIRSTSPIKE_DATA or data/mnist].
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Test-set sample(s) to draw, e.g. 0 or 0,1,2 (with --model); with --trace, which
-    /// recorded samples to draw [default: the first].
+    #[command(flatten)]
+    npy: NpyInputs,
+    /// Test-set sample(s) (or rows of --inputs) to draw, e.g. 0 or 0,1,2 (with --model); with
+    /// --trace, which recorded samples to draw [default: the first].
     #[arg(long, value_delimiter = ',')]
     index: Vec<usize>,
     /// Draw from a recorded trace file instead of simulating.
@@ -174,7 +175,10 @@ fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<Samp
     let threads = threads(a.threads)?;
     let model = Model::load(mp)?;
     let max = *a.index.iter().max().expect("not empty");
-    let data = load_split(&a.data, Split::Test, Some(max + 1))?;
+    // The IDX test set is read up to the last sample drawn; an index past an array's end is
+    // refused by `record_samples`.
+    let limit = a.npy.inputs.is_none().then_some(max + 1);
+    let data = a.npy.load(&a.data, &model, limit)?;
     let bar = progress_bar(a.index.len(), "raster", a.json);
     let (traces, _) = record_samples(&model, &data, &a.index, a.engine, threads, &|k| bar.inc(k))?;
     bar.finish_and_clear();
