@@ -436,9 +436,9 @@ impl Parser<'_> {
     }
 }
 
-/// Writes `.npy` bytes (version 1.0, C order) of an array: used by tests and by callers that
-/// build inputs in memory.
-pub fn to_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+/// Writes `.npy` bytes (version 1.0, C order) of an array, for the tests.
+#[cfg(test)]
+fn to_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let shape_s = shape_text(shape);
     let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
     // Pad with spaces so that the data starts at a multiple of 64 bytes, then a newline.
