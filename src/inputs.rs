@@ -130,7 +130,10 @@ impl Inputs {
     pub fn from_times(times: Vec<f64>, dim: usize, labels: Option<Vec<u8>>) -> Result<Inputs> {
         check_times(&times, dim.max(1)).map_err(Error::dimension)?;
         let n = times.len() / dim.max(1);
-        if dim == 0 || times.len() % dim != 0 || labels.as_ref().is_some_and(|l| l.len() != n) {
+        if dim == 0
+            || !times.len().is_multiple_of(dim)
+            || labels.as_ref().is_some_and(|l| l.len() != n)
+        {
             return Err(Error::dimension(format!(
                 "{} times and {} labels do not make whole samples of {dim} inputs",
                 times.len(),
