@@ -171,6 +171,10 @@ fn verify_and_raster_take_npy_inputs() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// A bad-input case: name, bytes of the inputs, bytes of the labels if any, what the message
+/// says.
+type Case = (&'static str, Vec<u8>, Option<Vec<u8>>, &'static str);
+
 /// Each bad array exits 1 with a message naming the file and what is wrong.
 #[test]
 fn bad_arrays_exit_1_naming_the_file() {
@@ -192,8 +196,7 @@ fn bad_arrays_exit_1_naming_the_file() {
         b.splice(k..k + 5, *b"True ");
         b
     };
-    // (name, bytes of the inputs, bytes of the labels if any, what the message says)
-    let cases: Vec<(&str, Vec<u8>, Option<Vec<u8>>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "int-inputs",
             npy("<i4", &[1, 784], &[0; 4 * 784]),
