@@ -3,6 +3,7 @@
 use super::common::{pick_samples, print_json, progress_bar, threads, NpyInputs};
 use clap::Args;
 use firstspike::model::Model;
+use firstspike::network::Shape;
 use firstspike::raster;
 use firstspike::replay::replay;
 use firstspike::simulate::record_samples;
@@ -112,7 +113,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
 }
 
 pub fn run_raster(a: RasterArgs) -> Result<()> {
-    let (header, traces, model_name) = match (&a.trace, &a.model) {
+    let (header, traces, model_name, maps) = match (&a.trace, &a.model) {
         (Some(tp), _) => raster_from_trace(&a, tp)?,
         (None, Some(mp)) => raster_from_model(&a, mp)?,
         (None, None) => {
@@ -122,7 +123,7 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
             ))
         }
     };
-    let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &traces)?;
+    let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &maps, &traces)?;
     if a.json {
         print_json(&serde_json::json!({
             "files": { "csv": csv, "json": json, "svg": svg },
@@ -144,28 +145,35 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a raster draws: the traces' header, the samples, the model's name for the titles, and
+/// the layers' feature maps (empty when there are none, or no model to tell them).
+type Drawn = (TraceHeader, Vec<SampleTrace>, String, Vec<Option<Shape>>);
+
 /// The samples to draw from the trace file `tp` (`--index`, or its first), checked against
-/// `--model` if given: (header, samples, the model's name for the titles).
-fn raster_from_trace(a: &RasterArgs, tp: &Path) -> Result<(TraceHeader, Vec<SampleTrace>, String)> {
+/// `--model` if given (which also gives the feature maps of a conv model).
+fn raster_from_trace(a: &RasterArgs, tp: &Path) -> Result<Drawn> {
     let f = TraceFile::load(tp)?;
     let picked: Vec<SampleTrace> = if a.index.is_empty() {
         f.samples.iter().take(1).cloned().collect()
     } else {
         pick_samples(&f.samples, &a.index, tp)?
     };
+    let mut maps = Vec::new();
     if let Some(m) = &a.model {
-        f.header.check_model(&Model::load(m)?, tp)?;
+        let model = Model::load(m)?;
+        f.header.check_model(&model, tp)?;
+        maps = raster::layer_maps(&model);
     }
     let name = a
         .model
         .as_ref()
         .map_or(String::new(), |m| m.display().to_string());
-    Ok((f.header, picked, name))
+    Ok((f.header, picked, name, maps))
 }
 
-/// Simulates the test samples `--index` with the model `mp` and the engine `--engine`:
-/// (header, samples, the model's name for the titles).
-fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<SampleTrace>, String)> {
+/// Simulates the test samples (or rows of `--inputs`) `--index` with the model `mp` and the
+/// engine `--engine`.
+fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<Drawn> {
     if a.index.is_empty() {
         return Err(Error::setting(
             "index",
@@ -186,5 +194,6 @@ fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<Samp
         TraceHeader::for_model(&model, a.engine, true),
         traces,
         mp.display().to_string(),
+        raster::layer_maps(&model),
     ))
 }
