@@ -1,8 +1,8 @@
 //! What a model runs on: a set of samples, each a vector of input spike times and perhaps a
 //! label.
 //!
-//! Owns the [`Samples`] trait, through which the data-set-level jobs ([`crate::evaluate`],
-//! [`crate::simulate`], [`crate::verify`], [`crate::record_samples`]) read their inputs, and
+//! Owns the [`Samples`] trait, through which the data-set-level jobs ([`crate::evaluate()`],
+//! [`crate::simulate()`], [`crate::verify()`], [`crate::record_samples()`]) read their inputs, and
 //! [`Inputs`], the samples a front end loads: IDX images ([`Inputs::from_dataset`]) or a
 //! `.npy` array ([`Inputs::load`]) of uint8 images (encoded with the model's encoding, as IDX
 //! images are) or of spike times used as given, with optional `.npy` labels. It checks arrays
