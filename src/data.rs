@@ -48,7 +48,8 @@ impl Split {
 pub struct Dataset {
     /// `len() * rows * cols` pixels.
     pub images: Vec<u8>,
-    /// One label per image.
+    /// One label per image: a class, 0 to 255 (a model classifies into as many classes as
+    /// its output layer has neurons).
     pub labels: Vec<u8>,
     /// Image height.
     pub rows: usize,
@@ -164,12 +165,6 @@ impl Dataset {
                     "{} labels for {n} images: the image and label files do not belong together",
                     labels.len()
                 ),
-            ));
-        }
-        if let Some(&bad) = labels.iter().find(|&&l| l > 9) {
-            return Err(Error::data(
-                lab_path,
-                format!("label {bad} out of range 0..=9"),
             ));
         }
         Ok(Dataset {

@@ -21,8 +21,9 @@ pub enum Error {
         /// The underlying I/O error.
         source: std::io::Error,
     },
-    /// A data file (IDX) is malformed: wrong magic, truncated, inconsistent counts; or one is
-    /// missing from its folder.
+    /// A data file (IDX or `.npy`) is malformed: wrong magic, truncated, inconsistent counts,
+    /// an array of the wrong dtype or shape or holding invalid values; or one is missing from
+    /// its folder.
     #[error("{path}: {what}")]
     Data {
         /// The file concerned.

@@ -2,22 +2,45 @@
 //!
 //! Owns the three renderings (pure functions returning text) and writing them side by side.
 //! Neurons that never fired are absent from the CSV and the picture: no fake times.
+//!
+//! For a model with convolutions, the layers that are feature maps (the input map and each
+//! convolution's output; see [`layer_maps`]) also identify each neuron by channel, row and
+//! column: the CSV gets the trailing columns `channel,row,col` (empty on the rows of dense
+//! layers) and the sidecar a `maps` list. A dense model's files have neither.
 
 use crate::counts::layer_name;
 use crate::error::Result;
 use crate::fsio;
-use crate::model::with_ext;
+use crate::model::{with_ext, Model};
+use crate::network::{Layer, Shape};
 use crate::plot::{self, LinearAxis, Svg};
 use crate::trace::{SampleTrace, TraceHeader};
 use serde_json::json;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+/// The feature-map shape of each layer of `model`, input first (`None` for a dense layer), or
+/// nothing for a model without convolutions: what [`write_all`] takes as `maps`.
+pub fn layer_maps(model: &Model) -> Vec<Option<Shape>> {
+    let Some(Layer::Conv(first)) = model.layers.first() else {
+        return Vec::new();
+    };
+    let mut maps = vec![Some(first.input)];
+    maps.extend(model.layers.iter().map(|l| match l {
+        Layer::Conv(c) => Some(c.output()),
+        Layer::Dense(_) => None,
+    }));
+    maps
+}
+
 /// Writes `PREFIX.csv`, `PREFIX.json` and `PREFIX.svg` (each atomically); returns the paths.
+/// `maps` gives each layer's feature-map shape ([`layer_maps`]; empty for a dense model, or
+/// when the shapes are not known).
 pub fn write_all(
     prefix: &Path,
     header: &TraceHeader,
     model_name: &str,
+    maps: &[Option<Shape>],
     traces: &[SampleTrace],
 ) -> Result<[PathBuf; 3]> {
     let paths = [
@@ -25,20 +48,38 @@ pub fn write_all(
         with_ext(prefix, "json"),
         with_ext(prefix, "svg"),
     ];
-    fsio::write_atomic(&paths[0], csv(traces).as_bytes())?;
-    let side = serde_json::to_string_pretty(&sidecar(header, model_name, traces)).expect("json");
+    fsio::write_atomic(&paths[0], csv(traces, maps).as_bytes())?;
+    let side =
+        serde_json::to_string_pretty(&sidecar(header, model_name, maps, traces)).expect("json");
     fsio::write_atomic(&paths[1], side.as_bytes())?;
     fsio::write_atomic(&paths[2], svg(header, model_name, traces).as_bytes())?;
     Ok(paths)
 }
 
-/// CSV with header `sample,layer,neuron,time`, one row per spike, in each trace's order.
-pub(crate) fn csv(traces: &[SampleTrace]) -> String {
-    let mut s = String::from("sample,layer,neuron,time\n");
+/// CSV with header `sample,layer,neuron,time`, one row per spike, in each trace's order; with
+/// `maps` (not empty), also `channel,row,col` of the neurons of map layers (empty fields for
+/// the others).
+pub(crate) fn csv(traces: &[SampleTrace], maps: &[Option<Shape>]) -> String {
+    let with_maps = !maps.is_empty();
+    let mut s = String::from(if with_maps {
+        "sample,layer,neuron,time,channel,row,col\n"
+    } else {
+        "sample,layer,neuron,time\n"
+    });
     for t in traces {
         for sp in &t.spikes {
             // `{}` prints the shortest decimal that parses back to the same f64: exact and short.
-            let _ = writeln!(s, "{},{},{},{}", t.sample, sp.layer, sp.neuron, sp.time);
+            let _ = write!(s, "{},{},{},{}", t.sample, sp.layer, sp.neuron, sp.time);
+            if with_maps {
+                match maps.get(sp.layer as usize).copied().flatten() {
+                    Some(m) => {
+                        let (row, col, ch) = m.position(sp.neuron as usize);
+                        let _ = write!(s, ",{ch},{row},{col}");
+                    }
+                    None => s.push_str(",,,"),
+                }
+            }
+            s.push('\n');
         }
     }
     s
@@ -49,9 +90,10 @@ pub(crate) fn csv(traces: &[SampleTrace]) -> String {
 pub(crate) fn sidecar(
     header: &TraceHeader,
     model_path: &str,
+    maps: &[Option<Shape>],
     traces: &[SampleTrace],
 ) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "format": "firstspike-raster",
         "columns": {"sample": "index in the data set", "layer": "0 = input pixels, then each layer",
                     "neuron": "index within the layer", "time": "first-spike time, units of tau_syn"},
@@ -70,7 +112,19 @@ pub(crate) fn sidecar(
             "decision_time": t.decision.map(|d| d.1),
             "spikes_per_layer": t.fired(&header.arch),
         })).collect::<Vec<_>>(),
-    })
+    });
+    if !maps.is_empty() {
+        let cols = &mut v["columns"];
+        cols["channel"] = json!("channel of a neuron of a feature map (empty for dense layers)");
+        cols["row"] = json!("row of a neuron of a feature map, from the top");
+        cols["col"] = json!("column of a neuron of a feature map, from the left");
+        v["maps"] = json!(maps
+            .iter()
+            .map(|m| m.map(|m| json!({"h": m.h, "w": m.w, "c": m.c})))
+            .collect::<Vec<_>>());
+        v["map_numbering"] = json!("neuron = (row * w + col) * c + channel");
+    }
+    v
 }
 
 const PANEL_W: f64 = 900.0;
@@ -374,10 +428,35 @@ mod tests {
     #[test]
     fn csv_lists_only_spikes() {
         let (_, t) = tr();
-        let c = csv(&[t]);
+        let c = csv(&[t], &[]);
         assert_eq!(c.lines().count(), 3);
         assert_eq!(c.lines().nth(2).unwrap(), "3,1,1,0.7");
         assert!(!c.contains("inf"));
+    }
+
+    /// With maps, map layers' rows say channel, row and column (`neuron = (row w + col) c +
+    /// channel`); a dense layer's rows leave them empty.
+    #[test]
+    fn csv_places_map_neurons() {
+        let (_, mut t) = tr();
+        t.spikes[1].neuron = 11;
+        t.spikes.push(Spike {
+            layer: 2,
+            neuron: 1,
+            time: 0.9,
+        });
+        let maps = [
+            Some(Shape { h: 1, w: 2, c: 1 }),
+            Some(Shape { h: 2, w: 3, c: 2 }),
+            None,
+        ];
+        let c = csv(&[t], &maps);
+        let lines: Vec<&str> = c.lines().collect();
+        assert_eq!(lines[0], "sample,layer,neuron,time,channel,row,col");
+        assert_eq!(lines[1], "3,0,0,0,0,0,0");
+        // 11 = (1 * 3 + 2) * 2 + 1: row 1, column 2, channel 1.
+        assert_eq!(lines[2], "3,1,11,0.7,1,1,2");
+        assert_eq!(lines[3], "3,2,1,0.9,,,");
     }
 
     #[test]

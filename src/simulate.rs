@@ -8,10 +8,10 @@
 
 use crate::analytic::{forward, ForwardPass, LayerScratch, Net};
 use crate::counts::CountReport;
-use crate::data::Dataset;
 use crate::encoding::Encoding;
 use crate::error::Result;
 use crate::event::{CompiledNet, Engine, NoRecord, RunOptions, RunSummary, SpikeLog};
+use crate::inputs::{Picked, Samples};
 use crate::model::Model;
 use crate::parallel::par_chunks;
 use crate::progress::Progress;
@@ -29,7 +29,7 @@ pub const VERIFY_REL_TOL: f64 = 1e-9;
 pub struct SimReport {
     /// Per-sample counts, in data order.
     pub runs: Vec<RunSummary>,
-    /// Samples whose decision equals the label.
+    /// Samples whose decision equals the label (0 for unlabelled samples).
     pub correct: usize,
     /// Samples with no output spike.
     pub no_output_spike: usize,
@@ -39,10 +39,10 @@ pub struct SimReport {
 
 /// Simulates every sample of `data` with the event engine; with `record`, keeps every
 /// sample's trace (`net` must then be layered, from [`crate::event::EventNet::from_model`]).
-pub fn simulate(
+pub fn simulate<D: Samples + ?Sized>(
     net: &CompiledNet,
     enc: &Encoding,
-    data: &Dataset,
+    data: &D,
     opts: RunOptions,
     threads: usize,
     record: bool,
@@ -56,9 +56,9 @@ pub fn simulate(
         let mut traces = Vec::new();
         let mut rec = TraceRecorder::new(net);
         for i in range {
-            enc.encode_into(data.image(i), &mut t_in);
+            data.times_into(i, enc, &mut t_in);
             if record {
-                rec.reset(i as u64, Some(data.labels[i]));
+                rec.reset(i as u64, data.label(i));
                 out.push(eng.run(&t_in, opts, &mut rec)?);
                 traces.push(rec.trace.clone());
             } else {
@@ -74,9 +74,9 @@ pub fn simulate(
         rep.runs.extend(runs);
         rep.traces.extend(traces);
     }
-    for (r, &l) in rep.runs.iter().zip(&data.labels) {
+    for (i, r) in rep.runs.iter().enumerate() {
         match r.decision {
-            Some((d, _)) if d == l as usize => rep.correct += 1,
+            Some((d, _)) if Some(d) == data.label(i).map(usize::from) => rep.correct += 1,
             Some(_) => {}
             None => rep.no_output_spike += 1,
         }
@@ -172,9 +172,9 @@ pub fn compare(
 }
 
 /// Runs both engines in f64 on every sample of `data` and compares every spike.
-pub fn verify(
+pub fn verify<D: Samples + ?Sized>(
     model: &Model,
-    data: &Dataset,
+    data: &D,
     threads: usize,
     progress: Progress,
 ) -> Result<VerifyReport> {
@@ -190,7 +190,7 @@ pub fn verify(
         let mut log = SpikeLog::default();
         let mut t_in = vec![0.0; data.dim()];
         for i in range {
-            enc.encode_into(data.image(i), &mut t_in);
+            data.times_into(i, &enc, &mut t_in);
             forward(&anet, &t_in, &mut scratch, &mut pass);
             log.spikes.clear();
             let s = eng.run(&t_in, RunOptions::default(), &mut log)?;
@@ -212,16 +212,16 @@ pub fn verify(
 /// Full-run traces of the samples `indices` of `data`, recorded by `engine` (f64) on
 /// `threads` threads, in the order of `indices`; each trace carries its index in `data`.
 /// Also returns the synaptic events the event engine delivered (0 for the analytic solver).
-pub fn record_samples(
+pub fn record_samples<D: Samples + ?Sized>(
     model: &Model,
-    data: &Dataset,
+    data: &D,
     indices: &[usize],
     engine: EngineKind,
     threads: usize,
     progress: Progress,
 ) -> Result<(Vec<SampleTrace>, u64)> {
     model.check_input_dim(data.dim())?;
-    let picked = data.select(indices)?;
+    let picked = Picked::new(data, indices)?;
     let (mut traces, events) = match engine {
         EngineKind::Analytic => (record_analytic(model, &picked, threads, progress)?, 0),
         EngineKind::Event => {
@@ -246,9 +246,9 @@ pub fn record_samples(
 }
 
 /// The analytic solver's (f64) trace of every sample of `data`.
-pub fn record_analytic(
+pub fn record_analytic<D: Samples + ?Sized>(
     model: &Model,
-    data: &Dataset,
+    data: &D,
     threads: usize,
     progress: Progress,
 ) -> Result<Vec<SampleTrace>> {
@@ -260,10 +260,10 @@ pub fn record_analytic(
         let mut t_in = vec![0.0; data.dim()];
         range
             .map(|i| {
-                model.encoding.encode_into(data.image(i), &mut t_in);
+                data.times_into(i, &model.encoding, &mut t_in);
                 forward(&net, &t_in, &mut scratch, &mut pass);
                 progress(1);
-                SampleTrace::from_pass(&pass, i as u64, Some(data.labels[i]))
+                SampleTrace::from_pass(&pass, i as u64, data.label(i))
             })
             .collect::<Vec<_>>()
     });

@@ -1,8 +1,8 @@
 //! Accuracy of a network on a data set with the analytic solver, on several threads.
 
 use super::forward::{forward, LayerScratch};
-use crate::data::Dataset;
 use crate::encoding::Encoding;
+use crate::inputs::Samples;
 use crate::network::Net;
 use crate::parallel::par_chunks;
 use crate::pass::ForwardPass;
@@ -46,12 +46,12 @@ impl EvalStats {
     }
 }
 
-/// Evaluates `net` on `data` (encoded with `enc`) on `threads` threads, reporting each
-/// finished sample to `progress`.
-pub fn evaluate<F: Real>(
+/// Evaluates `net` on `data` (images encoded with `enc`) on `threads` threads, reporting each
+/// finished sample to `progress`. Unlabelled samples count as not correct.
+pub fn evaluate<F: Real, D: Samples + ?Sized>(
     net: &Net<F>,
     enc: &Encoding,
-    data: &Dataset,
+    data: &D,
     threads: usize,
     progress: Progress,
 ) -> EvalStats {
@@ -62,15 +62,17 @@ pub fn evaluate<F: Real>(
         };
         let mut scratch = LayerScratch::default();
         let mut pass = ForwardPass::default();
+        let mut t64 = vec![0.0; data.dim()];
         let mut t_in = vec![F::zero(); data.dim()];
         for i in range {
-            for (o, &p) in t_in.iter_mut().zip(data.image(i)) {
-                *o = F::of(enc.time(p));
+            data.times_into(i, enc, &mut t64);
+            for (o, &t) in t_in.iter_mut().zip(&t64) {
+                *o = F::of(t);
             }
             forward(net, &t_in, &mut scratch, &mut pass);
             st.total += 1;
             match pass.decision() {
-                Some(d) if d == data.labels[i] as usize => st.correct += 1,
+                Some(d) if Some(d) == data.label(i).map(usize::from) => st.correct += 1,
                 Some(_) => {}
                 None => st.no_output_spike += 1,
             }

@@ -8,7 +8,7 @@ use firstspike::model::Model;
 use firstspike::progress::Progress;
 use firstspike::simulate::{simulate, SimReport};
 use firstspike::trace::{write_traces, SampleTrace, TraceHeader};
-use firstspike::{fsio, Error, Result};
+use firstspike::{fsio, Arch, Error, Inputs, Result, Samples};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -63,14 +63,63 @@ pub struct ModelOnTest {
     pub threads: Option<usize>,
 }
 
+/// The flags that give a command its samples as `.npy` arrays instead of IDX files.
+#[derive(clap::Args)]
+pub struct NpyInputs {
+    /// Inputs as a .npy array instead of the IDX test set: float64 spike times (N, n_inputs),
+    /// inf = no spike, or uint8 images (N, n_inputs), (N, H, W) or (N, H, W, C); --limit keeps
+    /// the first rows.
+    #[arg(long, conflicts_with = "data")]
+    pub inputs: Option<PathBuf>,
+    /// Labels of --inputs as a .npy array of integers (N,) [default: none, no accuracy].
+    #[arg(long, requires = "inputs")]
+    pub labels: Option<PathBuf>,
+}
+
+impl NpyInputs {
+    /// The samples for `model`: the `.npy` arrays if `--inputs` is given, else the IDX test set
+    /// of `data`; keeping the first `limit`.
+    pub fn load(
+        &self,
+        data: &Option<PathBuf>,
+        model: &Model,
+        limit: Option<usize>,
+    ) -> Result<Inputs> {
+        match &self.inputs {
+            Some(path) => {
+                let arch = Arch::of_layers(&model.layers);
+                let mut inputs = Inputs::load(path, self.labels.as_deref(), &arch)?;
+                if let Some(n) = limit {
+                    inputs.truncate(n)?;
+                }
+                Ok(inputs)
+            }
+            None => {
+                let test = load_split(data, Split::Test, limit)?;
+                model.check_input_dim(test.dim())?;
+                Ok(Inputs::from_dataset(test))
+            }
+        }
+    }
+}
+
 impl ModelOnTest {
     /// Checks the thread count, loads the model and the test set, and checks that they fit:
     /// (threads, model, test set).
-    pub fn load(&self) -> Result<(usize, firstspike::model::Model, Dataset)> {
+    pub fn load(&self) -> Result<(usize, Model, Dataset)> {
         let threads = threads(self.threads)?;
-        let model = firstspike::model::Model::load(&self.model)?;
+        let model = Model::load(&self.model)?;
         let test = load_split(&self.data, Split::Test, self.limit)?;
         model.check_input_dim(test.dim())?;
+        Ok((threads, model, test))
+    }
+
+    /// As [`ModelOnTest::load`], the samples being `npy`'s arrays if given: (threads, model,
+    /// samples).
+    pub fn load_with(&self, npy: &NpyInputs) -> Result<(usize, Model, Inputs)> {
+        let threads = threads(self.threads)?;
+        let model = Model::load(&self.model)?;
+        let test = npy.load(&self.data, &model, self.limit)?;
         Ok((threads, model, test))
     }
 }
@@ -98,10 +147,10 @@ pub fn say_above(bar: &ProgressBar, line: &str) {
 
 /// Runs `model` (compiled as `net`) on every sample of `data` with the event engine, each
 /// stopped at its decision, recording nothing.
-pub fn simulate_to_decision(
+pub fn simulate_to_decision<D: Samples + ?Sized>(
     net: &CompiledNet,
     model: &Model,
-    data: &Dataset,
+    data: &D,
     threads: usize,
     progress: Progress,
 ) -> Result<SimReport> {
@@ -193,9 +242,9 @@ pub fn pick_samples(
 
 /// The analytic solver's accuracy of `model` on `data` (f64), behind a progress bar labelled
 /// `what`.
-pub fn evaluate_with_bar(
+pub fn evaluate_with_bar<D: Samples + ?Sized>(
     model: &Model,
-    data: &Dataset,
+    data: &D,
     threads: usize,
     what: &str,
     quiet: bool,

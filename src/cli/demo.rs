@@ -214,6 +214,7 @@ fn write_raster(model: &Model, path: &Path, data: &Dataset) -> Result<[PathBuf; 
         &dir.join("digit0"),
         &header,
         &path.display().to_string(),
+        &raster::layer_maps(model),
         &traces,
     )
 }

@@ -1,10 +1,12 @@
 //! `firstspike eval`: accuracy of a model with the analytic solver.
 
-use super::common::{evaluate_with_bar, print_json, progress_bar, write_recorded, ModelOnTest};
+use super::common::{
+    evaluate_with_bar, print_json, progress_bar, write_recorded, ModelOnTest, NpyInputs,
+};
 use clap::Args;
 use firstspike::simulate::record_analytic;
 use firstspike::trace::{EngineKind, TraceHeader};
-use firstspike::Result;
+use firstspike::{Result, Samples};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,6 +16,8 @@ use std::time::Instant;
 pub struct EvalArgs {
     #[command(flatten)]
     on: ModelOnTest,
+    #[command(flatten)]
+    npy: NpyInputs,
     /// Write every sample's analytic trace under this folder (created if missing).
     #[arg(long)]
     record: Option<PathBuf>,
@@ -23,7 +27,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let (threads, model, test) = a.on.load()?;
+    let (threads, model, test) = a.on.load_with(&a.npy)?;
     let start = Instant::now();
     let st = evaluate_with_bar(&model, &test, threads, "eval", a.json);
     let secs = start.elapsed().as_secs_f64();
@@ -35,11 +39,13 @@ pub fn run(a: EvalArgs) -> Result<()> {
         let h = TraceHeader::for_model(&model, EngineKind::Analytic, true);
         recorded = Some(write_recorded(dir, &h, &traces, a.json)?);
     }
+    // Without labels there is no accuracy: `null` in JSON, said so in text.
+    let labelled = test.has_labels();
     if a.json {
         print_json(&json!({
             "model": a.on.model,
-            "accuracy": st.accuracy(),
-            "correct": st.correct,
+            "accuracy": labelled.then(|| st.accuracy()),
+            "correct": labelled.then_some(st.correct),
             "total": st.total,
             "no_output_spike": st.no_output_spike,
             "fired_mean_per_layer": st.fired_mean,
@@ -48,6 +54,15 @@ pub fn run(a: EvalArgs) -> Result<()> {
             "threads": threads,
             "recorded": recorded,
         }));
+    } else if !labelled {
+        println!(
+            "{}: {} samples without labels (no accuracy), no output spike on {}, {:.2} s ({:.0} samples/s)",
+            a.on.model.display(),
+            st.total,
+            st.no_output_spike,
+            secs,
+            st.total as f64 / secs
+        );
     } else {
         println!(
             "{}: accuracy {:.2} % ({} / {}), no output spike on {}, {:.2} s ({:.0} samples/s)",

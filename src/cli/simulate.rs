@@ -1,12 +1,12 @@
 //! `firstspike simulate` and `firstspike verify`: the event engine on real data.
 
-use super::common::{print_json, progress_bar, write_recorded, ModelOnTest};
+use super::common::{print_json, progress_bar, write_recorded, ModelOnTest, NpyInputs};
 use clap::Args;
 use firstspike::counts::{layer_name, CountReport, Summary};
 use firstspike::event::{EventNet, RunOptions};
 use firstspike::simulate::{run_summary_json, simulate, verify, SimReport};
 use firstspike::trace::{EngineKind, TraceHeader};
-use firstspike::{Error, Result};
+use firstspike::{Error, Result, Samples};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,6 +16,8 @@ use std::time::Instant;
 pub struct SimulateArgs {
     #[command(flatten)]
     on: ModelOnTest,
+    #[command(flatten)]
+    npy: NpyInputs,
     /// Stop each sample at its first output spike (the decision).
     #[arg(long)]
     until_decision: bool,
@@ -32,13 +34,15 @@ pub struct SimulateArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     on: ModelOnTest,
+    #[command(flatten)]
+    npy: NpyInputs,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run_simulate(a: SimulateArgs) -> Result<()> {
-    let (threads, model, data) = a.on.load()?;
+    let (threads, model, data) = a.on.load_with(&a.npy)?;
     let net = EventNet::from_model(&model)?.compile()?;
     let opts = RunOptions {
         until_decision: a.until_decision,
@@ -61,40 +65,49 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         recorded = Some(write_recorded(dir, &h, &rep.traces, a.json)?);
     }
     let secs = start.elapsed().as_secs_f64();
+    let correct = data.has_labels().then_some(rep.correct);
     if a.json {
         let recorded = recorded.unwrap_or(serde_json::Value::Null);
         print_json(&run_summary_json(
             &a.on.model,
             &rep.runs,
-            Some(rep.correct),
+            correct,
             a.until_decision,
             secs,
             threads,
             recorded,
         ));
     } else {
-        print_text(&rep, a.until_decision, secs, threads);
+        print_text(&rep, correct, a.until_decision, secs, threads);
     }
     Ok(())
 }
 
-/// The text report of `simulate`: accuracy, a table of counts per sample, the speed.
-fn print_text(rep: &SimReport, until_decision: bool, secs: f64, threads: usize) {
+/// The text report of `simulate`: accuracy (`correct`, `None` without labels), a table of
+/// counts per sample, the speed.
+fn print_text(
+    rep: &SimReport,
+    correct: Option<usize>,
+    until_decision: bool,
+    secs: f64,
+    threads: usize,
+) {
     let c = CountReport::of(&rep.runs);
     let n = rep.runs.len();
     let events: u64 = rep.runs.iter().map(|r| r.total_events()).sum();
     let eps = events as f64 / secs;
+    let accuracy = match correct {
+        Some(k) => format!("accuracy {:.2} % ({k} / {n})", 100.0 * k as f64 / n as f64),
+        None => "no labels (no accuracy)".into(),
+    };
     println!(
-        "event engine, {} samples{}: accuracy {:.2} % ({} / {}), no output spike on {}",
+        "event engine, {} samples{}: {accuracy}, no output spike on {}",
         n,
         if until_decision {
             ", stopping at the decision"
         } else {
             ""
         },
-        100.0 * rep.correct as f64 / n as f64,
-        rep.correct,
-        n,
         rep.no_output_spike
     );
     println!("per sample        mean     median   p90      max");
@@ -127,7 +140,7 @@ fn print_text(rep: &SimReport, until_decision: bool, secs: f64, threads: usize) 
 }
 
 pub fn run_verify(a: VerifyArgs) -> Result<()> {
-    let (threads, model, data) = a.on.load()?;
+    let (threads, model, data) = a.on.load_with(&a.npy)?;
     let start = Instant::now();
     let bar = progress_bar(data.len(), "verify", a.json);
     let rep = verify(&model, &data, threads, &|k| bar.inc(k))?;

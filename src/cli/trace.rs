@@ -1,9 +1,9 @@
 //! `firstspike replay` and `firstspike raster`: reading traces and drawing spikes.
 
-use super::common::{load_split, pick_samples, print_json, progress_bar, threads};
+use super::common::{pick_samples, print_json, progress_bar, threads, NpyInputs};
 use clap::Args;
-use firstspike::data::Split;
 use firstspike::model::Model;
+use firstspike::network::Shape;
 use firstspike::raster;
 use firstspike::replay::replay;
 use firstspike::simulate::record_samples;
@@ -34,8 +34,10 @@ pub struct RasterArgs {
     /// Data folder [default: $FIRSTSPIKE_DATA or data/mnist].
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Test-set sample(s) to draw, e.g. 0 or 0,1,2 (with --model); with --trace, which
-    /// recorded samples to draw [default: the first].
+    #[command(flatten)]
+    npy: NpyInputs,
+    /// Test-set sample(s) (or rows of --inputs) to draw, e.g. 0 or 0,1,2 (with --model); with
+    /// --trace, which recorded samples to draw [default: the first].
     #[arg(long, value_delimiter = ',')]
     index: Vec<usize>,
     /// Draw from a recorded trace file instead of simulating.
@@ -111,7 +113,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
 }
 
 pub fn run_raster(a: RasterArgs) -> Result<()> {
-    let (header, traces, model_name) = match (&a.trace, &a.model) {
+    let (header, traces, model_name, maps) = match (&a.trace, &a.model) {
         (Some(tp), _) => raster_from_trace(&a, tp)?,
         (None, Some(mp)) => raster_from_model(&a, mp)?,
         (None, None) => {
@@ -121,7 +123,7 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
             ))
         }
     };
-    let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &traces)?;
+    let [csv, json, svg] = raster::write_all(&a.out, &header, &model_name, &maps, &traces)?;
     if a.json {
         print_json(&serde_json::json!({
             "files": { "csv": csv, "json": json, "svg": svg },
@@ -143,28 +145,35 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a raster draws: the traces' header, the samples, the model's name for the titles, and
+/// the layers' feature maps (empty when there are none, or no model to tell them).
+type Drawn = (TraceHeader, Vec<SampleTrace>, String, Vec<Option<Shape>>);
+
 /// The samples to draw from the trace file `tp` (`--index`, or its first), checked against
-/// `--model` if given: (header, samples, the model's name for the titles).
-fn raster_from_trace(a: &RasterArgs, tp: &Path) -> Result<(TraceHeader, Vec<SampleTrace>, String)> {
+/// `--model` if given (which also gives the feature maps of a conv model).
+fn raster_from_trace(a: &RasterArgs, tp: &Path) -> Result<Drawn> {
     let f = TraceFile::load(tp)?;
     let picked: Vec<SampleTrace> = if a.index.is_empty() {
         f.samples.iter().take(1).cloned().collect()
     } else {
         pick_samples(&f.samples, &a.index, tp)?
     };
+    let mut maps = Vec::new();
     if let Some(m) = &a.model {
-        f.header.check_model(&Model::load(m)?, tp)?;
+        let model = Model::load(m)?;
+        f.header.check_model(&model, tp)?;
+        maps = raster::layer_maps(&model);
     }
     let name = a
         .model
         .as_ref()
         .map_or(String::new(), |m| m.display().to_string());
-    Ok((f.header, picked, name))
+    Ok((f.header, picked, name, maps))
 }
 
-/// Simulates the test samples `--index` with the model `mp` and the engine `--engine`:
-/// (header, samples, the model's name for the titles).
-fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<SampleTrace>, String)> {
+/// Simulates the test samples (or rows of `--inputs`) `--index` with the model `mp` and the
+/// engine `--engine`.
+fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<Drawn> {
     if a.index.is_empty() {
         return Err(Error::setting(
             "index",
@@ -174,7 +183,10 @@ fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<Samp
     let threads = threads(a.threads)?;
     let model = Model::load(mp)?;
     let max = *a.index.iter().max().expect("not empty");
-    let data = load_split(&a.data, Split::Test, Some(max + 1))?;
+    // The IDX test set is read up to the last sample drawn; an index past an array's end is
+    // refused by `record_samples`.
+    let limit = a.npy.inputs.is_none().then_some(max + 1);
+    let data = a.npy.load(&a.data, &model, limit)?;
     let bar = progress_bar(a.index.len(), "raster", a.json);
     let (traces, _) = record_samples(&model, &data, &a.index, a.engine, threads, &|k| bar.inc(k))?;
     bar.finish_and_clear();
@@ -182,5 +194,6 @@ fn raster_from_model(a: &RasterArgs, mp: &Path) -> Result<(TraceHeader, Vec<Samp
         TraceHeader::for_model(&model, a.engine, true),
         traces,
         mp.display().to_string(),
+        raster::layer_maps(&model),
     ))
 }

@@ -67,3 +67,30 @@ pub fn mnist_slice(split: firstspike::data::Split) -> firstspike::data::Dataset 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mnist-slice");
     firstspike::data::Dataset::load(&dir, split).expect("the bundled MNIST slice")
 }
+
+/// The bytes of a `.npy` file (format 1.0, C order) holding `data` (raw little-endian
+/// elements) as an array of dtype `descr` (`<f8`, `|u1`, ...) and shape `shape`; written here
+/// independently of the library's reader, as NumPy lays the file out.
+pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// `.npy` bytes of float64 values of shape `shape`.
+pub fn npy_f64(shape: &[usize], v: &[f64]) -> Vec<u8> {
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    npy("<f8", shape, &data)
+}
