@@ -164,9 +164,12 @@ pub fn layer_forward<F: Real>(
             .zip(a.iter_mut())
             .zip(row)
             .fold(false, |m, ((sj, aj), &wj)| {
-                *sj = *sj + wj;
-                *aj = *aj + wj * z;
-                m | candidate(*sj, *aj, theta, zc)
+                // The test reads the new sums from registers, not back from memory: a
+                // reload right after the store stalls (store forwarding of wide vectors).
+                let (s1, a1) = (*sj + wj, *aj + wj * z);
+                *sj = s1;
+                *aj = a1;
+                m | candidate(s1, a1, theta, zc)
             });
         z_here = zn;
     }
