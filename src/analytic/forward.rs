@@ -102,6 +102,42 @@ pub fn layer_forward<F: Real>(
     causal: &mut Vec<u32>,
     s_minus_theta: &mut Vec<F>,
 ) {
+    crate::cpu::best(
+        #[inline(always)]
+        || {
+            sweep_layer(
+                w,
+                n_in,
+                n_out,
+                t_in,
+                theta,
+                tau,
+                scratch,
+                order,
+                t_out,
+                causal,
+                s_minus_theta,
+            )
+        },
+    )
+}
+
+/// [`layer_forward`]'s body, inlined into the copy for each instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn sweep_layer<F: Real>(
+    w: &[F],
+    n_in: usize,
+    n_out: usize,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    order: &mut Vec<u32>,
+    t_out: &mut Vec<F>,
+    causal: &mut Vec<u32>,
+    s_minus_theta: &mut Vec<F>,
+) {
     debug_assert_eq!(w.len(), n_in * n_out);
     debug_assert_eq!(t_in.len(), n_in);
     sort_inputs(t_in, scratch, order);
