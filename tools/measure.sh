@@ -65,7 +65,11 @@ compare() {
                 local bin=$fs
                 [ "$side" = old ] && bin=$old
                 # shellcheck disable=SC2086
-                /usr/bin/time -o "$tmp/t" -f "%e %U %S %M" $bin ${cmds[$i]} >/dev/null 2>&1
+                /usr/bin/time -o "$tmp/t" -f "%e %U %S %M" $bin ${cmds[$i]} >/dev/null 2>"$tmp/err" || {
+                    echo "failed: $bin ${cmds[$i]}" >&2
+                    cat "$tmp/err" >&2
+                    exit 1
+                }
                 echo "${names[$i]} $side $(cat "$tmp/t")" >>"$tmp/all"
             done
         done
