@@ -118,6 +118,36 @@ pub fn sample_grad<F: Real>(
     out: &mut SampleGrad<F>,
     stats: &mut BackwardStats,
 ) {
+    crate::cpu::best(
+        #[inline(always)]
+        || {
+            grad_record(
+                net,
+                pass,
+                dl_dt_out,
+                denom_floor,
+                scale,
+                scratch,
+                out,
+                stats,
+            )
+        },
+    )
+}
+
+/// [`sample_grad`]'s body, inlined into the copy for each instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn grad_record<F: Real>(
+    net: &Net<F>,
+    pass: &ForwardPass<F>,
+    dl_dt_out: &[F],
+    denom_floor: F,
+    scale: F,
+    scratch: &mut BackScratch<F>,
+    out: &mut SampleGrad<F>,
+    stats: &mut BackwardStats,
+) {
     let nl = net.layers.len();
     scratch.delta.resize_with(nl + 1, Vec::new);
     scratch.delta[nl].clear();
@@ -317,6 +347,21 @@ pub(crate) fn add_conv<F: Real>(
 /// rows; every row still sums its samples in order, so the result does not depend on how
 /// `rows` is split between calls.
 pub(crate) fn add_rows<F: Real>(
+    samples: &[SampleGrad<F>],
+    layer: usize,
+    rows: Range<usize>,
+    n_out: usize,
+    g: &mut [F],
+) {
+    crate::cpu::best(
+        #[inline(always)]
+        || sum_rows(samples, layer, rows, n_out, g),
+    )
+}
+
+/// [`add_rows`]'s body, inlined into the copy for each instruction set.
+#[inline(always)]
+fn sum_rows<F: Real>(
     samples: &[SampleGrad<F>],
     layer: usize,
     rows: Range<usize>,

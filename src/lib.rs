@@ -128,11 +128,12 @@
 //! # let _ = &mut held_out;
 //! # Ok::<(), firstspike::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed in one place only: `cpu`, to call the CPU-specific kernels
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod analytic;
 pub mod counts;
+pub(crate) mod cpu;
 pub mod data;
 pub mod embedded;
 pub mod encoding;

@@ -1,23 +1,101 @@
 #!/usr/bin/env bash
-# Re-measures the figures quoted in the README on this machine, printing each command and its
-# output: accuracy (analytic, f64), engine agreement, event-engine throughput on 1 and 2
-# threads, trace size and recording cost, and the time of one training epoch.
-#   tools/measure.sh [MODEL]     (default models/mnist-784-800-10.bin; needs data/mnist)
+# Re-measures the speed and memory figures quoted in the README on this machine.
+#
+#   tools/measure.sh compare [REV] [REPS]   side by side: this tree against commit REV
+#                                           (default b7d189a), REPS runs each (default 3)
+#   tools/measure.sh figures [MODEL]        accuracy, engine agreement, event-engine throughput,
+#                                           trace size and recording cost, one training epoch
+#
+# `compare` builds REV in a git worktree under target/ (as REV builds itself: b7d189a compiled
+# for the build machine's CPU, `-C target-cpu=native`; this tree builds portably and picks
+# its kernels at run time), then runs the same commands with both binaries on the same data, old and new
+# alternating, and prints per command the median wall time, the median CPU time (user +
+# system: the fairer figure on a machine shared with other work), their ratios old/new and
+# the largest peak resident memory (GNU time's maximum RSS). Needs data/mnist and GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-m=${1:-models/mnist-784-800-10.bin}
+mode=${1:-compare}
 fs=./target/release/firstspike
-cargo build --release --quiet
-run() { echo "\$ $*"; /usr/bin/time -f "(wall %e s)" "$@"; echo; }
-run $fs eval --model "$m"
-run $fs verify --model "$m"
-run $fs simulate --model "$m" --threads 1
-run $fs simulate --model "$m" --threads 2
-run $fs simulate --model "$m" --threads 1 --until-decision
-run $fs simulate --model "$m" --threads 2 --until-decision
-tmp=$(mktemp -d)
-run $fs simulate --model "$m" --limit 1000 --threads 1
-run $fs simulate --model "$m" --limit 1000 --threads 1 --record "$tmp/tr"
-echo "trace bytes per sample: $(( $(du -sb "$tmp/tr" | cut -f1) / 1000 ))"
-run $fs train --epochs 1 --test-limit 1000 --out "$tmp/epoch"
-rm -rf "$tmp"
+m=models/mnist-784-800-10.bin
+
+figures() {
+    local m=${1:-models/mnist-784-800-10.bin}
+    cargo build --release --quiet
+    run() { echo "\$ $*"; /usr/bin/time -f "(wall %e s, peak RSS %M kB)" "$@"; echo; }
+    run $fs eval --model "$m"
+    run $fs verify --model "$m"
+    run $fs simulate --model "$m" --threads 1
+    run $fs simulate --model "$m" --threads 2
+    run $fs simulate --model "$m" --threads 1 --until-decision
+    run $fs simulate --model "$m" --threads 2 --until-decision
+    local tmp
+    tmp=$(mktemp -d)
+    run $fs simulate --model "$m" --limit 1000 --threads 1
+    run $fs simulate --model "$m" --limit 1000 --threads 1 --record "$tmp/tr"
+    echo "trace bytes per sample: $(($(du -sb "$tmp/tr" | cut -f1) / 1000))"
+    run $fs train --epochs 1 --test-limit 1000 --out "$tmp/epoch"
+    rm -rf "$tmp"
+}
+
+compare() {
+    local rev=${1:-b7d189a} reps=${2:-3}
+    local old_tree=target/measure-$rev
+    cargo build --release --quiet
+    if [ ! -e "$old_tree/.git" ]; then
+        git worktree add --detach "$old_tree" "$rev" >/dev/null
+    fi
+    (cd "$old_tree" && cargo build --release --quiet)
+    local old=$old_tree/target/release/firstspike
+    local tmp
+    tmp=$(mktemp -d)
+    # name | arguments (the same for both binaries)
+    local -a names=(train-epoch eval simulate-full simulate-decision verify)
+    local -a cmds=(
+        "train --epochs 1 --test-limit 1000 --out $tmp/epoch"
+        "eval --model $m"
+        "simulate --model $m"
+        "simulate --model $m --until-decision"
+        "verify --model $m"
+    )
+    echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; old = $rev ($(git rev-parse --short "$rev")), new = $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' + changes')"
+    echo "full MNIST (60,000 training, 10,000 test images), default threads; $reps runs each, old and new alternating"
+    for r in $(seq "$reps"); do
+        for i in "${!names[@]}"; do
+            for side in old new; do
+                local bin=$fs
+                [ "$side" = old ] && bin=$old
+                # shellcheck disable=SC2086
+                /usr/bin/time -o "$tmp/t" -f "%e %U %S %M" $bin ${cmds[$i]} >/dev/null 2>"$tmp/err" || {
+                    echo "failed: $bin ${cmds[$i]}" >&2
+                    cat "$tmp/err" >&2
+                    exit 1
+                }
+                echo "${names[$i]} $side $(cat "$tmp/t")" >>"$tmp/all"
+            done
+        done
+    done
+    python3 - "$tmp/all" <<'EOF'
+import sys, statistics as st
+rows = {}
+for line in open(sys.argv[1]):
+    name, side, wall, user, sys_, rss = line.split()
+    r = rows.setdefault(name, {}).setdefault(side, {"wall": [], "cpu": [], "rss": []})
+    r["wall"].append(float(wall)); r["cpu"].append(float(user) + float(sys_)); r["rss"].append(int(rss))
+print(f"{'command':<18} {'wall old':>9} {'wall new':>9} {'ratio':>6} {'CPU old':>9} {'CPU new':>9} {'ratio':>6} {'RSS old':>9} {'RSS new':>9}")
+for name, r in rows.items():
+    o, n = r["old"], r["new"]
+    wo, wn, co, cn = (st.median(x) for x in (o["wall"], n["wall"], o["cpu"], n["cpu"]))
+    print(f"{name:<18} {wo:8.2f}s {wn:8.2f}s {wo/wn:5.2f}x {co:8.2f}s {cn:8.2f}s {co/cn:5.2f}x "
+          f"{max(o['rss'])/1024:7.0f}MB {max(n['rss'])/1024:7.0f}MB")
+EOF
+    rm -rf "$tmp"
+}
+
+case $mode in
+    compare) compare "${2:-b7d189a}" "${3:-3}" ;;
+    figures) figures "${2:-$m}" ;;
+    *)
+        echo "usage: tools/measure.sh compare [REV] [REPS] | figures [MODEL]" >&2
+        exit 2
+        ;;
+esac

@@ -5,7 +5,14 @@ use crate::network::{Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
 
-/// Neurons per block of the candidate scan in [`layer_forward`].
+/// Neurons per segment of [`layer_forward`]'s sweep: each segment keeps a flag "some neuron
+/// here passed the candidate test" and a count of its silent neurons, so that the exact
+/// decision only visits flagged segments and the sweep skips segments whose neurons have all
+/// fired. Segments of 64 made the f64 sweep slower (bookkeeping per segment), 128 and 256
+/// measured alike.
+const SEG: usize = 128;
+
+/// Neurons per block of the exact decision within a flagged segment.
 const LANES: usize = 16;
 
 /// The candidate test of a neuron with sums `s`, `a` against the threshold `zc` of the next
@@ -13,6 +20,20 @@ const LANES: usize = 16;
 #[inline(always)]
 fn candidate<F: Real>(s: F, a: F, theta: F, zc: F) -> bool {
     (s > theta) & (a <= zc * (s - theta))
+}
+
+/// Bit l set: neuron l of `s`, `a` (at most `LANES`) passes the candidate test against `zc`.
+/// Fixed-size lanes, so that the tests vectorise into one mask.
+#[inline(always)]
+fn candidates<F: Real>(s: &[F], a: &[F], theta: F, zc: F) -> u32 {
+    match (<&[F; LANES]>::try_from(s), <&[F; LANES]>::try_from(a)) {
+        (Ok(s), Ok(a)) => (0..LANES).fold(0, |m, l| {
+            m | u32::from(candidate(s[l], a[l], theta, zc)) << l
+        }),
+        _ => s.iter().zip(a).enumerate().fold(0, |m, (l, (&sj, &aj))| {
+            m | u32::from(candidate(sj, aj, theta, zc)) << l
+        }),
+    }
 }
 
 /// Reusable per-thread buffers for [`layer_forward`].
@@ -25,6 +46,10 @@ pub struct LayerScratch<F> {
     pub(super) last: Vec<u32>,
     keys: Vec<u128>,
     keys64: Vec<u64>,
+    /// Per segment: some neuron passed the candidate test against the next input.
+    flagged: Vec<bool>,
+    /// Per segment: neurons that have not fired yet.
+    left: Vec<u32>,
 }
 
 /// Writes into `order` the inputs that spike (finite time), sorted by (time, index): as
@@ -64,12 +89,51 @@ pub(super) fn sort_inputs<F: Real>(
 ///
 /// Cost O(inputs until all fired x n_out), in one vectorised sweep per input: the update of
 /// input k, which also tests every neuron against the next input,
-/// `A <= z_{k+1} (1 + margin)(S - theta)` (a test without division). Only when some neuron
-/// passes does input k + 1 start with a scan that decides the candidates exactly in the
-/// time domain (blocks without a candidate skipped). A neuron that has fired gets
-/// `S = -inf`, which keeps it out of every later test.
+/// `A <= z_{k+1} (1 + margin)(S - theta)` (a test without division), and flags each segment
+/// of `SEG` neurons where some neuron passed. Only then does input k + 1 start by deciding
+/// the flagged segments' candidates exactly in the time domain, `LANES` neurons at a time
+/// through a bit mask of the candidates (with jittered inputs most neurons fire alone, each
+/// after such a decision: a branch per neuron tested was a fifth of the training forward
+/// pass). A neuron that has fired gets `S = -inf`, which keeps it out of every later test;
+/// a segment whose neurons have all fired is no longer swept.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_forward<F: Real>(
+    w: &[F],
+    n_in: usize,
+    n_out: usize,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    order: &mut Vec<u32>,
+    t_out: &mut Vec<F>,
+    causal: &mut Vec<u32>,
+    s_minus_theta: &mut Vec<F>,
+) {
+    crate::cpu::best(
+        #[inline(always)]
+        || {
+            sweep_layer(
+                w,
+                n_in,
+                n_out,
+                t_in,
+                theta,
+                tau,
+                scratch,
+                order,
+                t_out,
+                causal,
+                s_minus_theta,
+            )
+        },
+    )
+}
+
+/// [`layer_forward`]'s body, inlined into the copy for each instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn sweep_layer<F: Real>(
     w: &[F],
     n_in: usize,
     n_out: usize,
@@ -94,11 +158,22 @@ pub fn layer_forward<F: Real>(
     if order.is_empty() {
         return;
     }
-    let LayerScratch { s, a, .. } = scratch;
+    let LayerScratch {
+        s,
+        a,
+        flagged,
+        left,
+        ..
+    } = scratch;
     s.clear();
     s.resize(n_out, F::zero());
     a.clear();
     a.resize(n_out, F::zero());
+    let segs = n_out.div_ceil(SEG);
+    flagged.clear();
+    flagged.resize(segs, false);
+    left.clear();
+    left.extend((0..segs).map(|c| ((c + 1) * SEG).min(n_out) as u32 - (c * SEG) as u32));
     let mut silent = n_out;
     let mut t_ref = t_in[order[0] as usize];
     let near = F::one() + F::TIE_MARGIN;
@@ -112,37 +187,30 @@ pub fn layer_forward<F: Real>(
         let t = t_in[i as usize];
         if pending {
             // Pending crossings no later than this input fire now (causal set = k inputs).
-            // The candidates (A <= z_k (1 + margin)(S - theta), S > theta) are decided exactly
-            // in the time domain; blocks of 4 LANES, then of LANES, neurons without one are
-            // skipped (with jittered inputs most neurons fire alone, each after a scan).
+            // The candidates (A <= z_k (1 + margin)(S - theta), S > theta) of the flagged
+            // segments are decided exactly in the time domain (with jittered inputs most
+            // neurons fire alone, each after such a decision).
             let zc = z_here * near;
             let t_last = t_in[order[k - 1] as usize];
-            let any = |s: &[F], a: &[F], lo: usize, hi: usize| {
-                s[lo..hi]
-                    .iter()
-                    .zip(&a[lo..hi])
-                    .fold(false, |m, (&sj, &aj)| m | candidate(sj, aj, theta, zc))
-            };
-            for lo4 in (0..n_out).step_by(4 * LANES) {
-                let hi4 = (lo4 + 4 * LANES).min(n_out);
-                if !any(s, a, lo4, hi4) {
+            for c in 0..segs {
+                if !std::mem::take(&mut flagged[c]) {
                     continue;
                 }
-                for lo in (lo4..hi4).step_by(LANES) {
-                    let hi = (lo + LANES).min(hi4);
-                    if !any(s, a, lo, hi) {
-                        continue;
-                    }
-                    for j in lo..hi {
-                        if candidate(s[j], a[j], theta, zc) {
-                            let tp = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last);
-                            if tp <= t {
-                                t_out[j] = tp;
-                                causal[j] = k as u32;
-                                s_minus_theta[j] = s[j] - theta;
-                                s[j] = gone;
-                                silent -= 1;
-                            }
+                let (lo, hi) = (c * SEG, ((c + 1) * SEG).min(n_out));
+                for lo in (lo..hi).step_by(LANES) {
+                    let hi = (lo + LANES).min(hi);
+                    let mut mask = candidates(&s[lo..hi], &a[lo..hi], theta, zc);
+                    while mask != 0 {
+                        let j = lo + mask.trailing_zeros() as usize;
+                        mask &= mask - 1;
+                        let tp = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last);
+                        if tp <= t {
+                            t_out[j] = tp;
+                            causal[j] = k as u32;
+                            s_minus_theta[j] = s[j] - theta;
+                            s[j] = gone;
+                            silent -= 1;
+                            left[c] -= 1;
                         }
                     }
                 }
@@ -167,15 +235,45 @@ pub fn layer_forward<F: Real>(
         };
         let zc = zn * near;
         let row = &w[i as usize * n_out..(i as usize + 1) * n_out];
-        pending = s
-            .iter_mut()
-            .zip(a.iter_mut())
-            .zip(row)
-            .fold(false, |m, ((sj, aj), &wj)| {
-                *sj = *sj + wj;
-                *aj = *aj + wj * z;
-                m | candidate(*sj, *aj, theta, zc)
-            });
+        pending = false;
+        // Segments whose neurons have all fired are skipped: nothing reads their sums again.
+        // The test reads the new sums from registers, not back from memory: a reload right
+        // after the store stalls (store forwarding of wide vectors).
+        let sweep = |s: &mut [F], a: &mut [F], w: &[F]| {
+            s.iter_mut()
+                .zip(a.iter_mut())
+                .zip(w)
+                .fold(false, |m, ((sj, aj), &wj)| {
+                    let (s1, a1) = (*sj + wj, *aj + wj * z);
+                    *sj = s1;
+                    *aj = a1;
+                    m | candidate(s1, a1, theta, zc)
+                })
+        };
+        let whole = n_out / SEG;
+        for (c, ((sc, ac), wc)) in s
+            .chunks_exact_mut(SEG)
+            .zip(a.chunks_exact_mut(SEG))
+            .zip(row.chunks_exact(SEG))
+            .enumerate()
+        {
+            if left[c] == 0 {
+                continue;
+            }
+            // Fixed-size segments: fully unrolled, no loop bookkeeping per segment.
+            let sc: &mut [F; SEG] = sc.try_into().expect("SEG neurons");
+            let ac: &mut [F; SEG] = ac.try_into().expect("SEG neurons");
+            let wc: &[F; SEG] = wc.try_into().expect("SEG weights");
+            let m = sweep(sc, ac, wc);
+            flagged[c] = m;
+            pending |= m;
+        }
+        if whole < segs && left[whole] > 0 {
+            let lo = whole * SEG;
+            let m = sweep(&mut s[lo..], &mut a[lo..], &row[lo..]);
+            flagged[whole] = m;
+            pending |= m;
+        }
         z_here = zn;
     }
     // After the last input: whatever crossing is pending happens.

@@ -596,6 +596,15 @@ impl<'n> Engine<'n> {
     /// a rebase) computed once. Test (1) at `T = t` runs in the same sweep; the rare neurons
     /// that fail it are predicted exactly afterwards.
     fn deliver_dense(&mut self, l: usize, src: usize, t: f64) {
+        crate::cpu::best(
+            #[inline(always)]
+            || self.deliver_dense_body(l, src, t),
+        )
+    }
+
+    /// [`Self::deliver_dense`]'s body, inlined into the copy for each instruction set.
+    #[inline(always)]
+    fn deliver_dense_body(&mut self, l: usize, src: usize, t: f64) {
         let net = self.net;
         let (theta, tau) = (net.params.theta, net.params.tau_syn);
         // A neuron of the layer whose exact prediction is no later than t ignores the input;

@@ -408,6 +408,25 @@ fn step_block(
     scale: f32,
     set: &UpdateSettings,
 ) -> Option<usize> {
+    crate::cpu::best(
+        #[inline(always)]
+        || adam_block(w, m, v, g, colsum, adam, scale, set),
+    )
+}
+
+/// [`step_block`]'s body, inlined into the copy for each instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn adam_block(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    g: &[f32],
+    colsum: &mut [f32],
+    adam: AdamStep,
+    scale: f32,
+    set: &UpdateSettings,
+) -> Option<usize> {
     let n_out = colsum.len();
     colsum.iter_mut().for_each(|c| *c = 0.0);
     let shrink = 1.0 - set.lr * set.l2;
