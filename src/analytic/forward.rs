@@ -131,6 +131,10 @@ pub fn layer_forward<F: Real>(
 }
 
 /// [`layer_forward`]'s body, inlined into the copy for each instruction set.
+///
+/// Long by design: it is the solver's one hot loop (the update sweep, the candidate scan and
+/// their shared state in registers), compiled once per instruction set; split into calls, the
+/// state would cross function boundaries in every sweep.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn sweep_layer<F: Real>(

@@ -27,6 +27,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -627,6 +628,85 @@ impl<'d> Trainer<'d> {
         driver::step(self, progress)
     }
 
+    /// With quantisation-aware training, quantises the weights the passes will see and
+    /// returns the full-precision ones; `None` otherwise.
+    fn quantise_for_passes(&mut self) -> Option<Vec<Vec<f32>>> {
+        let bits = self.cfg.quantise_bits;
+        (bits > 0).then(|| {
+            self.net
+                .layers
+                .iter_mut()
+                .map(|l| {
+                    let keep = l.weights().to_vec();
+                    quantise(l.weights_mut(), bits);
+                    keep
+                })
+                .collect()
+        })
+    }
+
+    /// Gives the event engine (when its traces feed the backward pass) the current weights.
+    fn refresh_event_net(&mut self) -> Result<()> {
+        let Some(en) = self.ev_net.as_mut() else {
+            return Ok(());
+        };
+        self.net.write_to(&mut self.model);
+        let layers = &self.model.layers;
+        if layers.iter().all(|l| matches!(l, Layer::Dense(_))) {
+            en.set_weights(layers.iter().flat_map(|l| l.weights().iter().copied()))
+        } else {
+            // A convolution's weights are shared between synapses: laid out anew.
+            *en = EventNet::from_model(&self.model)?.compile()?;
+            Ok(())
+        }
+    }
+
+    /// Runs the forward and backward passes of the batch's samples (`self.order[batch]`)
+    /// over the workers, into the gradient records; returns how many workers had samples.
+    fn run_samples(&mut self, batch: Range<usize>) -> usize {
+        let (cfg, epoch) = (&self.cfg, self.epoch);
+        let batch = &self.order[batch];
+        let per = batch.len().div_ceil(cfg.threads);
+        let scale = 1.0 / batch.len() as f32;
+        let records = &mut self.records[..batch.len()];
+        let (net, data) = (&self.net, self.train_data);
+        let (ev_net, model) = (&self.ev_net, &self.model);
+        let mut jobs: Vec<_> = self
+            .workers
+            .iter_mut()
+            .zip(batch.chunks(per).zip(records.chunks_mut(per)))
+            .collect();
+        par_each_mut(&mut jobs, |_, (w, (part, recs))| {
+            w.fired.iter_mut().for_each(|f| *f = 0);
+            let mut ev = ev_net.as_ref().map(|n| EventSide {
+                engine: Engine::new(n),
+                rec: TraceRecorder::new(n),
+                model,
+            });
+            for (&idx, rec) in part.iter().zip(recs.iter_mut()) {
+                w.sample(net, ev.as_mut(), cfg, data, idx, epoch, scale, rec);
+            }
+        });
+        batch.chunks(per).count()
+    }
+
+    /// Reports every layer of which no neuron fired on any sample of the batch (it passes no
+    /// gradient), given the number of workers that had samples.
+    fn report_silent_layers(&self, used: usize, progress: &mut dyn FnMut(Progress)) {
+        let layers = self.net.layers.len();
+        for l in 0..layers {
+            if self.workers[..used].iter().all(|w| w.fired[l] == 0) {
+                progress(Progress::SilentLayer {
+                    epoch: self.epoch,
+                    batch: self.batch + 1,
+                    layer: l + 1,
+                    layers,
+                    neurons: self.net.layers[l].n_out(),
+                });
+            }
+        }
+    }
+
     /// Consumes the trainer: the model as it stands (fully trained once finished), its log.
     pub fn finish(mut self) -> TrainOutcome {
         self.net.write_to(&mut self.model);
@@ -672,110 +752,45 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
 
     fn train_batch(&mut self, progress: &mut (dyn FnMut(Progress) + 'r)) -> Result<()> {
         let (epoch, b) = (self.epoch, self.batch);
-        let cfg = &self.cfg;
-        let lr = epoch_lr(cfg, epoch);
-        let bs = cfg.batch_size;
-        let batch = &self.order[b * bs..((b + 1) * bs).min(self.order.len())];
+        let bs = self.cfg.batch_size;
+        let batch = b * bs..((b + 1) * bs).min(self.order.len());
         // Quantisation-aware training: the passes see the quantised weights, the update goes
         // to the full-precision ones (kept aside meanwhile).
-        let full_precision: Option<Vec<Vec<f32>>> = (cfg.quantise_bits > 0).then(|| {
-            self.net
-                .layers
-                .iter_mut()
-                .map(|l| {
-                    let keep = l.weights().to_vec();
-                    quantise(l.weights_mut(), cfg.quantise_bits);
-                    keep
-                })
-                .collect()
-        });
-        if let Some(en) = self.ev_net.as_mut() {
-            self.net.write_to(&mut self.model);
-            if self
-                .model
-                .layers
-                .iter()
-                .all(|l| matches!(l, Layer::Dense(_)))
-            {
-                en.set_weights(
-                    self.model
-                        .layers
-                        .iter()
-                        .flat_map(|l| l.weights().iter().copied()),
-                )?;
-            } else {
-                // A convolution's weights are shared between synapses: laid out anew.
-                *en = EventNet::from_model(&self.model)?.compile()?;
-            }
-        }
-        let per = batch.len().div_ceil(cfg.threads);
-        let scale = 1.0 / batch.len() as f32;
-        let records = &mut self.records[..batch.len()];
-        {
-            let (net, data) = (&self.net, self.train_data);
-            let (ev_net, model) = (&self.ev_net, &self.model);
-            let mut jobs: Vec<_> = self
-                .workers
-                .iter_mut()
-                .zip(batch.chunks(per).zip(records.chunks_mut(per)))
-                .collect();
-            par_each_mut(&mut jobs, |_, (w, (part, recs))| {
-                w.fired.iter_mut().for_each(|f| *f = 0);
-                let mut ev = ev_net.as_ref().map(|n| EventSide {
-                    engine: Engine::new(n),
-                    rec: TraceRecorder::new(n),
-                    model,
-                });
-                for (&idx, rec) in part.iter().zip(recs.iter_mut()) {
-                    w.sample(net, ev.as_mut(), cfg, data, idx, epoch, scale, rec);
-                }
-            });
-        }
-        let used = &self.workers[..batch.chunks(per).count()];
-        let layers = self.net.layers.len();
-        for l in 0..layers {
-            if used.iter().all(|w| w.fired[l] == 0) {
-                progress(Progress::SilentLayer {
-                    epoch,
-                    batch: b + 1,
-                    layer: l + 1,
-                    layers,
-                    neurons: self.net.layers[l].n_out(),
-                });
-            }
-        }
+        let full_precision = self.quantise_for_passes();
+        self.refresh_event_net()?;
+        let used = self.run_samples(batch.clone());
+        self.report_silent_layers(used, progress);
         if let Some(full) = full_precision {
             for (l, w) in self.net.layers.iter_mut().zip(full) {
                 l.weights_mut().copy_from_slice(&w);
             }
         }
+        let cfg = &self.cfg;
         let settings = UpdateSettings {
-            lr: lr as f32,
+            lr: epoch_lr(cfg, epoch) as f32,
             weight_sum_k: cfg.weight_sum_k as f32,
             l2: cfg.l2 as f32,
             clip_norm: cfg.clip_norm,
             threads: cfg.threads,
         };
+        let records = &self.records[..batch.len()];
         let bad = self
             .updater
             .apply(&mut self.net, &mut self.adam, records, &settings);
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
+        let diverged = |what: String| Error::Diverged {
+            epoch,
+            batch: Some(b + 1),
+            what,
+        };
         if !loss.is_finite() {
-            return Err(Error::Diverged {
-                epoch,
-                batch: Some(b + 1),
-                what: format!("the training loss became {loss}"),
-            });
+            return Err(diverged(format!("the training loss became {loss}")));
         }
         if let Some(bad) = bad {
-            return Err(Error::Diverged {
-                epoch,
-                batch: Some(b + 1),
-                what: format!(
-                    "weight {} of layer {} became non-finite",
-                    bad.index, bad.layer
-                ),
-            });
+            return Err(diverged(format!(
+                "weight {} of layer {} became non-finite",
+                bad.index, bad.layer
+            )));
         }
         self.batch += 1;
         progress(Progress::Batch {

@@ -24,7 +24,7 @@
 //! and combined in block order, and every gradient sums its samples in batch order: the
 //! result does not depend on the number of threads.
 
-use super::adam::{Adam, AdamStep};
+use super::adam::{Adam, AdamState, AdamStep};
 use crate::analytic::Net;
 use crate::grad::{add_conv, add_rows, SampleGrad};
 use crate::network::{Conv, Layer};
@@ -161,81 +161,20 @@ impl Updater {
     ) -> Option<NonFinite> {
         let clip = set.clip_norm > 0.0;
         let nl = net.layers.len();
-        self.colsum.resize_with(nl, Vec::new);
-        self.norm2.resize_with(nl, Vec::new);
-        self.g.resize_with(nl, Vec::new);
-        self.conv_g.resize_with(nl, Vec::new);
-        for (l, layer) in net.layers.iter().enumerate() {
-            let (n_in, n_out) = weight_rows(layer);
-            if let Layer::Conv(c) = layer {
-                conv_gradient(samples, l, c, threads_of(set), &mut self.conv_g[l]);
-            }
-            let blocks = n_in.div_ceil(ROW_BLOCK);
-            self.colsum[l].resize(blocks * n_out, 0.0);
-            self.norm2[l].resize(blocks, 0.0);
-            if clip {
-                self.g[l].resize(n_in * n_out, 0.0);
-            }
-        }
+        self.prepare(net, samples, set);
         let adam_step = adam.next_step(set.lr);
-        let theta = net.theta;
-        let threads = set.threads.max(1);
-
-        // parts[t]: thread t's rows of every layer.
-        let mut parts: Vec<Vec<Part>> = (0..threads).map(|_| Vec::new()).collect();
-        let state = &mut adam.state;
-        let (ws, ms, vs) = (&mut net.layers, &mut state.m, &mut state.v);
-        let mut gs = self.g.iter_mut();
-        for (l, (((layer, m), v), (cs, n2))) in ws
-            .iter_mut()
-            .zip(ms.iter_mut())
-            .zip(vs.iter_mut())
-            .zip(self.colsum.iter_mut().zip(self.norm2.iter_mut()))
-            .enumerate()
-        {
-            let (n_in, n_out) = weight_rows(layer);
-            let w = layer.weights_mut();
-            let rows = thread_rows(n_in, threads);
-            let blocks: Vec<Range<usize>> = rows
-                .iter()
-                .map(|r| r.start.div_ceil(ROW_BLOCK)..r.end.div_ceil(ROW_BLOCK))
-                .collect();
-            let g_layer = gs.next().expect("one gradient buffer per layer");
-            let mut g_parts = if clip {
-                split_rows(g_layer, n_out, &rows)
-                    .into_iter()
-                    .map(Some)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            g_parts.resize_with(threads, || None);
-            let pieces = split_rows(w, n_out, &rows)
-                .into_iter()
-                .zip(split_rows(m, n_out, &rows))
-                .zip(split_rows(v, n_out, &rows))
-                .zip(split_rows(cs, n_out, &blocks))
-                .zip(split_rows(n2, 1, &blocks))
-                .zip(g_parts);
-            let pre = &self.conv_g[l];
-            for (t, (((((w, m), v), colsum), norm2), g)) in pieces.enumerate() {
-                parts[t].push(Part {
-                    layer: l,
-                    rows: rows[t].clone(),
-                    pre: (!pre.is_empty())
-                        .then(|| &pre[rows[t].start * n_out..rows[t].end * n_out]),
-                    n_out,
-                    w,
-                    m,
-                    v,
-                    g,
-                    colsum,
-                    norm2,
-                    bad: None,
-                });
-            }
-        }
-
+        let mut parts = split_parts(
+            &mut net.layers,
+            &mut adam.state,
+            Buffers {
+                g: &mut self.g,
+                colsum: &mut self.colsum,
+                norm2: &mut self.norm2,
+                conv_g: &self.conv_g,
+            },
+            clip,
+            threads_of(set),
+        );
         // Pass 1: sum the gradient; without clipping, step at once.
         let steps = (!clip).then_some((adam_step, 1.0f32));
         run_parts(&mut parts, |p, local| {
@@ -267,30 +206,121 @@ impl Updater {
             })
             .min_by_key(|b| (b.layer, b.index));
         drop(parts);
+        self.weight_sum_step(net, set);
+        bad
+    }
 
-        // The weight-sum cost's step on the neurons whose summed weights are below theta.
-        if set.weight_sum_k > 0.0 {
-            let up = set.lr * set.weight_sum_k;
-            for (l, layer) in net.layers.iter_mut().enumerate() {
-                let n_out = weight_rows(layer).1;
-                let w = layer.weights_mut();
-                let mut sums = vec![0.0f32; n_out];
-                for block in self.colsum[l].chunks_exact(n_out) {
-                    sums.iter_mut().zip(block).for_each(|(s, &b)| *s += b);
-                }
-                let weak: Vec<usize> = (0..n_out).filter(|&j| sums[j] < theta).collect();
-                if weak.is_empty() {
-                    continue;
-                }
-                for row in w.chunks_exact_mut(n_out) {
-                    for &j in &weak {
-                        row[j] += up;
-                    }
+    /// Sizes the buffers for `net` and sums the convolutions' kernel gradients.
+    fn prepare(&mut self, net: &Net<f32>, samples: &[SampleGrad<f32>], set: &UpdateSettings) {
+        let nl = net.layers.len();
+        self.colsum.resize_with(nl, Vec::new);
+        self.norm2.resize_with(nl, Vec::new);
+        self.g.resize_with(nl, Vec::new);
+        self.conv_g.resize_with(nl, Vec::new);
+        for (l, layer) in net.layers.iter().enumerate() {
+            let (n_in, n_out) = weight_rows(layer);
+            if let Layer::Conv(c) = layer {
+                conv_gradient(samples, l, c, threads_of(set), &mut self.conv_g[l]);
+            }
+            let blocks = n_in.div_ceil(ROW_BLOCK);
+            self.colsum[l].resize(blocks * n_out, 0.0);
+            self.norm2[l].resize(blocks, 0.0);
+            if set.clip_norm > 0.0 {
+                self.g[l].resize(n_in * n_out, 0.0);
+            }
+        }
+    }
+
+    /// The weight-sum cost's step on the neurons whose summed weights (after Adam, from the
+    /// row blocks' column sums) are below theta: `w += lr K` on each of their weights.
+    fn weight_sum_step(&self, net: &mut Net<f32>, set: &UpdateSettings) {
+        if set.weight_sum_k <= 0.0 {
+            return;
+        }
+        let (up, theta) = (set.lr * set.weight_sum_k, net.theta);
+        for (l, layer) in net.layers.iter_mut().enumerate() {
+            let n_out = weight_rows(layer).1;
+            let mut sums = vec![0.0f32; n_out];
+            for block in self.colsum[l].chunks_exact(n_out) {
+                sums.iter_mut().zip(block).for_each(|(s, &b)| *s += b);
+            }
+            let weak: Vec<usize> = (0..n_out).filter(|&j| sums[j] < theta).collect();
+            if weak.is_empty() {
+                continue;
+            }
+            for row in layer.weights_mut().chunks_exact_mut(n_out) {
+                for &j in &weak {
+                    row[j] += up;
                 }
             }
         }
-        bad
     }
+}
+
+/// The updater's per-layer buffers that the parts borrow.
+struct Buffers<'a> {
+    g: &'a mut [Vec<f32>],
+    colsum: &'a mut [Vec<f32>],
+    norm2: &'a mut [Vec<f64>],
+    conv_g: &'a [Vec<f32>],
+}
+
+/// Splits every layer's weights, Adam moments and buffers into `threads` parts of whole row
+/// blocks: `parts[t]` holds thread t's rows of every layer.
+fn split_parts<'a>(
+    layers: &'a mut [Layer<f32>],
+    state: &'a mut AdamState,
+    buf: Buffers<'a>,
+    clip: bool,
+    threads: usize,
+) -> Vec<Vec<Part<'a>>> {
+    let mut parts: Vec<Vec<Part>> = (0..threads).map(|_| Vec::new()).collect();
+    let per_layer = layers
+        .iter_mut()
+        .zip(state.m.iter_mut())
+        .zip(state.v.iter_mut())
+        .zip(buf.colsum.iter_mut().zip(buf.norm2.iter_mut()))
+        .zip(buf.g.iter_mut().zip(buf.conv_g));
+    for (l, ((((layer, m), v), (cs, n2)), (g_layer, pre))) in per_layer.enumerate() {
+        let (n_in, n_out) = weight_rows(layer);
+        let rows = thread_rows(n_in, threads);
+        let blocks: Vec<Range<usize>> = rows
+            .iter()
+            .map(|r| r.start.div_ceil(ROW_BLOCK)..r.end.div_ceil(ROW_BLOCK))
+            .collect();
+        let mut g_parts: Vec<Option<&mut [f32]>> = if clip {
+            split_rows(g_layer, n_out, &rows)
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        g_parts.resize_with(threads, || None);
+        let pieces = split_rows(layer.weights_mut(), n_out, &rows)
+            .into_iter()
+            .zip(split_rows(m, n_out, &rows))
+            .zip(split_rows(v, n_out, &rows))
+            .zip(split_rows(cs, n_out, &blocks))
+            .zip(split_rows(n2, 1, &blocks))
+            .zip(g_parts);
+        for (t, (((((w, m), v), colsum), norm2), g)) in pieces.enumerate() {
+            parts[t].push(Part {
+                layer: l,
+                rows: rows[t].clone(),
+                pre: (!pre.is_empty()).then(|| &pre[rows[t].start * n_out..rows[t].end * n_out]),
+                n_out,
+                w,
+                m,
+                v,
+                g,
+                colsum,
+                norm2,
+                bad: None,
+            });
+        }
+    }
+    parts
 }
 
 /// Runs `f` on every thread's parts, one scoped thread each (none for a thread without
