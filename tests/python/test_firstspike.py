@@ -342,7 +342,7 @@ def test_bad_training_settings():
         (dict(kw, validation=50), "validation 50 leaves no training sample"),
         (dict(kw, arch=[100, 5, 10]), "starts with 100 inputs but the images have 784"),
         (dict(kw, arch="784-x-10"), "arch"),
-        (dict(kw, arch=[784]), "at least two sizes"),
+        (dict(kw, arch=[784]), "at least an input and an output size"),
         (dict(kw, encoding="log"), "encoding"),
         (dict(kw, engine="gpu"), "engine"),
         (dict(kw, threads=0), "threads"),
