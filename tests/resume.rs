@@ -176,6 +176,22 @@ fn stopped_and_resumed_runs_match_an_unstopped_run_bit_for_bit() {
     }
 }
 
+/// A run that holds images out for validation, of a convolutional net, resumes bit for bit
+/// (the checkpoint's order covers only the images trained on).
+#[test]
+fn a_conv_run_with_validation_resumes_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let cfg = TrainConfig {
+        arch: firstspike::network::Arch::parse("4x4-3c2-4").unwrap(),
+        validation: 40,
+        epochs: 2,
+        ..config()
+    };
+    let (reference, _) = unstopped(&cfg, &train, &test);
+    let (model, _) = interrupted(&cfg, &train, &test, &[3, 12]);
+    assert_eq!(bits(&model), bits(&reference));
+}
+
 #[test]
 fn event_engine_run_resumes_bit_for_bit() {
     let (train, test) = (data(64, 3), data(16, 4));

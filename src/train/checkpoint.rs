@@ -298,7 +298,8 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The training data fits the input layer, and the sample order is a permutation of it.
+    /// The training data fits the input layer, and the sample order is a permutation of the
+    /// images that are not held out for validation.
     fn check_order(&self) -> std::result::Result<(), String> {
         let d = &self.train_data;
         let units = self.config.arch.sizes();
@@ -308,11 +309,14 @@ impl Checkpoint {
                 d.samples, d.rows, d.cols, units[0]
             ));
         }
-        if self.order.len() as u64 != d.samples {
+        // The last `validation` images are held out: the order covers the others.
+        let trained = d.samples.checked_sub(self.config.validation as u64);
+        if trained.is_none_or(|n| n == 0 || self.order.len() as u64 != n) {
             return Err(format!(
-                "a permutation of {} samples for {} training images",
+                "a permutation of {} samples for {} training images of which {} are held out for validation",
                 self.order.len(),
-                d.samples
+                d.samples,
+                self.config.validation
             ));
         }
         let mut seen = vec![false; self.order.len()];
