@@ -30,6 +30,7 @@ pub fn accuracies(logs: &[EpochLog]) -> Vec<plot::EpochAccuracy> {
             epoch: e.epoch,
             train_accuracy: e.train_accuracy,
             test_accuracy: e.test_accuracy,
+            validation_accuracy: e.validation_accuracy,
         })
         .collect()
 }

@@ -164,10 +164,15 @@ pub struct EpochAccuracy {
     pub train_accuracy: f64,
     /// Accuracy on the test set after the epoch (fraction), if measured.
     pub test_accuracy: Option<f64>,
+    /// Accuracy on held-out validation images after the epoch (fraction), if the run held
+    /// some out.
+    pub validation_accuracy: Option<f64>,
 }
 
-/// The accuracy curve of a training log: train and test accuracy (%) per epoch, the legend
-/// giving the best test accuracy and its epoch.
+/// The accuracy curve of a training log: train and held-out accuracy (%) per epoch, the
+/// legend giving the best held-out accuracy and its epoch. The held-out curve is the
+/// validation accuracy when the log has one (the test set was then not read while training),
+/// else the test accuracy.
 pub fn accuracy_curve(title: &str, log: &[EpochAccuracy]) -> String {
     let train = Series {
         name: "train (during the epoch)",
@@ -177,27 +182,36 @@ pub fn accuracy_curve(title: &str, log: &[EpochAccuracy]) -> String {
             .map(|e| (e.epoch as f64, 100.0 * e.train_accuracy))
             .collect(),
     };
+    let validating = log.iter().any(|e| e.validation_accuracy.is_some());
+    let held = |e: &EpochAccuracy| {
+        if validating {
+            e.validation_accuracy
+        } else {
+            e.test_accuracy
+        }
+    };
+    let held_name = if validating { "validation" } else { "test" };
     let best = log
         .iter()
-        .filter_map(|e| e.test_accuracy.map(|a| (e.epoch, a)))
+        .filter_map(|e| held(e).map(|a| (e.epoch, a)))
         .fold(None, |b: Option<(usize, f64)>, (e, a)| match b {
             Some((_, ba)) if ba >= a => b,
             _ => Some((e, a)),
         });
-    let test_name = best.map_or("test".to_string(), |(e, a)| {
-        format!("test (best {:.2} %, epoch {e})", 100.0 * a)
+    let test_name = best.map_or(held_name.to_string(), |(e, a)| {
+        format!("{held_name} (best {:.2} %, epoch {e})", 100.0 * a)
     });
     let test = Series {
         name: &test_name,
         color: "#c44e52",
         points: log
             .iter()
-            .filter_map(|e| e.test_accuracy.map(|a| (e.epoch as f64, 100.0 * a)))
+            .filter_map(|e| held(e).map(|a| (e.epoch as f64, 100.0 * a)))
             .collect(),
     };
     let lo = log
         .iter()
-        .flat_map(|e| [Some(e.train_accuracy), e.test_accuracy])
+        .flat_map(|e| [Some(e.train_accuracy), held(e)])
         .flatten()
         .filter(|a| a.is_finite())
         .fold(1.0, f64::min);
@@ -220,7 +234,25 @@ mod tests {
             epoch: k,
             train_accuracy: train,
             test_accuracy: Some(test),
+            validation_accuracy: None,
         }
+    }
+
+    /// A log with validation accuracies draws those as the held-out curve, named so.
+    #[test]
+    fn a_validation_log_draws_the_validation_curve() {
+        let log: Vec<EpochAccuracy> = (1..=3)
+            .map(|k| EpochAccuracy {
+                validation_accuracy: Some(0.9 + 0.01 * k as f64),
+                test_accuracy: None,
+                ..epoch(k, 0.95, 0.0)
+            })
+            .collect();
+        let svg = accuracy_curve("v", &log);
+        assert!(svg.contains("validation (best 93.00 %, epoch 3)"), "{svg}");
+        assert!(!svg.contains("test (best"), "{svg}");
+        let plain = accuracy_curve("t", &[epoch(1, 0.9, 0.8), epoch(2, 0.95, 0.85)]);
+        assert!(plain.contains("test (best 85.00 %, epoch 2)"), "{plain}");
     }
 
     #[test]
