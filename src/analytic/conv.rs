@@ -25,7 +25,7 @@
 //! neuron's causal set is its own inputs among the first `causal[j]` of that order, where
 //! `causal[j]` is one past the position of the last input it integrated.
 
-use super::forward::{sort_inputs, LayerScratch};
+use super::forward::{reset_outputs, sort_inputs, LayerScratch};
 use crate::network::Conv;
 use crate::real::Real;
 
@@ -65,12 +65,7 @@ pub(crate) fn conv_forward<F: Real>(
     let n_out = conv.output().len().unwrap_or(0);
     debug_assert_eq!(Some(t_in.len()), conv.input.len());
     sort_inputs(t_in, scratch, order);
-    t_out.clear();
-    t_out.resize(n_out, F::infinity());
-    causal.clear();
-    causal.resize(n_out, 0);
-    s_minus_theta.clear();
-    s_minus_theta.resize(n_out, F::zero());
+    reset_outputs(n_out, t_out, causal, s_minus_theta);
     if order.is_empty() {
         return;
     }

@@ -54,6 +54,22 @@ pub struct LayerScratch<F> {
 
 /// Writes into `order` the inputs that spike (finite time), sorted by (time, index): as
 /// integer keys `(order_key(t) << 32) | index`, without comparator calls. An f32 time's key
+/// A layer's outputs before a pass: `n_out` neurons, none fired (`+inf`, causal bound 0,
+/// `S - theta` 0).
+pub(super) fn reset_outputs<F: Real>(
+    n_out: usize,
+    t_out: &mut Vec<F>,
+    causal: &mut Vec<u32>,
+    s_minus_theta: &mut Vec<F>,
+) {
+    t_out.clear();
+    t_out.resize(n_out, F::infinity());
+    causal.clear();
+    causal.resize(n_out, 0);
+    s_minus_theta.clear();
+    s_minus_theta.resize(n_out, F::zero());
+}
+
 /// has 32 bits, so its keys fit in a u64 (about twice as fast to sort as u128).
 pub(super) fn sort_inputs<F: Real>(
     t_in: &[F],
@@ -153,12 +169,7 @@ fn sweep_layer<F: Real>(
     debug_assert_eq!(w.len(), n_in * n_out);
     debug_assert_eq!(t_in.len(), n_in);
     sort_inputs(t_in, scratch, order);
-    t_out.clear();
-    t_out.resize(n_out, F::infinity());
-    causal.clear();
-    causal.resize(n_out, 0);
-    s_minus_theta.clear();
-    s_minus_theta.resize(n_out, F::zero());
+    reset_outputs(n_out, t_out, causal, s_minus_theta);
     if order.is_empty() {
         return;
     }
