@@ -235,7 +235,7 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&d.join("text.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a firstspike checkpoint (bad magic)"),
         (vec!["train".into(), "--resume".into(), s(&good_bin), "--out".into(), s(&d.join("m"))], 1, "this is a model file, not a checkpoint"),
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 3"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 4"),
         (vec!["train".into(), "--resume".into(), s(&d.join("nan.ckpt")), "--out".into(), s(&d.join("m"))], 1, "layer 0: weights 5 is NaN"),
         (vec!["train".into(), "--resume".into(), s(&d.join("perm.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a permutation"),
         (vec!["train".into(), "--resume".into(), s(&d.join("flipped.ckpt")), "--out".into(), s(&d.join("m"))], 1, "error: checkpoint "),

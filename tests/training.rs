@@ -185,3 +185,49 @@ fn validation_split_is_held_out_and_replaces_the_per_epoch_test() {
         .to_string();
     assert!(e.contains("leave none to train on"), "{e}");
 }
+
+/// `shift` moves training images by random whole pixels: the run is the same whatever the
+/// thread count, it differs from the unshifted run, the setting is recorded in the model, and
+/// images of one row are refused. (The pixel moves themselves are unit-tested in
+/// `train::augment`.)
+#[test]
+fn shift_augmentation_is_reproducible_and_changes_the_run() {
+    let digits = firstspike::mnist_test_slice().unwrap();
+    let mut train_set = digits.clone();
+    train_set.truncate(300).unwrap();
+    let cfg = TrainConfig {
+        arch: firstspike::network::Arch::dense(&[784, 20, 10]),
+        epochs: 2,
+        threads: 1,
+        shift: 2,
+        ..TrainConfig::default()
+    };
+    let one = train(&cfg, &train_set, None, |_| {}).unwrap();
+    let two = train(
+        &TrainConfig {
+            threads: 2,
+            ..cfg.clone()
+        },
+        &train_set,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(one.model.layers, two.model.layers);
+    let unshifted = TrainConfig {
+        shift: 0,
+        ..cfg.clone()
+    };
+    let plain = train(&unshifted, &train_set, None, |_| {}).unwrap();
+    assert_ne!(plain.model.layers, one.model.layers);
+    assert_eq!(one.model.meta.train.as_ref().unwrap()["shift"], 2);
+
+    // Images of one row cannot be shifted in 2-D.
+    let flat = Dataset {
+        rows: 1,
+        cols: 784,
+        ..train_set.clone()
+    };
+    let e = train(&cfg, &flat, None, |_| {}).unwrap_err().to_string();
+    assert!(e.contains("shift moves 2-D images"), "{e}");
+}

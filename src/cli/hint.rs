@@ -27,6 +27,7 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "weight_sum_k" => "--weight-sum-k",
         "l2" => "--l2",
         "jitter_sd" => "--jitter",
+        "shift" => "--shift",
         "init_sd" => "--init-sd",
         "init_mean" => "--init-mean",
         "clip_norm" => "--clip",

@@ -69,6 +69,8 @@ pub struct TrainArgs {
     l2: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Gaussian jitter of input times while training (tau_syn units)", dflt().jitter_sd))]
     jitter: Option<f64>,
+    #[arg(long, help = with_default("Data augmentation: move each training image by up to N pixels in x and y, drawn anew each time it is used", dflt().shift))]
+    shift: Option<usize>,
     #[arg(long, value_enum, help = with_default("Input encoding", value_name(dflt().encoding.kind)))]
     encoding: Option<EncodingKind>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Latest input time (black pixels), tau_syn units", dflt().encoding.t_max))]
@@ -197,6 +199,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--weight-sum-k", a.weight_sum_k, &mut c.weight_sum_k);
     ap.set("--l2", a.l2, &mut c.l2);
     ap.set("--jitter", a.jitter, &mut c.jitter_sd);
+    ap.set("--shift", a.shift, &mut c.shift);
     ap.set("--encoding", a.encoding, &mut c.encoding.kind);
     ap.set("--t-max", a.t_max, &mut c.encoding.t_max);
     ap.set(

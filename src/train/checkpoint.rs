@@ -24,7 +24,7 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. Files of another version are refused: the payload is
 /// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
 /// needs a new version.
-pub const CHECKPOINT_VERSION: u32 = 3;
+pub const CHECKPOINT_VERSION: u32 = 4;
 /// Largest checkpoint file we read (bytes): weights and both Adam moments in f32 for the
 /// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
 /// permutation of a large training set.
@@ -145,7 +145,8 @@ impl EpochTotals {
 /// Resuming it with the same data gives, batch for batch, the same weights as a run that was
 /// never stopped: the weights and Adam state are stored exactly (f32), and so are the shuffle
 /// generator's position, the epoch's permutation and the workers' running totals. Input
-/// jitter needs no state (its generator is derived from seed, epoch and sample).
+/// jitter and image shifts need no state (their generators are derived from seed, epoch and
+/// sample).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The run's settings. `epochs` may be changed before resuming (the schedule does not

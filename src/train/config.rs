@@ -34,6 +34,10 @@ pub struct TrainConfig {
     /// measurement (784-800-10, 24 epochs, seed 1: 97.67 % without, 97.90 % at 0.1, 98.00 %
     /// at 0.25 on the MNIST test set).
     pub jitter_sd: f64,
+    /// Data augmentation: each time a training image is used it is moved by up to this many
+    /// pixels in x and in y (drawn uniformly, black coming in at the border; see
+    /// `train::augment`). 0 = none (the default). Needs 2-D images.
+    pub shift: usize,
     /// Initial weights ~ N(init_mean * theta / n_in, (init_sd / sqrt(n_in))^2) per layer.
     pub init_mean: f64,
     /// See `init_mean`.
@@ -86,6 +90,7 @@ impl Default for TrainConfig {
             weight_sum_k: 1.0,
             l2: 1e-4,
             jitter_sd: 0.25,
+            shift: 0,
             init_mean: 4.0,
             init_sd: 1.0,
             denom_floor: 0.01,

@@ -12,7 +12,7 @@
 //! between threads ([`update`]): each sums its rows' gradient over the batch's records, takes
 //! Adam's step on the loss gradient, then the weight-sum and L2 costs' own plain gradient step
 //! (outside Adam, see `TrainConfig::weight_sum_k`). Every random choice (initial weights,
-//! shuffling, input jitter) comes from ChaCha8 generators seeded from `seed`, and no sum's
+//! shuffling, input jitter, image shifts) comes from ChaCha8 generators seeded from `seed`, and no sum's
 //! order depends on the thread split, so a run is reproducible bit for bit for a given seed
 //! whatever the thread count, and so is a run stopped and resumed from a checkpoint any number
 //! of times.
@@ -40,6 +40,7 @@
 //! ```
 
 pub mod adam;
+mod augment;
 mod checkpoint;
 mod config;
 pub(crate) mod driver;

@@ -9,6 +9,7 @@
 //! file itself: checkpoints go to the caller's callback. [`train`] runs from scratch to the end.
 
 use super::adam::Adam;
+use super::augment::{draw_shift, shift_image};
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
 use super::update::{UpdateSettings, Updater};
@@ -157,6 +158,8 @@ struct Worker {
     back: BackScratch<f32>,
     pass: ForwardPass<f32>,
     t_in: Vec<f32>,
+    /// The sample's image moved by its drawn shift (when `TrainConfig::shift` > 0).
+    shifted: Vec<u8>,
     dl: Vec<f64>,
     dl32: Vec<f32>,
     t_out: Vec<f64>,
@@ -172,6 +175,7 @@ impl Worker {
             back: BackScratch::default(),
             pass: ForwardPass::default(),
             t_in: Vec::new(),
+            shifted: Vec::new(),
             dl: vec![0.0; net.n_outputs()],
             dl32: vec![0.0; net.n_outputs()],
             t_out: vec![0.0; net.n_outputs()],
@@ -197,8 +201,20 @@ impl Worker {
         rec.clear();
         let enc = &cfg.encoding;
         self.t_in.clear();
-        self.t_in
-            .extend(data.image(idx).iter().map(|&p| enc.time(p) as f32));
+        let shift = draw_shift(cfg.seed, epoch, idx, cfg.shift);
+        let image = if shift == (0, 0) {
+            data.image(idx)
+        } else {
+            shift_image(
+                data.image(idx),
+                data.rows,
+                data.cols,
+                shift,
+                &mut self.shifted,
+            );
+            &self.shifted
+        };
+        self.t_in.extend(image.iter().map(|&p| enc.time(p) as f32));
         if cfg.jitter_sd > 0.0 {
             // A generator per (seed, epoch, sample): the same noise whatever the thread split.
             let mut rng = ChaCha8Rng::seed_from_u64(
@@ -335,6 +351,15 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
                 "{} validation images held out of {} training images leave none to train on",
                 cfg.validation,
                 train_data.len()
+            ),
+        ));
+    }
+    if cfg.shift > 0 && (train_data.rows < 2 || train_data.cols < 2) {
+        return Err(Error::setting(
+            "shift",
+            format!(
+                "shift moves 2-D images, but these are {} x {} pixels",
+                train_data.rows, train_data.cols
             ),
         ));
     }
