@@ -82,6 +82,10 @@ pub struct BaselineTrainArgs {
     /// Use only the first N test images for the accuracies.
     #[arg(long)]
     test_limit: Option<usize>,
+    /// Hold out the last N training images (after --train-limit) for validation: the
+    /// per-epoch accuracy is then measured on them, and the test set is used once, at the end.
+    #[arg(long, default_value_t = 0)]
+    validation: usize,
     /// Percentile of the positive training activations that maps to one spike per step.
     #[arg(long, default_value_t = DEFAULT_PERCENTILE)]
     percentile: f64,
@@ -165,6 +169,7 @@ fn plan(a: &BaselineTrainArgs) -> Result<ReluTrainConfig> {
         dropout: a.dropout,
         seed: a.seed,
         threads: threads(a.threads)?,
+        validation: a.validation,
     };
     cfg.validate()?;
     if !(a.percentile > 0.0 && a.percentile <= 100.0) {
@@ -203,12 +208,16 @@ fn train_logged(
 
 /// One epoch as the stderr line says it.
 fn epoch_line(e: &ReluEpochLog) -> String {
+    let (what, acc) = match e.validation_accuracy {
+        Some(v) => ("validation", v),
+        None => ("test", e.test_accuracy.unwrap_or(f64::NAN)),
+    };
     format!(
-        "epoch {:>3}: loss {:.4}, train acc {:.2} %, test acc {:.2} %, {:.1} s, lr {:.2e}",
+        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {what} acc {:.2} %, {:.1} s, lr {:.2e}",
         e.epoch,
         e.train_loss,
         100.0 * e.train_accuracy,
-        100.0 * e.test_accuracy.unwrap_or(f64::NAN),
+        100.0 * acc,
         e.seconds,
         e.lr
     )

@@ -59,6 +59,12 @@ pub struct ReluTrainConfig {
     pub seed: u64,
     /// Worker threads (does not change the result, see the module notes).
     pub threads: usize,
+    /// Training images held out for validation, the last ones of the training data (0 =
+    /// none): never trained on, their accuracy is measured after every epoch
+    /// ([`ReluEpochLog::validation_accuracy`]) and the test set is then not looked at while
+    /// training, so settings and the number of epochs are chosen on them.
+    #[serde(default)]
+    pub validation: usize,
 }
 
 impl Default for ReluTrainConfig {
@@ -73,6 +79,7 @@ impl Default for ReluTrainConfig {
             dropout: 0.2,
             seed: 1,
             threads: 2,
+            validation: 0,
         }
     }
 }
@@ -132,8 +139,13 @@ pub struct ReluEpochLog {
     pub train_loss: f64,
     /// Training accuracy during the epoch (same caveats).
     pub train_accuracy: f64,
-    /// Test accuracy after the epoch, if a test set was given.
+    /// Test accuracy after the epoch, if a test set was given and no validation images are
+    /// held out.
     pub test_accuracy: Option<f64>,
+    /// Accuracy on the held-out validation images after the epoch, when the run holds some
+    /// out ([`ReluTrainConfig::validation`]).
+    #[serde(default)]
+    pub validation_accuracy: Option<f64>,
     /// Step size used.
     pub lr: f64,
     /// Wall time of the training part, seconds.
@@ -233,6 +245,16 @@ pub fn train_relu(
 /// Checks the settings against the data.
 fn check_setup(cfg: &ReluTrainConfig, train: &Dataset) -> Result<()> {
     cfg.validate()?;
+    if cfg.validation >= train.len() {
+        return Err(Error::setting(
+            "validation",
+            format!(
+                "{} validation images held out of {} training images leave none to train on",
+                cfg.validation,
+                train.len()
+            ),
+        ));
+    }
     if cfg.arch[0] != train.dim() {
         return Err(Error::dimension(format!(
             "the architecture takes {} inputs but the images have {} pixels",
@@ -254,6 +276,8 @@ struct ReluTrainer<'d> {
     cfg: &'d ReluTrainConfig,
     train: &'d Dataset,
     test: Option<&'d Dataset>,
+    /// The held-out validation images (the last `cfg.validation` of the training data).
+    validation: Option<Dataset>,
     net: ReluNet,
     rng: ChaCha8Rng,
     opt: OptState,
@@ -298,16 +322,22 @@ impl<'d> ReluTrainer<'d> {
                 correct: 0,
             })
             .collect();
+        let n = train.len();
+        let validation = match cfg.validation {
+            0 => None,
+            v => Some(train.select(&(n - v..n).collect::<Vec<_>>())?),
+        };
         Ok(ReluTrainer {
             cfg,
             train,
             test,
+            validation,
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             net,
             opt,
             shards,
             total: zeros(),
-            order: (0..train.len()).collect(),
+            order: (0..n - cfg.validation).collect(),
             epoch: 1,
             batch: 0,
             lr: cfg.lr,
@@ -426,15 +456,20 @@ impl<'r> EpochSteps<dyn FnMut(&ReluEpochLog) + 'r> for ReluTrainer<'_> {
                 what: w,
             });
         }
-        let test_accuracy = self
-            .test
-            .map(|t| evaluate_relu(&self.net, t, self.cfg.threads).accuracy());
-        let n = self.train.len() as f64;
+        let accuracy = |d: &Dataset| evaluate_relu(&self.net, d, self.cfg.threads).accuracy();
+        let validation_accuracy = self.validation.as_ref().map(accuracy);
+        // With a validation set, the test set is not looked at while training.
+        let test_accuracy = match validation_accuracy {
+            Some(_) => None,
+            None => self.test.map(accuracy),
+        };
+        let n = self.order.len() as f64;
         on_epoch(&ReluEpochLog {
             epoch: self.epoch,
             train_loss: self.loss_sum / n,
             train_accuracy: self.correct as f64 / n,
             test_accuracy,
+            validation_accuracy,
             lr: self.lr,
             seconds: self.seconds,
         });
@@ -493,6 +528,46 @@ mod tests {
         assert_eq!(a, b, "thread count changed the result");
         let c = train_relu(&ReluTrainConfig { seed: 2, ..cfg }, &d, None, |_| {}).unwrap();
         assert_ne!(a, c, "the seed changed nothing");
+    }
+
+    /// The last `validation` images are never trained on (the run equals one on the other
+    /// images alone), their accuracy replaces the per-epoch test accuracy, and holding out
+    /// everything is refused.
+    #[test]
+    fn validation_images_are_held_out() {
+        let d = halves(64);
+        let test = halves(10);
+        let cfg = ReluTrainConfig {
+            arch: vec![4, 8, 2],
+            epochs: 3,
+            batch_size: 8,
+            lr: 1e-2,
+            threads: 2,
+            validation: 16,
+            ..Default::default()
+        };
+        let mut logs = Vec::new();
+        let held = train_relu(&cfg, &d, Some(&test), |e| logs.push(e.clone())).unwrap();
+        assert_eq!(logs.len(), 3);
+        for e in &logs {
+            assert_eq!(e.test_accuracy, None);
+            let v = e.validation_accuracy.expect("a validation accuracy");
+            assert_eq!((v * 16.0).fract(), 0.0, "{v} is not k/16");
+        }
+        let mut first = d.clone();
+        first.truncate(48).unwrap();
+        let plain = ReluTrainConfig {
+            validation: 0,
+            ..cfg.clone()
+        };
+        let alone = train_relu(&plain, &first, None, |_| {}).unwrap();
+        assert_eq!(alone, held);
+        let all = ReluTrainConfig {
+            validation: 64,
+            ..cfg
+        };
+        let e = train_relu(&all, &d, None, |_| {}).unwrap_err().to_string();
+        assert!(e.contains("leave none to train on"), "{e}");
     }
 
     #[test]
