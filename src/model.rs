@@ -20,9 +20,14 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use crate::fileformat::MODEL_MAGIC;
 /// Current model format version. Version 2 stores each layer as a kind with its parameters
-/// ([`network::Layer`]); version 1 files (every layer dense) are read and converted on load.
-/// Other versions are refused.
-pub(crate) const MODEL_VERSION: u32 = 2;
+/// ([`network::Layer`]); version 3 is the same payload for a model with a convolutional layer,
+/// so that a build from before convolutions refuses such a file by its version (with a
+/// message saying so) instead of failing on an unknown layer kind. A model without one is
+/// still written as version 2, readable by those builds. Version 1 files (every layer dense)
+/// are read and converted on load. Other versions are refused.
+pub(crate) const MODEL_VERSION: u32 = 3;
+/// Layers as kinds, none of them convolutional.
+const MODEL_VERSION_NO_CONV: u32 = 2;
 /// The first format: a stack of dense layers.
 const MODEL_VERSION_DENSE_ONLY: u32 = 1;
 /// Largest model file we read (bytes). A 784-800-10 model is about 5 MB.
@@ -197,13 +202,23 @@ impl Model {
     pub(crate) fn card(&self) -> ModelCard {
         ModelCard {
             format: "firstspike-model".into(),
-            version: MODEL_VERSION,
+            version: self.format_version(),
             arch: self.arch(),
             params: self.params,
             encoding: self.encoding,
             meta: self.meta.clone(),
             weights_sha256: self.weights_hash(),
             units: "time in units of tau_syn; weights and potentials in units of theta".into(),
+        }
+    }
+
+    /// The format version this model is written with: [`MODEL_VERSION`] if it has a
+    /// convolutional layer, else 2.
+    fn format_version(&self) -> u32 {
+        if self.layers.iter().any(|l| matches!(l, Layer::Conv(_))) {
+            MODEL_VERSION
+        } else {
+            MODEL_VERSION_NO_CONV
         }
     }
 
@@ -215,7 +230,7 @@ impl Model {
             layers: self.layers.clone(),
             meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
         };
-        fileformat::write(MODEL_MAGIC, MODEL_VERSION, MAX_MODEL_BYTES, &bin)
+        fileformat::write(MODEL_MAGIC, self.format_version(), MAX_MODEL_BYTES, &bin)
             .expect("a model always serialises")
     }
 
@@ -223,6 +238,10 @@ impl Model {
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Model> {
         let b: ModelBin = match fileformat::read(bytes, MODEL_MAGIC, MODEL_VERSION, MAX_MODEL_BYTES)
         {
+            Err(FrameError::Version(MODEL_VERSION_NO_CONV)) => {
+                fileformat::read(bytes, MODEL_MAGIC, MODEL_VERSION_NO_CONV, MAX_MODEL_BYTES)
+                    .map_err(|e| frame_error(path, bytes, e))?
+            }
             Err(FrameError::Version(MODEL_VERSION_DENSE_ONLY)) => {
                 fileformat::read::<ModelBinDenseOnly>(
                     bytes,
@@ -414,6 +433,34 @@ pub(crate) mod tests {
         assert_eq!(back, m);
         assert_eq!(back.weights_hash(), m.weights_hash());
         assert_ne!(b, m.to_bytes(), "version 2 writes the layer kind");
+    }
+
+    /// A model with a convolution is written as version 3 (so builds from before convolutions
+    /// refuse it by its version), one without as version 2; both read back, and a version-2
+    /// file holding a convolution (as written before version 3 existed) still loads.
+    #[test]
+    fn conv_models_are_version_3_dense_ones_version_2() {
+        let arch = network::Arch::parse("4x4-2c3-3").unwrap();
+        let mut k = 0.0;
+        let layers = arch.build(|_, _, n| {
+            (0..n)
+                .map(|_| {
+                    k += 0.125;
+                    k
+                })
+                .collect()
+        });
+        let conv = Model { layers, ..tiny() };
+        let version = |b: &[u8]| u32::from_le_bytes(b[8..12].try_into().unwrap());
+        let b = conv.to_bytes();
+        assert_eq!(version(&b), 3);
+        assert_eq!(conv.card().version, 3);
+        assert_eq!(Model::from_bytes(&b, Path::new("c")).unwrap(), conv);
+        assert_eq!(version(&tiny().to_bytes()), 2);
+        assert_eq!(tiny().card().version, 2);
+        let mut old = b.clone();
+        old[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(Model::from_bytes(&old, Path::new("c")).unwrap(), conv);
     }
 
     #[test]
