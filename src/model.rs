@@ -51,6 +51,11 @@ pub struct ModelMeta {
     pub test_accuracy: Option<f64>,
     /// Number of test images behind `test_accuracy`.
     pub test_samples: usize,
+    /// Accuracy on the training images held out for validation, after the last epoch
+    /// (fraction), when the run held some out.
+    pub validation_accuracy: Option<f64>,
+    /// Number of held-out images behind `validation_accuracy`.
+    pub validation_samples: usize,
 }
 
 /// A feedforward first-spike network.

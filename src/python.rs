@@ -475,7 +475,9 @@ impl PyModel {
     }
 
     /// How the model was made, as a dict: dataset, train (the training settings), epochs_trained,
-    /// test_accuracy, test_samples.
+    /// test_accuracy, test_samples (None, 0 for a model from `firstspike.train`, which has no
+    /// test set), validation_accuracy, validation_samples (after the last epoch, with
+    /// `validation=`).
     #[getter]
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         json_dict(
@@ -485,9 +487,9 @@ impl PyModel {
     }
 
     /// The per-epoch log of the `firstspike.train` call that made this model (one dict per
-    /// epoch: epoch, train_loss, train_accuracy, test_accuracy — the accuracy on the
-    /// validation hold-out, None without one —, no_output_spike, lr, seconds, floored,
-    /// too_late); empty for a loaded model.
+    /// epoch: epoch, train_loss, train_accuracy, validation_accuracy — the accuracy on the
+    /// validation hold-out, None without one —, test_accuracy (None: no test set),
+    /// no_output_spike, lr, seconds, floored, too_late); empty for a loaded model.
     #[getter]
     fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let v = serde_json::to_value(&self.history).expect("log serialises");
@@ -949,8 +951,8 @@ struct Interrupt {
 ///     may have any size >= the number of classes.
 ///   epochs, seed: as the CLI's --epochs, --seed (defaults 24, 1).
 ///   validation: hold out the last N samples (not trained on) and report their accuracy
-///     after every epoch (history[k]["test_accuracy"]); the model's meta then carries the
-///     final accuracy on them.
+///     after every epoch (history[k]["validation_accuracy"]); the model's meta then
+///     carries the final accuracy on them (meta["validation_accuracy"]).
 ///   threads: worker threads (default: every core); the result does not depend on it.
 ///   progress: print a line per epoch (and a bar on a terminal) to stderr.
 ///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, init_mean, init_sd,
@@ -1032,8 +1034,8 @@ fn train(
     let (mut model, log) = res.py()?;
     // The final model's accuracy on the hold-out (the trainer measured it after the last epoch).
     if let Some(v) = log.last().and_then(|e| e.validation_accuracy) {
-        model.meta.test_accuracy = Some(v);
-        model.meta.test_samples = validation;
+        model.meta.validation_accuracy = Some(v);
+        model.meta.validation_samples = validation;
     }
     Ok(PyModel {
         model,

@@ -33,7 +33,8 @@ class Model:
         (c_out, c_in, k, k) for a convolution's kernel."""
     @property
     def meta(self) -> Dict[str, Any]:
-        """dataset, train (settings), epochs_trained, test_accuracy, test_samples."""
+        """dataset, train (settings), epochs_trained, test_accuracy, test_samples,
+        validation_accuracy, validation_samples."""
     @property
     def history(self) -> List[Dict[str, Any]]:
         """Per-epoch log of the train() call that made the model; [] if loaded."""

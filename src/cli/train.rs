@@ -632,6 +632,10 @@ fn report(run: &Run, trainer: Trainer, test_set: &Dataset) -> Result<()> {
     );
     model.meta.test_accuracy = Some(st.accuracy());
     model.meta.test_samples = st.total;
+    if let Some(v) = out.log.last().and_then(|e| e.validation_accuracy) {
+        model.meta.validation_accuracy = Some(v);
+        model.meta.validation_samples = cfg.validation;
+    }
     let (bin_w, json_w) = model.save(&a.out)?;
     debug_assert_eq!(&bin_w, bin);
     let n = train_len * cfg.epochs;

@@ -218,7 +218,8 @@ def test_train_small_net_to_stated_accuracy(tmp_path, capfd):
     assert all(e["validation_accuracy"] is not None and e["test_accuracy"] is None for e in h)
     held = m.evaluate(x[800:], y[800:])
     assert held["accuracy"] > 0.6
-    assert m.meta["test_accuracy"] == held["accuracy"] and m.meta["test_samples"] == 200
+    assert m.meta["validation_accuracy"] == held["accuracy"]
+    assert m.meta["validation_samples"] == 200 and m.meta["test_accuracy"] is None
     assert m.meta["epochs_trained"] == 2
     # Saved and loaded back, it is the same model.
     bin_path, card = m.save(tmp_path / "small")
