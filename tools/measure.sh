@@ -5,6 +5,10 @@
 #                                           (default b7d189a), REPS runs each (default 3)
 #   tools/measure.sh figures [MODEL]        accuracy, engine agreement, event-engine throughput,
 #                                           trace size and recording cost, one training epoch
+#   tools/measure.sh table MODEL...         the README's model table: per model its data set,
+#                                           parameters, test accuracy (eval), spikes and synaptic
+#                                           events per image to the decision and in a full run
+#                                           (event engine, simulate), on the full test set
 #
 # `compare` builds REV in a git worktree under target/ (as REV builds itself: b7d189a compiled
 # for the build machine's CPU, `-C target-cpu=native`; this tree builds portably and picks
@@ -91,11 +95,65 @@ EOF
     rm -rf "$tmp"
 }
 
+# One row per model: `eval --json`, `simulate --until-decision --json` and `simulate --json`
+# on the model's data set (data/<data set named in its card>), parameters counted from its arch.
+table() {
+    cargo build --release --quiet
+    local tmp
+    tmp=$(mktemp -d)
+    for model in "$@"; do
+        local card=${model%.bin}.json ds data stem
+        ds=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["meta"]["dataset"])' "$card")
+        case $ds in fashion*) data=data/fashion-mnist ;; *) data=data/mnist ;; esac
+        stem=$tmp/$(basename "${model%.bin}")
+        $fs eval --model "$model" --data "$data" --json >"$stem.eval" 2>/dev/null
+        $fs simulate --model "$model" --data "$data" --until-decision --json >"$stem.dec" 2>/dev/null
+        $fs simulate --model "$model" --data "$data" --json >"$stem.full" 2>/dev/null
+        echo "$card $stem" >>"$tmp/list"
+    done
+    python3 - "$tmp/list" <<'EOF'
+import json, re, sys
+
+def params(arch):
+    # Dense sizes (784-800-10) or a map HxW[xC], then <ch>c<k>[s<s>][p<p>] and dense sizes.
+    parts = arch.split("-")
+    m = re.fullmatch(r"(\d+)x(\d+)(?:x(\d+))?", parts[0])
+    h, w, c = (int(m[1]), int(m[2]), int(m[3] or 1)) if m else (1, 1, int(parts[0]))
+    total = 0
+    for p in parts[1:]:
+        cm = re.fullmatch(r"(\d+)c(\d+)(?:s(\d+))?(?:p(\d+))?", p)
+        if cm:
+            co, k, s, pad = int(cm[1]), int(cm[2]), int(cm[3] or 1), int(cm[4] or 0)
+            total += k * k * c * co
+            h, w, c = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1, co
+        else:
+            n = int(p)
+            total += h * w * c * n
+            h, w, c = 1, 1, n
+    return total
+
+print("| model | data | parameters | test accuracy | spikes to decision (inputs included) | synaptic events to decision | spikes, full run | synaptic events, full run |")
+print("|---|---|---|---|---|---|---|---|")
+for line in open(sys.argv[1]):
+    card, stem = line.split()
+    c = json.load(open(card))
+    arch = c["arch"] if isinstance(c["arch"], str) else "-".join(map(str, c["arch"]))
+    ev, dec, full = (json.load(open(f"{stem}.{x}")) for x in ("eval", "dec", "full"))
+    name = stem.rsplit("/", 1)[1]
+    print(f"| `{name}` | {c['meta']['dataset']} | {params(arch):,} | "
+          f"{100 * ev['accuracy']:.2f} % ({ev['correct']:,} / {ev['total']:,}) | "
+          f"{dec['spikes_before_decision_mean']:,.0f} | {dec['synaptic_events_per_sample_mean']:,.0f} | "
+          f"{full['spikes_per_sample_mean']:,.0f} | {full['synaptic_events_per_sample_mean']:,.0f} |")
+EOF
+    rm -rf "$tmp"
+}
+
 case $mode in
     compare) compare "${2:-b7d189a}" "${3:-3}" ;;
     figures) figures "${2:-$m}" ;;
+    table) shift; table "$@" ;;
     *)
-        echo "usage: tools/measure.sh compare [REV] [REPS] | figures [MODEL]" >&2
+        echo "usage: tools/measure.sh compare [REV] [REPS] | figures [MODEL] | table MODEL..." >&2
         exit 2
         ;;
 esac
