@@ -46,6 +46,11 @@ pub struct ModelMeta {
     pub test_accuracy: Option<f64>,
     /// Number of test images behind `test_accuracy`.
     pub test_samples: usize,
+    /// Where an imported model came from and how it was mapped (see [`crate::nir::import`]);
+    /// `None` for a model firstspike trained. Left out of the files when `None`, so that the
+    /// files of trained models are as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
 }
 
 /// A feedforward first-spike network.
