@@ -565,6 +565,85 @@ fn a_foreign_dense_graph_with_one_threshold_keeps_it_as_theta() {
     assert!(fired > 100 && silent > 20, "{fired} fired, {silent} silent");
 }
 
+/// A graph the official `nir` package wrote (`nir.write`: h5py, gzip-compressed float32
+/// weights; `tools/nir-import-check.py --fixtures tests/data/nir`), read in NIR's terms here
+/// with `hdf5-pure`: the conv graph of that script (input (2, 9, 9), Conv2d 4x2x3x3 stride 2
+/// padding 1, LI -> IF per channel, Flatten, Affine 6 x 100, CubaLIF per neuron, tau 2.5).
+#[test]
+fn a_graph_written_by_the_nir_package_fires_as_nir_says() {
+    let path = Path::new("tests/data/nir/foreign-conv.nir");
+    let bytes = std::fs::read(path).unwrap();
+    let f = hdf5_pure::File::from_bytes(bytes.clone()).unwrap();
+    let read = |p: &str| {
+        f.dataset(&format!("node/nodes/{p}"))
+            .unwrap()
+            .read_f64()
+            .unwrap()
+    };
+    let layers = vec![
+        L {
+            w: W::Conv {
+                k: read("conv/weight"),
+                co: 4,
+                ci: 2,
+                kk: 3,
+                stride: 2,
+                pad: 1,
+                h: 9,
+                w: 9,
+            },
+            tau: 2.5,
+            r1: read("syn/r"),
+            r2: read("mem/r"),
+            vth: read("mem/v_threshold"),
+            cuba: false,
+        },
+        L {
+            w: W::Dense {
+                w: read("fc/weight"),
+                n_out: 6,
+                n_in: 100,
+            },
+            tau: 2.5,
+            r1: read("cuba/w_in"),
+            r2: read("cuba/r"),
+            vth: read("cuba/v_threshold"),
+            cuba: true,
+        },
+    ];
+    assert!(read("cuba/tau_mem").iter().all(|t| *t == f64::INFINITY));
+    let m = nir::read_model(path).unwrap();
+    assert_eq!(m.arch_string(), "9x9x2-4c3s2p1-6");
+    assert_eq!((m.params.tau_syn, m.params.theta), (2.5, 1.0));
+    assert_eq!(
+        m,
+        nir::model_from_bytes(&bytes)
+            .map(|mut b| {
+                b.meta.import.as_mut().unwrap()["file"] =
+                    serde_json::json!(path.display().to_string());
+                b
+            })
+            .unwrap()
+    );
+    let (fired, silent) = compare(&m, &layers, 162, 20, 11);
+    assert!(fired > 500 && silent > 5, "{fired} fired, {silent} silent");
+
+    let leaky = nir::read_model(Path::new("tests/data/nir/leaky.nir")).unwrap_err();
+    match &leaky {
+        Error::NirImport {
+            refusal: NirRefusal::Leak,
+            node: Some(n),
+            path: Some(_),
+            ..
+        } if n == "lif_1" => {}
+        e => panic!("{e}"),
+    }
+    assert!(
+        leaky.to_string().contains("tests/data/nir/leaky.nir"),
+        "{leaky}"
+    );
+}
+
 // ------------------------------------------------------- export, then import
 
 /// The model's weights, parameters and encoding (not its provenance, which the import
