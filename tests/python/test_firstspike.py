@@ -317,7 +317,7 @@ def test_from_nir_gives_back_the_model_and_agrees_with_the_cli(model, test_digit
     assert rep["arch"] == back.arch
     for a, b in zip(cli_model.weights, back.weights):
         assert a.tobytes() == b.tobytes()
-    # A conv model (random weights, trained for no step) comes back with its kernels.
+    # A conv model (trained briefly) comes back with its kernels.
     conv = firstspike.train(x[:20], test_digits[1][:20], arch="28x28-3c5s3-10", epochs=1,
                             progress=False, threads=1)
     conv.to_nir(tmp_path / "c.nir")
