@@ -857,10 +857,21 @@ fn the_base_graph_imports() {
     assert_eq!(m.arch(), [4, 3]);
 }
 
+/// A refusal case: what it is, the graph (nodes, edges), the refusal, the node it names and a
+/// piece of its message.
+type Case = (
+    &'static str,
+    Vec<N>,
+    Vec<(String, String)>,
+    NirRefusal,
+    &'static str,
+    &'static str,
+);
+
 #[test]
 fn each_refusal_names_its_node_and_kind() {
     use NirRefusal::*;
-    let mut cases: Vec<(&str, Vec<N>, Vec<(String, String)>, NirRefusal, &str, &str)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let mut add = |what, nodes: Vec<N>, edges: Option<Vec<(String, String)>>, r, n, says| {
         let e = edges.unwrap_or_else(|| chain_edges(&nodes));
         cases.push((what, nodes, e, r, n, says));
