@@ -285,87 +285,20 @@ fn graph_nodes(layers: &[L], in_shape: &[usize]) -> Vec<N> {
     )];
     let mut shape = in_shape.to_vec();
     for (k, l) in layers.iter().enumerate() {
-        let s = l.w.out_shape();
-        match &l.w {
-            W::Dense { w, n_out, n_in } => {
-                if shape.len() > 1 {
-                    nodes.push(node(
-                        &format!("flat{k}"),
-                        "Flatten",
-                        vec![
-                            ("start_dim", int(0)),
-                            ("end_dim", int(-1)),
-                            ("input_type", ints(&as_i64(&shape))),
-                        ],
-                    ));
-                }
-                nodes.push(node(
-                    &format!("fc{k}"),
-                    "Affine",
-                    vec![
-                        ("weight", num(w.clone(), &[*n_out, *n_in])),
-                        ("bias", full(0.0, &[*n_out])),
-                    ],
-                ));
-            }
-            W::Conv {
-                k: kernel,
-                co,
-                ci,
-                kk,
-                stride,
-                pad,
-                h,
-                w,
-            } => nodes.push(node(
-                &format!("conv{k}"),
-                "Conv2d",
-                vec![
-                    ("weight", num(kernel.clone(), &[*co, *ci, *kk, *kk])),
-                    ("stride", ints(&[*stride as i64; 2])),
-                    ("padding", ints(&[*pad as i64; 2])),
-                    ("dilation", ints(&[1, 1])),
-                    ("groups", int(1)),
-                    ("bias", full(0.0, &[*co])),
-                    ("input_shape", ints(&[*h as i64, *w as i64])),
-                ],
-            )),
-        }
-        if l.cuba {
+        if matches!(l.w, W::Dense { .. }) && shape.len() > 1 {
             nodes.push(node(
-                &format!("cuba{k}"),
-                "CubaLIF",
+                &format!("flat{k}"),
+                "Flatten",
                 vec![
-                    ("tau_syn", full(l.tau, &s)),
-                    ("tau_mem", full(f64::INFINITY, &s)),
-                    ("r", num(l.r2.clone(), &s)),
-                    ("v_leak", full(0.0, &s)),
-                    ("v_threshold", num(l.vth.clone(), &s)),
-                    ("v_reset", full(-0.3, &s)),
-                    ("w_in", num(l.r1.clone(), &s)),
-                ],
-            ));
-        } else {
-            nodes.push(node(
-                &format!("syn{k}"),
-                "LI",
-                vec![
-                    ("tau", full(l.tau, &s)),
-                    ("r", num(l.r1.clone(), &s)),
-                    ("v_leak", full(0.0, &s)),
-                ],
-            ));
-            nodes.push(node(
-                &format!("mem{k}"),
-                "IF",
-                vec![
-                    ("r", num(l.r2.clone(), &s)),
-                    ("v_threshold", num(l.vth.clone(), &s)),
-                    ("v_reset", full(0.0, &s)),
+                    ("start_dim", int(0)),
+                    ("end_dim", int(-1)),
+                    ("input_type", ints(&as_i64(&shape))),
                 ],
             ));
         }
-        shape = s;
+        nodes.push(weight_node(k, &l.w));
+        nodes.extend(neuron_nodes(k, l));
+        shape = l.w.out_shape();
     }
     nodes.push(node(
         "output",
@@ -373,6 +306,82 @@ fn graph_nodes(layers: &[L], in_shape: &[usize]) -> Vec<N> {
         vec![("shape", ints(&as_i64(&shape)))],
     ));
     nodes
+}
+
+/// Layer `k`'s `Affine` or `Conv2d` node.
+fn weight_node(k: usize, w: &W) -> N {
+    match w {
+        W::Dense { w, n_out, n_in } => node(
+            &format!("fc{k}"),
+            "Affine",
+            vec![
+                ("weight", num(w.clone(), &[*n_out, *n_in])),
+                ("bias", full(0.0, &[*n_out])),
+            ],
+        ),
+        W::Conv {
+            k: kernel,
+            co,
+            ci,
+            kk,
+            stride,
+            pad,
+            h,
+            w,
+        } => node(
+            &format!("conv{k}"),
+            "Conv2d",
+            vec![
+                ("weight", num(kernel.clone(), &[*co, *ci, *kk, *kk])),
+                ("stride", ints(&[*stride as i64; 2])),
+                ("padding", ints(&[*pad as i64; 2])),
+                ("dilation", ints(&[1, 1])),
+                ("groups", int(1)),
+                ("bias", full(0.0, &[*co])),
+                ("input_shape", ints(&[*h as i64, *w as i64])),
+            ],
+        ),
+    }
+}
+
+/// Layer `k`'s neurons: a `CubaLIF` (w_in = r1, r = r2), or `LI` (r = r1) then `IF` (r = r2).
+fn neuron_nodes(k: usize, l: &L) -> Vec<N> {
+    let s = l.w.out_shape();
+    if l.cuba {
+        return vec![node(
+            &format!("cuba{k}"),
+            "CubaLIF",
+            vec![
+                ("tau_syn", full(l.tau, &s)),
+                ("tau_mem", full(f64::INFINITY, &s)),
+                ("r", num(l.r2.clone(), &s)),
+                ("v_leak", full(0.0, &s)),
+                ("v_threshold", num(l.vth.clone(), &s)),
+                ("v_reset", full(-0.3, &s)),
+                ("w_in", num(l.r1.clone(), &s)),
+            ],
+        )];
+    }
+    vec![
+        node(
+            &format!("syn{k}"),
+            "LI",
+            vec![
+                ("tau", full(l.tau, &s)),
+                ("r", num(l.r1.clone(), &s)),
+                ("v_leak", full(0.0, &s)),
+            ],
+        ),
+        node(
+            &format!("mem{k}"),
+            "IF",
+            vec![
+                ("r", num(l.r2.clone(), &s)),
+                ("v_threshold", num(l.vth.clone(), &s)),
+                ("v_reset", full(0.0, &s)),
+            ],
+        ),
+    ]
 }
 
 fn as_i64(s: &[usize]) -> Vec<i64> {
@@ -868,6 +877,7 @@ type Case = (
     &'static str,
 );
 
+// Long by design: one table row per refusal, so that a new refusal is one row more.
 #[test]
 fn each_refusal_names_its_node_and_kind() {
     use NirRefusal::*;

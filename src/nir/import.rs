@@ -281,24 +281,9 @@ fn layers(g: &Graph, chain: &[String]) -> Result<(Option<Encoding>, Vec<RawLayer
             }
             (Node::If { r, v_threshold }, Some(_), Some(_)) => {
                 let (_, w) = pending.take().expect("matched Some");
-                let (li_name, tau, r_li) = li.take().expect("matched Some");
-                let shape = out_flow(&w).nir_shape();
-                check_shape(name, "r", r, &shape)?;
-                check_shape(name, "v_threshold", v_threshold, &shape)?;
-                positive(&li_name, "tau", &tau)?;
-                positive(&li_name, "r", &r_li)?;
-                positive(name, "r", r)?;
-                positive(name, "v_threshold", v_threshold)?;
-                let gain = r_li.data.iter().zip(&r.data).map(|(a, b)| a * b).collect();
+                let li = li.take().expect("matched Some");
                 flow = out_flow(&w);
-                layers.push(RawLayer {
-                    weights: w,
-                    tau_node: li_name,
-                    fire_node: name.clone(),
-                    tau: tau.data,
-                    gain,
-                    threshold: v_threshold.data.clone(),
-                });
+                layers.push(li_if(name, r, v_threshold, w, li)?);
             }
             (Node::CubaLif { .. }, Some(_), None) => {
                 let (_, w) = pending.take().expect("matched Some");
@@ -589,6 +574,33 @@ fn conv(name: &str, c: &Conv2dNode, input: Shape) -> Result<Conv<f64>> {
         )));
     }
     Ok(conv)
+}
+
+/// The layer of the `IF` node `name` (resistance `r`, thresholds `v_threshold`) after weights
+/// `w` and the `LI` node `li` (its name, `tau` and `r`): gain `r_LI r_IF` per neuron.
+fn li_if(
+    name: &str,
+    r: &Array,
+    v_threshold: &Array,
+    w: Weights,
+    li: (String, Array, Array),
+) -> Result<RawLayer> {
+    let (li_name, tau, r_li) = li;
+    let shape = out_flow(&w).nir_shape();
+    check_shape(name, "r", r, &shape)?;
+    check_shape(name, "v_threshold", v_threshold, &shape)?;
+    positive(&li_name, "tau", &tau)?;
+    positive(&li_name, "r", &r_li)?;
+    positive(name, "r", r)?;
+    positive(name, "v_threshold", v_threshold)?;
+    Ok(RawLayer {
+        gain: r_li.data.iter().zip(&r.data).map(|(a, b)| a * b).collect(),
+        weights: w,
+        tau_node: li_name,
+        fire_node: name.to_string(),
+        tau: tau.data,
+        threshold: v_threshold.data.clone(),
+    })
 }
 
 /// The layer of a `CubaLIF` node `name` after weights `w`: current `LI(tau_syn, r = w_in)`,
