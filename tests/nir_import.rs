@@ -574,6 +574,95 @@ fn a_foreign_dense_graph_with_one_threshold_keeps_it_as_theta() {
     assert!(fired > 100 && silent > 20, "{fired} fired, {silent} silent");
 }
 
+#[test]
+fn a_flattened_input_map_makes_a_dense_model_taking_nir_order() {
+    // Input (2, 3, 3) -> Flatten -> Affine 4 x 18: a dense model whose 18 inputs are NIR's
+    // flattened input, as given (no permutation: there is no firstspike map to permute from).
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let layers = vec![L {
+        w: W::Dense {
+            w: (0..4 * 18).map(|_| rng.gen_range(-0.25..0.3)).collect(),
+            n_out: 4,
+            n_in: 18,
+        },
+        tau: 1.5,
+        r1: vec![1.0; 4],
+        r2: vec![2.0; 4],
+        vth: vec![1.2; 4],
+        cuba: false,
+    }];
+    let mut nodes = graph_nodes(&layers, &[2, 3, 3]);
+    assert_eq!(nodes[1].ty, "Flatten");
+    // The same weights as a Linear node (no bias field).
+    nodes[2].ty = "Linear".into();
+    nodes[2].fields.retain(|(k, _)| k != "bias");
+    let m = nir::model_from_bytes(&nir_bytes(&nodes, &chain_edges(&nodes))).unwrap();
+    assert_eq!((m.arch_string().as_str(), m.params.theta), ("18-4", 1.2));
+    let (fired, silent) = compare(&m, &layers, 18, 30, 13);
+    assert!(fired > 20 && silent > 5, "{fired} fired, {silent} silent");
+}
+
+#[test]
+fn padding_may_be_named_valid_or_same() {
+    for (pad, want) in [("same", "5x5-2c3p1-10"), ("valid", "5x5-2c3-10")] {
+        let side = if pad == "same" { 5 } else { 3 };
+        let s = [2, side, side];
+        let nodes = vec![
+            node("input", "Input", vec![("shape", ints(&[1, 5, 5]))]),
+            node(
+                "c",
+                "Conv2d",
+                vec![
+                    ("weight", full(0.3, &[2, 1, 3, 3])),
+                    ("stride", ints(&[1, 1])),
+                    ("padding", F::Str(pad.into())),
+                    ("dilation", ints(&[1, 1])),
+                    ("groups", int(1)),
+                    ("bias", full(0.0, &[2])),
+                ],
+            ),
+            node(
+                "s",
+                "LI",
+                vec![
+                    ("tau", full(1.0, &s)),
+                    ("r", full(1.0, &s)),
+                    ("v_leak", full(0.0, &s)),
+                ],
+            ),
+            node(
+                "f",
+                "IF",
+                vec![("r", full(1.0, &s)), ("v_threshold", full(1.0, &s))],
+            ),
+            node(
+                "flat",
+                "Flatten",
+                vec![("start_dim", int(0)), ("end_dim", int(-1))],
+            ),
+            node(
+                "fc",
+                "Linear",
+                vec![("weight", full(0.1, &[10, 2 * side * side]))],
+            ),
+            node(
+                "cuba",
+                "CubaLIF",
+                vec![
+                    ("tau_syn", full(1.0, &[10])),
+                    ("tau_mem", full(f64::INFINITY, &[10])),
+                    ("r", full(1.0, &[10])),
+                    ("v_leak", full(0.0, &[10])),
+                    ("v_threshold", full(1.0, &[10])),
+                ],
+            ),
+            node("output", "Output", vec![("shape", ints(&[10]))]),
+        ];
+        let m = nir::model_from_bytes(&nir_bytes(&nodes, &chain_edges(&nodes))).unwrap();
+        assert_eq!(m.arch_string(), want);
+    }
+}
+
 /// A graph the official `nir` package wrote (`nir.write`: h5py, gzip-compressed float32
 /// weights; `tools/nir-import-check.py --fixtures tests/data/nir`), read in NIR's terms here
 /// with `hdf5-pure`: the conv graph of that script (input (2, 9, 9), Conv2d 4x2x3x3 stride 2
