@@ -66,6 +66,12 @@
 //! same `s_j` (else refused: a shared kernel cannot absorb per-position gains). Thresholds,
 //! `r` and `w_in` must be finite and > 0, `tau` finite and > 0.
 //!
+//! **Each neuron fires at most once.** firstspike's neuron ignores all input after its first
+//! spike, and the import reads every `IF` and `CubaLIF` so (firstspike's exports say it in the
+//! `fires_at_most_once` metadata; other graphs rarely say anything). A graph meant for neurons
+//! that reset and fire again has the same first spikes in its first layer; in later layers it
+//! has them only as long as no neuron below would have fired a second time before them.
+//!
 //! The rescaling is exact in real numbers; in f64 each weight is `W * s` rounded once, and
 //! `s` itself is exact when the `r` are 1 and the thresholds equal (every firstspike export:
 //! then `s = 1` and the weights come back bit for bit). `v_reset` is not read: each neuron
