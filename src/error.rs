@@ -80,6 +80,20 @@ pub enum Error {
         /// What went wrong.
         what: String,
     },
+    /// A NIR graph could not be imported as a model: the file is not a NIR graph, or the graph
+    /// holds something firstspike's network cannot compute exactly. Names the node concerned
+    /// (where one is) and says why.
+    #[error("NIR import{}: {}{what}", at(.path), node_prefix(.node))]
+    NirImport {
+        /// The file read; `None` for bytes in memory.
+        path: Option<PathBuf>,
+        /// The node the refusal concerns, if one does.
+        node: Option<String>,
+        /// The kind of refusal.
+        refusal: NirRefusal,
+        /// Why, as a sentence.
+        what: String,
+    },
     /// Shapes that must agree do not (model vs data, weights vs architecture).
     #[error("dimension mismatch: {what}")]
     Dimension {
@@ -136,6 +150,40 @@ pub enum Error {
     },
 }
 
+/// Why a NIR graph cannot be imported ([`Error::NirImport`]); the message says more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NirRefusal {
+    /// Not a NIR graph file this reader understands: not HDF5, a field missing or of the wrong
+    /// type, an edge naming a node that does not exist.
+    Malformed,
+    /// A node type firstspike has no counterpart for (e.g. `Delay`, `SumPool2d`, a nested
+    /// `NIRGraph`, `Threshold`).
+    UnknownNode,
+    /// An edge that closes a cycle: a recurrent connection (firstspike networks are
+    /// feedforward).
+    Recurrent,
+    /// The graph is not one chain from one `Input` to one `Output`: a node with two successors
+    /// or two predecessors, a second input or output, a node off the chain.
+    Branching,
+    /// A leaky membrane (`LIF`, or `CubaLIF` with a finite `tau_mem`): firstspike's neuron
+    /// does not leak.
+    Leak,
+    /// An `Affine` or `Conv2d` bias that is not zero: a constant input current, which
+    /// firstspike's neuron does not have.
+    Bias,
+    /// Nodes in an order that is not weights then neurons (`Affine`/`Linear`/`Conv2d`, then
+    /// `LI -> IF` or `CubaLIF`), e.g. an `IF` without an `LI` before it.
+    Sequence,
+    /// Shapes that do not fit together (a weight matrix against the layer before it, a
+    /// parameter array against its layer).
+    Shape,
+    /// Values firstspike cannot represent exactly: time constants that differ between neurons,
+    /// a nonzero `v_leak`, a non-positive threshold, a convolution geometry it lacks
+    /// (non-square kernel, dilation, groups, ...).
+    Unrepresentable,
+}
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -143,6 +191,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 fn at(path: &Option<PathBuf>) -> String {
     path.as_ref()
         .map_or(String::new(), |p| format!(" {}", p.display()))
+}
+
+/// `node 'NAME': ` for a node, nothing for none.
+fn node_prefix(node: &Option<String>) -> String {
+    node.as_ref()
+        .map_or(String::new(), |n| format!("node '{n}': "))
 }
 
 /// `sample K: ` for a sample, nothing for none.
@@ -243,6 +297,19 @@ impl Error {
             what: what.into(),
         }
     }
+    /// A NIR graph refused on import; `node` is the node concerned, if one is.
+    pub(crate) fn nir_import(
+        node: Option<&str>,
+        refusal: NirRefusal,
+        what: impl Into<String>,
+    ) -> Self {
+        Error::NirImport {
+            path: None,
+            node: node.map(str::to_string),
+            refusal,
+            what: what.into(),
+        }
+    }
     /// Shapes that do not agree.
     pub fn dimension(what: impl Into<String>) -> Self {
         Error::Dimension { what: what.into() }
@@ -324,6 +391,19 @@ mod tests {
                     what: "HDF5 writer: x".into(),
                 },
                 vec!["dir/file.bin", "HDF5"],
+            ),
+            (
+                Error::NirImport {
+                    path: Some(p()),
+                    node: Some("li_2".into()),
+                    refusal: NirRefusal::Leak,
+                    what: "leaks".into(),
+                },
+                vec!["NIR import dir/file.bin: node 'li_2': leaks"],
+            ),
+            (
+                Error::nir_import(None, NirRefusal::Branching, "two outputs"),
+                vec!["NIR import: two outputs"],
             ),
             (
                 Error::dimension("3 inputs for 4"),

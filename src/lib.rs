@@ -171,7 +171,7 @@ pub use counts::CountReport;
 pub use data::{Dataset, Split};
 pub use embedded::mnist_test_slice;
 pub use encoding::{Encoding, EncodingKind};
-pub use error::{Error, Result};
+pub use error::{Error, NirRefusal, Result};
 pub use event::{Engine, EventNet, RunOptions, RunSummary};
 pub use inputs::{Inputs, Samples};
 pub use loss::LossOrigin;

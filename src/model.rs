@@ -52,10 +52,22 @@ pub struct ModelMeta {
     /// Number of test images behind `test_accuracy`.
     pub test_samples: usize,
     /// Accuracy on the training images held out for validation, after the last epoch
-    /// (fraction), when the run held some out.
+    /// (fraction), when the run held some out. Left out of the files when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_accuracy: Option<f64>,
-    /// Number of held-out images behind `validation_accuracy`.
+    /// Number of held-out images behind `validation_accuracy` (left out when 0).
+    #[serde(skip_serializing_if = "is_zero")]
     pub validation_samples: usize,
+    /// Where an imported model came from and how it was mapped (see [`crate::nir::import`]);
+    /// `None` for a model firstspike trained. Left out of the files when `None`, so that the
+    /// files of trained models are as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
+}
+
+/// For `skip_serializing_if`: a count of 0 is left out of the files.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A feedforward first-spike network.

@@ -3,8 +3,8 @@
 //!
 //! Binds the crate's public API only: [`Model`], the analytic solver ([`forward`],
 //! [`evaluate`]), the event engine ([`Engine`], [`TraceRecorder`], [`CountReport`]), the
-//! trainer ([`Trainer`], [`TrainConfig`]), NIR export ([`nir::write_graph`]) and IDX loading
-//! ([`Dataset::load`]). Every call copies its numpy input into Rust vectors, then releases the
+//! trainer ([`Trainer`], [`TrainConfig`]), NIR export and import ([`nir::write_graph`],
+//! [`nir::read_model`]) and IDX loading ([`Dataset::load`]). Every call copies its numpy input into Rust vectors, then releases the
 //! GIL for the work, which runs on `threads` threads (default: every core). Library errors
 //! become Python exceptions carrying the library's message (see [`py_err`]); bad arrays
 //! (dtype, shape, NaN or negative times) raise `ValueError` before any work starts.
@@ -27,8 +27,8 @@ use numpy::{
     PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyKeyboardInterrupt, PyNotImplementedError, PyOSError, PyPermissionError,
-    PyRuntimeError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyRuntimeError,
+    PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
@@ -805,15 +805,22 @@ fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
 
 /// from_nir(path) -> Model
 ///
-/// Not available: the firstspike library writes NIR (Model.to_nir, `firstspike export
-/// --format nir`) but has no NIR reader, so this raises NotImplementedError rather than
-/// guessing. Load the model's own .bin file with firstspike.load instead.
+/// Imports a feedforward NIR graph (HDF5, as nir.write or Model.to_nir writes it), as
+/// `firstspike import --nir` does: Affine/Linear/Conv2d weights (Flatten between a map and an
+/// Affine), each followed by LI -> IF or a CubaLIF with tau_mem = inf; every time constant
+/// equal, v_leak and biases 0. Weights are rescaled by r_LI r_IF (CubaLIF: w_in r) and the
+/// thresholds (see the README, "NIR: export and import"). The model's meta["import"] says how
+/// it was mapped. Model.to_nir then from_nir gives back the same weights, bit for bit.
+/// FileNotFoundError if the file does not exist; ValueError naming the node and the reason
+/// if the graph cannot be imported exactly (a leak, a bias, a cycle, a branch, ...).
 #[pyfunction]
-fn from_nir(path: PathBuf) -> PyResult<PyModel> {
-    Err(PyNotImplementedError::new_err(format!(
-        "{}: the firstspike library has NIR export only (Model.to_nir), no NIR import; load the model's .bin file with firstspike.load",
-        path.display()
-    )))
+fn from_nir(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
+    let model = py.detach(|| nir::read_model(&path)).py()?;
+    Ok(PyModel {
+        model,
+        path: None,
+        history: Vec::new(),
+    })
 }
 
 fn dataset_arrays<'py>(

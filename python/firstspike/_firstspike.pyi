@@ -33,8 +33,9 @@ class Model:
         (c_out, c_in, k, k) for a convolution's kernel."""
     @property
     def meta(self) -> Dict[str, Any]:
-        """dataset, train (settings), epochs_trained, test_accuracy, test_samples,
-        validation_accuracy, validation_samples."""
+        """dataset, train (settings), epochs_trained, test_accuracy, test_samples;
+        validation_accuracy, validation_samples after a run with validation=; and import
+        (how a graph of from_nir was mapped) for an imported model."""
     @property
     def history(self) -> List[Dict[str, Any]]:
         """Per-epoch log of the train() call that made the model; [] if loaded."""
@@ -72,7 +73,12 @@ def load(path: _Path) -> Model:
     """Loads NAME.bin (FileNotFoundError if missing, ValueError if malformed)."""
 
 def from_nir(path: _Path) -> Model:
-    """Always raises NotImplementedError: the library has NIR export only."""
+    """Imports a feedforward NIR graph (HDF5) as a model, as `firstspike import --nir` does:
+    Affine/Linear/Conv2d weights (a Flatten between a map and an Affine), each followed by
+    LI -> IF or a CubaLIF with tau_mem = inf; one time constant for every neuron, v_leak and
+    biases 0. Weights are rescaled by r_LI * r_IF (CubaLIF: w_in * r) and the thresholds;
+    meta["import"] says how. Model.to_nir then from_nir gives the same weights bit for bit.
+    FileNotFoundError if missing; ValueError naming the node and the reason if refused."""
 
 def load_idx(
     folder: _Path, split: str

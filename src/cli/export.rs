@@ -23,7 +23,7 @@ use std::time::Instant;
 /// What `export` writes.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// The network as a NIR graph: Affine -> LI -> IF per layer (needs --model).
+    /// The network as a NIR graph: Affine or Conv2d -> LI -> IF per layer (needs --model).
     Nir,
     /// Spike times as NIR EventData, one node per layer (needs --trace, or --model with --index).
     NirEvents,

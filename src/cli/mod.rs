@@ -11,6 +11,7 @@ mod demo;
 mod eval;
 mod export;
 mod hint;
+mod import;
 mod robustness;
 mod simulate;
 mod trace;
@@ -54,6 +55,8 @@ enum Cmd {
     Compare(compare::CompareArgs),
     /// Export a model as a NIR graph or JSON, or spikes as NIR EventData.
     Export(export::ExportArgs),
+    /// Import a feedforward NIR graph as a model (PREFIX.bin and PREFIX.json).
+    Import(import::ImportArgs),
     /// Accuracy under input jitter, spike deletion, low-bit or noisy weights, and deadlines.
     Robustness(robustness::RobustnessArgs),
 }
@@ -77,6 +80,7 @@ pub fn run() -> ExitCode {
             Cmd::Baseline(a) => ("baseline", baseline::run_baseline(a)),
             Cmd::Compare(a) => ("compare", compare::run(a)),
             Cmd::Export(a) => ("export", export::run(a)),
+            Cmd::Import(a) => ("import", import::run(a)),
             Cmd::Robustness(a) => ("robustness", robustness::run(a)),
         }
     });

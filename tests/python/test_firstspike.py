@@ -297,8 +297,46 @@ def test_save_and_nir(model, tmp_path):
     nir = tmp_path / "m.nir"
     model.to_nir(nir)
     assert nir.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
-    with pytest.raises(NotImplementedError, match="NIR export only"):
-        firstspike.from_nir(nir)
+
+
+def test_from_nir_gives_back_the_model_and_agrees_with_the_cli(model, test_digits, tmp_path):
+    nir = tmp_path / "m.nir"
+    model.to_nir(nir)
+    back = firstspike.from_nir(nir)
+    assert (back.arch, back.tau_syn, back.theta, back.encoding) == (
+        model.arch, model.tau_syn, model.theta, model.encoding)
+    for a, b in zip(model.weights, back.weights):
+        assert a.tobytes() == b.tobytes()  # bit for bit
+    assert back.meta["import"]["format"] == "nir"
+    assert "Input node" in back.meta["import"]["encoding"]
+    x, _ = test_digits
+    for a, b in zip(model.forward(x[:5]), back.forward(x[:5])):
+        assert np.array_equal(a, b)
+    # The CLI's import writes the same model.
+    rep = cli_json("import", "--nir", nir, "--out", tmp_path / "cli")
+    cli_model = firstspike.load(tmp_path / "cli.bin")
+    assert rep["arch"] == back.arch
+    for a, b in zip(cli_model.weights, back.weights):
+        assert a.tobytes() == b.tobytes()
+    # A conv model (trained briefly) comes back with its kernels.
+    conv = firstspike.train(x[:20], test_digits[1][:20], arch="28x28-3c5s3-10", epochs=1,
+                            progress=False, threads=1)
+    conv.to_nir(tmp_path / "c.nir")
+    cback = firstspike.from_nir(tmp_path / "c.nir")
+    assert cback.arch == conv.arch and cback.weights[0].shape == (3, 1, 5, 5)
+    for a, b in zip(conv.weights, cback.weights):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_from_nir_refuses_clearly(model, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        firstspike.from_nir(tmp_path / "missing.nir")
+    with pytest.raises(ValueError, match="NIR import .*not an HDF5 file"):
+        firstspike.from_nir(MODEL)
+    # A graph the official nir package wrote (tools/nir-import-check.py --fixtures): its
+    # membrane leaks (LIF), which firstspike's neuron does not.
+    with pytest.raises(ValueError, match="node 'lif_1'.*leaky membrane"):
+        firstspike.from_nir(ROOT / "tests" / "data" / "nir" / "leaky.nir")
 
 
 def test_bad_arrays(model, test_digits):
