@@ -16,14 +16,15 @@
 #   3. the NEST sdist from PyPI (pip download --no-binary), unpacked;
 #   4. CMake with -Dwith-mpi=ON -Dwith-openmp=ON -Dwith-python=ON and NEST's model set
 #      "precise" (the neuron, generator, recorder and synapse that tools/nest-check and
-#      tools/nest-scale use, among a dozen: about half the compile of the full set),
+#      tools/nest-scale use, among a dozen; a much shorter compile than the full set),
 #      make -j$JOBS, make install into the venv (NEST installs its Python package into the
 #      venv that runs CMake);
 #   5. a check that the venv's nest reports have_mpi = True.
 # It prints how long each step and the whole took.
 #
 # Environment: JOBS (parallel compile jobs, default 2), PYTHON (a Python 3.11),
-# NEST_VERSION (default 3.10.0), NEST_MODELSET (default precise; "full" builds every model). On a busy machine run it under `nice -n 19`.
+# NEST_VERSION (default 3.10.0), NEST_MODELSET (default precise; "full" builds every model).
+# On a busy machine run it under `nice -n 19`.
 # OpenMPI refuses to run as root unless told: `mpirun --allow-run-as-root`, or
 # OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; more processes than cores needs
 # `mpirun --oversubscribe`.
