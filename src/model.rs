@@ -92,6 +92,10 @@ pub(crate) struct ModelCard {
     pub(crate) version: u32,
     /// Layer sizes, e.g. [784, 800, 10].
     pub(crate) arch: Vec<usize>,
+    /// The layers as `--arch` writes them, e.g. `784-800-10` or `28x28-32c5s2-64c5s2-10`
+    /// (what the sizes alone do not say for a convolution). Missing in cards written before.
+    #[serde(default)]
+    pub(crate) layers: String,
     /// Neuron parameters.
     pub(crate) params: NeuronParams,
     /// Input encoding.
@@ -221,6 +225,7 @@ impl Model {
             format: "firstspike-model".into(),
             version: self.format_version(),
             arch: self.arch(),
+            layers: self.arch_string(),
             params: self.params,
             encoding: self.encoding,
             meta: self.meta.clone(),
@@ -472,6 +477,8 @@ pub(crate) mod tests {
         let b = conv.to_bytes();
         assert_eq!(version(&b), 3);
         assert_eq!(conv.card().version, 3);
+        assert_eq!(conv.card().layers, "4x4-2c3-3");
+        assert_eq!(tiny().card().layers, "3-2-1");
         assert_eq!(Model::from_bytes(&b, Path::new("c")).unwrap(), conv);
         assert_eq!(version(&tiny().to_bytes()), 2);
         assert_eq!(tiny().card().version, 2);

@@ -10,6 +10,7 @@ use firstspike::analytic::{evaluate, Net};
 use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::model::Model;
 use firstspike::progress::NO_PROGRESS;
+use firstspike::simulate::verify;
 use std::path::{Path, PathBuf};
 
 fn repo(p: impl AsRef<Path>) -> PathBuf {
@@ -91,9 +92,28 @@ fn scores_its_recorded_accuracy(name: &str, test: &Dataset) {
 #[ignore = "needs full MNIST (tools/fetch-mnist.sh)"]
 fn shipped_mnist_models_score_their_recorded_accuracy() {
     let te = mnist(Split::Test);
-    for name in ["mnist-784-800-10", "mnist-784-400-400-10"] {
+    for name in [
+        "mnist-784-800-10",
+        "mnist-784-400-400-10",
+        "mnist-conv-32c5s2-64c5s2-10",
+    ] {
         scores_its_recorded_accuracy(name, &te);
     }
+}
+
+/// The shipped convolutional model in both engines on the first 1,000 MNIST test digits:
+/// same decisions, same fired neurons, same causal sets, spike times within tolerance (the
+/// README quotes `firstspike verify` on all 10,000).
+#[test]
+#[ignore = "needs full MNIST (tools/fetch-mnist.sh)"]
+fn shipped_conv_model_engines_agree_on_test_digits() {
+    let mut te = mnist(Split::Test);
+    te.truncate(1_000).unwrap();
+    let model = Model::load(&repo("models/mnist-conv-32c5s2-64c5s2-10.bin")).unwrap();
+    let rep = verify(&model, &te, 2, NO_PROGRESS).unwrap();
+    assert_eq!(rep.samples, 1_000);
+    assert!(rep.spikes_compared > 1_000_000, "{rep:?}");
+    assert!(rep.agree(), "{rep:?}");
 }
 
 #[test]

@@ -137,7 +137,8 @@ print("|---|---|---|---|---|---|---|---|")
 for line in open(sys.argv[1]):
     card, stem = line.split()
     c = json.load(open(card))
-    arch = c["arch"] if isinstance(c["arch"], str) else "-".join(map(str, c["arch"]))
+    # The card's "layers" (cards from before it: the sizes, all dense).
+    arch = c.get("layers") or "-".join(map(str, c["arch"]))
     ev, dec, full = (json.load(open(f"{stem}.{x}")) for x in ("eval", "dec", "full"))
     name = stem.rsplit("/", 1)[1]
     print(f"| `{name}` | {c['meta']['dataset']} | {params(arch):,} | "
