@@ -566,3 +566,62 @@ fn a_run_resumes_on_another_thread_count() {
     assert_eq!(bits(&out.model), bits(&reference));
     assert_eq!(out.log.len(), 3);
 }
+
+/// With `--validation`, `train` keeps the model of the best epoch so far as `PREFIX.best.bin`:
+/// it is the model of a run stopped after that epoch (same weights, bit for bit), and it
+/// carries that epoch's validation accuracy. Without a validation split there is no such file.
+#[test]
+fn the_best_validation_epoch_is_kept_and_equals_a_run_stopped_there() {
+    use std::process::Command;
+    let d = tmp("best");
+    write_idx(&d, &data(300, 7), &data(16, 8));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let train = |epochs: usize, validation: usize, out: &Path| {
+        let o = Command::new(bin())
+            .args([
+                "train",
+                "--data",
+                &s(&d),
+                "--arch",
+                "16-8-4",
+                "--batch",
+                "8",
+            ])
+            .args(["--lr", "0.01", "--seed", "3", "--threads", "2"])
+            .args(["--epochs", &epochs.to_string()])
+            .args(["--validation", &validation.to_string(), "--out", &s(out)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let full = d.join("full");
+    train(6, 100, &full);
+    let log: Vec<serde_json::Value> = std::fs::read_to_string(d.join("full.log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let v: Vec<f64> = log
+        .iter()
+        .map(|e| e["validation_accuracy"].as_f64().unwrap())
+        .collect();
+    // The first epoch with the highest accuracy (later ties are not "better").
+    let best = (0..v.len()).fold(0, |b, k| if v[k] > v[b] { k } else { b });
+    // These settings peak before the end, with a tie at the last epoch, so that the kept
+    // model is not simply the final one.
+    assert!(best + 1 < v.len(), "{v:?}");
+    let kept = Model::load(&d.join("full.best.bin")).unwrap();
+    assert_eq!(kept.meta.epochs_trained, best + 1, "{v:?}");
+    assert_eq!(kept.meta.validation_accuracy, Some(v[best]));
+    assert_eq!(
+        kept.meta.test_accuracy, None,
+        "the test set is not read for it"
+    );
+    let stopped = d.join("stopped");
+    train(best + 1, 100, &stopped);
+    let there = Model::load(&d.join("stopped.bin")).unwrap();
+    assert_eq!(bits(&kept), bits(&there), "{v:?}");
+    let plain = d.join("plain");
+    train(1, 0, &plain);
+    assert!(!d.join("plain.best.bin").exists());
+}

@@ -48,7 +48,8 @@ pub struct TrainArgs {
     test_limit: Option<usize>,
     /// Hold out the last N training images (after --train-limit) for validation: the
     /// per-epoch accuracy is then measured on them, not on the test set, which is used once,
-    /// at the end [default: 0, none; with --resume, the checkpoint's].
+    /// at the end; the model of the best epoch so far is kept as PREFIX.best.bin [default: 0,
+    /// none; with --resume, the checkpoint's].
     #[arg(long)]
     validation: Option<usize>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
@@ -436,7 +437,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         out: &out,
         train_len: train_set.len() - cfg.validation,
     };
-    drive(&run, &mut trainer, &mut lines, every)?;
+    drive(
+        &run,
+        &mut trainer,
+        (&train_set, &test_set),
+        &mut lines,
+        every,
+    )?;
     report(&run, trainer, &test_set)
 }
 
@@ -494,7 +501,13 @@ struct Run<'r> {
 
 /// Runs the training to its end with a progress bar, the per-epoch log and curve, a
 /// checkpoint at every epoch end and every `every`, and Ctrl-C.
-fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) -> Result<()> {
+fn drive(
+    run: &Run,
+    trainer: &mut Trainer,
+    sets: (&Dataset, &Dataset),
+    lines: &mut String,
+    every: Duration,
+) -> Result<()> {
     let (a, cfg) = (run.a, run.cfg);
     let ckpt_path = &run.out.ckpt;
     let bar = progress_bar(run.train_len, "", a.json);
@@ -520,6 +533,9 @@ fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) 
         |c| {
             c.save(ckpt_path)?;
             last_ckpt = Some((c.epoch, c.batch));
+            if c.batch == 0 {
+                keep_best(c, &a.out, sets)?;
+            }
             Ok(())
         },
         |p| match p {
@@ -551,6 +567,33 @@ fn drive(run: &Run, trainer: &mut Trainer, lines: &mut String, every: Duration) 
     bar.finish_and_clear();
     run_end(res, ckpt_path, last_ckpt, per_epoch)?;
     log_err.map_or(Ok(()), Err)
+}
+
+/// At an epoch end of a run with a validation split: when the epoch just finished has the
+/// best validation accuracy so far (strictly better than every earlier epoch), its model is
+/// written to `PREFIX.best.bin` (and `.json`), so that the stopping epoch can be chosen on
+/// validation without training again. Its test accuracy is not measured (the test set is
+/// read once, for the model the user picks).
+fn keep_best(c: &Checkpoint, out: &Path, (train, test): (&Dataset, &Dataset)) -> Result<()> {
+    let v: Vec<f64> = c.log.iter().filter_map(|e| e.validation_accuracy).collect();
+    let Some((&last, before)) = v.split_last() else {
+        return Ok(());
+    };
+    if before.iter().any(|&b| b >= last) {
+        return Ok(());
+    }
+    let mut model = Trainer::resume(c.clone(), train, Some(test))?
+        .finish()
+        .model;
+    model.meta.validation_accuracy = Some(last);
+    model.meta.validation_samples = c.config.validation;
+    model.save(&best_prefix(out))?;
+    Ok(())
+}
+
+/// `PREFIX.best`, where `keep_best` writes.
+fn best_prefix(out: &Path) -> PathBuf {
+    with_ext(out, "best")
 }
 
 /// The line `train` prints after each epoch.
