@@ -1,29 +1,13 @@
 //! Convolutional networks: the architecture syntax, both engines bit for bit on real digits,
 //! traces from either engine giving the same gradients, model files, and training.
 
+mod common;
+
+use common::random_arch_model;
 use firstspike::{
     mnist_test_slice, record_samples, replay_gradients, train, verify, Arch, EngineKind, Layer,
-    LossOrigin, Model, ModelMeta, NeuronParams, TrainConfig, NO_PROGRESS,
+    LossOrigin, Model, NeuronParams, TrainConfig, NO_PROGRESS,
 };
-use rand::{Rng, SeedableRng};
-
-/// A conv model of `arch` on 28x28 digits with seeded random weights that make most neurons
-/// fire (mean weight sum 2-4 thresholds), at neuron parameters `params`.
-fn random_model(arch: &str, seed: u64, params: NeuronParams) -> Model {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let arch = Arch::parse(arch).unwrap();
-    let layers = arch.build(|_, fan_in, n| {
-        (0..n)
-            .map(|_| params.theta * 6.0 / fan_in as f64 * rng.gen_range(-0.5..1.5))
-            .collect::<Vec<f64>>()
-    });
-    Model {
-        params,
-        encoding: Default::default(),
-        layers,
-        meta: ModelMeta::default(),
-    }
-}
 
 #[test]
 fn arch_syntax_round_trips_and_explains_errors() {
@@ -69,7 +53,7 @@ fn engines_agree_on_conv_nets() {
                 tau_syn: params.0,
                 theta: params.1,
             };
-            let model = random_model(arch, 10 * k as u64 + p as u64, params);
+            let model = random_arch_model(arch, 10 * k as u64 + p as u64, params);
             let rep = verify(&model, &digits, 2, NO_PROGRESS).unwrap();
             assert!(rep.agree(), "{arch} {params:?}: {rep:?}");
             assert_eq!(rep.max_abs_time_diff, 0.0, "{arch}: {rep:?}");
@@ -82,7 +66,7 @@ fn engines_agree_on_conv_nets() {
 #[test]
 fn conv_traces_of_both_engines_give_the_same_gradients() {
     let digits = mnist_test_slice().unwrap();
-    let model = random_model("28x28-6c5s2-8c3s2p1-10", 3, NeuronParams::default());
+    let model = random_arch_model("28x28-6c5s2-8c3s2p1-10", 3, NeuronParams::default());
     let picks = [0, 1, 2, 3];
     let (ev, _) =
         record_samples(&model, &digits, &picks, EngineKind::Event, 1, NO_PROGRESS).unwrap();
@@ -110,7 +94,7 @@ fn conv_traces_of_both_engines_give_the_same_gradients() {
 /// A conv model survives a save and a load with the same weights, geometry and identity.
 #[test]
 fn conv_models_save_and_load() {
-    let model = random_model("28x28-6c5s2-8c3s2p1-10", 4, NeuronParams::default());
+    let model = random_arch_model("28x28-6c5s2-8c3s2p1-10", 4, NeuronParams::default());
     let dir = std::env::temp_dir().join(format!("firstspike-conv-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (bin, _) = model.save(&dir.join("conv")).unwrap();

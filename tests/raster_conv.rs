@@ -3,32 +3,20 @@
 
 mod common;
 
-use common::{mnist_slice, npy};
+use common::{mnist_slice, npy, random_arch_model};
 use firstspike::data::Split;
-use firstspike::{Arch, Model, ModelMeta, NeuronParams, Shape};
-use rand::{Rng, SeedableRng};
+use firstspike::{Model, NeuronParams, Shape};
 use serde_json::Value;
 use std::process::Command;
 
 /// A conv model of `arch` with seeded random weights that make most neurons fire, at
 /// tau_syn != 1 so that a time unit cannot hide.
 fn conv_model(arch: &str) -> Model {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let params = NeuronParams {
         tau_syn: 2.5,
         theta: 0.7,
     };
-    let layers = Arch::parse(arch).unwrap().build(|_, fan_in, n| {
-        (0..n)
-            .map(|_| params.theta * 6.0 / fan_in as f64 * rng.gen_range(-0.5..1.5))
-            .collect::<Vec<f64>>()
-    });
-    Model {
-        params,
-        encoding: Default::default(),
-        layers,
-        meta: ModelMeta::default(),
-    }
+    random_arch_model(arch, 5, params)
 }
 
 #[test]

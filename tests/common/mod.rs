@@ -3,10 +3,11 @@
 // Each test file uses only some of these.
 #![allow(dead_code)]
 
-use firstspike::model::Layer;
+use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::network::Arch;
 use firstspike::neuron::NeuronParams;
 use firstspike::train::{Checkpoint, RunEnd, Schedule, Trainer};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use std::ops::Range;
 
 /// The neuron parameters every test of a formula runs at, `(tau_syn, theta)`: the defaults
@@ -28,6 +29,24 @@ pub const UNIT_CASES: [NeuronParams; 3] = [
         theta: 1.8,
     },
 ];
+
+/// A model of `arch` (any layer kinds, e.g. `28x28-6c5s2-10`) at neuron parameters `params`,
+/// with weights drawn from `seed` so that most neurons fire: each weight is theta * 6 / fan-in
+/// times a uniform factor in [-0.5, 1.5), a mean weight sum of 3 thresholds.
+pub fn random_arch_model(arch: &str, seed: u64, params: NeuronParams) -> Model {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let layers = Arch::parse(arch).unwrap().build(|_, fan_in, n| {
+        (0..n)
+            .map(|_| params.theta * 6.0 / fan_in as f64 * rng.gen_range(-0.5..1.5))
+            .collect::<Vec<f64>>()
+    });
+    Model {
+        params,
+        encoding: Default::default(),
+        layers,
+        meta: ModelMeta::default(),
+    }
+}
 
 /// Fully connected layers of sizes `arch` (input first), every weight drawn uniformly from `w`.
 pub fn random_layers(rng: &mut impl Rng, arch: &[usize], w: Range<f64>) -> Vec<Layer> {
