@@ -179,6 +179,7 @@ struct LayerLimits<F> {
 /// `b_j`, `causal[j]` (zero for a neuron without gradient: silent, no delta, or later than
 /// `GRAD_TIME_LIMIT`). Returns the largest causal bound.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn neuron_terms<F: Real>(
     net: &Net<F>,
     pass: &ForwardPass<F>,
@@ -234,6 +235,7 @@ fn neuron_terms<F: Real>(
 /// Per input i of layer `l` among the first `max_c` along the order: its position and
 /// `e_i` in the record, and (below the first layer) `d_in[i] = dL/dt_i =
 /// e_i sum_{j: k_i < causal[j]} w_ji h_j`.
+#[inline(always)]
 fn input_terms<F: Real>(
     net: &Net<F>,
     pass: &ForwardPass<F>,
@@ -267,10 +269,14 @@ fn input_terms<F: Real>(
             Layer::Conv(conv) => {
                 let co = conv.channels;
                 let mut acc = F::zero();
-                conv.for_each_target(i, |tap, j0| {
-                    let row = &conv.w[tap * co..(tap + 1) * co];
-                    acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
-                });
+                conv.for_each_target(
+                    i,
+                    #[inline(always)]
+                    |tap, j0| {
+                        let row = &conv.w[tap * co..(tap + 1) * co];
+                        acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
+                    },
+                );
                 acc
             }
         };
@@ -280,7 +286,7 @@ fn input_terms<F: Real>(
 
 /// `sum_j w_j h_j` over the neurons j with `k < c_j` (those whose causal set holds the input
 /// at position k).
-#[inline]
+#[inline(always)]
 fn masked_dot<F: Real>(w: &[F], h: &[F], c: &[u32], k: u32) -> F {
     w.iter()
         .zip(h)
@@ -302,6 +308,21 @@ pub(crate) fn add_conv<F: Real>(
     taps: Range<usize>,
     g: &mut [F],
 ) {
+    crate::cpu::best(
+        #[inline(always)]
+        || sum_conv(samples, layer, conv, taps, g),
+    )
+}
+
+/// [`add_conv`]'s body, inlined into the copy for each instruction set.
+#[inline(always)]
+fn sum_conv<F: Real>(
+    samples: &[SampleGrad<F>],
+    layer: usize,
+    conv: &Conv<F>,
+    taps: Range<usize>,
+    g: &mut [F],
+) {
     let out = conv.output();
     let co = conv.channels;
     for lg in samples
@@ -317,23 +338,28 @@ pub(crate) fn add_conv<F: Real>(
                     continue;
                 }
                 let (a, b) = (&lg.a[j0..j0 + co], &lg.b[j0..j0 + co]);
-                conv.for_each_input(oy, ox, |tap, i| {
-                    let k = lg.pos[i];
-                    if k == NOT_CAUSAL || !taps.contains(&tap) {
-                        return;
-                    }
-                    let e = lg.e[i];
-                    let r = tap - taps.start;
-                    let gr = &mut g[r * co..(r + 1) * co];
-                    for (((gj, &aj), &bj), &cj) in gr.iter_mut().zip(a).zip(b).zip(c) {
-                        *gj = *gj
-                            + if k < cj {
-                                e.mul_add(aj, -bj)
-                            } else {
-                                F::zero()
-                            };
-                    }
-                });
+                conv.for_each_input(
+                    oy,
+                    ox,
+                    #[inline(always)]
+                    |tap, i| {
+                        let k = lg.pos[i];
+                        if k == NOT_CAUSAL || !taps.contains(&tap) {
+                            return;
+                        }
+                        let e = lg.e[i];
+                        let r = tap - taps.start;
+                        let gr = &mut g[r * co..(r + 1) * co];
+                        for (((gj, &aj), &bj), &cj) in gr.iter_mut().zip(a).zip(b).zip(c) {
+                            *gj = *gj
+                                + if k < cj {
+                                    e.mul_add(aj, -bj)
+                                } else {
+                                    F::zero()
+                                };
+                        }
+                    },
+                );
             }
         }
     }

@@ -83,12 +83,13 @@ impl Shape {
     }
 
     /// The index of (row, column, channel).
-    #[inline]
+    #[inline(always)]
     pub fn index(&self, y: usize, x: usize, c: usize) -> usize {
         (y * self.w + x) * self.c + c
     }
 
     /// (row, column, channel) of an index.
+    #[inline(always)]
     pub fn position(&self, i: usize) -> (usize, usize, usize) {
         (i / (self.w * self.c), (i / self.c) % self.w, i % self.c)
     }
@@ -127,6 +128,7 @@ pub struct Conv<F> {
 
 impl<F> Conv<F> {
     /// The output feature map (0 rows or columns if the kernel does not fit).
+    #[inline(always)]
     pub fn output(&self) -> Shape {
         let side = |n: usize| {
             (n + 2 * self.pad)
@@ -152,7 +154,7 @@ impl<F> Conv<F> {
     /// the kernel tap `(ky k + kx) c_in + c` (its weights are `w[tap c_out..][..c_out]`) and
     /// `neuron0` the index of channel 0 of that position (its neurons are
     /// `neuron0..neuron0 + c_out`). Positions come in increasing neuron order.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn for_each_target(&self, i: usize, mut f: impl FnMut(usize, usize)) {
         let (y, x, c) = self.input.position(i);
         let out = self.output();
@@ -177,7 +179,7 @@ impl<F> Conv<F> {
 
     /// Calls `f(tap, input)` for every input of output position `(oy, ox)` that lies inside
     /// the input map (padding taps skipped), in tap order.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn for_each_input(&self, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
         let (k, s, p) = (self.kernel, self.stride, self.pad);
         let cin = self.input.c;

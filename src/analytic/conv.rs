@@ -33,7 +33,7 @@ use crate::real::Real;
 /// `A > this (S - theta)`, the crossing `t_ref + tau ln(A/(S - theta))` computed in `F` is
 /// strictly later than `T` (the margin covers the rounding of exp, ln and the products, and
 /// the ulps of the absolute times).
-#[inline]
+#[inline(always)]
 pub(crate) fn bound_factor<F: Real>(e: F, t: F, t_ref: F, tau: F) -> F {
     let four = F::of(4.0);
     e * (F::one() + F::TIE_MARGIN + four * F::epsilon() * (t.abs() + t_ref.abs()) / tau)
@@ -49,9 +49,42 @@ fn later<F: Real>(a: F, ek: F, d: F) -> bool {
 
 /// One convolutional layer: input times `t_in` (+inf = none, `(row, column, channel)` order)
 /// to output times, recording the input order, each neuron's causal bound and `S - theta` at
-/// its spike (see the module doc).
+/// its spike (see the module doc). Compiled for the CPU's widest instruction set
+/// ([`crate::cpu::best`]); every copy computes the same bits.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_forward<F: Real>(
+    conv: &Conv<F>,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    order: &mut Vec<u32>,
+    t_out: &mut Vec<F>,
+    causal: &mut Vec<u32>,
+    s_minus_theta: &mut Vec<F>,
+) {
+    crate::cpu::best(
+        #[inline(always)]
+        || {
+            conv_sweep(
+                conv,
+                t_in,
+                theta,
+                tau,
+                scratch,
+                order,
+                t_out,
+                causal,
+                s_minus_theta,
+            )
+        },
+    )
+}
+
+/// [`conv_forward`]'s body, inlined into the copy for each instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn conv_sweep<F: Real>(
     conv: &Conv<F>,
     t_in: &[F],
     theta: F,
@@ -69,18 +102,24 @@ pub(crate) fn conv_forward<F: Real>(
     if order.is_empty() {
         return;
     }
+    let co = conv.channels;
     let LayerScratch {
         s, a, t_last, last, ..
     } = scratch;
-    for v in [&mut *s, &mut *a, &mut *t_last] {
+    for v in [&mut *s, &mut *a] {
         v.clear();
         v.resize(n_out, F::zero());
     }
+    // The neurons of one output position (its `co` channels) share their inputs, so the
+    // last input's time and position are kept per position.
+    t_last.clear();
+    t_last.resize(n_out / co, F::zero());
     last.clear();
-    last.resize(n_out, 0);
+    last.resize(n_out / co, 0);
     let mut sw = Sweep {
         theta,
         tau,
+        co,
         t_ref: t_in[order[0] as usize],
         s,
         a,
@@ -90,7 +129,6 @@ pub(crate) fn conv_forward<F: Real>(
         causal,
         s_minus_theta,
     };
-    let co = conv.channels;
     for (k, &i) in order.iter().enumerate() {
         let t = t_in[i as usize];
         let x = (t - sw.t_ref) / tau;
@@ -98,25 +136,43 @@ pub(crate) fn conv_forward<F: Real>(
         // state before a rebase, as the event engine predicted them.
         let ex = x.exp();
         let ek = bound_factor(ex, t, sw.t_ref, tau);
-        conv.for_each_target(i as usize, |_, j0| sw.fire_due(j0..j0 + co, t, ek));
-        let e = if x > F::REBASE_LIMIT {
+        let k = k as u32;
+        if x > F::REBASE_LIMIT {
+            conv.for_each_target(
+                i as usize,
+                #[inline(always)]
+                |_, j0| sw.fire_due(j0, t, ek),
+            );
             sw.rebase(t, (-x).exp());
-            F::one()
+            conv.for_each_target(
+                i as usize,
+                #[inline(always)]
+                |tap, j0| sw.integrate(j0, &conv.w[tap * co..(tap + 1) * co], t, F::one(), k),
+            );
         } else {
-            ex
-        };
-        conv.for_each_target(i as usize, |tap, j0| {
-            sw.integrate(j0, &conv.w[tap * co..(tap + 1) * co], t, e, k as u32)
-        });
+            // Without a rebase, each position's check and update can go together: they
+            // touch only that position's neurons.
+            conv.for_each_target(
+                i as usize,
+                #[inline(always)]
+                |tap, j0| {
+                    sw.fire_due(j0, t, ek);
+                    sw.integrate(j0, &conv.w[tap * co..(tap + 1) * co], t, ex, k);
+                },
+            );
+        }
     }
     sw.fire_pending();
 }
 
-/// The state of one convolutional layer's sweep: per neuron S (`-inf` once fired), A
-/// (relative to `t_ref`), its last input's time and position, and what the layer records.
+/// The state of one convolutional layer's sweep: per neuron S (`-inf` once fired) and A
+/// (relative to `t_ref`), per output position its last input's time and position, and what
+/// the layer records.
 struct Sweep<'a, F> {
     theta: F,
     tau: F,
+    /// Output channels: neurons `p co..(p + 1) co` are output position `p`'s.
+    co: usize,
     t_ref: F,
     s: &'a mut [F],
     a: &'a mut [F],
@@ -128,11 +184,12 @@ struct Sweep<'a, F> {
 }
 
 impl<F: Real> Sweep<'_, F> {
-    /// Fires the neurons `js` whose pending crossing comes no later than an input at `t`
-    /// (`ek` its factor of the test without `ln`), before that input reaches them.
-    #[inline]
-    fn fire_due(&mut self, js: std::ops::Range<usize>, t: F, ek: F) {
-        let theta = self.theta;
+    /// Fires the neurons of the position starting at neuron `j0` whose pending crossing
+    /// comes no later than an input at `t` (`ek` its factor of the test without `ln`),
+    /// before that input reaches them.
+    #[inline(always)]
+    fn fire_due(&mut self, j0: usize, t: F, ek: F) {
+        let (theta, js) = (self.theta, j0..j0 + self.co);
         let due =
             self.s[js.clone()]
                 .iter()
@@ -156,41 +213,44 @@ impl<F: Real> Sweep<'_, F> {
     }
 
     /// `max(t_ref + tau ln(A / (S - theta)), t_last)` of neuron `j` (`S > theta`).
-    #[inline]
+    #[inline(always)]
     fn crossing(&self, j: usize) -> F {
         let d = self.s[j] - self.theta;
-        (self.t_ref + self.tau * (self.a[j] / d).ln()).max(self.t_last[j])
+        (self.t_ref + self.tau * (self.a[j] / d).ln()).max(self.t_last[j / self.co])
     }
 
     /// Records neuron `j`'s spike at `tp` and takes it out of every later test (`S = -inf`).
+    #[inline(always)]
     fn fire(&mut self, j: usize, tp: F) {
         self.t_out[j] = tp;
-        self.causal[j] = self.last[j] + 1;
+        self.causal[j] = self.last[j / self.co] + 1;
         self.s_minus_theta[j] = self.s[j] - self.theta;
         self.s[j] = F::neg_infinity();
     }
 
     /// Moves the reference time to `t`, `A <- A r` with `r = exp(-(t - t_ref)/tau)`.
+    #[inline(always)]
     fn rebase(&mut self, t: F, r: F) {
         self.a.iter_mut().for_each(|v| *v = *v * r);
         self.t_ref = t;
     }
 
     /// The input at position `k`, time `t` (`e = exp((t - t_ref)/tau)`), reaching the
-    /// neurons `j0..` with weights `w`: `S += w`, `A += w e`.
-    #[inline]
+    /// `co` neurons from `j0` with weights `w`: `S += w`, `A += w e`.
+    #[inline(always)]
     fn integrate(&mut self, j0: usize, w: &[F], t: F, e: F, k: u32) {
-        let js = j0..j0 + w.len();
-        let (sj, aj) = (&mut self.s[js.clone()], &mut self.a[js.clone()]);
+        let js = j0..j0 + self.co;
+        let (sj, aj) = (&mut self.s[js.clone()], &mut self.a[js]);
         for ((sv, av), &w) in sj.iter_mut().zip(aj.iter_mut()).zip(w) {
             *sv = *sv + w;
             *av = *av + w * e;
         }
-        self.t_last[js.clone()].iter_mut().for_each(|v| *v = t);
-        self.last[js].iter_mut().for_each(|v| *v = k);
+        self.t_last[j0 / self.co] = t;
+        self.last[j0 / self.co] = k;
     }
 
     /// After the last input: whatever crossing is pending happens.
+    #[inline(always)]
     fn fire_pending(&mut self) {
         for j in 0..self.s.len() {
             if self.s[j] > self.theta {

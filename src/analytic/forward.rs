@@ -41,7 +41,8 @@ fn candidates<F: Real>(s: &[F], a: &[F], theta: F, zc: F) -> u32 {
 pub struct LayerScratch<F> {
     pub(super) s: Vec<F>,
     pub(super) a: Vec<F>,
-    /// Per neuron of a convolution: its last input's time and that input's position.
+    /// Per output position of a convolution: its last input's time and that input's
+    /// position in the sorted order.
     pub(super) t_last: Vec<F>,
     pub(super) last: Vec<u32>,
     keys: Vec<u128>,
