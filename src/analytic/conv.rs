@@ -129,13 +129,19 @@ fn conv_sweep<F: Real>(
         causal,
         s_minus_theta,
     };
+    // exp(x) and the test factor of the previous input, reused by the inputs at its time
+    // (same x; a rebase forgets them, as x is then 0).
+    let (mut t_prev, mut ex, mut ek) = (F::nan(), F::one(), F::one());
     for (k, &i) in order.iter().enumerate() {
         let t = t_in[i as usize];
         let x = (t - sw.t_ref) / tau;
         // The pending crossings of the neurons this input reaches are checked against the
         // state before a rebase, as the event engine predicted them.
-        let ex = x.exp();
-        let ek = bound_factor(ex, t, sw.t_ref, tau);
+        if t != t_prev {
+            ex = x.exp();
+            ek = bound_factor(ex, t, sw.t_ref, tau);
+            t_prev = t;
+        }
         let k = k as u32;
         if x > F::REBASE_LIMIT {
             conv.for_each_target(
@@ -144,6 +150,7 @@ fn conv_sweep<F: Real>(
                 |_, j0| sw.fire_due(j0, t, ek),
             );
             sw.rebase(t, (-x).exp());
+            t_prev = F::nan();
             conv.for_each_target(
                 i as usize,
                 #[inline(always)]
