@@ -6,7 +6,8 @@
 //!   forward pass, reported as samples/s.
 //! - `event/full_run/<model>`, `event/until_decision/<model>`: the event engine, one thread,
 //!   reported as synaptic events/s.
-//! - `analytic/train_step_f32`: the trainer's steps on the 784-800-10 model (below).
+//! - `analytic/train_step_f32/<model>`: the trainer's steps on the 784-800-10 and the conv
+//!   model (below).
 //! - `rate/sim_t300/rate-784-800-10`: the rate-coded baseline's simulator, T = 300 steps with
 //!   constant input currents, reported as samples/s.
 //!
@@ -30,9 +31,10 @@ use std::path::PathBuf;
 const SAMPLES: usize = 64;
 
 /// The shipped first-spike models.
-const MODELS: [&str; 4] = [
+const MODELS: [&str; 5] = [
     "mnist-784-800-10",
     "mnist-784-400-400-10",
+    "mnist-conv-32c5s2-64c5s2-10",
     "fashion-784-800-10",
     "fashion-784-800-10-q4",
 ];
@@ -96,30 +98,34 @@ fn analytic(c: &mut Criterion) {
             })
         });
     }
-    let (_, model, _) = &models[0];
-    g.bench_function("train_step_f32", |b| {
-        // Training itself, on one thread: the trainer's steps over the 1,000 embedded digits
-        // (an epoch end every 32 steps) in batches of 32 (forward, loss, per-sample gradient records, then the row-wise update:
-        // gradient sums, Adam, costs), two steps per iteration, no input jitter, default
-        // settings otherwise.
-        let digits = mnist_test_slice().expect("embedded slice");
-        let cfg = TrainConfig {
-            epochs: 1_000_000,
-            batch_size: 32,
-            threads: 1,
-            jitter_sd: 0.0,
-            arch: firstspike::Arch::of_layers(&model.layers),
-            params: model.params,
-            encoding: model.encoding,
-            ..TrainConfig::default()
-        };
-        let mut trainer = Trainer::from_model(&cfg, model, &digits, None).expect("trainer");
-        b.iter(|| {
-            for _ in 0..2 {
-                black_box(trainer.step(&mut |_| {}).expect("training step"));
-            }
-        })
-    });
+    let trained = models
+        .iter()
+        .filter(|(name, ..)| name == "mnist-784-800-10" || name.starts_with("mnist-conv"));
+    for (name, model, _) in trained {
+        g.bench_function(BenchmarkId::new("train_step_f32", name), |b| {
+            // Training itself, on one thread: the trainer's steps over the 1,000 embedded
+            // digits (an epoch end every 32 steps) in batches of 32 (forward, loss,
+            // per-sample gradient records, then the row-wise update: gradient sums, Adam,
+            // costs), two steps per iteration, no input jitter, default settings otherwise.
+            let digits = mnist_test_slice().expect("embedded slice");
+            let cfg = TrainConfig {
+                epochs: 1_000_000,
+                batch_size: 32,
+                threads: 1,
+                jitter_sd: 0.0,
+                arch: firstspike::Arch::of_layers(&model.layers),
+                params: model.params,
+                encoding: model.encoding,
+                ..TrainConfig::default()
+            };
+            let mut trainer = Trainer::from_model(&cfg, model, &digits, None).expect("trainer");
+            b.iter(|| {
+                for _ in 0..2 {
+                    black_box(trainer.step(&mut |_| {}).expect("training step"));
+                }
+            })
+        });
+    }
     g.finish();
 }
 

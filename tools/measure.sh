@@ -3,6 +3,9 @@
 #
 #   tools/measure.sh compare [REV] [REPS]   side by side: this tree against commit REV
 #                                           (default b7d189a), REPS runs each (default 3)
+#   tools/measure.sh compare-conv REV [REPS] the same for the shipped conv model: a training
+#                                           epoch of its architecture on 10,000 images, eval,
+#                                           verify (REV must know conv layers)
 #   tools/measure.sh figures [MODEL]        accuracy, engine agreement, event-engine throughput,
 #                                           trace size and recording cost, one training epoch
 #   tools/measure.sh table MODEL...         the README's model table: per model its data set,
@@ -42,7 +45,7 @@ figures() {
 }
 
 compare() {
-    local rev=${1:-b7d189a} reps=${2:-3}
+    local suite=$1 rev=${2:-b7d189a} reps=${3:-3}
     local old_tree=target/measure-$rev
     cargo build --release --quiet
     if [ ! -e "$old_tree/.git" ]; then
@@ -53,14 +56,25 @@ compare() {
     local tmp
     tmp=$(mktemp -d)
     # name | arguments (the same for both binaries)
-    local -a names=(train-epoch eval simulate-full simulate-decision verify)
-    local -a cmds=(
-        "train --epochs 1 --test-limit 1000 --out $tmp/epoch"
-        "eval --model $m"
-        "simulate --model $m"
-        "simulate --model $m --until-decision"
-        "verify --model $m"
-    )
+    local -a names cmds
+    if [ "$suite" = conv ]; then
+        local c=models/mnist-conv-32c5s2-64c5s2-10.bin
+        names=(train-conv-10k eval-conv verify-conv)
+        cmds=(
+            "train --arch 28x28-32c5s2-64c5s2-10 --epochs 1 --train-limit 10000 --test-limit 1000 --shift 2 --out $tmp/epoch"
+            "eval --model $c"
+            "verify --model $c"
+        )
+    else
+        names=(train-epoch eval simulate-full simulate-decision verify)
+        cmds=(
+            "train --epochs 1 --test-limit 1000 --out $tmp/epoch"
+            "eval --model $m"
+            "simulate --model $m"
+            "simulate --model $m --until-decision"
+            "verify --model $m"
+        )
+    fi
     echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; old = $rev ($(git rev-parse --short "$rev")), new = $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' + changes')"
     echo "full MNIST (60,000 training, 10,000 test images), default threads; $reps runs each, old and new alternating"
     for r in $(seq "$reps"); do
@@ -150,11 +164,15 @@ EOF
 }
 
 case $mode in
-    compare) compare "${2:-b7d189a}" "${3:-3}" ;;
+    compare) compare dense "${2:-b7d189a}" "${3:-3}" ;;
+    compare-conv)
+        [ $# -ge 2 ] || { echo "usage: tools/measure.sh compare-conv REV [REPS]" >&2; exit 2; }
+        compare conv "$2" "${3:-3}"
+        ;;
     figures) figures "${2:-$m}" ;;
     table) shift; table "$@" ;;
     *)
-        echo "usage: tools/measure.sh compare [REV] [REPS] | figures [MODEL] | table MODEL..." >&2
+        echo "usage: tools/measure.sh compare [REV] [REPS] | compare-conv REV [REPS] | figures [MODEL] | table MODEL..." >&2
         exit 2
         ;;
 esac
