@@ -359,7 +359,10 @@ fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
 /// gets `S = -inf`: the sweep may go on adding to it (its sums are never read again; its
 /// causal set was recorded when it fired) and it never passes a test. When a neuron of the
 /// layer is queued at the input's time or earlier (it ignores the input), the sweep looks at
-/// each neuron's status instead. Other layers (sparse, skip connections) go target by target.
+/// each neuron's status instead. A layer sharing one reference time (a convolution's) goes
+/// target by target with the layer's factors computed once per spike
+/// ([`Engine::deliver_shared`]); other layers (sparse, skip connections) go target by target
+/// with each target's own.
 pub struct Engine<'n> {
     net: &'n CompiledNet,
     // Per neuron (dense id), structure of arrays.
@@ -387,6 +390,8 @@ pub struct Engine<'n> {
     row_of: Vec<u32>,
     /// Per neuron: the layers its synapses reach, `lo..hi` (empty for none).
     reach: Vec<(u32, u32)>,
+    /// Scratch of [`Engine::deliver_shared`]: the targets to predict exactly.
+    to_predict: Vec<u32>,
 }
 
 impl<'n> Engine<'n> {
@@ -419,6 +424,7 @@ impl<'n> Engine<'n> {
             layers,
             row_of,
             reach,
+            to_predict: Vec::new(),
         }
     }
 
@@ -486,6 +492,7 @@ impl<'n> Engine<'n> {
                 self.shared_input(layer + 1, t);
             }
             match self.row_of[iu] {
+                GENERAL if self.feeds_shared(iu, layer) => self.deliver_shared(layer + 1, iu, t),
                 GENERAL => self.deliver(iu, t, &mut factor),
                 l => self.deliver_dense(l as usize, iu, t),
             }
@@ -591,6 +598,80 @@ impl<'n> Engine<'n> {
         }
     }
 
+    /// Whether neuron `src` of layer `layer` reaches only layer `layer + 1`, a layer sharing
+    /// one reference time (a convolution's).
+    #[inline]
+    fn feeds_shared(&self, src: usize, layer: usize) -> bool {
+        let next = layer as u32 + 1;
+        self.reach[src] == (next, next + 1)
+            && self.layers[next as usize]
+                .shared
+                .is_some_and(|sh| sh.started)
+    }
+
+    /// Delivers neuron `src`'s spike at `t` to its targets, all in layer `l`, whose neurons
+    /// share one reference time ([`Self::feeds_shared`]): [`Self::deliver`]'s operations
+    /// target by target, with the layer's factors and bookkeeping looked up once.
+    /// [`Self::shared_input`] has already set or rebased the layer's reference time for this
+    /// spike, so `x = (t - t_ref)/tau` is within `REBASE_LIMIT` and no neuron rebases here.
+    fn deliver_shared(&mut self, l: usize, src: usize, t: f64) {
+        let net = self.net;
+        let (theta, tau) = (net.params.theta, net.params.tau_syn);
+        let sh = self.layers[l]
+            .shared
+            .expect("a layer sharing its reference time");
+        let f = InputFactor::new(t, self.t_ref[sh.lo], tau);
+        debug_assert!(f.rebase.is_none(), "the layer was rebased for this spike");
+        let (e, ek, delivered) = (f.e, f.ek, sh.delivered);
+        let Engine {
+            s,
+            a,
+            n_in,
+            t_last,
+            bound,
+            status,
+            pred,
+            watched,
+            layers,
+            to_predict,
+            ..
+        } = self;
+        // Slices, not the vectors: their headers would be reloaded after every store.
+        let (s, a, n_in, t_last) = (&mut s[..], &mut a[..], &mut n_in[..], &mut t_last[..]);
+        let (bound, status, pred, watched) =
+            (&mut bound[..], &mut status[..], &pred[..], &mut watched[..]);
+        let layer = &mut layers[l];
+        layer.guard = layer.guard.min(t);
+        let (lo, hi) = (net.offsets[src], net.offsets[src + 1]);
+        for (&tg, &w) in net.targets[lo..hi].iter().zip(&net.weights[lo..hi]) {
+            let j = tg as usize;
+            match status[j] {
+                Status::Fired => continue,
+                // The pending spike comes no later than this input: ignored.
+                Status::Exact if pred[j] <= t => continue,
+                _ => {}
+            }
+            s[j] += w;
+            a[j] += w * e;
+            n_in[j] += 1;
+            t_last[j] = t;
+            bound[j] = delivered;
+            let d = s[j] - theta;
+            if d <= 0.0 {
+                status[j] = Status::Silent;
+            } else if holds(a[j], ek, d) {
+                status[j] = Status::Deferred;
+                if !watched[j] {
+                    watched[j] = true;
+                    layer.watch.push(tg);
+                }
+            } else {
+                to_predict.push(tg);
+            }
+        }
+        self.predict_due(l);
+    }
+
     /// Delivers neuron `src`'s spike at `t` to dense layer `l`, whose every neuron it reaches:
     /// one sweep `S += w`, `A += w exp((t - t_ref)/tau)` over the layer, with the factor (and
     /// a rebase) computed once. Test (1) at `T = t` runs in the same sweep; the rare neurons
@@ -669,6 +750,17 @@ impl<'n> Engine<'n> {
         }
         let g = &mut self.layers[l].guard;
         *g = g.min(t);
+    }
+
+    /// Predicts (and queues) every neuron of layer `l` in `to_predict`, which it empties.
+    /// The order does not matter: the queue orders by time and id, not by push.
+    fn predict_due(&mut self, l: usize) {
+        let mut due = std::mem::take(&mut self.to_predict);
+        for &j in &due {
+            self.predict(j as usize, l);
+        }
+        due.clear();
+        self.to_predict = due;
     }
 
     /// Neuron `j` (of layer `l`) predicted exactly, as `on_input` does,
@@ -781,26 +873,34 @@ impl<'n> Engine<'n> {
                 }
             }
         } else {
-            let mut list = std::mem::take(&mut self.layers[l].watch);
-            list.retain(|&id| {
+            let Engine {
+                s,
+                a,
+                t_ref,
+                status,
+                watched,
+                layers,
+                to_predict,
+                ..
+            } = self;
+            // Slices, not the vectors: their headers would be reloaded after every store.
+            let (s, a, t_ref, status) = (&s[..], &a[..], &t_ref[..], &status[..]);
+            let watched = &mut watched[..];
+            layers[l].watch.retain(|&id| {
                 let j = id as usize;
-                if self.status[j] != Status::Deferred {
-                    self.watched[j] = false;
+                if status[j] != Status::Deferred {
+                    watched[j] = false;
                     return false;
                 }
-                if holds(
-                    self.a[j],
-                    bound.get(t_l, self.t_ref[j], tau),
-                    self.s[j] - theta,
-                ) {
+                if holds(a[j], bound.get(t_l, t_ref[j], tau), s[j] - theta) {
                     deferred = true;
                     return true;
                 }
-                self.watched[j] = false;
-                self.predict(j, l);
+                watched[j] = false;
+                to_predict.push(id);
                 false
             });
-            self.layers[l].watch = list;
+            self.predict_due(l);
         }
         self.layers[l].guard = if deferred { t_l } else { f64::INFINITY };
     }
