@@ -621,6 +621,45 @@ fn the_best_validation_epoch_is_kept_and_equals_a_run_stopped_there() {
     train(best + 1, 100, &stopped);
     let there = Model::load(&d.join("stopped.bin")).unwrap();
     assert_eq!(bits(&kept), bits(&there), "{v:?}");
+    // `eval --save-accuracy` reads the test set for the kept model once and records what
+    // the stopped run recorded at its end, in the .bin and the .json, weights untouched.
+    let best_bin = d.join("full.best.bin");
+    let eval = |model: &Path| {
+        Command::new(bin())
+            .args([
+                "eval",
+                "--data",
+                &s(&d),
+                "--model",
+                &s(model),
+                "--save-accuracy",
+            ])
+            .output()
+            .unwrap()
+    };
+    let o = eval(&best_bin);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let recorded = Model::load(&best_bin).unwrap();
+    assert_eq!(recorded.meta.test_accuracy, there.meta.test_accuracy);
+    assert!(recorded.meta.test_accuracy.is_some());
+    assert_eq!(recorded.meta.test_samples, 16);
+    assert_eq!(recorded.meta.validation_accuracy, Some(v[best]));
+    assert_eq!(bits(&recorded), bits(&kept));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("full.best.json")).unwrap()).unwrap();
+    assert_eq!(
+        card["meta"]["test_accuracy"].as_f64(),
+        there.meta.test_accuracy
+    );
+    // Not a .bin path: refused before anything is read or written.
+    let o = eval(&d.join("full.best"));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a model's .bin file"));
     let plain = d.join("plain");
     train(1, 0, &plain);
     assert!(!d.join("plain.best.bin").exists());
