@@ -7,7 +7,7 @@
 //! - `event/full_run/<model>`, `event/until_decision/<model>`: the event engine, one thread,
 //!   reported as synaptic events/s.
 //! - `analytic/train_step_f32/<model>`: the trainer's steps on the 784-800-10 and the conv
-//!   model (below).
+//!   models (below).
 //! - `rate/sim_t300/rate-784-800-10`: the rate-coded baseline's simulator, T = 300 steps with
 //!   constant input currents, reported as samples/s.
 //!
@@ -31,10 +31,11 @@ use std::path::PathBuf;
 const SAMPLES: usize = 64;
 
 /// The shipped first-spike models.
-const MODELS: [&str; 5] = [
+const MODELS: [&str; 6] = [
     "mnist-784-800-10",
     "mnist-784-400-400-10",
     "mnist-conv-32c5s2-64c5s2-10",
+    "mnist-conv-32c5s2p2-64c5s2p2-10",
     "fashion-784-800-10",
     "fashion-784-800-10-q4",
 ];

@@ -96,24 +96,30 @@ fn shipped_mnist_models_score_their_recorded_accuracy() {
         "mnist-784-800-10",
         "mnist-784-400-400-10",
         "mnist-conv-32c5s2-64c5s2-10",
+        "mnist-conv-32c5s2p2-64c5s2p2-10",
     ] {
         scores_its_recorded_accuracy(name, &te);
     }
 }
 
-/// The shipped convolutional model in both engines on the first 1,000 MNIST test digits:
+/// The shipped convolutional models in both engines on the first 1,000 MNIST test digits:
 /// same decisions, same fired neurons, same causal sets, spike times within tolerance (the
 /// README quotes `firstspike verify` on all 10,000).
 #[test]
 #[ignore = "needs full MNIST (tools/fetch-mnist.sh)"]
-fn shipped_conv_model_engines_agree_on_test_digits() {
+fn shipped_conv_models_engines_agree_on_test_digits() {
     let mut te = mnist(Split::Test);
     te.truncate(1_000).unwrap();
-    let model = Model::load(&repo("models/mnist-conv-32c5s2-64c5s2-10.bin")).unwrap();
-    let rep = verify(&model, &te, 2, NO_PROGRESS).unwrap();
-    assert_eq!(rep.samples, 1_000);
-    assert!(rep.spikes_compared > 1_000_000, "{rep:?}");
-    assert!(rep.agree(), "{rep:?}");
+    for name in [
+        "mnist-conv-32c5s2-64c5s2-10",
+        "mnist-conv-32c5s2p2-64c5s2p2-10",
+    ] {
+        let model = Model::load(&repo(format!("models/{name}.bin"))).unwrap();
+        let rep = verify(&model, &te, 2, NO_PROGRESS).unwrap();
+        assert_eq!(rep.samples, 1_000);
+        assert!(rep.spikes_compared > 1_000_000, "{name}: {rep:?}");
+        assert!(rep.agree(), "{name}: {rep:?}");
+    }
 }
 
 #[test]
