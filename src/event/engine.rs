@@ -361,7 +361,7 @@ fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
 /// layer is queued at the input's time or earlier (it ignores the input), the sweep looks at
 /// each neuron's status instead. A layer sharing one reference time (a convolution's) goes
 /// target by target with the layer's factors computed once per spike
-/// ([`Engine::deliver_shared`]); other layers (sparse, skip connections) go target by target
+/// (`Engine::deliver_shared`); other layers (sparse, skip connections) go target by target
 /// with each target's own.
 pub struct Engine<'n> {
     net: &'n CompiledNet,
