@@ -588,8 +588,8 @@ impl PyModel {
     /// Accuracy with the analytic solver (f64), as `firstspike eval --json` reports it, with
     /// the same keys: model (the file, None if not loaded from one), accuracy, correct, total,
     /// no_output_spike (counted as errors), fired_mean_per_layer (mean spikes per layer,
-    /// inputs first), seconds, samples_per_second, threads, recorded (always None).
-    /// labels: integers (N,) below the number of outputs.
+    /// inputs first), seconds, samples_per_second, threads, recorded and saved_to (always
+    /// None). labels: integers (N,) below the number of outputs.
     #[pyo3(signature = (x, labels, threads=None))]
     fn evaluate<'py>(
         &self,
@@ -661,6 +661,7 @@ impl PyModel {
             "samples_per_second": total as f64 / secs,
             "threads": threads,
             "recorded": null,
+            "saved_to": null,
         });
         json_dict(py, &v)
     }
