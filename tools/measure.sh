@@ -3,9 +3,10 @@
 #
 #   tools/measure.sh compare [REV] [REPS]   side by side: this tree against commit REV
 #                                           (default b7d189a), REPS runs each (default 3)
-#   tools/measure.sh compare-conv REV [REPS] the same for the shipped conv model: a training
-#                                           epoch of its architecture on 10,000 images, eval,
-#                                           verify (REV must know conv layers)
+#   tools/measure.sh compare-conv REV [REPS] the same for the first shipped conv model
+#                                           (mnist-conv-32c5s2-64c5s2-10): a training epoch of
+#                                           its architecture on 10,000 images, eval, verify
+#                                           (REV must know conv layers)
 #   tools/measure.sh figures [MODEL]        accuracy, engine agreement, event-engine throughput,
 #                                           trace size and recording cost, one training epoch
 #   tools/measure.sh table MODEL...         the README's model table: per model its data set,

@@ -245,9 +245,9 @@ fn sweep_layer<F: Real>(
         }
         let z = z_here;
         // The next input's test threshold, so that the update sweep can test as it goes.
-        // An input at the same time as this one has this one's z (bit for bit: the same
-        // exp of the same argument, as a rebase here leaves none for it), so ties (black
-        // pixels, all at t_max) cost no exp.
+        // An input at the same time as this one has this one's z, bit for bit: the same exp
+        // of the same argument, since a tied input cannot rebase (this one already did if
+        // it had to). So ties (black pixels, all at t_max) cost no exp.
         let zn = match order.get(k + 1) {
             Some(&n) if t_in[n as usize] == t => z,
             Some(&n) => ((t_in[n as usize] - t_ref) / tau).exp(),
