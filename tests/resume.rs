@@ -621,8 +621,17 @@ fn the_best_validation_epoch_is_kept_and_equals_a_run_stopped_there() {
     train(best + 1, 100, &stopped);
     let there = Model::load(&d.join("stopped.bin")).unwrap();
     assert_eq!(bits(&kept), bits(&there), "{v:?}");
-    // `eval --save-accuracy` reads the test set for the kept model once and records what
-    // the stopped run recorded at its end, in the .bin and the .json, weights untouched.
+    // A run with a validation split does not read the test set, not even at its end.
+    assert_eq!(there.meta.test_accuracy, None);
+    assert_eq!(
+        Model::load(&full.with_extension("bin"))
+            .unwrap()
+            .meta
+            .test_accuracy,
+        None
+    );
+    // `eval --save-accuracy` reads the test set for the kept model once and records the
+    // accuracy the stopped run's model has, in the .bin and the .json, weights untouched.
     let best_bin = d.join("full.best.bin");
     let eval = |model: &Path| {
         Command::new(bin())
@@ -637,6 +646,9 @@ fn the_best_validation_epoch_is_kept_and_equals_a_run_stopped_there() {
             .output()
             .unwrap()
     };
+    let o = eval(&d.join("stopped.bin"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let there = Model::load(&d.join("stopped.bin")).unwrap();
     let o = eval(&best_bin);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let recorded = Model::load(&best_bin).unwrap();

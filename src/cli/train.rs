@@ -47,9 +47,10 @@ pub struct TrainArgs {
     #[arg(long)]
     test_limit: Option<usize>,
     /// Hold out the last N training images (after --train-limit) for validation: the
-    /// per-epoch accuracy is then measured on them, not on the test set, which is used once,
-    /// at the end; the model of the best epoch so far is kept as PREFIX.best.bin [default: 0,
-    /// none; with --resume, the checkpoint's].
+    /// per-epoch accuracy is then measured on them and the test set is not read at all; the
+    /// model of the best epoch so far is kept as PREFIX.best.bin. Read the test set once, for
+    /// the model you choose, with `eval --save-accuracy` [default: 0, none; with --resume, the
+    /// checkpoint's].
     #[arg(long)]
     validation: Option<usize>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
@@ -660,27 +661,44 @@ fn run_end(
     }
 }
 
-/// Evaluates the trained model on the test set, saves it, and says what was done.
+/// Saves the trained model and says what was done. Without a validation split the model is
+/// evaluated on the test set. With one, the test set is not read at all: the user picks a
+/// model on validation accuracy (this run's `PREFIX.best.bin`, or one of several runs) and
+/// reads the test set once for that model, with `eval --save-accuracy`.
 fn report(run: &Run, trainer: Trainer, test_set: &Dataset) -> Result<()> {
     let (a, cfg, train_len) = (run.a, run.cfg, run.train_len);
     let (bin, log_path, ckpt_path) = (&run.out.bin, &run.out.log, &run.out.ckpt);
     let out = trainer.finish();
     let mut model = out.model;
-    let st = evaluate(
-        &Net::<f64>::from_model(&model),
-        &model.encoding,
-        test_set,
-        cfg.threads,
-        NO_PROGRESS,
-    );
-    model.meta.test_accuracy = Some(st.accuracy());
-    model.meta.test_samples = st.total;
+    let st = (cfg.validation == 0).then(|| {
+        evaluate(
+            &Net::<f64>::from_model(&model),
+            &model.encoding,
+            test_set,
+            cfg.threads,
+            NO_PROGRESS,
+        )
+    });
+    if let Some(st) = &st {
+        model.meta.test_accuracy = Some(st.accuracy());
+        model.meta.test_samples = st.total;
+    }
+    // The best validation epoch (the first of equals), kept as PREFIX.best.bin.
+    let best = out
+        .log
+        .iter()
+        .filter_map(|e| e.validation_accuracy.map(|v| (e.epoch, v)))
+        .fold(None, |b: Option<(usize, f64)>, (k, v)| match b {
+            Some((_, bv)) if bv >= v => b,
+            _ => Some((k, v)),
+        });
     if let Some(v) = out.log.last().and_then(|e| e.validation_accuracy) {
         model.meta.validation_accuracy = Some(v);
         model.meta.validation_samples = cfg.validation;
     }
     let (bin_w, json_w) = model.save(&a.out)?;
     debug_assert_eq!(&bin_w, bin);
+    let best_bin = best.map(|_| with_ext(&best_prefix(&a.out), "bin"));
     let n = train_len * cfg.epochs;
     if a.json {
         print_json(&json!({
@@ -692,20 +710,37 @@ fn report(run: &Run, trainer: Trainer, test_set: &Dataset) -> Result<()> {
             "epochs": cfg.epochs,
             "train_seconds": out.train_seconds,
             "samples_per_second": n as f64 / out.train_seconds,
-            "test_accuracy": st.accuracy(),
-            "test_samples": st.total,
-            "no_output_spike": st.no_output_spike,
+            "test_accuracy": st.as_ref().map(|s| s.accuracy()),
+            "test_samples": st.as_ref().map_or(0, |s| s.total),
+            "no_output_spike": st.as_ref().map(|s| s.no_output_spike),
+            "validation_accuracy": model.meta.validation_accuracy,
+            "best_epoch": best.map(|b| b.0),
+            "best_validation_accuracy": best.map(|b| b.1),
+            "best_model": best_bin,
             "seed": cfg.seed,
         }));
     } else {
+        let held_out = match (&st, best) {
+            (Some(st), _) => format!(
+                "test accuracy {:.2} % on {} images",
+                100.0 * st.accuracy(),
+                st.total
+            ),
+            (None, Some((k, v))) => format!(
+                "best validation accuracy {:.2} % at epoch {k}, kept as {}; the test set was not \
+                 read: measure the model you choose once, with `firstspike eval --model MODEL.bin \
+                 --save-accuracy`",
+                100.0 * v,
+                best_bin.as_ref().expect("a best epoch").display()
+            ),
+            (None, None) => "no epoch was validated".into(),
+        };
         println!(
-            "trained {} for {} epochs in {:.1} s ({:.0} samples/s); test accuracy {:.2} % on {} images; wrote {} and {}",
+            "trained {} for {} epochs in {:.1} s ({:.0} samples/s); {held_out}; wrote {} and {}",
             model.arch_string(),
             cfg.epochs,
             out.train_seconds,
             n as f64 / out.train_seconds,
-            100.0 * st.accuracy(),
-            st.total,
             bin_w.display(),
             json_w.display()
         );

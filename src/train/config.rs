@@ -64,7 +64,8 @@ pub struct TrainConfig {
     /// Training images held out for validation, taken from the end of the training data
     /// (0 = none). The trainer then never trains on them, and its per-epoch accuracy is
     /// measured on them (`EpochLog::validation_accuracy`) instead of on a test set: settings
-    /// and the number of epochs are chosen on it, and the test set is used once, at the end.
+    /// and the number of epochs are chosen on it, and the test set is read once, for the chosen
+    /// model (`firstspike train` does not read it when this is set).
     pub validation: usize,
     /// Quantisation-aware training: 0 = off; else every batch runs its forward and backward
     /// passes with each layer's weights quantised to this many bits
