@@ -1,6 +1,7 @@
 //! Forward pass of the analytic solver, generic over f32/f64.
 
 use super::conv::conv_forward;
+use super::dense_simd::{layer_forward_simd, Step, StepTimes};
 use crate::network::{Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
@@ -47,6 +48,9 @@ pub struct LayerScratch<F> {
     pub(super) last: Vec<u32>,
     keys: Vec<u128>,
     keys64: Vec<u64>,
+    /// The explicit-SIMD dense sweep's inputs in time order, and their times.
+    pub(super) steps: Vec<Step<F>>,
+    pub(super) times: Vec<StepTimes<F>>,
     /// Per segment: some neuron passed the candidate test against the next input.
     flagged: Vec<bool>,
     /// Per segment: neurons that have not fired yet.
@@ -113,8 +117,60 @@ pub(super) fn sort_inputs<F: Real>(
 /// after such a decision: a branch per neuron tested was a fifth of the training forward
 /// pass). A neuron that has fired gets `S = -inf`, which keeps it out of every later test;
 /// a segment whose neurons have all fired is no longer swept.
+///
+/// On a CPU with AVX-512, layers of at least 32 (f64) or 64 (f32) neurons run the same
+/// computation with the loops turned around: a block of neurons takes every input in turn
+/// with its sums in vector registers (about 1.6x faster in f64). Each neuron takes the same
+/// operations in the same order either way, so the results are the same bit for bit.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_forward<F: Real>(
+    w: &[F],
+    n_in: usize,
+    n_out: usize,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    order: &mut Vec<u32>,
+    t_out: &mut Vec<F>,
+    causal: &mut Vec<u32>,
+    s_minus_theta: &mut Vec<F>,
+) {
+    if n_out >= F::BLOCK
+        && layer_forward_simd(
+            w,
+            n_out,
+            t_in,
+            theta,
+            tau,
+            scratch,
+            order,
+            t_out,
+            causal,
+            s_minus_theta,
+        )
+    {
+        return;
+    }
+    layer_forward_generic(
+        w,
+        n_in,
+        n_out,
+        t_in,
+        theta,
+        tau,
+        scratch,
+        order,
+        t_out,
+        causal,
+        s_minus_theta,
+    )
+}
+
+/// [`layer_forward`] without the explicit-SIMD kernel: the sweep written for every CPU
+/// (compiled for the widest instruction set the CPU has). The same results, bit for bit.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn layer_forward_generic<F: Real>(
     w: &[F],
     n_in: usize,
     n_out: usize,
@@ -308,6 +364,23 @@ fn sweep_layer<F: Real>(
     }
 }
 
+/// A layer's output buffers, as the explicit-SIMD sweep fills them.
+pub struct Outputs<'a, F> {
+    pub(super) t_out: &'a mut [F],
+    pub(super) causal: &'a mut [u32],
+    pub(super) s_minus_theta: &'a mut [F],
+}
+
+impl<F: Real> Outputs<'_, F> {
+    /// Neuron `j` fires at `t` with the first `k` inputs as its causal set.
+    #[inline(always)]
+    pub(super) fn fire(&mut self, j: usize, t: F, k: usize, s_minus_theta: F) {
+        self.t_out[j] = t;
+        self.causal[j] = k as u32;
+        self.s_minus_theta[j] = s_minus_theta;
+    }
+}
+
 /// Full forward pass of `net` on input times `t_in`, reusing `pass` and `scratch`.
 pub fn forward<F: Real>(
     net: &Net<F>,
@@ -386,7 +459,8 @@ mod tests {
         let mut late = 0;
         for _ in 0..200 {
             let n_in = rng.gen_range(1..20);
-            let n_out = rng.gen_range(1..8);
+            // Up to 80 neurons: blocks of the explicit-SIMD sweep too, with a partial one.
+            let n_out = rng.gen_range(1..80);
             let w: Vec<f64> = (0..n_in * n_out)
                 .map(|_| w_scale * rng.gen_range(-0.5..1.0))
                 .collect();
@@ -435,6 +509,88 @@ mod tests {
                 "{p:?}: only {late} spikes after 600 tau: rebasing barely tested"
             );
         }
+    }
+
+    /// The explicit-SIMD sweep and the generic one give the same outputs bit for bit, in
+    /// f64 and f32, on layers of whole and partial blocks, with ties, silent inputs and
+    /// spans long enough to rebase.
+    #[test]
+    fn simd_sweep_equals_generic_sweep_bit_for_bit() {
+        same_sweeps::<f64>(11, &[3.0, 3000.0]);
+        same_sweeps::<f32>(12, &[3.0, 300.0]);
+    }
+
+    fn same_sweeps<F: Real>(seed: u64, spans: &[f64]) {
+        if !F::has_kernel() {
+            eprintln!("this CPU has no AVX-512: only the generic sweep runs here");
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut fired, mut total) = (0, 0);
+        for &span in spans {
+            for _ in 0..60 {
+                let n_in = rng.gen_range(1..60);
+                let n_out = [32, 33, 64, 65, 100, 130, 200][rng.gen_range(0..7)];
+                let w_scale = rng.gen_range(0.05..0.5);
+                let w: Vec<F> = (0..n_in * n_out)
+                    .map(|_| F::of(w_scale * rng.gen_range(-0.5..1.0)))
+                    .collect();
+                let t_in: Vec<F> = (0..n_in)
+                    .map(|_| {
+                        F::of(match rng.gen_range(0..10) {
+                            0 => f64::INFINITY,
+                            1 | 2 => span / 3.0, // deliberate ties
+                            _ => rng.gen_range(0.0..span),
+                        })
+                    })
+                    .collect();
+                let run = |simd: bool| {
+                    let (mut order, mut out, mut causal, mut smt) =
+                        (vec![], vec![], vec![], vec![]);
+                    let sc = &mut LayerScratch::default();
+                    let (o, c, m) = (&mut order, &mut out, &mut causal);
+                    if simd {
+                        layer_forward(
+                            &w,
+                            n_in,
+                            n_out,
+                            &t_in,
+                            F::one(),
+                            F::one(),
+                            sc,
+                            o,
+                            c,
+                            m,
+                            &mut smt,
+                        );
+                    } else {
+                        layer_forward_generic(
+                            &w,
+                            n_in,
+                            n_out,
+                            &t_in,
+                            F::one(),
+                            F::one(),
+                            sc,
+                            o,
+                            c,
+                            m,
+                            &mut smt,
+                        );
+                    }
+                    let bits = |v: &[F]| v.iter().map(|x| x.f64().to_bits()).collect::<Vec<_>>();
+                    (order, bits(&out), causal, bits(&smt))
+                };
+                let (simd, generic) = (run(true), run(false));
+                assert_eq!(simd, generic, "n_in {n_in}, n_out {n_out}, span {span}");
+                fired += generic.2.iter().filter(|&&k| k > 0).count();
+                total += n_out;
+            }
+        }
+        // Enough neurons fire (and enough stay silent) for the comparison to mean something.
+        assert!(
+            fired > total / 10 && fired < total * 9 / 10,
+            "{fired} of {total} fired"
+        );
     }
 
     /// Both key widths order inputs by (time, index), ties and -0 included, silent ones left out.

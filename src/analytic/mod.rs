@@ -13,10 +13,12 @@
 //! agree to rounding in f64.
 
 mod conv;
+mod dense_simd;
 mod eval;
 mod forward;
 
 pub use crate::network::Net;
 pub use crate::pass::{argmin_finite, ForwardPass};
+pub use dense_simd::DenseSimd;
 pub use eval::{evaluate, EvalStats};
 pub use forward::{forward, layer_forward, LayerScratch};
