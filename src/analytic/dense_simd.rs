@@ -22,8 +22,8 @@
 use super::forward::{reset_outputs, sort_inputs, LayerScratch, Outputs};
 use crate::real::Real;
 
-/// The dense layer's forward pass with the kernel of `F`, as `layer_forward` computes it:
-/// returns false, doing nothing, when this CPU lacks the kernel's instructions.
+/// The dense layer's forward pass with the kernel of `F` for this CPU, as `layer_forward`
+/// computes it: returns false, doing nothing, when this CPU has no kernel.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn layer_forward_simd<F: Real>(
     w: &[F],
@@ -37,7 +37,25 @@ pub(super) fn layer_forward_simd<F: Real>(
     causal: &mut Vec<u32>,
     s_minus_theta: &mut Vec<F>,
 ) -> bool {
-    if !F::has_kernel() {
+    let o = (order, t_out, causal, s_minus_theta);
+    layer_forward_isa(isa(), w, n_out, t_in, theta, tau, scratch, o)
+}
+
+/// [`layer_forward_simd`] with the kernels of `isa` (which the CPU must have; false, doing
+/// nothing, for `Isa::None`).
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn layer_forward_isa<F: Real>(
+    isa: Isa,
+    w: &[F],
+    n_out: usize,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    (order, t_out, causal, s_minus_theta): (&mut Vec<u32>, &mut Vec<F>, &mut Vec<u32>, &mut Vec<F>),
+) -> bool {
+    let block = F::block(isa);
+    if block == 0 {
         return false;
     }
     sort_inputs(t_in, scratch, order);
@@ -52,9 +70,9 @@ pub(super) fn layer_forward_simd<F: Real>(
         causal,
         s_minus_theta,
     };
-    for lo in (0..n_out).step_by(F::BLOCK) {
-        let width = (n_out - lo).min(F::BLOCK);
-        let ran = F::sweep_block(w, n_out, lo, width, steps, times, theta, tau, &mut out);
+    for lo in (0..n_out).step_by(block) {
+        let width = (n_out - lo).min(block);
+        let ran = F::sweep_block(isa, w, n_out, lo, width, steps, times, theta, tau, &mut out);
         debug_assert!(ran, "the kernel runs on this CPU");
     }
     true
@@ -143,18 +161,16 @@ fn plan_steps<F: Real>(
 
 /// The explicit-SIMD dense sweep of one precision.
 pub trait DenseSimd: Sized {
-    /// Neurons per block: 4 vectors.
-    const BLOCK: usize;
+    /// Neurons per block of the kernel of `isa` (4 vectors), 0 for none.
+    fn block(isa: Isa) -> usize;
 
-    /// Whether this CPU runs [`DenseSimd::sweep_block`].
-    fn has_kernel() -> bool;
-
-    /// Neurons `lo..lo + width` (`width <= BLOCK`) of a layer with `n_out` neurons and
-    /// weights `w` (`n_in x n_out`, row-major) through every input of `steps`, writing the
-    /// neurons that fire into `out`. Returns false, doing nothing, if the CPU lacks the
-    /// kernel's instructions.
+    /// Neurons `lo..lo + width` (`1 <= width <= block()`) of a layer with `n_out` neurons
+    /// and weights `w` (`n_in x n_out`, row-major) through every input of `steps`, writing
+    /// the neurons that fire into `out`, with the kernel of `isa`. Returns false, doing
+    /// nothing, if this CPU lacks that kernel's instructions or the block is out of range.
     #[allow(clippy::too_many_arguments)]
     fn sweep_block(
+        isa: Isa,
         w: &[Self],
         n_out: usize,
         lo: usize,
@@ -167,13 +183,34 @@ pub trait DenseSimd: Sized {
     ) -> bool;
 }
 
-/// The CPU has the AVX-512 subsets the kernels use.
-#[cfg(target_arch = "x86_64")]
-fn has_avx512() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512dq")
-        && std::is_x86_feature_detected!("avx512vl")
+/// The instruction sets with a kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Isa {
+    /// AVX-512 F, BW, DQ and VL: vectors of 8 f64 or 16 f32.
+    Avx512,
+    /// AVX2: vectors of 4 f64 or 8 f32.
+    Avx2,
+    /// Neither: the generic sweep runs.
+    None,
+}
+
+/// The widest instruction set with a kernel that this CPU has (checked at run time, cached
+/// by std).
+pub(super) fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512vl")
+        {
+            return Isa::Avx512;
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::None
 }
 
 /// The exact decision of a block before input `k`: each neuron `lo + l` of the `pending`
@@ -211,67 +248,200 @@ fn decide<F: Real>(
     fired
 }
 
-/// Defines the AVX-512 kernel of one precision: `$n` lanes per vector, `$mask` its lane
-/// mask type, and the intrinsics of that element type.
-macro_rules! avx512_kernel {
-    ($name:ident, $t:ty, $v:ty, $mask:ty, $n:expr,
-     $set1:ident, $loadu:ident, $maskz_loadu:ident, $storeu:ident, $add:ident, $mul:ident,
-     $sub:ident, $cmp:ident, $mask_cmp:ident, $mask_mov:ident) => {
-        /// The block sweep (see [`DenseSimd::sweep_block`]), block of `4 $n` neurons.
+/// The vector operations of one instruction set and precision, all the kernel needs: `N`
+/// lanes of `T` per vector `V`; masks of lanes as the low bits of a `u64`.
+macro_rules! ops {
+    ($mod:ident, $feat:literal, $t:ty, $v:ty, $n:expr,
+     splat: $splat:expr, load: $load:expr, load_lanes: $load_lanes:expr, store: $store:expr,
+     add: $add:expr, mul: $mul:expr, sub: $sub:expr,
+     candidates: $cand:expr, replace: $replace:expr) => {
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::missing_safety_doc)]
+        mod $mod {
+            #[allow(unused_imports)]
+            use std::arch::x86_64::*;
+            pub(super) type T = $t;
+            pub(super) type V = $v;
+            /// Lanes per vector.
+            pub(super) const N: usize = $n;
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) fn splat(x: T) -> V {
+                ($splat)(x)
+            }
+            /// `p` must be valid for `N` reads.
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) unsafe fn load(p: *const T) -> V {
+                unsafe { ($load)(p) }
+            }
+            /// Lanes whose bit is set in `lanes`, zero in the others; `p` must be valid for
+            /// reads of those lanes (the others are not touched).
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) unsafe fn load_lanes(p: *const T, lanes: u64) -> V {
+                unsafe { ($load_lanes)(p, lanes) }
+            }
+            /// `p` must be valid for `N` writes.
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) unsafe fn store(p: *mut T, v: V) {
+                unsafe { ($store)(p, v) }
+            }
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) fn add(x: V, y: V) -> V {
+                ($add)(x, y)
+            }
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) fn mul(x: V, y: V) -> V {
+                ($mul)(x, y)
+            }
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) fn sub(x: V, y: V) -> V {
+                ($sub)(x, y)
+            }
+            /// The candidate test per lane: `S > theta` and `A <= zc (S - theta)`, as bits.
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) fn candidates(s: V, a: V, th: V, zc: V) -> u64 {
+                ($cand)(s, a, th, zc, mul(zc, sub(s, th)))
+            }
+            /// `v` with the lanes whose bit is set in `lanes` replaced by those of `by`.
+            #[inline]
+            #[target_feature(enable = $feat)]
+            pub(super) fn replace(v: V, lanes: u64, by: V) -> V {
+                ($replace)(v, lanes, by)
+            }
+        }
+    };
+}
+
+/// AVX2 lane mask of 64-bit lanes from bits.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn avx2_mask64(bits: u64) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let sel = _mm256_set_epi64x(8, 4, 2, 1);
+    _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits as i64), sel), sel)
+}
+
+/// AVX2 lane mask of 32-bit lanes from bits.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn avx2_mask32(bits: u64) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let sel = _mm256_set_epi32(128, 64, 32, 16, 8, 4, 2, 1);
+    _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits as i32), sel), sel)
+}
+
+ops!(avx512_f64, "avx512f,avx512bw,avx512dq,avx512vl", f64, __m512d, 8,
+    splat: _mm512_set1_pd,
+    load: |p| _mm512_loadu_pd(p),
+    load_lanes: |p, l: u64| _mm512_maskz_loadu_pd(l as u8, p),
+    store: |p, v| _mm512_storeu_pd(p, v),
+    add: _mm512_add_pd, mul: _mm512_mul_pd, sub: _mm512_sub_pd,
+    candidates: |s, a, th, _zc, r| u64::from(_mm512_mask_cmp_pd_mask::<_CMP_LE_OQ>(
+        _mm512_cmp_pd_mask::<_CMP_GT_OQ>(s, th), a, r)),
+    replace: |v, l: u64, by| _mm512_mask_mov_pd(v, l as u8, by)
+);
+ops!(avx512_f32, "avx512f,avx512bw,avx512dq,avx512vl", f32, __m512, 16,
+    splat: _mm512_set1_ps,
+    load: |p| _mm512_loadu_ps(p),
+    load_lanes: |p, l: u64| _mm512_maskz_loadu_ps(l as u16, p),
+    store: |p, v| _mm512_storeu_ps(p, v),
+    add: _mm512_add_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps,
+    candidates: |s, a, th, _zc, r| u64::from(_mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
+        _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, th), a, r)),
+    replace: |v, l: u64, by| _mm512_mask_mov_ps(v, l as u16, by)
+);
+ops!(avx2_f64, "avx2", f64, __m256d, 4,
+    splat: _mm256_set1_pd,
+    load: |p| _mm256_loadu_pd(p),
+    load_lanes: |p, l: u64| _mm256_maskload_pd(p, super::avx2_mask64(l)),
+    store: |p, v| _mm256_storeu_pd(p, v),
+    add: _mm256_add_pd, mul: _mm256_mul_pd, sub: _mm256_sub_pd,
+    candidates: |s, a, th, _zc, r| _mm256_movemask_pd(_mm256_and_pd(
+        _mm256_cmp_pd::<_CMP_GT_OQ>(s, th), _mm256_cmp_pd::<_CMP_LE_OQ>(a, r))) as u64,
+    replace: |v, l: u64, by| _mm256_blendv_pd(v, by, _mm256_castsi256_pd(super::avx2_mask64(l)))
+);
+ops!(avx2_f32, "avx2", f32, __m256, 8,
+    splat: _mm256_set1_ps,
+    load: |p| _mm256_loadu_ps(p),
+    load_lanes: |p, l: u64| _mm256_maskload_ps(p, super::avx2_mask32(l)),
+    store: |p, v| _mm256_storeu_ps(p, v),
+    add: _mm256_add_ps, mul: _mm256_mul_ps, sub: _mm256_sub_ps,
+    candidates: |s, a, th, _zc, r| _mm256_movemask_ps(_mm256_and_ps(
+        _mm256_cmp_ps::<_CMP_GT_OQ>(s, th), _mm256_cmp_ps::<_CMP_LE_OQ>(a, r))) as u64,
+    replace: |v, l: u64, by| _mm256_blendv_ps(v, by, _mm256_castsi256_ps(super::avx2_mask32(l)))
+);
+
+/// Defines the block sweep of one instruction set and precision over the operations of
+/// module `$m` (see `ops!`).
+macro_rules! kernel {
+    ($name:ident, $m:ident, $feat:literal) => {
+        /// The block sweep (see [`DenseSimd::sweep_block`]) with the operations of `$m`: a
+        /// block of 4 vectors of neurons.
         ///
         /// # Safety
-        /// The CPU must have AVX-512 F, BW, DQ and VL; `steps` must come from
-        /// [`plan_steps`] for a layer of `n_out` neurons whose weights are `w`, and
+        /// The CPU must have the features `$feat`; `steps` must come from [`plan_steps`]
+        /// for a layer of `n_out` neurons whose weights are `w`; `1 <= width <= 4 N` and
         /// `lo + width <= n_out`.
         #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+        #[target_feature(enable = $feat)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn $name(
-            w: &[$t],
+            w: &[$m::T],
             n_out: usize,
             lo: usize,
             width: usize,
-            steps: &[Step<$t>],
-            times: &[StepTimes<$t>],
-            theta: $t,
-            tau: $t,
-            out: &mut Outputs<'_, $t>,
+            steps: &[Step<$m::T>],
+            times: &[StepTimes<$m::T>],
+            theta: $m::T,
+            tau: $m::T,
+            out: &mut Outputs<'_, $m::T>,
         ) {
-            use std::arch::x86_64::*;
-            const B: usize = 4 * $n;
+            use $m::{add, candidates, mul, replace, splat, N, T, V};
+            const B: usize = 4 * N;
             debug_assert!((1..=B).contains(&width) && lo + width <= n_out);
-            let th = $set1(theta);
-            let gone = $set1(<$t>::NEG_INFINITY);
-            let zero = $set1(0.0);
+            let th = splat(theta);
+            let gone = splat(T::NEG_INFINITY);
+            let zero = splat(0.0);
             // Lanes past `width` start at S = -inf: they never pass a test.
-            let live: u64 = if width == B { !0 } else { (1u64 << width) - 1 };
-            let lanes = |v: usize| (live >> ($n * v)) as $mask;
+            let live: u64 = if width == B {
+                (1u64 << (B - 1) << 1).wrapping_sub(1)
+            } else {
+                (1u64 << width) - 1
+            };
+            let lanes = |v: usize| (live >> (N * v)) & ((1u64 << N) - 1);
             let [mut s0, mut s1, mut s2, mut s3] =
-                [0, 1, 2, 3].map(|v| $mask_mov(gone, lanes(v), zero));
+                [0, 1, 2, 3].map(|v| replace(gone, lanes(v), zero));
             let [mut a0, mut a1, mut a2, mut a3] = [zero; 4];
             let mut silent = width;
             // Bit l: neuron lo + l passed the candidate test against the current input.
             let mut pending = 0u64;
             // The sums by lane, for the exact decisions (rare: a neuron about to fire). The
             // sums are passed by value, never by reference, so that they stay in registers.
-            let spill = |s: [$v; 4], a: [$v; 4]| {
-                let (mut sc, mut ac) = ([0.0 as $t; B], [0.0 as $t; B]);
+            let spill = |s: [V; 4], a: [V; 4]| {
+                let (mut sc, mut ac) = ([0.0 as T; B], [0.0 as T; B]);
                 for v in 0..4 {
-                    // SAFETY: sc and ac hold 4 vectors of $n lanes.
+                    // SAFETY: sc and ac hold 4 vectors of N lanes.
                     unsafe {
-                        $storeu(sc.as_mut_ptr().add(v * $n), s[v]);
-                        $storeu(ac.as_mut_ptr().add(v * $n), a[v]);
+                        $m::store(sc.as_mut_ptr().add(v * N), s[v]);
+                        $m::store(ac.as_mut_ptr().add(v * N), a[v]);
                     }
                 }
                 (sc, ac)
             };
             // One vector of neurons takes weights `wv`: S += w, A += w z; then the candidate
-            // test S > theta and A <= zc (S - theta), as a lane mask.
-            let update = |s: $v, a: $v, wv: $v, z: $v, zc: $v| {
-                let (s, a) = ($add(s, wv), $add(a, $mul(wv, z)));
-                let above = $cmp::<_CMP_GT_OQ>(s, th);
-                let m = $mask_cmp::<_CMP_LE_OQ>(above, a, $mul(zc, $sub(s, th)));
-                (s, a, m)
+            // test against the next input, as lane bits.
+            let update = |s: V, a: V, wv: V, z: V, zc: V| {
+                let (s, a) = (add(s, wv), add(a, mul(wv, z)));
+                (s, a, candidates(s, a, th, zc))
             };
             for (k, st) in steps.iter().enumerate() {
                 if pending != 0 {
@@ -283,44 +453,38 @@ macro_rules! avx512_kernel {
                     if silent == 0 {
                         return;
                     }
-                    let f = |v: usize| (fired >> ($n * v)) as $mask;
-                    s0 = $mask_mov(s0, f(0), gone);
-                    s1 = $mask_mov(s1, f(1), gone);
-                    s2 = $mask_mov(s2, f(2), gone);
-                    s3 = $mask_mov(s3, f(3), gone);
+                    let f = |v: usize| (fired >> (N * v)) & ((1u64 << N) - 1);
+                    s0 = replace(s0, f(0), gone);
+                    s1 = replace(s1, f(1), gone);
+                    s2 = replace(s2, f(2), gone);
+                    s3 = replace(s3, f(3), gone);
                 }
                 if st.rebase != 1.0 {
-                    let f = $set1(st.rebase);
-                    a0 = $mul(a0, f);
-                    a1 = $mul(a1, f);
-                    a2 = $mul(a2, f);
-                    a3 = $mul(a3, f);
+                    let f = splat(st.rebase);
+                    a0 = mul(a0, f);
+                    a1 = mul(a1, f);
+                    a2 = mul(a2, f);
+                    a3 = mul(a3, f);
                 }
                 // The bounds of this input's loads, checked: the block's lanes of its row.
                 assert!(st.row + lo + width <= w.len(), "weight row out of bounds");
                 // SAFETY: lanes within `width` are in bounds (checked just above); a masked
                 // load does not touch the others.
                 let load = |v: usize| unsafe {
-                    let p = w.as_ptr().add(st.row + lo + v * $n);
+                    let p = w.as_ptr().add(st.row + lo + v * N);
                     if width == B {
-                        $loadu(p)
+                        $m::load(p)
                     } else {
-                        $maskz_loadu(lanes(v), p)
+                        $m::load_lanes(p, lanes(v))
                     }
                 };
-                let (z, zc) = ($set1(st.z), $set1(st.zc));
-                let m0;
-                let m1;
-                let m2;
-                let m3;
+                let (z, zc) = (splat(st.z), splat(st.zc));
+                let (m0, m1, m2, m3);
                 (s0, a0, m0) = update(s0, a0, load(0), z, zc);
                 (s1, a1, m1) = update(s1, a1, load(1), z, zc);
                 (s2, a2, m2) = update(s2, a2, load(2), z, zc);
                 (s3, a3, m3) = update(s3, a3, load(3), z, zc);
-                pending = u64::from(m0)
-                    | u64::from(m1) << $n
-                    | u64::from(m2) << (2 * $n)
-                    | u64::from(m3) << (3 * $n);
+                pending = m0 | m1 << N | m2 << (2 * N) | m3 << (3 * N);
             }
             // After the last input: whatever crossing is pending happens.
             let end = times[steps.len()];
@@ -335,55 +499,42 @@ macro_rules! avx512_kernel {
     };
 }
 
-avx512_kernel!(
-    sweep_f64,
-    f64,
-    __m512d,
-    u8,
-    8,
-    _mm512_set1_pd,
-    _mm512_loadu_pd,
-    _mm512_maskz_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_add_pd,
-    _mm512_mul_pd,
-    _mm512_sub_pd,
-    _mm512_cmp_pd_mask,
-    _mm512_mask_cmp_pd_mask,
-    _mm512_mask_mov_pd
+kernel!(
+    sweep_avx512_f64,
+    avx512_f64,
+    "avx512f,avx512bw,avx512dq,avx512vl"
 );
-avx512_kernel!(
-    sweep_f32,
-    f32,
-    __m512,
-    u16,
-    16,
-    _mm512_set1_ps,
-    _mm512_loadu_ps,
-    _mm512_maskz_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_add_ps,
-    _mm512_mul_ps,
-    _mm512_sub_ps,
-    _mm512_cmp_ps_mask,
-    _mm512_mask_cmp_ps_mask,
-    _mm512_mask_mov_ps
+kernel!(
+    sweep_avx512_f32,
+    avx512_f32,
+    "avx512f,avx512bw,avx512dq,avx512vl"
 );
+kernel!(sweep_avx2_f64, avx2_f64, "avx2");
+kernel!(sweep_avx2_f32, avx2_f32, "avx2");
 
-/// Implements [`DenseSimd`] for one precision with its kernel.
+/// Whether this CPU has the instructions of `isa`'s kernels.
+fn has(isa: Isa) -> bool {
+    match (isa, self::isa()) {
+        (Isa::None, _) | (_, Isa::None) => false,
+        (Isa::Avx2, _) | (Isa::Avx512, Isa::Avx512) => true,
+        (Isa::Avx512, Isa::Avx2) => false,
+    }
+}
+
+/// Implements [`DenseSimd`] for one precision with its kernels.
 macro_rules! dense_simd {
-    ($t:ty, $kernel:ident, $n:expr) => {
+    ($t:ty, $k512:ident, $n512:expr, $k2:ident, $n2:expr) => {
         impl DenseSimd for $t {
-            const BLOCK: usize = 4 * $n;
-
-            fn has_kernel() -> bool {
-                #[cfg(target_arch = "x86_64")]
-                return has_avx512();
-                #[cfg(not(target_arch = "x86_64"))]
-                return false;
+            fn block(isa: Isa) -> usize {
+                match isa {
+                    Isa::Avx512 => 4 * $n512,
+                    Isa::Avx2 => 4 * $n2,
+                    Isa::None => 0,
+                }
             }
 
             fn sweep_block(
+                isa: Isa,
                 w: &[Self],
                 n_out: usize,
                 lo: usize,
@@ -394,20 +545,107 @@ macro_rules! dense_simd {
                 tau: Self,
                 out: &mut Outputs<'_, Self>,
             ) -> bool {
-                if !Self::has_kernel() || width == 0 || width > Self::BLOCK || lo + width > n_out {
+                if width == 0 || width > Self::block(isa) || lo + width > n_out || !has(isa) {
                     return false;
                 }
+                // SAFETY: the CPU has the kernel's features (`isa` checked them), the block
+                // is within the layer (checked above) and each input's loads are
+                // bounds-checked inside.
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: the CPU has the features (checked above), the block is within the
-                // layer (checked above) and each input's loads are bounds-checked inside.
                 unsafe {
-                    $kernel(w, n_out, lo, width, steps, times, theta, tau, out)
-                };
-                true
+                    match isa {
+                        Isa::Avx512 => $k512(w, n_out, lo, width, steps, times, theta, tau, out),
+                        Isa::Avx2 => $k2(w, n_out, lo, width, steps, times, theta, tau, out),
+                        Isa::None => return false,
+                    }
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = (w, steps, times, theta, tau, out, isa);
+                cfg!(target_arch = "x86_64") && isa != Isa::None
             }
         }
     };
 }
 
-dense_simd!(f64, sweep_f64, 8);
-dense_simd!(f32, sweep_f32, 16);
+dense_simd!(f64, sweep_avx512_f64, 8, sweep_avx2_f64, 4);
+dense_simd!(f32, sweep_avx512_f32, 16, sweep_avx2_f32, 8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytic::forward::layer_forward_generic;
+    use rand::{Rng, SeedableRng};
+
+    /// Every kernel this CPU has (AVX-512 and AVX2 on an AVX-512 machine) gives the generic
+    /// sweep's outputs bit for bit, in f64 and f32, on layers of whole and partial blocks,
+    /// with ties, silent inputs and spans long enough to rebase.
+    #[test]
+    fn every_kernel_equals_the_generic_sweep_bit_for_bit() {
+        let isas: Vec<Isa> = [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .filter(|&i| has(i))
+            .collect();
+        if isas.is_empty() {
+            eprintln!("this CPU has neither AVX-512 nor AVX2: no kernel to test");
+        }
+        for isa in isas {
+            same_outputs::<f64>(isa, 21, &[3.0, 3000.0]);
+            same_outputs::<f32>(isa, 22, &[3.0, 300.0]);
+        }
+    }
+
+    fn same_outputs<F: Real>(isa: Isa, seed: u64, spans: &[f64]) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut fired, mut total) = (0, 0);
+        for &span in spans {
+            for _ in 0..60 {
+                let n_in = rng.gen_range(1..60);
+                let n_out = rng.gen_range(1..150);
+                let w_scale = rng.gen_range(0.05..0.5);
+                let w: Vec<F> = (0..n_in * n_out)
+                    .map(|_| F::of(w_scale * rng.gen_range(-0.5..1.0)))
+                    .collect();
+                let t_in: Vec<F> = (0..n_in)
+                    .map(|_| {
+                        F::of(match rng.gen_range(0..10) {
+                            0 => f64::INFINITY,
+                            1 | 2 => span / 3.0, // deliberate ties
+                            _ => rng.gen_range(0.0..span),
+                        })
+                    })
+                    .collect();
+                let (theta, tau) = (F::of(1.5), F::of(0.8));
+                let bits = |v: &[F]| v.iter().map(|x| x.f64().to_bits()).collect::<Vec<_>>();
+                let (mut o, mut t, mut c, mut m) = (vec![], vec![], vec![], vec![]);
+                let sc = &mut LayerScratch::default();
+                let ran = layer_forward_isa(
+                    isa,
+                    &w,
+                    n_out,
+                    &t_in,
+                    theta,
+                    tau,
+                    sc,
+                    (&mut o, &mut t, &mut c, &mut m),
+                );
+                assert!(ran, "{isa:?}");
+                let kernel = (o.clone(), bits(&t), c.clone(), bits(&m));
+                layer_forward_generic(
+                    &w, n_in, n_out, &t_in, theta, tau, sc, &mut o, &mut t, &mut c, &mut m,
+                );
+                let generic = (o, bits(&t), c, bits(&m));
+                assert_eq!(
+                    kernel, generic,
+                    "{isa:?}, n_in {n_in}, n_out {n_out}, span {span}"
+                );
+                fired += generic.2.iter().filter(|&&k| k > 0).count();
+                total += n_out;
+            }
+        }
+        // Enough neurons fire (and enough stay silent) for the comparison to mean something.
+        assert!(
+            fired > total / 10 && fired < total * 9 / 10,
+            "{fired} of {total} fired"
+        );
+    }
+}

@@ -136,7 +136,7 @@ pub fn layer_forward<F: Real>(
     causal: &mut Vec<u32>,
     s_minus_theta: &mut Vec<F>,
 ) {
-    if n_out >= F::BLOCK
+    if n_out >= F::block(super::dense_simd::isa())
         && layer_forward_simd(
             w,
             n_out,
@@ -521,8 +521,8 @@ mod tests {
     }
 
     fn same_sweeps<F: Real>(seed: u64, spans: &[f64]) {
-        if !F::has_kernel() {
-            eprintln!("this CPU has no AVX-512: only the generic sweep runs here");
+        if F::block(super::super::dense_simd::isa()) == 0 {
+            eprintln!("this CPU has neither AVX-512 nor AVX2: only the generic sweep runs here");
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let (mut fired, mut total) = (0, 0);
