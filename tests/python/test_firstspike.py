@@ -245,7 +245,11 @@ def test_train_any_number_of_classes():
 
 def test_ctrl_c_stops_training_with_keyboard_interrupt(tmp_path):
     script = tmp_path / "long.py"
+    # Python leaves SIGINT ignored if it started with it ignored (as a shell does for a
+    # background job), so the script installs the usual handler itself.
     script.write_text(
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import firstspike\n"
         "x, y = firstspike.mnist_test_slice()\n"
         "print('start', flush=True)\n"
