@@ -121,8 +121,8 @@ pub(super) fn sort_inputs<F: Real>(
 /// On a CPU with AVX-512, layers of at least 32 (f64) or 64 (f32) neurons run the same
 /// computation with the loops turned around: a block of neurons takes every input in turn
 /// with its sums in vector registers (measured: `eval` 1.14x less CPU on a quiet machine,
-/// more on a busy one). Each neuron takes the same
-/// operations in the same order either way, so the results are the same bit for bit.
+/// more on a busy one). Each neuron takes the same operations in the same order either way,
+/// so the results are the same bit for bit.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_forward<F: Real>(
     w: &[F],
