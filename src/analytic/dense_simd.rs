@@ -19,11 +19,12 @@
 
 #![allow(unsafe_code)]
 
-use super::forward::{reset_outputs, sort_inputs, LayerScratch, Outputs};
+use super::forward::{reset_outputs, sort_inputs, LayerScratch};
 use crate::real::Real;
 
-/// The dense layer's forward pass with the kernel of `F` for this CPU, as `layer_forward`
-/// computes it: returns false, doing nothing, when this CPU has no kernel.
+/// The dense layer's forward pass with the kernel of `F`, as `layer_forward` computes it:
+/// returns false, doing nothing, when this CPU has no kernel or the layer is narrower than a
+/// block (the generic sweep serves it better).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn layer_forward_simd<F: Real>(
     w: &[F],
@@ -37,25 +38,8 @@ pub(super) fn layer_forward_simd<F: Real>(
     causal: &mut Vec<u32>,
     s_minus_theta: &mut Vec<F>,
 ) -> bool {
-    let o = (order, t_out, causal, s_minus_theta);
-    layer_forward_isa(isa(), w, n_out, t_in, theta, tau, scratch, o)
-}
-
-/// [`layer_forward_simd`] with the kernels of `isa` (which the CPU must have; false, doing
-/// nothing, for `Isa::None`).
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-fn layer_forward_isa<F: Real>(
-    isa: Isa,
-    w: &[F],
-    n_out: usize,
-    t_in: &[F],
-    theta: F,
-    tau: F,
-    scratch: &mut LayerScratch<F>,
-    (order, t_out, causal, s_minus_theta): (&mut Vec<u32>, &mut Vec<F>, &mut Vec<u32>, &mut Vec<F>),
-) -> bool {
-    let block = F::block(isa);
-    if block == 0 {
+    let block = F::block();
+    if block == 0 || n_out < block {
         return false;
     }
     sort_inputs(t_in, scratch, order);
@@ -72,10 +56,27 @@ fn layer_forward_isa<F: Real>(
     };
     for lo in (0..n_out).step_by(block) {
         let width = (n_out - lo).min(block);
-        let ran = F::sweep_block(isa, w, n_out, lo, width, steps, times, theta, tau, &mut out);
+        let ran = F::sweep_block(w, n_out, lo, width, steps, times, theta, tau, &mut out);
         debug_assert!(ran, "the kernel runs on this CPU");
     }
     true
+}
+
+/// A layer's output buffers, as the kernels fill them.
+pub struct Outputs<'a, F> {
+    t_out: &'a mut [F],
+    causal: &'a mut [u32],
+    s_minus_theta: &'a mut [F],
+}
+
+impl<F: Real> Outputs<'_, F> {
+    /// Neuron `j` fires at `t` with the first `k` inputs as its causal set.
+    #[inline(always)]
+    fn fire(&mut self, j: usize, t: F, k: usize, s_minus_theta: F) {
+        self.t_out[j] = t;
+        self.causal[j] = k as u32;
+        self.s_minus_theta[j] = s_minus_theta;
+    }
 }
 
 /// One input of a layer's sweep, in time order: what every block of neurons needs of it.
@@ -161,16 +162,15 @@ fn plan_steps<F: Real>(
 
 /// The explicit-SIMD dense sweep of one precision.
 pub trait DenseSimd: Sized {
-    /// Neurons per block of the kernel of `isa` (4 vectors), 0 for none.
-    fn block(isa: Isa) -> usize;
+    /// Neurons per block of this CPU's kernel (4 vectors), 0 if it has none.
+    fn block() -> usize;
 
     /// Neurons `lo..lo + width` (`1 <= width <= block()`) of a layer with `n_out` neurons
     /// and weights `w` (`n_in x n_out`, row-major) through every input of `steps`, writing
-    /// the neurons that fire into `out`, with the kernel of `isa`. Returns false, doing
-    /// nothing, if this CPU lacks that kernel's instructions or the block is out of range.
+    /// the neurons that fire into `out`. Returns false, doing nothing, if this CPU has no
+    /// kernel or the block is out of range.
     #[allow(clippy::too_many_arguments)]
     fn sweep_block(
-        isa: Isa,
         w: &[Self],
         n_out: usize,
         lo: usize,
@@ -183,29 +183,17 @@ pub trait DenseSimd: Sized {
     ) -> bool;
 }
 
-/// The instruction sets with a kernel.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Isa {
-    /// AVX-512 F, BW, DQ and VL: vectors of 8 f64 or 16 f32.
-    Avx512,
-    /// None: the generic sweep runs. (An AVX2 kernel, vectors of 4 f64 or 8 f32, measured
-    /// slower than the generic sweep compiled for AVX2, with only 16 vector registers.)
-    None,
-}
-
-/// The instruction set with a kernel that this CPU has (checked at run time, cached by std).
-pub(super) fn isa() -> Isa {
+/// Whether this CPU has the AVX-512 subsets of the kernels (F, BW, DQ, VL; checked at run
+/// time, cached by std). Without them the generic sweep runs: an AVX2 kernel (vectors of 4
+/// f64 or 8 f32, 16 registers) measured slower than the generic sweep compiled for AVX2.
+fn has_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("avx512vl")
-        {
-            return Isa::Avx512;
-        }
-    }
-    Isa::None
+    return std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("avx512vl");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
 }
 
 /// The exact decision of a block before input `k`: each neuron `lo + l` of the `pending`
@@ -302,7 +290,7 @@ macro_rules! ops {
             #[inline]
             #[target_feature(enable = $feat)]
             pub(super) fn candidates(s: V, a: V, th: V, zc: V) -> u64 {
-                ($cand)(s, a, th, zc, mul(zc, sub(s, th)))
+                ($cand)(s, th, a, mul(zc, sub(s, th)))
             }
             /// `v` with the lanes whose bit is set in `lanes` replaced by those of `by`.
             #[inline]
@@ -320,7 +308,7 @@ ops!(avx512_f64, "avx512f,avx512bw,avx512dq,avx512vl", f64, __m512d, 8,
     load_lanes: |p, l: u64| _mm512_maskz_loadu_pd(l as u8, p),
     store: |p, v| _mm512_storeu_pd(p, v),
     add: _mm512_add_pd, mul: _mm512_mul_pd, sub: _mm512_sub_pd,
-    candidates: |s, a, th, _zc, r| u64::from(_mm512_mask_cmp_pd_mask::<_CMP_LE_OQ>(
+    candidates: |s, th, a, r| u64::from(_mm512_mask_cmp_pd_mask::<_CMP_LE_OQ>(
         _mm512_cmp_pd_mask::<_CMP_GT_OQ>(s, th), a, r)),
     replace: |v, l: u64, by| _mm512_mask_mov_pd(v, l as u8, by)
 );
@@ -330,7 +318,7 @@ ops!(avx512_f32, "avx512f,avx512bw,avx512dq,avx512vl", f32, __m512, 16,
     load_lanes: |p, l: u64| _mm512_maskz_loadu_ps(l as u16, p),
     store: |p, v| _mm512_storeu_ps(p, v),
     add: _mm512_add_ps, mul: _mm512_mul_ps, sub: _mm512_sub_ps,
-    candidates: |s, a, th, _zc, r| u64::from(_mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
+    candidates: |s, th, a, r| u64::from(_mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(
         _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, th), a, r)),
     replace: |v, l: u64, by| _mm512_mask_mov_ps(v, l as u16, by)
 );
@@ -464,24 +452,19 @@ kernel!(
     "avx512f,avx512bw,avx512dq,avx512vl"
 );
 
-/// Whether this CPU has the instructions of `isa`'s kernels.
-fn has(isa: Isa) -> bool {
-    isa != Isa::None && self::isa() == isa
-}
-
-/// Implements [`DenseSimd`] for one precision with its kernels.
+/// Implements [`DenseSimd`] for one precision with its kernel of `$n` lanes per vector.
 macro_rules! dense_simd {
-    ($t:ty, $k512:ident, $n512:expr) => {
+    ($t:ty, $kernel:ident, $n:expr) => {
         impl DenseSimd for $t {
-            fn block(isa: Isa) -> usize {
-                match isa {
-                    Isa::Avx512 => 4 * $n512,
-                    Isa::None => 0,
+            fn block() -> usize {
+                if has_avx512() {
+                    4 * $n
+                } else {
+                    0
                 }
             }
 
             fn sweep_block(
-                isa: Isa,
                 w: &[Self],
                 n_out: usize,
                 lo: usize,
@@ -492,22 +475,19 @@ macro_rules! dense_simd {
                 tau: Self,
                 out: &mut Outputs<'_, Self>,
             ) -> bool {
-                if width == 0 || width > Self::block(isa) || lo + width > n_out || !has(isa) {
+                if width == 0 || width > Self::block() || lo + width > n_out {
                     return false;
                 }
-                // SAFETY: the CPU has the kernel's features (`isa` checked them), the block
-                // is within the layer (checked above) and each input's loads are
+                // SAFETY: the CPU has the kernel's features (`block` is 0 without them), the
+                // block is within the layer (checked above) and each input's loads are
                 // bounds-checked inside.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    match isa {
-                        Isa::Avx512 => $k512(w, n_out, lo, width, steps, times, theta, tau, out),
-                        Isa::None => return false,
-                    }
-                }
+                    $kernel(w, n_out, lo, width, steps, times, theta, tau, out)
+                };
                 #[cfg(not(target_arch = "x86_64"))]
-                let _ = (w, steps, times, theta, tau, out, isa);
-                cfg!(target_arch = "x86_64") && isa != Isa::None
+                let _ = (w, steps, times, theta, tau, out);
+                true
             }
         }
     };
@@ -527,21 +507,23 @@ mod tests {
     /// rebase.
     #[test]
     fn the_kernel_equals_the_generic_sweep_bit_for_bit() {
-        if !has(Isa::Avx512) {
+        if !has_avx512() {
             eprintln!("this CPU has no AVX-512: no kernel to test");
             return;
         }
-        same_outputs::<f64>(Isa::Avx512, 21, &[3.0, 3000.0]);
-        same_outputs::<f32>(Isa::Avx512, 22, &[3.0, 300.0]);
+        same_outputs::<f64>(21, &[3.0, 3000.0]);
+        same_outputs::<f32>(22, &[3.0, 300.0]);
     }
 
-    fn same_outputs<F: Real>(isa: Isa, seed: u64, spans: &[f64]) {
+    fn same_outputs<F: Real>(seed: u64, spans: &[f64]) {
+        let block = F::block();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let (mut fired, mut total) = (0, 0);
         for &span in spans {
             for _ in 0..60 {
                 let n_in = rng.gen_range(1..60);
-                let n_out = rng.gen_range(1..150);
+                // One block or more, whole and partial.
+                let n_out = rng.gen_range(block..3 * block + 20);
                 let w_scale = rng.gen_range(0.05..0.5);
                 let w: Vec<F> = (0..n_in * n_out)
                     .map(|_| F::of(w_scale * rng.gen_range(-0.5..1.0)))
@@ -559,17 +541,10 @@ mod tests {
                 let bits = |v: &[F]| v.iter().map(|x| x.f64().to_bits()).collect::<Vec<_>>();
                 let (mut o, mut t, mut c, mut m) = (vec![], vec![], vec![], vec![]);
                 let sc = &mut LayerScratch::default();
-                let ran = layer_forward_isa(
-                    isa,
-                    &w,
-                    n_out,
-                    &t_in,
-                    theta,
-                    tau,
-                    sc,
-                    (&mut o, &mut t, &mut c, &mut m),
+                let ran = layer_forward_simd(
+                    &w, n_out, &t_in, theta, tau, sc, &mut o, &mut t, &mut c, &mut m,
                 );
-                assert!(ran, "{isa:?}");
+                assert!(ran, "block {block}");
                 let kernel = (o.clone(), bits(&t), c.clone(), bits(&m));
                 layer_forward_generic(
                     &w, n_in, n_out, &t_in, theta, tau, sc, &mut o, &mut t, &mut c, &mut m,
@@ -577,7 +552,7 @@ mod tests {
                 let generic = (o, bits(&t), c, bits(&m));
                 assert_eq!(
                     kernel, generic,
-                    "{isa:?}, n_in {n_in}, n_out {n_out}, span {span}"
+                    "block {block}, n_in {n_in}, n_out {n_out}, span {span}"
                 );
                 fired += generic.2.iter().filter(|&&k| k > 0).count();
                 total += n_out;

@@ -137,20 +137,18 @@ pub fn layer_forward<F: Real>(
     causal: &mut Vec<u32>,
     s_minus_theta: &mut Vec<F>,
 ) {
-    if n_out >= F::block(super::dense_simd::isa())
-        && layer_forward_simd(
-            w,
-            n_out,
-            t_in,
-            theta,
-            tau,
-            scratch,
-            order,
-            t_out,
-            causal,
-            s_minus_theta,
-        )
-    {
+    if layer_forward_simd(
+        w,
+        n_out,
+        t_in,
+        theta,
+        tau,
+        scratch,
+        order,
+        t_out,
+        causal,
+        s_minus_theta,
+    ) {
         return;
     }
     layer_forward_generic(
@@ -362,23 +360,6 @@ fn sweep_layer<F: Real>(
             causal[j] = n;
             s_minus_theta[j] = s[j] - theta;
         }
-    }
-}
-
-/// A layer's output buffers, as the explicit-SIMD sweep fills them.
-pub struct Outputs<'a, F> {
-    pub(super) t_out: &'a mut [F],
-    pub(super) causal: &'a mut [u32],
-    pub(super) s_minus_theta: &'a mut [F],
-}
-
-impl<F: Real> Outputs<'_, F> {
-    /// Neuron `j` fires at `t` with the first `k` inputs as its causal set.
-    #[inline(always)]
-    pub(super) fn fire(&mut self, j: usize, t: F, k: usize, s_minus_theta: F) {
-        self.t_out[j] = t;
-        self.causal[j] = k as u32;
-        self.s_minus_theta[j] = s_minus_theta;
     }
 }
 
