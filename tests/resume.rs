@@ -676,3 +676,68 @@ fn the_best_validation_epoch_is_kept_and_equals_a_run_stopped_there() {
     train(1, 0, &plain);
     assert!(!d.join("plain.best.bin").exists());
 }
+
+/// `train --no-test` (the final run on every training image, settings chosen on validation)
+/// never opens the test files: it runs in a folder without them, logs no held-out accuracy,
+/// records none in the model, and ends with the weights of the same run with a test set;
+/// its checkpoint resumes without the flag, and the flag is refused where it contradicts.
+#[test]
+fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
+    use std::process::Command;
+    let d = tmp("no-test");
+    let (with, without) = (d.join("with"), d.join("without"));
+    std::fs::create_dir_all(&with).unwrap();
+    std::fs::create_dir_all(&without).unwrap();
+    let (train, test) = (data(48, 11), data(16, 12));
+    write_idx(&with, &train, &test);
+    for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] {
+        std::fs::copy(with.join(f), without.join(f)).unwrap();
+    }
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let fs = |dir: &Path, epochs: &str, extra: &[&str], out: &str| {
+        Command::new(bin())
+            .args(["train", "--data", &s(dir), "--arch", "16-8-4", "--batch", "8"])
+            .args(["--threads", "1", "--seed", "4", "--epochs", epochs, "--json"])
+            .args(extra)
+            .args(["--out", &s(&d.join(out))])
+            .output()
+            .unwrap()
+    };
+    let ok = |o: &std::process::Output| {
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{err}");
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let reference = ok(&fs(&with, "2", &[], "reference"));
+    assert!(reference["test_accuracy"].as_f64().is_some());
+    // Without the flag, the folder without test files is an error naming the file.
+    let missing = fs(&without, "2", &[], "missing");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("t10k-images"));
+    let no_test = ok(&fs(&without, "2", &["--no-test"], "no-test"));
+    assert!(no_test["test_accuracy"].is_null(), "{no_test}");
+    let m = Model::load(&d.join("no-test.bin")).unwrap();
+    assert_eq!(bits(&m), bits(&Model::load(&d.join("reference.bin")).unwrap()));
+    assert_eq!(m.meta.test_accuracy, None);
+    let log = std::fs::read_to_string(d.join("no-test.log.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2);
+    for line in log.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(e["test_accuracy"].is_null() && e["validation_accuracy"].is_null());
+    }
+    // One epoch, then resumed to two without repeating the flag: the checkpoint knows.
+    ok(&fs(&without, "1", &["--no-test"], "short"));
+    let ckpt = s(&d.join("short.ckpt"));
+    ok(&fs(&without, "2", &["--resume", &ckpt], "resumed"));
+    let r = Model::load(&d.join("resumed.bin")).unwrap();
+    assert_eq!(bits(&r), bits(&m));
+    // Contradictions are refused before any training.
+    let both = fs(&with, "2", &["--no-test", "--test-limit", "8"], "both");
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("--no-test"));
+    let ref_ckpt = s(&d.join("reference.ckpt"));
+    let contra = fs(&with, "3", &["--no-test", "--resume", &ref_ckpt], "contra");
+    assert!(!contra.status.success());
+    assert!(String::from_utf8_lossy(&contra.stderr).contains("reads the test set"));
+    std::fs::remove_dir_all(&d).unwrap();
+}

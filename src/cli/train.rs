@@ -53,6 +53,13 @@ pub struct TrainArgs {
     /// checkpoint's].
     #[arg(long)]
     validation: Option<usize>,
+    /// Do not read the test set at all: no per-epoch accuracy on it and none at the end (the
+    /// data folder needs no test files). For the final run on every training image once the
+    /// settings and the number of epochs have been chosen on a --validation split; then read
+    /// the test set once, with `eval --save-accuracy`. The weights are those of the same run
+    /// with the test set [with --resume, the checkpoint's].
+    #[arg(long)]
+    no_test: bool,
     #[arg(long, allow_negative_numbers = true, help = with_default("Seed of every random choice", dflt().seed))]
     seed: Option<u64>,
     /// Worker threads [default: all cores; with --resume, the checkpoint's]. The result does
@@ -332,6 +339,8 @@ struct Plan {
     start_model: Option<Model>,
     /// (train limit, whether the flag fixed it, test limit, whether the flag fixed it).
     limits: (Option<usize>, bool, Option<usize>, bool),
+    /// The test set is not read (`--no-test`, or a checkpoint of such a run).
+    no_test: bool,
     dataset: String,
     data: Option<PathBuf>,
     cfg: TrainConfig,
@@ -363,7 +372,16 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     }
     let mut limits = (a.train_limit, false, a.test_limit, false);
     let mut dataset = a.dataset.clone().unwrap_or_else(|| "mnist".into());
+    let mut no_test = a.no_test;
+    if no_test && a.test_limit.is_some() {
+        return Err(Error::setting(
+            "no_test",
+            "--test-limit sets how much of the test set to read, --no-test reads none of it: drop one",
+        ));
+    }
     if let Some(c) = &ckpt {
+        // A checkpoint of a run without the test set resumes without it.
+        no_test = c.test_data.is_none();
         defaults = c.config.clone();
         let mut errs = Vec::new();
         let (l, lf) = resume_limit(
@@ -385,6 +403,9 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
                 c.dataset
             )),
             _ => dataset = c.dataset.clone(),
+        }
+        if a.no_test && !no_test {
+            errs.push("--no-test, but the checkpoint's run reads the test set".into());
         }
         if !errs.is_empty() {
             return Err(Error::setting(
@@ -409,6 +430,7 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
         ckpt,
         start_model,
         limits,
+        no_test,
         dataset,
         data,
         cfg,
@@ -431,7 +453,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     fsio::write_atomic(&out.log, lines.as_bytes())?;
     let (train_set, test_set) = load_sets(&plan)?;
     let (cfg, every) = (plan.cfg.clone(), plan.every);
-    let mut trainer = start_trainer(plan, &train_set, &test_set)?;
+    let mut trainer = start_trainer(plan, &train_set, test_set.as_ref())?;
     let run = Run {
         a: &a,
         cfg: &cfg,
@@ -441,15 +463,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
     drive(
         &run,
         &mut trainer,
-        (&train_set, &test_set),
+        (&train_set, test_set.as_ref()),
         &mut lines,
         every,
     )?;
-    report(&run, trainer, &test_set)
+    report(&run, trainer, test_set.as_ref())
 }
 
-/// The training and test sets the plan asks for.
-fn load_sets(plan: &Plan) -> Result<(Dataset, Dataset)> {
+/// The training and test sets the plan asks for (no test set with `--no-test`).
+fn load_sets(plan: &Plan) -> Result<(Dataset, Option<Dataset>)> {
     let train_set = load_limited(
         &plan.data,
         Split::Train,
@@ -457,13 +479,17 @@ fn load_sets(plan: &Plan) -> Result<(Dataset, Dataset)> {
         ("train_limit", "--train-limit"),
         plan.limits.1,
     )?;
-    let test_set = load_limited(
-        &plan.data,
-        Split::Test,
-        plan.limits.2,
-        ("test_limit", "--test-limit"),
-        plan.limits.3,
-    )?;
+    let test_set = if plan.no_test {
+        None
+    } else {
+        Some(load_limited(
+            &plan.data,
+            Split::Test,
+            plan.limits.2,
+            ("test_limit", "--test-limit"),
+            plan.limits.3,
+        )?)
+    };
     Ok((train_set, test_set))
 }
 
@@ -471,18 +497,18 @@ fn load_sets(plan: &Plan) -> Result<(Dataset, Dataset)> {
 fn start_trainer<'d>(
     plan: Plan,
     train_set: &'d Dataset,
-    test_set: &'d Dataset,
+    test_set: Option<&'d Dataset>,
 ) -> Result<Trainer<'d>> {
     let cfg = &plan.cfg;
     let mut trainer = match plan.ckpt {
         None => match &plan.start_model {
-            Some(m) => Trainer::from_model(cfg, m, train_set, Some(test_set))?,
-            None => Trainer::new(cfg, train_set, Some(test_set))?,
+            Some(m) => Trainer::from_model(cfg, m, train_set, test_set)?,
+            None => Trainer::new(cfg, train_set, test_set)?,
         },
         Some(mut c) => {
             c.config.epochs = cfg.epochs;
             c.set_threads(cfg.threads);
-            Trainer::resume(c, train_set, Some(test_set))?
+            Trainer::resume(c, train_set, test_set)?
         }
     };
     trainer.set_dataset(&plan.dataset);
@@ -505,7 +531,7 @@ struct Run<'r> {
 fn drive(
     run: &Run,
     trainer: &mut Trainer,
-    sets: (&Dataset, &Dataset),
+    sets: (&Dataset, Option<&Dataset>),
     lines: &mut String,
     every: Duration,
 ) -> Result<()> {
@@ -575,7 +601,7 @@ fn drive(
 /// written to `PREFIX.best.bin` (and `.json`), so that the stopping epoch can be chosen on
 /// validation without training again. Its test accuracy is not measured (the test set is
 /// read once, for the model the user picks).
-fn keep_best(c: &Checkpoint, out: &Path, (train, test): (&Dataset, &Dataset)) -> Result<()> {
+fn keep_best(c: &Checkpoint, out: &Path, (train, test): (&Dataset, Option<&Dataset>)) -> Result<()> {
     let v: Vec<f64> = c.log.iter().filter_map(|e| e.validation_accuracy).collect();
     let Some((&last, before)) = v.split_last() else {
         return Ok(());
@@ -583,7 +609,7 @@ fn keep_best(c: &Checkpoint, out: &Path, (train, test): (&Dataset, &Dataset)) ->
     if before.iter().any(|&b| b >= last) {
         return Ok(());
     }
-    let mut model = Trainer::resume(c.clone(), train, Some(test))?
+    let mut model = Trainer::resume(c.clone(), train, test)?
         .finish()
         .model;
     model.meta.validation_accuracy = Some(last);
@@ -601,7 +627,8 @@ fn best_prefix(out: &Path) -> PathBuf {
 fn epoch_line(e: &EpochLog) -> String {
     let held_out = match (e.validation_accuracy, e.test_accuracy) {
         (Some(v), _) => format!("validation acc {:.2} %", 100.0 * v),
-        (None, t) => format!("test acc {:.2} %", 100.0 * t.unwrap_or(f64::NAN)),
+        (None, Some(t)) => format!("test acc {:.2} %", 100.0 * t),
+        (None, None) => "no held-out images".into(),
     };
     format!(
         "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
@@ -662,15 +689,16 @@ fn run_end(
 }
 
 /// Saves the trained model and says what was done. Without a validation split the model is
-/// evaluated on the test set. With one, the test set is not read at all: the user picks a
+/// evaluated on the test set, unless the run has none (`--no-test`). With a validation split,
+/// the test set is not read at all: the user picks a
 /// model on validation accuracy (this run's `PREFIX.best.bin`, or one of several runs) and
 /// reads the test set once for that model, with `eval --save-accuracy`.
-fn report(run: &Run, trainer: Trainer, test_set: &Dataset) -> Result<()> {
+fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()> {
     let (a, cfg, train_len) = (run.a, run.cfg, run.train_len);
     let (bin, log_path, ckpt_path) = (&run.out.bin, &run.out.log, &run.out.ckpt);
     let out = trainer.finish();
     let mut model = out.model;
-    let st = (cfg.validation == 0).then(|| {
+    let st = test_set.filter(|_| cfg.validation == 0).map(|test_set| {
         evaluate(
             &Net::<f64>::from_model(&model),
             &model.encoding,
@@ -733,6 +761,9 @@ fn report(run: &Run, trainer: Trainer, test_set: &Dataset) -> Result<()> {
                 100.0 * v,
                 best_bin.as_ref().expect("a best epoch").display()
             ),
+            (None, None) if test_set.is_none() => "the test set was not read (--no-test): \
+                 measure the model once, with `firstspike eval --model MODEL.bin --save-accuracy`"
+                .into(),
             (None, None) => "no epoch was validated".into(),
         };
         println!(
