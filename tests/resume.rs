@@ -696,8 +696,24 @@ fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let fs = |dir: &Path, epochs: &str, extra: &[&str], out: &str| {
         Command::new(bin())
-            .args(["train", "--data", &s(dir), "--arch", "16-8-4", "--batch", "8"])
-            .args(["--threads", "1", "--seed", "4", "--epochs", epochs, "--json"])
+            .args([
+                "train",
+                "--data",
+                &s(dir),
+                "--arch",
+                "16-8-4",
+                "--batch",
+                "8",
+            ])
+            .args([
+                "--threads",
+                "1",
+                "--seed",
+                "4",
+                "--epochs",
+                epochs,
+                "--json",
+            ])
             .args(extra)
             .args(["--out", &s(&d.join(out))])
             .output()
@@ -717,7 +733,10 @@ fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
     let no_test = ok(&fs(&without, "2", &["--no-test"], "no-test"));
     assert!(no_test["test_accuracy"].is_null(), "{no_test}");
     let m = Model::load(&d.join("no-test.bin")).unwrap();
-    assert_eq!(bits(&m), bits(&Model::load(&d.join("reference.bin")).unwrap()));
+    assert_eq!(
+        bits(&m),
+        bits(&Model::load(&d.join("reference.bin")).unwrap())
+    );
     assert_eq!(m.meta.test_accuracy, None);
     let log = std::fs::read_to_string(d.join("no-test.log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);

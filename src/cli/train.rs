@@ -601,7 +601,11 @@ fn drive(
 /// written to `PREFIX.best.bin` (and `.json`), so that the stopping epoch can be chosen on
 /// validation without training again. Its test accuracy is not measured (the test set is
 /// read once, for the model the user picks).
-fn keep_best(c: &Checkpoint, out: &Path, (train, test): (&Dataset, Option<&Dataset>)) -> Result<()> {
+fn keep_best(
+    c: &Checkpoint,
+    out: &Path,
+    (train, test): (&Dataset, Option<&Dataset>),
+) -> Result<()> {
     let v: Vec<f64> = c.log.iter().filter_map(|e| e.validation_accuracy).collect();
     let Some((&last, before)) = v.split_last() else {
         return Ok(());
@@ -609,9 +613,7 @@ fn keep_best(c: &Checkpoint, out: &Path, (train, test): (&Dataset, Option<&Datas
     if before.iter().any(|&b| b >= last) {
         return Ok(());
     }
-    let mut model = Trainer::resume(c.clone(), train, test)?
-        .finish()
-        .model;
+    let mut model = Trainer::resume(c.clone(), train, test)?.finish().model;
     model.meta.validation_accuracy = Some(last);
     model.meta.validation_samples = c.config.validation;
     model.save(&best_prefix(out))?;
