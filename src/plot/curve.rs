@@ -215,11 +215,17 @@ pub fn accuracy_curve(title: &str, log: &[EpochAccuracy]) -> String {
         .flatten()
         .filter(|a| a.is_finite())
         .fold(1.0, f64::min);
+    // A run that read no held-out images (`train --no-test`) has the training curve alone.
+    let series = if test.points.is_empty() {
+        vec![train]
+    } else {
+        vec![train, test]
+    };
     line_chart(
         title,
         ("epoch", true),
         "accuracy (%)",
-        &[train, test],
+        &series,
         Some((100.0 * lo, 100.0)),
     )
 }
@@ -253,6 +259,17 @@ mod tests {
         assert!(!svg.contains("test (best"), "{svg}");
         let plain = accuracy_curve("t", &[epoch(1, 0.9, 0.8), epoch(2, 0.95, 0.85)]);
         assert!(plain.contains("test (best 85.00 %, epoch 2)"), "{plain}");
+        // No held-out accuracy at all: no held-out curve, and no legend entry for one.
+        let alone: Vec<EpochAccuracy> = (1..=2)
+            .map(|k| EpochAccuracy {
+                test_accuracy: None,
+                ..epoch(k, 0.9, 0.0)
+            })
+            .collect();
+        let svg = accuracy_curve("n", &alone);
+        assert!(svg.contains("train (during the epoch)"), "{svg}");
+        assert!(!svg.contains(">test<") && !svg.contains("validation"), "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
     }
 
     #[test]
