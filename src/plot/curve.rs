@@ -268,7 +268,10 @@ mod tests {
             .collect();
         let svg = accuracy_curve("n", &alone);
         assert!(svg.contains("train (during the epoch)"), "{svg}");
-        assert!(!svg.contains(">test<") && !svg.contains("validation"), "{svg}");
+        assert!(
+            !svg.contains(">test<") && !svg.contains("validation"),
+            "{svg}"
+        );
         assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
     }
 
