@@ -899,6 +899,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             "init_sd" => cfg.init_sd = f()?,
             "denom_floor" => cfg.denom_floor = f()?,
             "clip_norm" | "clip" => cfg.clip_norm = f()?,
+            "average" => cfg.average = f()?,
             "tau_syn" => cfg.params.tau_syn = f()?,
             "theta" => cfg.params.theta = f()?,
             "t_max" => cfg.encoding.t_max = f()?,
@@ -933,7 +934,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
-                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, init_mean, init_sd, denom_floor, clip_norm, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
+                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
                 )))
             }
         }
@@ -964,7 +965,7 @@ struct Interrupt {
 ///   threads: worker threads (default: every core); the result does not depend on it.
 ///   progress: print a line per epoch (and a bar on a terminal) to stderr.
 ///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, init_mean, init_sd,
-///     denom_floor, clip_norm, loss_origin, engine, quantise_bits, tau_syn, theta,
+///     denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta,
 ///     encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields.
 ///
 /// Ctrl-C stops after the current batch and raises KeyboardInterrupt. ValueError for bad

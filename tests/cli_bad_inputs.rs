@@ -147,6 +147,10 @@ fn bad_inputs_table() {
     let mut perm = ck.clone();
     perm.order[1] = perm.order[0];
     std::fs::write(d.join("perm.ckpt"), perm.to_bytes()).unwrap();
+    // Averaging switched on in the settings without the average it needs.
+    let mut avg = ck.clone();
+    avg.config.average = 0.999;
+    std::fs::write(d.join("avg.ckpt"), avg.to_bytes()).unwrap();
     let mut flipped = cbytes.clone();
     let mid = flipped.len() / 3;
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -213,6 +217,7 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--lr".into(), "NaN".into(), "--out".into(), s(&d.join("m"))], 2, "--lr"),
         (vec!["train".into(), "--lr".into(), "-1".into(), "--out".into(), s(&d.join("m"))], 2, "--lr must be a finite number > 0, got -1"),
         (vec!["train".into(), "--epochs".into(), "0".into(), "--out".into(), s(&d.join("m"))], 2, "--epochs"),
+        (vec!["train".into(), "--average".into(), "1".into(), "--out".into(), s(&d.join("m"))], 2, "--average must be 0 (off) or a factor in (0, 1) such as 0.999, got 1"),
         (vec!["train".into(), "--t-max=-1".into(), "--out".into(), s(&d.join("m"))], 2, "t_max"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "16-4-10".into(), "--out".into(), s(&d.join("no/such/dir/m"))], 1, "does not exist"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "784-4-10".into(), "--epochs".into(), "1".into(), "--out".into(), s(&d.join("m"))], 1, "784 inputs but the images have 16"),
@@ -235,9 +240,10 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&d.join("text.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a firstspike checkpoint (bad magic)"),
         (vec!["train".into(), "--resume".into(), s(&good_bin), "--out".into(), s(&d.join("m"))], 1, "this is a model file, not a checkpoint"),
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 4"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 5"),
         (vec!["train".into(), "--resume".into(), s(&d.join("nan.ckpt")), "--out".into(), s(&d.join("m"))], 1, "layer 0: weights 5 is NaN"),
         (vec!["train".into(), "--resume".into(), s(&d.join("perm.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a permutation"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("avg.ckpt")), "--out".into(), s(&d.join("m"))], 1, "0 layers of weight averages for architecture 16-4-10"),
         (vec!["train".into(), "--resume".into(), s(&d.join("flipped.ckpt")), "--out".into(), s(&d.join("m"))], 1, "error: checkpoint "),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--arch".into(), "16-8-10".into(), "--out".into(), s(&d.join("m"))], 2, "--arch 16-8-10 differs from the checkpoint's 16-4-10"),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--lr".into(), "0.5".into(), "--batch".into(), "2".into(), "--out".into(), s(&d.join("m"))], 2, "--batch 2 differs from the checkpoint's 4; --lr 0.5 differs from the checkpoint's 0.001: a resumed run keeps the settings it started with"),

@@ -205,6 +205,105 @@ fn event_engine_run_resumes_bit_for_bit() {
     assert_eq!(bits(&model), bits(&reference));
 }
 
+/// Weight averaging changes what is evaluated and saved, not the training: the weights step
+/// for step are those of the run without it; the saved model is the exponential moving
+/// average of them, computed here independently in f64 from every batch's checkpoint; and an
+/// averaging run stopped and resumed ends bit for bit as one never stopped.
+#[test]
+fn weight_averaging_saves_the_average_of_unchanged_training_and_resumes_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let beta = 0.9;
+    let cfg = TrainConfig {
+        average: beta,
+        ..config()
+    };
+    let every = Schedule {
+        checkpoint_every: Some(Duration::ZERO),
+        ..Schedule::default()
+    };
+    let weights_per_batch = |cfg: &TrainConfig| {
+        let mut t = Trainer::new(cfg, &train, Some(&test)).unwrap();
+        let mut ws: Vec<Vec<f32>> = Vec::new();
+        t.run(
+            &every,
+            |c| {
+                ws.push(c.weights.concat());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        (ws, t.finish())
+    };
+    let (plain_ws, plain) = weights_per_batch(&config());
+    let (avg_ws, averaged) = weights_per_batch(&cfg);
+    assert_eq!(avg_ws.len() as u64, 3 * PER_EPOCH);
+    assert_eq!(avg_ws, plain_ws, "averaging changed the training itself");
+    // wbar starts at the initial weights; after step t (from 0) it moves by (1 - beta_t) towards
+    // the weights, beta_t = min(beta, (1 + t)/(10 + t)).
+    let mut want: Vec<f64> = firstspike::train::init_model(&cfg)
+        .layers
+        .iter()
+        .flat_map(|l| l.weights().to_vec())
+        .collect();
+    for (t, w) in avg_ws.iter().enumerate() {
+        let b = beta.min((1.0 + t as f64) / (10.0 + t as f64));
+        for (a, &w) in want.iter_mut().zip(w) {
+            *a = b * *a + (1.0 - b) * f64::from(w);
+        }
+    }
+    let got: Vec<f64> = averaged
+        .model
+        .layers
+        .iter()
+        .flat_map(|l| l.weights().to_vec())
+        .collect();
+    let last: Vec<f64> = plain
+        .model
+        .layers
+        .iter()
+        .flat_map(|l| l.weights().to_vec())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-5, "saved weights are {worst} from the average");
+    let moved = got
+        .iter()
+        .zip(&last)
+        .map(|(g, l)| (g - l).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        moved > 1e-3,
+        "the saved model is the last step's weights (max difference {moved})"
+    );
+    assert_eq!(
+        averaged.model.meta.train.as_ref().unwrap()["average"],
+        serde_json::json!(beta)
+    );
+    // The per-epoch held-out accuracy is the averaged model's: the last epoch's is the saved
+    // model's accuracy on the test set.
+    let acc = firstspike::analytic::evaluate(
+        &firstspike::analytic::Net::<f64>::from_model(&averaged.model),
+        &cfg.encoding,
+        &test,
+        1,
+        firstspike::progress::NO_PROGRESS,
+    )
+    .accuracy();
+    assert_eq!(averaged.log.last().unwrap().test_accuracy, Some(acc));
+    // Stopped and resumed, mid-epoch and at an epoch end.
+    let (reference, _) = unstopped(&cfg, &train, &test);
+    assert_eq!(bits(&reference), bits(&averaged.model));
+    for stops in [vec![5], vec![PER_EPOCH, 7]] {
+        let (model, _) = interrupted(&cfg, &train, &test, &stops);
+        assert_eq!(bits(&model), bits(&reference), "stops {stops:?}");
+    }
+}
+
 #[test]
 fn more_epochs_on_resume_equal_a_longer_run() {
     let (train, test) = (data(200, 1), data(40, 2));

@@ -40,6 +40,7 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "norm_samples" => "--norm-samples",
         "index" => "--index",
         "quantise_bits" => "--quantise-bits",
+        "average" => "--average",
         // robustness
         "trials" => "--trials",
         "jitter" => "--jitter",

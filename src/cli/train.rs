@@ -96,6 +96,8 @@ pub struct TrainArgs {
     clip: Option<f64>,
     #[arg(long, value_enum, help = with_default("Time origin of the loss's z = exp((t - origin)/tau)", value_name(dflt().loss_origin)))]
     loss_origin: Option<LossOrigin>,
+    #[arg(long, allow_negative_numbers = true, help = with_default("Weight averaging: evaluate and save the exponential moving average of the weights over the steps with this factor (e.g. 0.999, about the last 1,000 steps) instead of the last step's weights; training itself is unchanged (0 = off)", dflt().average))]
+    average: Option<f64>,
     #[arg(long, value_enum, help = with_default("Engine producing the forward traces that the backward pass replays", value_name(dflt().engine)))]
     engine: Option<EngineKind>,
     #[arg(long, help = with_default("Quantisation-aware training: forward and backward passes with every layer's weights quantised to this many bits (per layer, symmetric), updates to the full-precision weights; the model is saved quantised (0 = off)", dflt().quantise_bits))]
@@ -222,6 +224,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--clip", a.clip, &mut c.clip_norm);
     ap.set("--loss-origin", a.loss_origin, &mut c.loss_origin);
     ap.set("--engine", a.engine, &mut c.engine);
+    ap.set("--average", a.average, &mut c.average);
     ap.set("--quantise-bits", a.quantise_bits, &mut c.quantise_bits);
     if !ap.clashes.is_empty() {
         return Err(Error::setting(

@@ -24,11 +24,11 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. Files of another version are refused: the payload is
 /// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
 /// needs a new version.
-pub const CHECKPOINT_VERSION: u32 = 4;
-/// Largest checkpoint file we read (bytes): weights and both Adam moments in f32 for the
-/// largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus room for the
-/// permutation of a large training set.
-pub(crate) const MAX_CHECKPOINT_BYTES: u64 = 3 * 4 * MAX_WEIGHTS as u64 + (1 << 32);
+pub const CHECKPOINT_VERSION: u32 = 5;
+/// Largest checkpoint file we read (bytes): weights, both Adam moments and the weights'
+/// average in f32 for the largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus
+/// room for the permutation of a large training set.
+pub(crate) const MAX_CHECKPOINT_BYTES: u64 = 4 * 4 * MAX_WEIGHTS as u64 + (1 << 32);
 /// Most weights a trained model may have: the network description's limit, as many f64 as
 /// fit in a model file, so that every model we train can be saved and loaded again.
 pub(crate) use crate::network::MAX_WEIGHTS;
@@ -169,6 +169,9 @@ pub struct Checkpoint {
     pub weights: Vec<Vec<f32>>,
     /// Adam's moments and step count.
     pub(crate) adam: AdamState,
+    /// The weights' running average (`TrainConfig::average`), one buffer per layer like
+    /// `weights`; empty when averaging is off.
+    pub(crate) average: Vec<Vec<f32>>,
     /// The permutation of the training set that the current epoch walks through.
     pub order: Vec<u32>,
     /// The shuffle generator, after the current epoch's shuffle.
@@ -240,8 +243,8 @@ impl Checkpoint {
         self.check_progress()
     }
 
-    /// The weights and both Adam moments: one buffer per layer of the architecture, each of
-    /// that layer's size, all finite.
+    /// The weights, both Adam moments and (with averaging) the weights' average: one buffer
+    /// per layer of the architecture, each of that layer's size, all finite.
     fn check_buffers(&self) -> std::result::Result<(), String> {
         let c = &self.config;
         // The settings' check bounds the weights by MAX_WEIGHTS: building is safe.
@@ -253,11 +256,20 @@ impl Checkpoint {
             .collect();
         let n_layers = sizes.len();
         let units = c.arch.sizes();
-        for (name, bufs) in [
+        let mut buffers = vec![
             ("weights", &self.weights),
             ("Adam first moments", &self.adam.m),
             ("Adam second moments", &self.adam.v),
-        ] {
+        ];
+        if c.average > 0.0 {
+            buffers.push(("weight averages", &self.average));
+        } else if !self.average.is_empty() {
+            return Err(format!(
+                "{} layers of weight averages for a run without averaging",
+                self.average.len()
+            ));
+        }
+        for (name, bufs) in buffers {
             if bufs.len() != n_layers {
                 return Err(format!(
                     "{} layers of {name} for architecture {}",

@@ -72,6 +72,11 @@ pub struct TrainConfig {
     /// ([`crate::network::quantise`]) while the update goes to the full-precision weights
     /// (a straight-through estimator). The trained model is saved quantised.
     pub quantise_bits: u32,
+    /// Weight averaging: 0 = off (the model is the last step's weights); else the model
+    /// evaluated after each epoch and saved is the exponential moving average of the weights
+    /// over the steps, with this factor beta in (0, 1) (see `train::average`; 0.999 spans
+    /// about 1,000 steps). Training itself is unchanged: the same weights take the same steps.
+    pub average: f64,
 }
 
 impl TrainConfig {
@@ -106,6 +111,7 @@ impl Default for TrainConfig {
             encoding: Encoding::default(),
             quantise_bits: 0,
             validation: 0,
+            average: 0.0,
         }
     }
 }
@@ -151,6 +157,15 @@ impl TrainConfig {
                 format!(
                     "denom_floor must be a finite number > 0, got {}",
                     self.denom_floor
+                ),
+            );
+        }
+        if !(self.average.is_finite() && (0.0..1.0).contains(&self.average)) {
+            return bad(
+                "average",
+                format!(
+                    "average must be 0 (off) or a factor in (0, 1) such as 0.999, got {}",
+                    self.average
                 ),
             );
         }

@@ -41,6 +41,7 @@
 
 pub mod adam;
 mod augment;
+mod average;
 mod checkpoint;
 mod config;
 pub(crate) mod driver;

@@ -10,6 +10,7 @@
 
 use super::adam::Adam;
 use super::augment::{draw_shift, shift_image};
+use super::average;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
 use super::update::{UpdateSettings, Updater};
@@ -313,6 +314,8 @@ pub struct Trainer<'d> {
     records: Vec<SampleGrad<f32>>,
     updater: Updater,
     ev_net: Option<CompiledNet>,
+    /// The weights' running average (`TrainConfig::average`), per layer; empty when off.
+    average: Vec<Vec<f32>>,
 }
 
 /// The model as it is run and saved: with quantisation-aware training, every layer's weights
@@ -449,7 +452,6 @@ impl<'d> Trainer<'d> {
             updater: Updater::default(),
             adam: Adam::new(&sizes),
             model,
-            net,
             order: (0..train_data.len() - cfg.validation).collect(),
             validation: (cfg.validation > 0)
                 .then(|| {
@@ -464,6 +466,12 @@ impl<'d> Trainer<'d> {
             train_seconds: 0.0,
             epoch_seconds: 0.0,
             ev_net,
+            average: if cfg.average > 0.0 {
+                net.layers.iter().map(|l| l.weights().to_vec()).collect()
+            } else {
+                Vec::new()
+            },
+            net,
         })
     }
 
@@ -531,6 +539,7 @@ impl<'d> Trainer<'d> {
         }
         t.net.write_to(&mut t.model);
         t.adam = Adam::from_state(c.adam);
+        t.average = c.average;
         t.order = c.order.iter().map(|&i| i as usize).collect();
         t.shuffle_rng = c.shuffle_rng.restore();
         for (w, tot) in t.workers.iter_mut().zip(c.totals) {
@@ -599,6 +608,7 @@ impl<'d> Trainer<'d> {
                 .map(|l| l.weights().to_vec())
                 .collect(),
             adam: self.adam.state.clone(),
+            average: self.average.clone(),
             order: self.order.iter().map(|&i| i as u32).collect(),
             shuffle_rng: RngState::of(&self.shuffle_rng),
             totals: self.workers.iter().map(|w| w.totals).collect(),
@@ -732,9 +742,21 @@ impl<'d> Trainer<'d> {
         }
     }
 
-    /// Consumes the trainer: the model as it stands (fully trained once finished), its log.
-    pub fn finish(mut self) -> TrainOutcome {
+    /// Writes the weights that the run evaluates and saves into `self.model`: with averaging
+    /// (`TrainConfig::average`) the weights' average, else the weights themselves.
+    fn write_model(&mut self) {
         self.net.write_to(&mut self.model);
+        for (l, a) in self.model.layers.iter_mut().zip(&self.average) {
+            for (d, &s) in l.weights_mut().iter_mut().zip(a) {
+                *d = f64::from(s);
+            }
+        }
+    }
+
+    /// Consumes the trainer: the model as it stands (fully trained once finished; with
+    /// averaging, the weights' average), its log.
+    pub fn finish(mut self) -> TrainOutcome {
+        self.write_model();
         self.model = deployed(&self.model, &self.cfg);
         self.model.meta.epochs_trained = self.log.len();
         self.model.meta.train = Some(self.cfg.record());
@@ -817,6 +839,13 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
                 bad.index, bad.layer
             )));
         }
+        if cfg.average > 0.0 {
+            // The step just taken is step t - 1 (Adam counts them from 1).
+            let step = u64::try_from(self.adam.state.t - 1).unwrap_or(0);
+            let beta = average::factor(cfg.average, step);
+            let weights = self.net.layers.iter().map(|l| l.weights());
+            average::update(&mut self.average, weights, beta);
+        }
         self.batch += 1;
         progress(Progress::Batch {
             epoch,
@@ -827,6 +856,7 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
     }
 
     fn end_epoch(&mut self, progress: &mut (dyn FnMut(Progress) + 'r)) -> Result<()> {
+        self.write_model();
         let cfg = &self.cfg;
         let epoch = self.epoch;
         let secs = self.epoch_seconds;
@@ -834,7 +864,6 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
         let sum =
             |f: fn(&EpochTotals) -> u64| self.workers.iter().map(|w| f(&w.totals)).sum::<u64>();
         let loss: f64 = self.workers.iter().map(|w| w.totals.loss).sum();
-        self.net.write_to(&mut self.model);
         // With a validation set, the test set is not looked at while training.
         let accuracy = |t: &Dataset| {
             evaluate(

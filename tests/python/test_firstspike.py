@@ -204,6 +204,16 @@ def test_train_equals_cli_train(tmp_path):
     for a, b in zip(m.weights, ref.weights):
         np.testing.assert_array_equal(a, b)
     assert m.meta["train"] == ref.meta["train"]
+    # With weight averaging too (the saved weights are the average, so they differ).
+    cli("train", "--data", DATA, "--train-limit", 300, "--test-limit", 20, "--arch", "784-20-10",
+        "--epochs", 1, "--seed", 5, "--threads", 2, "--average", 0.99, "--out", prefix)
+    ref_avg = firstspike.load(prefix.with_suffix(".bin"))
+    m_avg = firstspike.train(x[:300], y[:300], arch=[784, 20, 10], epochs=1, seed=5, threads=2,
+                             progress=False, average=0.99)
+    for a, b, c in zip(m_avg.weights, ref_avg.weights, m.weights):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+    assert m_avg.meta["train"]["average"] == 0.99
 
 
 def test_train_small_net_to_stated_accuracy(tmp_path, capfd):
@@ -389,6 +399,7 @@ def test_bad_training_settings():
         (dict(kw, encoding="log"), "encoding"),
         (dict(kw, engine="gpu"), "engine"),
         (dict(kw, threads=0), "threads"),
+        (dict(kw, average=1.0), "average must be 0 \\(off\\) or a factor in \\(0, 1\\)"),
     ]
     for args, msg in value_errors:
         with pytest.raises(ValueError, match=msg):
