@@ -853,6 +853,19 @@ fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
     let both = fs(&with, "2", &["--no-test", "--test-limit", "8"], "both");
     assert!(!both.status.success());
     assert!(String::from_utf8_lossy(&both.stderr).contains("--no-test"));
+    // A run with a validation split reads no test file either, and resumes without them.
+    let val = ok(&fs(&without, "1", &["--validation", "16"], "val"));
+    assert!(val["test_accuracy"].is_null(), "{val}");
+    let val_ckpt = s(&d.join("val.ckpt"));
+    ok(&fs(&without, "2", &["--resume", &val_ckpt], "val2"));
+    let tl = fs(
+        &with,
+        "1",
+        &["--validation", "16", "--test-limit", "8"],
+        "tl",
+    );
+    assert!(!tl.status.success());
+    assert!(String::from_utf8_lossy(&tl.stderr).contains("--test-limit"));
     let ref_ckpt = s(&d.join("reference.ckpt"));
     let contra = fs(&with, "3", &["--no-test", "--resume", &ref_ckpt], "contra");
     assert!(!contra.status.success());

@@ -342,7 +342,7 @@ struct Plan {
     start_model: Option<Model>,
     /// (train limit, whether the flag fixed it, test limit, whether the flag fixed it).
     limits: (Option<usize>, bool, Option<usize>, bool),
-    /// The test set is not read (`--no-test`, or a checkpoint of such a run).
+    /// The test set is not read (`--no-test`, `--validation`, or a checkpoint of such a run).
     no_test: bool,
     dataset: String,
     data: Option<PathBuf>,
@@ -428,6 +428,17 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     });
     let cfg = settings(a, &defaults, ckpt.is_some())?;
     cfg.validate()?;
+    // A new run with a validation split measures nothing on the test set: it does not load
+    // it either (a resumed one follows its checkpoint, above).
+    if ckpt.is_none() && cfg.validation > 0 {
+        if a.test_limit.is_some() {
+            return Err(Error::setting(
+                "test_limit",
+                "--test-limit sets how much of the test set to read, but a run with --validation reads none of it: drop --test-limit",
+            ));
+        }
+        no_test = true;
+    }
     Ok(Plan {
         every,
         ckpt,
@@ -473,7 +484,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     report(&run, trainer, test_set.as_ref())
 }
 
-/// The training and test sets the plan asks for (no test set with `--no-test`).
+/// The training and test sets the plan asks for (no test set with `--no-test` or
+/// `--validation`).
 fn load_sets(plan: &Plan) -> Result<(Dataset, Option<Dataset>)> {
     let train_set = load_limited(
         &plan.data,
