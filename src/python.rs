@@ -895,6 +895,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             "l2" => cfg.l2 = f()?,
             "jitter_sd" | "jitter" => cfg.jitter_sd = f()?,
             "shift" => cfg.shift = count_setting("shift", v.extract()?)?,
+            "flip" => cfg.flip = v.extract::<bool>()?,
             "init_mean" => cfg.init_mean = f()?,
             "init_sd" => cfg.init_sd = f()?,
             "denom_floor" => cfg.denom_floor = f()?,
@@ -934,7 +935,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
-                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
+                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
                 )))
             }
         }
@@ -964,7 +965,7 @@ struct Interrupt {
 ///     carries the final accuracy on them (meta["validation_accuracy"]).
 ///   threads: worker threads (default: every core); the result does not depend on it.
 ///   progress: print a line per epoch (and a bar on a terminal) to stderr.
-///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, init_mean, init_sd,
+///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd,
 ///     denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta,
 ///     encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields.
 ///

@@ -192,6 +192,31 @@ fn a_conv_run_with_validation_resumes_bit_for_bit() {
     assert_eq!(bits(&model), bits(&reference));
 }
 
+/// Mirrored and shifted training images: the draws depend on (seed, epoch, sample) alone, so
+/// such a run resumes bit for bit too; and mirroring does change what is learnt.
+#[test]
+fn a_run_with_mirrored_and_shifted_images_resumes_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let cfg = TrainConfig {
+        flip: true,
+        shift: 1,
+        epochs: 2,
+        ..config()
+    };
+    let (reference, _) = unstopped(&cfg, &train, &test);
+    let (model, _) = interrupted(&cfg, &train, &test, &[3, 12]);
+    assert_eq!(bits(&model), bits(&reference));
+    let unmirrored = TrainConfig {
+        flip: false,
+        ..cfg.clone()
+    };
+    assert_ne!(
+        bits(&unstopped(&unmirrored, &train, &test).0),
+        bits(&reference)
+    );
+    assert_eq!(reference.meta.train.as_ref().unwrap()["flip"], true);
+}
+
 #[test]
 fn event_engine_run_resumes_bit_for_bit() {
     let (train, test) = (data(64, 3), data(16, 4));

@@ -28,6 +28,7 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "l2" => "--l2",
         "jitter_sd" => "--jitter",
         "shift" => "--shift",
+        "flip" => "--flip",
         "init_sd" => "--init-sd",
         "init_mean" => "--init-mean",
         "clip_norm" => "--clip",

@@ -80,6 +80,11 @@ pub struct TrainArgs {
     jitter: Option<f64>,
     #[arg(long, help = with_default("Data augmentation: move each training image by up to N pixels in x and y, drawn anew each time it is used", dflt().shift))]
     shift: Option<usize>,
+    /// Data augmentation: mirror each training image left-right with probability 1/2, drawn
+    /// anew each time it is used (for classes that look the same mirrored, such as clothes; not
+    /// digits) [default: off; with --resume, the checkpoint's].
+    #[arg(long)]
+    flip: bool,
     #[arg(long, value_enum, help = with_default("Input encoding", value_name(dflt().encoding.kind)))]
     encoding: Option<EncodingKind>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Latest input time (black pixels), tau_syn units", dflt().encoding.t_max))]
@@ -211,6 +216,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--l2", a.l2, &mut c.l2);
     ap.set("--jitter", a.jitter, &mut c.jitter_sd);
     ap.set("--shift", a.shift, &mut c.shift);
+    ap.set("--flip", a.flip.then_some(true), &mut c.flip);
     ap.set("--encoding", a.encoding, &mut c.encoding.kind);
     ap.set("--t-max", a.t_max, &mut c.encoding.t_max);
     ap.set(

@@ -1,4 +1,5 @@
-//! Data augmentation while training: random translations of the training images.
+//! Data augmentation while training: random translations and left-right mirroring of the
+//! training images.
 //!
 //! Each time a training image is used it may be moved by a whole number of pixels,
 //! `(dx, dy)` drawn uniformly from `{-s, …, s}^2` where `s` is
@@ -15,12 +16,35 @@
 //! whatever the thread split, after any resume, and a run with `shift = 0` draws exactly the
 //! jitter it drew before this augmentation existed. Only training samples are shifted, never
 //! validation or test images.
+//!
+//! With [`TrainConfig::flip`](super::TrainConfig::flip) each use of an image is also mirrored
+//! left-right with probability 1/2, drawn from a generator of its own in the same way:
+//! `out[y][x] = img[y][cols - 1 - x]`, applied before the shift.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Salt that separates the shift generator's seed from the jitter generator's.
 const SHIFT_SALT: u64 = 0x5348_4946_545F_5F31; // "SHIFT__1"
+
+/// Salt of the mirror generator's seed.
+const FLIP_SALT: u64 = 0x464C_4950_5F5F_5F31; // "FLIP___1"
+
+/// Whether training image `idx` is mirrored in `epoch` (0-based): heads or tails, the same
+/// for the same (seed, epoch, idx).
+pub(crate) fn draw_flip(seed: u64, epoch: usize, idx: usize) -> bool {
+    ChaCha8Rng::seed_from_u64(
+        seed ^ FLIP_SALT
+            ^ ((epoch as u64) << 40)
+            ^ (idx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    )
+    .gen_bool(0.5)
+}
+
+/// Mirrors an image (`cols` pixels per row, row-major) left-right in place.
+pub(crate) fn flip_rows(img: &mut [u8], cols: usize) {
+    img.chunks_exact_mut(cols).for_each(<[u8]>::reverse);
+}
 
 /// The translation `(dx, dy)` of training image `idx` in `epoch` (0-based), each component in
 /// `-max..=max`; `(0, 0)` when `max` is 0.
@@ -84,6 +108,29 @@ mod tests {
         assert_eq!(out, vec![0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0]);
         shift_image(&img, 3, 4, (5, 0), &mut out);
         assert_eq!(out, vec![0; 12]);
+    }
+
+    #[test]
+    fn flips_mirror_rows_and_come_up_half_the_time() {
+        let mut img: Vec<u8> = (1..=6).collect();
+        flip_rows(&mut img, 3);
+        assert_eq!(img, vec![3, 2, 1, 6, 5, 4]);
+        flip_rows(&mut img, 3);
+        assert_eq!(img, (1..=6).collect::<Vec<u8>>());
+        let heads = (0..2000).filter(|&i| draw_flip(7, 3, i)).count();
+        assert!((900..1100).contains(&heads), "{heads} of 2000");
+        assert!((0..50).all(|i| draw_flip(7, 3, i) == draw_flip(7, 3, i)));
+        assert_ne!(
+            (0..50).map(|i| draw_flip(7, 3, i)).collect::<Vec<_>>(),
+            (0..50).map(|i| draw_flip(7, 4, i)).collect::<Vec<_>>()
+        );
+        // Its own stream: not the shift generator's first draw in disguise.
+        assert_ne!(
+            (0..50).map(|i| draw_flip(7, 3, i)).collect::<Vec<_>>(),
+            (0..50)
+                .map(|i| draw_shift(7, 3, i, 1).0 > 0)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

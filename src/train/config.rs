@@ -40,6 +40,10 @@ pub struct TrainConfig {
     /// pixels in x and in y (drawn uniformly, black coming in at the border; see
     /// `train::augment`). 0 = none (the default). Needs 2-D images.
     pub shift: usize,
+    /// Data augmentation: each time a training image is used it is mirrored left-right with
+    /// probability 1/2 (see `train::augment`). For data whose classes look the same mirrored
+    /// (clothes, as in Fashion-MNIST), not for digits. Off by default. Needs 2-D images.
+    pub flip: bool,
     /// Initial weights ~ N(init_mean * theta / n_in, (init_sd / sqrt(n_in))^2) per layer.
     pub init_mean: f64,
     /// See `init_mean`.
@@ -99,6 +103,7 @@ impl Default for TrainConfig {
             l2: 1e-4,
             jitter_sd: 0.25,
             shift: 0,
+            flip: false,
             init_mean: 4.0,
             init_sd: 1.0,
             denom_floor: 0.01,

@@ -9,7 +9,7 @@
 //! file itself: checkpoints go to the caller's callback. [`train`] runs from scratch to the end.
 
 use super::adam::Adam;
-use super::augment::{draw_shift, shift_image};
+use super::augment::{draw_flip, draw_shift, flip_rows, shift_image};
 use super::average;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
@@ -161,6 +161,8 @@ struct Worker {
     t_in: Vec<f32>,
     /// The sample's image moved by its drawn shift (when `TrainConfig::shift` > 0).
     shifted: Vec<u8>,
+    /// The sample's image mirrored (when `TrainConfig::flip` drew it), before the shift.
+    mirrored: Vec<u8>,
     dl: Vec<f64>,
     dl32: Vec<f32>,
     t_out: Vec<f64>,
@@ -177,6 +179,7 @@ impl Worker {
             pass: ForwardPass::default(),
             t_in: Vec::new(),
             shifted: Vec::new(),
+            mirrored: Vec::new(),
             dl: vec![0.0; net.n_outputs()],
             dl32: vec![0.0; net.n_outputs()],
             t_out: vec![0.0; net.n_outputs()],
@@ -203,16 +206,19 @@ impl Worker {
         let enc = &cfg.encoding;
         self.t_in.clear();
         let shift = draw_shift(cfg.seed, epoch, idx, cfg.shift);
-        let image = if shift == (0, 0) {
+        let flip = cfg.flip && draw_flip(cfg.seed, epoch, idx);
+        let image = if shift == (0, 0) && !flip {
             data.image(idx)
         } else {
-            shift_image(
-                data.image(idx),
-                data.rows,
-                data.cols,
-                shift,
-                &mut self.shifted,
-            );
+            let src = if flip {
+                self.mirrored.clear();
+                self.mirrored.extend_from_slice(data.image(idx));
+                flip_rows(&mut self.mirrored, data.cols);
+                &self.mirrored[..]
+            } else {
+                data.image(idx)
+            };
+            shift_image(src, data.rows, data.cols, shift, &mut self.shifted);
             &self.shifted
         };
         self.t_in.extend(image.iter().map(|&p| enc.time(p) as f32));
@@ -354,6 +360,15 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
                 "{} validation images held out of {} training images leave none to train on",
                 cfg.validation,
                 train_data.len()
+            ),
+        ));
+    }
+    if cfg.flip && train_data.cols < 2 {
+        return Err(Error::setting(
+            "flip",
+            format!(
+                "flip mirrors the rows of 2-D images, but these are {} x {} pixels",
+                train_data.rows, train_data.cols
             ),
         ));
     }
