@@ -185,9 +185,21 @@ fn a_conv_run_with_validation_resumes_bit_for_bit() {
         arch: firstspike::network::Arch::parse("4x4-3c2-4").unwrap(),
         validation: 40,
         epochs: 2,
+        // The dense tests' 2 thresholds leave this small net's target outputs silent, and so
+        // its loss without gradient; 8 makes them fire.
+        init_mean: 8.0,
         ..config()
     };
+    let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
+    t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+    let out = t.finish();
+    assert!(
+        out.log.iter().all(|e| e.train_loss > 0.5),
+        "the loss must pass gradient for the test to mean anything: {:?}",
+        out.log
+    );
     let (reference, _) = unstopped(&cfg, &train, &test);
+    assert_eq!(bits(&out.model), bits(&reference));
     let (model, _) = interrupted(&cfg, &train, &test, &[3, 12]);
     assert_eq!(bits(&model), bits(&reference));
 }
