@@ -130,4 +130,14 @@ fn shipped_fashion_model_scores_its_recorded_accuracy() {
     assert_eq!(label_counts(&te), [1000; 10]);
     scores_its_recorded_accuracy("fashion-784-800-10", &te);
     scores_its_recorded_accuracy("fashion-784-800-10-q4", &te);
+    scores_its_recorded_accuracy("fashion-conv-32c5s2p2-64c5s2p2-10", &te);
+    // The conv model in both engines on the first 1,000 Fashion-MNIST test images (the README
+    // quotes `firstspike verify` on all 10,000).
+    let mut first = te;
+    first.truncate(1_000).unwrap();
+    let model = Model::load(&repo("models/fashion-conv-32c5s2p2-64c5s2p2-10.bin")).unwrap();
+    let rep = verify(&model, &first, 2, NO_PROGRESS).unwrap();
+    assert_eq!(rep.samples, 1_000);
+    assert!(rep.spikes_compared > 1_000_000, "{rep:?}");
+    assert!(rep.agree(), "{rep:?}");
 }
