@@ -278,29 +278,16 @@ fn weight_averaging_saves_the_average_of_unchanged_training_and_resumes_bit_for_
     assert_eq!(avg_ws, plain_ws, "averaging changed the training itself");
     // wbar starts at the initial weights; after step t (from 0) it moves by (1 - beta_t) towards
     // the weights, beta_t = min(beta, (1 + t)/(10 + t)).
-    let mut want: Vec<f64> = firstspike::train::init_model(&cfg)
-        .layers
-        .iter()
-        .flat_map(|l| l.weights().to_vec())
-        .collect();
+    let flat =
+        |m: &Model| -> Vec<f64> { m.layers.iter().flat_map(|l| l.weights().to_vec()).collect() };
+    let mut want = flat(&firstspike::train::init_model(&cfg));
     for (t, w) in avg_ws.iter().enumerate() {
         let b = beta.min((1.0 + t as f64) / (10.0 + t as f64));
         for (a, &w) in want.iter_mut().zip(w) {
             *a = b * *a + (1.0 - b) * f64::from(w);
         }
     }
-    let got: Vec<f64> = averaged
-        .model
-        .layers
-        .iter()
-        .flat_map(|l| l.weights().to_vec())
-        .collect();
-    let last: Vec<f64> = plain
-        .model
-        .layers
-        .iter()
-        .flat_map(|l| l.weights().to_vec())
-        .collect();
+    let (got, last) = (flat(&averaged.model), flat(&plain.model));
     assert_eq!(got.len(), want.len());
     let worst = got
         .iter()
