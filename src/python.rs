@@ -965,9 +965,9 @@ struct Interrupt {
 ///     carries the final accuracy on them (meta["validation_accuracy"]).
 ///   threads: worker threads (default: every core); the result does not depend on it.
 ///   progress: print a line per epoch (and a bar on a terminal) to stderr.
-///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd,
-///     denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta,
-///     encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields.
+///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean,
+///     init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn,
+///     theta, encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields.
 ///
 /// Ctrl-C stops after the current batch and raises KeyboardInterrupt. ValueError for bad
 /// arrays or settings (with the library's message), RuntimeError if training diverges.
