@@ -882,6 +882,15 @@ fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
     assert!(val["test_accuracy"].is_null(), "{val}");
     let val_ckpt = s(&d.join("val.ckpt"));
     ok(&fs(&without, "2", &["--resume", &val_ckpt], "val2"));
+    let resumed_tl = fs(
+        &without,
+        "2",
+        &["--resume", &val_ckpt, "--test-limit", "8"],
+        "val3",
+    );
+    assert!(!resumed_tl.status.success());
+    assert!(String::from_utf8_lossy(&resumed_tl.stderr)
+        .contains("the checkpoint's run reads none of it"));
     let tl = fs(
         &with,
         "1",

@@ -382,12 +382,6 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     let mut limits = (a.train_limit, false, a.test_limit, false);
     let mut dataset = a.dataset.clone().unwrap_or_else(|| "mnist".into());
     let mut no_test = a.no_test;
-    if no_test && a.test_limit.is_some() {
-        return Err(Error::setting(
-            "no_test",
-            "--test-limit sets how much of the test set to read, --no-test reads none of it: drop one",
-        ));
-    }
     if let Some(c) = &ckpt {
         // A checkpoint of a run without the test set resumes without it.
         no_test = c.test_data.is_none();
@@ -434,16 +428,23 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     });
     let cfg = settings(a, &defaults, ckpt.is_some())?;
     cfg.validate()?;
-    // A new run with a validation split measures nothing on the test set: it does not load
-    // it either (a resumed one follows its checkpoint, above).
-    if ckpt.is_none() && cfg.validation > 0 {
-        if a.test_limit.is_some() {
-            return Err(Error::setting(
-                "test_limit",
-                "--test-limit sets how much of the test set to read, but a run with --validation reads none of it: drop --test-limit",
-            ));
-        }
-        no_test = true;
+    // A new run reads no test set with --no-test, nor with a validation split (it measures
+    // nothing on it); a resumed one follows its checkpoint (above).
+    if ckpt.is_none() {
+        no_test = a.no_test || cfg.validation > 0;
+    }
+    if no_test && a.test_limit.is_some() {
+        let why = if ckpt.is_some() {
+            "the checkpoint's run"
+        } else if a.no_test {
+            "--no-test"
+        } else {
+            "a run with --validation"
+        };
+        return Err(Error::setting(
+            "test_limit",
+            format!("--test-limit sets how much of the test set to read, but {why} reads none of it: drop --test-limit"),
+        ));
     }
     Ok(Plan {
         every,
@@ -784,7 +785,7 @@ fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()>
                 100.0 * v,
                 best_bin.as_ref().expect("a best epoch").display()
             ),
-            (None, None) if test_set.is_none() => "the test set was not read (--no-test): \
+            (None, None) if cfg.validation == 0 => "the test set was not read (--no-test): \
                  measure the model once, with `firstspike eval --model MODEL.bin --save-accuracy`"
                 .into(),
             (None, None) => "no epoch was validated".into(),
