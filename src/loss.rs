@@ -6,8 +6,12 @@ use serde::{Deserialize, Serialize};
 
 /// Where the z of the loss is measured from. The softmax over -z is invariant to adding a
 /// constant to z but not to scaling it, and shifting the time origin by d scales z by
-/// exp(d/tau): the origin sets the softmax's temperature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// exp(-d/tau): the origin sets the softmax's temperature, `exp(t_0/tau)` relative to
+/// [`LossOrigin::Input`].
+///
+/// On the command line and in Python: `input`, `first-output`, or a number (a fixed origin in
+/// units of tau_syn, [`LossOrigin::At`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LossOrigin {
     /// `z_k = exp(t_k/tau)`, t from the start of the input window (the paper's loss as written). Late
     /// outputs give huge z, so the softmax saturates into a margin-free hinge.
@@ -16,10 +20,55 @@ pub enum LossOrigin {
     /// has z = 1 whatever the absolute timing. The dependence of t_first on the weights is
     /// differentiated too.
     FirstOutput,
+    /// `z_k = exp((t_k - t_0)/tau)` with a fixed `t_0 = x tau` (x, the value held, in units of
+    /// tau_syn; any finite number): between the two above. `At(0.0)` is `Input`; a later
+    /// origin divides every z by `exp(x)`, a softmax `exp(x)` times warmer, whose loss keeps
+    /// pushing the target's lead in time further before it saturates.
+    At(f64),
+}
+
+impl LossOrigin {
+    /// The origin `t_0` (units of time, as `t_out`) for outputs whose earliest spike is at
+    /// `t_first`.
+    fn time(self, t_first: f64, tau: f64) -> f64 {
+        match self {
+            LossOrigin::Input => 0.0,
+            LossOrigin::FirstOutput => t_first,
+            LossOrigin::At(x) => x * tau,
+        }
+    }
+}
+
+impl std::fmt::Display for LossOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LossOrigin::Input => f.write_str("input"),
+            LossOrigin::FirstOutput => f.write_str("first-output"),
+            LossOrigin::At(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+impl std::str::FromStr for LossOrigin {
+    type Err = String;
+
+    /// `input`, `first-output` (any case), or a finite number of tau_syn.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "input" => Ok(LossOrigin::Input),
+            "first-output" | "first_output" => Ok(LossOrigin::FirstOutput),
+            other => match other.parse::<f64>() {
+                Ok(x) if x.is_finite() => Ok(LossOrigin::At(x)),
+                _ => Err(format!(
+                    "expected input, first-output or a finite time in units of tau_syn (e.g. 1.5), got {s:?}"
+                )),
+            },
+        }
+    }
 }
 
 /// Softmax cross-entropy over `-z` of the outputs, with `z_k = exp((t_k - t_0)/tau)` (t in
-/// units of tau; `t_0` from `origin`):
+/// the units of tau; `t_0` from `origin`):
 ///
 /// ```text
 /// L = -ln( exp(-z_g) / sum_k exp(-z_k) ) = z_g - m + ln sum_k exp(-(z_k - m)),  m = min_k z_k
@@ -44,10 +93,7 @@ pub fn output_loss(
         return None;
     }
     let first = crate::pass::argmin_finite(t_out).expect("the target fired");
-    let t0 = match origin {
-        LossOrigin::Input => 0.0,
-        LossOrigin::FirstOutput => t_out[first],
-    };
+    let t0 = origin.time(t_out[first], tau);
     let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
     let m = z.iter().copied().fold(f64::INFINITY, f64::min);
     let e: Vec<f64> = z
@@ -132,7 +178,11 @@ mod tests {
     fn loss_gradient_matches_finite_differences() {
         for p in UNIT_CASES {
             let tau = p.tau_syn;
-            for origin in [LossOrigin::Input, LossOrigin::FirstOutput] {
+            for origin in [
+                LossOrigin::Input,
+                LossOrigin::FirstOutput,
+                LossOrigin::At(0.8),
+            ] {
                 let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
                 let mut g = [0.0; 4];
                 let l = output_loss(&t, 2, tau, origin, &mut g).unwrap();
@@ -155,6 +205,58 @@ mod tests {
                 }
                 assert_eq!(g[3], 0.0);
             }
+        }
+    }
+
+    /// A fixed origin x is the input-origin loss of the times moved earlier by x tau (the
+    /// same z, up to the rounding of the subtraction), and `At(0)` is `Input` bit for bit.
+    #[test]
+    fn a_fixed_origin_is_the_input_loss_of_moved_times() {
+        for p in UNIT_CASES {
+            let tau = p.tau_syn;
+            let t = [2.1 * tau, 2.9 * tau, 2.3 * tau, f64::INFINITY];
+            let (mut g0, mut g1) = ([0.0; 4], [0.0; 4]);
+            let l0 = output_loss(&t, 2, tau, LossOrigin::Input, &mut g0).unwrap();
+            let l1 = output_loss(&t, 2, tau, LossOrigin::At(0.0), &mut g1).unwrap();
+            assert_eq!((l0.to_bits(), g0), (l1.to_bits(), g1), "{p:?}");
+            for x in [-0.5, 1.5, 2.0] {
+                let moved: Vec<f64> = t.iter().map(|&v| v - x * tau).collect();
+                let want = output_loss(&moved, 2, tau, LossOrigin::Input, &mut g0).unwrap();
+                let got = output_loss(&t, 2, tau, LossOrigin::At(x), &mut g1).unwrap();
+                assert!((got - want).abs() < 1e-12 * want.max(1.0), "{p:?} {x}");
+                for k in 0..4 {
+                    assert!(
+                        (g0[k] - g1[k]).abs() < 1e-12 * g0[k].abs().max(1.0),
+                        "{p:?} {x} {k}"
+                    );
+                }
+            }
+            // A later origin, a warmer softmax: the loss of a target leading by 0.2 tau grows.
+            let lead = [2.0 * tau, 2.2 * tau];
+            let cold = output_loss(&lead, 0, tau, LossOrigin::Input, &mut g0[..2]).unwrap();
+            let warm = output_loss(&lead, 0, tau, LossOrigin::At(1.5), &mut g1[..2]).unwrap();
+            assert!(warm > cold, "{p:?}: {warm} vs {cold}");
+        }
+    }
+
+    #[test]
+    fn origins_parse_and_print() {
+        for (s, want) in [
+            ("input", LossOrigin::Input),
+            ("First-Output", LossOrigin::FirstOutput),
+            ("1.5", LossOrigin::At(1.5)),
+            ("-0.25", LossOrigin::At(-0.25)),
+        ] {
+            let got: LossOrigin = s.parse().unwrap();
+            assert_eq!(got, want, "{s}");
+            assert_eq!(got.to_string().parse::<LossOrigin>().unwrap(), want);
+        }
+        for bad in ["", "nan", "inf", "last", "1.5x"] {
+            let e = bad.parse::<LossOrigin>().unwrap_err();
+            assert!(
+                e.contains("first-output") && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
         }
     }
 

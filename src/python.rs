@@ -922,10 +922,14 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
                 })?
             }
             "loss_origin" => {
-                let s = name()?;
-                cfg.loss_origin = LossOrigin::from_str(&s, true).map_err(|_| {
-                    value_err(format!("loss_origin: unknown value {s:?}"))
-                })?
+                // A number is a fixed origin in tau_syn units, as is a string of one.
+                let s = match v.extract::<f64>() {
+                    Ok(x) => x.to_string(),
+                    Err(_) => name()?,
+                };
+                cfg.loss_origin = s
+                    .parse::<LossOrigin>()
+                    .map_err(|e| value_err(format!("loss_origin: {e}")))?
             }
             "engine" => {
                 let s = name()?;
@@ -967,7 +971,8 @@ struct Interrupt {
 ///   progress: print a line per epoch (and a bar on a terminal) to stderr.
 ///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean,
 ///     init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn,
-///     theta, encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields.
+///     theta, encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields;
+///     loss_origin is "input", "first-output" or a number (a fixed origin, tau_syn units).
 ///
 /// Ctrl-C stops after the current batch and raises KeyboardInterrupt. ValueError for bad
 /// arrays or settings (with the library's message), RuntimeError if training diverges.

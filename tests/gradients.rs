@@ -37,7 +37,11 @@ fn loss(net: &Net<f64>, t_in: &[f64], label: usize, origin: LossOrigin) -> (f64,
 #[test]
 fn network_gradients_match_finite_differences() {
     for p in UNIT_CASES {
-        for origin in [LossOrigin::FirstOutput, LossOrigin::Input] {
+        for origin in [
+            LossOrigin::FirstOutput,
+            LossOrigin::Input,
+            LossOrigin::At(1.2),
+        ] {
             check_network_gradients("6-5-4-3", p.tau_syn, p.theta, origin, 500);
         }
     }

@@ -180,6 +180,14 @@ impl TrainConfig {
                 format!("init_mean must be finite, got {}", self.init_mean),
             );
         }
+        if let LossOrigin::At(x) = self.loss_origin {
+            if !x.is_finite() {
+                return bad(
+                    "loss_origin",
+                    format!("loss_origin must be a finite time (units of tau_syn), got {x}"),
+                );
+            }
+        }
         if self.quantise_bits != 0 && !crate::network::BITS_RANGE.contains(&self.quantise_bits) {
             return bad(
                 "quantise_bits",

@@ -214,6 +214,16 @@ def test_train_equals_cli_train(tmp_path):
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
     assert m_avg.meta["train"]["average"] == 0.99
+    # A fixed loss origin (a warmer softmax): the same through both doors, and another model.
+    cli("train", "--data", DATA, "--train-limit", 300, "--test-limit", 20, "--arch", "784-20-10",
+        "--epochs", 1, "--seed", 5, "--threads", 2, "--loss-origin", 1.5, "--out", prefix)
+    ref_at = firstspike.load(prefix.with_suffix(".bin"))
+    m_at = firstspike.train(x[:300], y[:300], arch=[784, 20, 10], epochs=1, seed=5, threads=2,
+                            progress=False, loss_origin=1.5)
+    for a, b, c in zip(m_at.weights, ref_at.weights, m.weights):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+    assert m_at.meta["train"]["loss_origin"] == {"At": 1.5} == ref_at.meta["train"]["loss_origin"]
 
 
 def test_train_small_net_to_stated_accuracy(tmp_path, capfd):
@@ -400,6 +410,8 @@ def test_bad_training_settings():
         (dict(kw, engine="gpu"), "engine"),
         (dict(kw, threads=0), "threads"),
         (dict(kw, average=1.0), "average must be 0 \\(off\\) or a factor in \\(0, 1\\)"),
+        (dict(kw, loss_origin="last"), "loss_origin: expected input, first-output or a finite time"),
+        (dict(kw, loss_origin=float("nan")), "loss_origin: expected input, first-output"),
     ]
     for args, msg in value_errors:
         with pytest.raises(ValueError, match=msg):
