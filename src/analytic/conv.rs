@@ -25,7 +25,7 @@
 //! neuron's causal set is its own inputs among the first `causal[j]` of that order, where
 //! `causal[j]` is one past the position of the last input it integrated.
 
-use super::forward::{reset_outputs, sort_inputs, LayerScratch};
+use super::forward::{LayerRecord, LayerScratch};
 use crate::network::Conv;
 use crate::real::Real;
 
@@ -51,38 +51,21 @@ fn later<F: Real>(a: F, ek: F, d: F) -> bool {
 /// to output times, recording the input order, each neuron's causal bound and `S - theta` at
 /// its spike (see the module doc). Compiled for the CPU's widest instruction set
 /// ([`crate::cpu::best`]); every copy computes the same bits.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_forward<F: Real>(
     conv: &Conv<F>,
     t_in: &[F],
     theta: F,
     tau: F,
     scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
+    out: LayerRecord<'_, F>,
 ) {
     crate::cpu::best(
         #[inline(always)]
-        || {
-            conv_sweep(
-                conv,
-                t_in,
-                theta,
-                tau,
-                scratch,
-                order,
-                t_out,
-                causal,
-                s_minus_theta,
-            )
-        },
+        || conv_sweep(conv, t_in, theta, tau, scratch, out),
     )
 }
 
 /// [`conv_forward`]'s body, inlined into the copy for each instruction set.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn conv_sweep<F: Real>(
     conv: &Conv<F>,
@@ -90,18 +73,19 @@ fn conv_sweep<F: Real>(
     theta: F,
     tau: F,
     scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
+    mut out: LayerRecord<'_, F>,
 ) {
     let n_out = conv.output().len().unwrap_or(0);
     debug_assert_eq!(Some(t_in.len()), conv.input.len());
-    sort_inputs(t_in, scratch, order);
-    reset_outputs(n_out, t_out, causal, s_minus_theta);
-    if order.is_empty() {
+    if !out.start(t_in, n_out, scratch) {
         return;
     }
+    let LayerRecord {
+        order,
+        t_out,
+        causal,
+        s_minus_theta,
+    } = out;
     let co = conv.channels;
     let LayerScratch {
         s, a, t_last, last, ..

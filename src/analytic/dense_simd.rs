@@ -19,34 +19,35 @@
 
 #![allow(unsafe_code)]
 
-use super::forward::{reset_outputs, sort_inputs, LayerScratch};
+use super::forward::{LayerRecord, LayerScratch};
+use crate::network::Dense;
 use crate::real::Real;
 
 /// The dense layer's forward pass with the kernel of `F`, as `layer_forward` computes it:
 /// returns false, doing nothing, when this CPU has no kernel or the layer is narrower than a
 /// block (the generic sweep serves it better).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn layer_forward_simd<F: Real>(
-    w: &[F],
-    n_out: usize,
+    layer: &Dense<F>,
     t_in: &[F],
     theta: F,
     tau: F,
     scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
+    rec: &mut LayerRecord<'_, F>,
 ) -> bool {
+    let (n_out, w) = (layer.n_out, &layer.w[..]);
     let block = F::block();
     if block == 0 || n_out < block {
         return false;
     }
-    sort_inputs(t_in, scratch, order);
-    reset_outputs(n_out, t_out, causal, s_minus_theta);
-    if order.is_empty() {
+    if !rec.start(t_in, n_out, scratch) {
         return true;
     }
+    let LayerRecord {
+        order,
+        t_out,
+        causal,
+        s_minus_theta,
+    } = rec;
     let LayerScratch { steps, times, .. } = scratch;
     plan_steps(t_in, order, n_out, tau, steps, times);
     let mut out = Outputs {
@@ -539,16 +540,25 @@ mod tests {
                     .collect();
                 let (theta, tau) = (F::of(1.5), F::of(0.8));
                 let bits = |v: &[F]| v.iter().map(|x| x.f64().to_bits()).collect::<Vec<_>>();
+                let layer = Dense { n_in, n_out, w };
                 let (mut o, mut t, mut c, mut m) = (vec![], vec![], vec![], vec![]);
+                let mut rec = LayerRecord {
+                    order: &mut o,
+                    t_out: &mut t,
+                    causal: &mut c,
+                    s_minus_theta: &mut m,
+                };
                 let sc = &mut LayerScratch::default();
-                let ran = layer_forward_simd(
-                    &w, n_out, &t_in, theta, tau, sc, &mut o, &mut t, &mut c, &mut m,
-                );
+                let ran = layer_forward_simd(&layer, &t_in, theta, tau, sc, &mut rec);
                 assert!(ran, "block {block}");
                 let kernel = (o.clone(), bits(&t), c.clone(), bits(&m));
-                layer_forward_generic(
-                    &w, n_in, n_out, &t_in, theta, tau, sc, &mut o, &mut t, &mut c, &mut m,
-                );
+                let rec = LayerRecord {
+                    order: &mut o,
+                    t_out: &mut t,
+                    causal: &mut c,
+                    s_minus_theta: &mut m,
+                };
+                layer_forward_generic(&layer, &t_in, theta, tau, sc, rec);
                 let generic = (o, bits(&t), c, bits(&m));
                 assert_eq!(
                     kernel, generic,

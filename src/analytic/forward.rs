@@ -2,7 +2,7 @@
 
 use super::conv::conv_forward;
 use super::dense_simd::{layer_forward_simd, Step, StepTimes};
-use crate::network::{Layer, Net};
+use crate::network::{Dense, Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
 
@@ -57,30 +57,43 @@ pub struct LayerScratch<F> {
     left: Vec<u32>,
 }
 
-/// Writes into `order` the inputs that spike (finite time), sorted by (time, index): as
-/// integer keys `(order_key(t) << 32) | index`, without comparator calls. An f32 time's key
-/// A layer's outputs before a pass: `n_out` neurons, none fired (`+inf`, causal bound 0,
-/// `S - theta` 0).
-pub(super) fn reset_outputs<F: Real>(
-    n_out: usize,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
-) {
-    t_out.clear();
-    t_out.resize(n_out, F::infinity());
-    causal.clear();
-    causal.resize(n_out, 0);
-    s_minus_theta.clear();
-    s_minus_theta.resize(n_out, F::zero());
+/// What one layer's forward pass writes: its slots of a [`ForwardPass`].
+pub struct LayerRecord<'a, F> {
+    /// The layer's inputs that spiked, sorted by (time, index).
+    pub order: &'a mut Vec<u32>,
+    /// Its neurons' spike times (+inf = none).
+    pub t_out: &'a mut Vec<F>,
+    /// Per neuron, the size of its causal set along `order` (0 if it never fired).
+    pub causal: &'a mut Vec<u32>,
+    /// Per neuron, `S - theta` over its causal set (0 if it never fired).
+    pub s_minus_theta: &'a mut Vec<F>,
 }
 
+impl<F: Real> LayerRecord<'_, F> {
+    /// The start of every layer's pass: the inputs that spike sorted into `order`, and
+    /// `n_out` neurons none of which has fired (`+inf`, causal bound 0, `S - theta` 0).
+    /// False when no input spiked: the pass is then complete.
+    pub(super) fn start(
+        &mut self,
+        t_in: &[F],
+        n_out: usize,
+        scratch: &mut LayerScratch<F>,
+    ) -> bool {
+        sort_inputs(t_in, scratch, self.order);
+        self.t_out.clear();
+        self.t_out.resize(n_out, F::infinity());
+        self.causal.clear();
+        self.causal.resize(n_out, 0);
+        self.s_minus_theta.clear();
+        self.s_minus_theta.resize(n_out, F::zero());
+        !self.order.is_empty()
+    }
+}
+
+/// Writes into `order` the inputs that spike (finite time), sorted by (time, index): as
+/// integer keys `(order_key(t) << 32) | index`, without comparator calls. An f32 time's key
 /// has 32 bits, so its keys fit in a u64 (about twice as fast to sort as u128).
-pub(super) fn sort_inputs<F: Real>(
-    t_in: &[F],
-    scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-) {
+fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut Vec<u32>) {
     let spiking = (0..t_in.len()).filter(|&i| t_in[i].is_finite());
     order.clear();
     if std::mem::size_of::<F>() <= 4 {
@@ -123,82 +136,33 @@ pub(super) fn sort_inputs<F: Real>(
 /// with its sums in vector registers (measured: `eval` 1.14x less CPU on a quiet machine,
 /// more on a busy one). Each neuron takes the same operations in the same order either way,
 /// so the results are the same bit for bit.
-#[allow(clippy::too_many_arguments)]
 pub fn layer_forward<F: Real>(
-    w: &[F],
-    n_in: usize,
-    n_out: usize,
+    layer: &Dense<F>,
     t_in: &[F],
     theta: F,
     tau: F,
     scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
+    mut out: LayerRecord<'_, F>,
 ) {
-    if layer_forward_simd(
-        w,
-        n_out,
-        t_in,
-        theta,
-        tau,
-        scratch,
-        order,
-        t_out,
-        causal,
-        s_minus_theta,
-    ) {
+    if layer_forward_simd(layer, t_in, theta, tau, scratch, &mut out) {
         return;
     }
-    layer_forward_generic(
-        w,
-        n_in,
-        n_out,
-        t_in,
-        theta,
-        tau,
-        scratch,
-        order,
-        t_out,
-        causal,
-        s_minus_theta,
-    )
+    layer_forward_generic(layer, t_in, theta, tau, scratch, out)
 }
 
 /// [`layer_forward`] without the explicit-SIMD kernel: the sweep written for every CPU
 /// (compiled for the widest instruction set the CPU has). The same results, bit for bit.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn layer_forward_generic<F: Real>(
-    w: &[F],
-    n_in: usize,
-    n_out: usize,
+    layer: &Dense<F>,
     t_in: &[F],
     theta: F,
     tau: F,
     scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
+    out: LayerRecord<'_, F>,
 ) {
     crate::cpu::best(
         #[inline(always)]
-        || {
-            sweep_layer(
-                w,
-                n_in,
-                n_out,
-                t_in,
-                theta,
-                tau,
-                scratch,
-                order,
-                t_out,
-                causal,
-                s_minus_theta,
-            )
-        },
+        || sweep_layer(layer, t_in, theta, tau, scratch, out),
     )
 }
 
@@ -207,28 +171,27 @@ pub(crate) fn layer_forward_generic<F: Real>(
 /// Long by design: it is the solver's one hot loop (the update sweep, the candidate scan and
 /// their shared state in registers), compiled once per instruction set; split into calls, the
 /// state would cross function boundaries in every sweep.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn sweep_layer<F: Real>(
-    w: &[F],
-    n_in: usize,
-    n_out: usize,
+    layer: &Dense<F>,
     t_in: &[F],
     theta: F,
     tau: F,
     scratch: &mut LayerScratch<F>,
-    order: &mut Vec<u32>,
-    t_out: &mut Vec<F>,
-    causal: &mut Vec<u32>,
-    s_minus_theta: &mut Vec<F>,
+    mut out: LayerRecord<'_, F>,
 ) {
+    let (n_in, n_out, w) = (layer.n_in, layer.n_out, &layer.w[..]);
     debug_assert_eq!(w.len(), n_in * n_out);
     debug_assert_eq!(t_in.len(), n_in);
-    sort_inputs(t_in, scratch, order);
-    reset_outputs(n_out, t_out, causal, s_minus_theta);
-    if order.is_empty() {
+    if !out.start(t_in, n_out, scratch) {
         return;
     }
+    let LayerRecord {
+        order,
+        t_out,
+        causal,
+        s_minus_theta,
+    } = out;
     let LayerScratch {
         s,
         a,
@@ -379,31 +342,15 @@ pub fn forward<F: Real>(
     pass.times[0].extend_from_slice(t_in);
     for (l, layer) in net.layers.iter().enumerate() {
         let (before, after) = pass.times.split_at_mut(l + 1);
+        let out = LayerRecord {
+            order: &mut pass.order[l],
+            t_out: &mut after[0],
+            causal: &mut pass.causal[l],
+            s_minus_theta: &mut pass.s_minus_theta[l],
+        };
         match layer {
-            Layer::Dense(d) => layer_forward(
-                &d.w,
-                d.n_in,
-                d.n_out,
-                &before[l],
-                net.theta,
-                net.tau,
-                scratch,
-                &mut pass.order[l],
-                &mut after[0],
-                &mut pass.causal[l],
-                &mut pass.s_minus_theta[l],
-            ),
-            Layer::Conv(c) => conv_forward(
-                c,
-                &before[l],
-                net.theta,
-                net.tau,
-                scratch,
-                &mut pass.order[l],
-                &mut after[0],
-                &mut pass.causal[l],
-                &mut pass.s_minus_theta[l],
-            ),
+            Layer::Dense(d) => layer_forward(d, &before[l], net.theta, net.tau, scratch, out),
+            Layer::Conv(c) => conv_forward(c, &before[l], net.theta, net.tau, scratch, out),
         }
     }
 }
@@ -454,19 +401,15 @@ mod tests {
                 })
                 .collect();
             let (mut order, mut out, mut causal, mut smt) = (vec![], vec![], vec![], vec![]);
-            layer_forward(
-                &w,
-                n_in,
-                n_out,
-                &t_in,
-                theta,
-                tau,
-                &mut LayerScratch::default(),
-                &mut order,
-                &mut out,
-                &mut causal,
-                &mut smt,
-            );
+            let rec = LayerRecord {
+                order: &mut order,
+                t_out: &mut out,
+                causal: &mut causal,
+                s_minus_theta: &mut smt,
+            };
+            let layer = Dense { n_in, n_out, w };
+            layer_forward(&layer, &t_in, theta, tau, &mut LayerScratch::default(), rec);
+            let w = layer.w;
             for j in 0..n_out {
                 let ins: Vec<(f64, f64)> = order
                     .iter()

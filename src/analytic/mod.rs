@@ -22,4 +22,4 @@ pub use crate::pass::{argmin_finite, ForwardPass};
 #[doc(hidden)] // an implementation detail of `Real`: the AVX-512 dense sweep
 pub use dense_simd::DenseSimd;
 pub use eval::{evaluate, EvalStats};
-pub use forward::{forward, layer_forward, LayerScratch};
+pub use forward::{forward, layer_forward, LayerRecord, LayerScratch};
