@@ -30,8 +30,11 @@ pub(crate) struct Format {
     pub(crate) magic: &'static [u8; 8],
     /// What a file of it is, with its article: "a model file".
     pub(crate) name: &'static str,
-    /// The version this build reads and writes.
+    /// The version this build writes (and reads).
     pub(crate) version: u32,
+    /// The older versions it also reads, as messages name them after `version`: "" for none,
+    /// " or 5", ", 2 or 1".
+    pub(crate) also_reads: &'static str,
     /// What to do with a file of another version.
     pub(crate) other_version: &'static str,
 }
@@ -60,8 +63,8 @@ impl FrameError {
                 None => format!("not a firstspike {} (bad magic)", article(format.name)),
             },
             FrameError::Version(v) => format!(
-                "format version {v}, this build reads version {}; {}",
-                format.version, format.other_version
+                "format version {v}, this build reads version {}{}; {}",
+                format.version, format.also_reads, format.other_version
             ),
             FrameError::Payload(e) => format!("corrupt or truncated payload: {e}"),
         }
@@ -134,6 +137,7 @@ mod tests {
             magic: CHECKPOINT_MAGIC,
             name: "a checkpoint",
             version: 1,
+            also_reads: "",
             other_version: "start again",
         };
         let model = write(MODEL_MAGIC, 2, 1 << 20, &1u8).unwrap();

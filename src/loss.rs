@@ -172,7 +172,7 @@ mod tests {
     /// difference errs by ~FD_STEP^2 (curvature) plus ~1e-16 / FD_STEP = 1e-9 (rounding).
     const FD_TOL: f64 = 1e-6;
 
-    /// dL/dt of both loss origins against central differences, at every tau: z = exp(t/tau)
+    /// dL/dt of every kind of loss origin against central differences, at every tau: z = exp(t/tau)
     /// gives dL/dt = dL/dz z / tau, so a tau missing or misplaced shows unless tau = 1.
     #[test]
     fn loss_gradient_matches_finite_differences() {
@@ -237,6 +237,18 @@ mod tests {
             let warm = output_loss(&lead, 0, tau, LossOrigin::At(1.5), &mut g1[..2]).unwrap();
             assert!(warm > cold, "{p:?}: {warm} vs {cold}");
         }
+    }
+
+    /// Checkpoints store the origin in bincode, by variant index: `Input` 0 and `FirstOutput`
+    /// 1 must keep their indices (format version 5 files hold them), `At` comes after them.
+    #[test]
+    fn the_stored_encoding_of_origins_does_not_move() {
+        let enc = |o: LossOrigin| bincode::serialize(&o).unwrap();
+        assert_eq!(enc(LossOrigin::Input), 0u32.to_le_bytes());
+        assert_eq!(enc(LossOrigin::FirstOutput), 1u32.to_le_bytes());
+        let mut at = 2u32.to_le_bytes().to_vec();
+        at.extend(1.5f64.to_le_bytes());
+        assert_eq!(enc(LossOrigin::At(1.5)), at);
     }
 
     #[test]

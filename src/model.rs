@@ -143,6 +143,7 @@ const MODEL_FORMAT: Format = Format {
     magic: MODEL_MAGIC,
     name: "a model file",
     version: MODEL_VERSION,
+    also_reads: ", 2 or 1",
     other_version: "retrain or convert the model with a matching firstspike",
 };
 

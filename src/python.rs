@@ -922,10 +922,14 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
                 })?
             }
             "loss_origin" => {
-                // A number is a fixed origin in tau_syn units, as is a string of one.
-                let s = match v.extract::<f64>() {
-                    Ok(x) => x.to_string(),
-                    Err(_) => name()?,
+                // A number is a fixed origin in tau_syn units, as is a string of one (a bool,
+                // which Python would turn into 0 or 1, is neither).
+                let s = if v.is_instance_of::<pyo3::types::PyBool>() {
+                    return Err(value_err(format!("loss_origin: expected input, first-output or a number, got {v}")));
+                } else if let Ok(x) = v.extract::<f64>() {
+                    x.to_string()
+                } else {
+                    name()?
                 };
                 cfg.loss_origin = s
                     .parse::<LossOrigin>()

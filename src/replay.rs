@@ -109,9 +109,15 @@ pub fn replay(
     // The two training settings a replay needs, read from the model's training record (plain
     // data); a model without one replays with the defaults.
     let record = model.meta.train.as_ref();
-    let loss_origin: LossOrigin = record
-        .and_then(|r| serde_json::from_value(r["loss_origin"].clone()).ok())
-        .unwrap_or(LossOrigin::Input);
+    let loss_origin: LossOrigin = match record.map(|r| &r["loss_origin"]) {
+        None | Some(serde_json::Value::Null) => LossOrigin::Input,
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+            Error::setting(
+                "loss_origin",
+                format!("the model's training record has loss_origin {v}, which this build does not know ({e}); replay with the firstspike that trained it"),
+            )
+        })?,
+    };
     let denom_floor = record
         .and_then(|r| r["denom_floor"].as_f64())
         .unwrap_or(crate::grad::DENOM_FLOOR);

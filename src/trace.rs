@@ -100,6 +100,7 @@ const TRACE_FORMAT: Format = Format {
     magic: TRACE_MAGIC,
     name: "a trace file",
     version: TRACE_VERSION,
+    also_reads: "",
     other_version: "record the trace again with this firstspike",
 };
 

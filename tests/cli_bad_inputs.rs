@@ -151,6 +151,14 @@ fn bad_inputs_table() {
     let mut avg = ck.clone();
     avg.config.average = 0.999;
     std::fs::write(d.join("avg.ckpt"), avg.to_bytes()).unwrap();
+    // A fixed loss origin is written as version 6; the same bytes headed version 5 (which
+    // cannot hold it) are refused.
+    let mut at = ck.clone();
+    at.config.loss_origin = firstspike::LossOrigin::At(1.5);
+    let mut at5 = at.to_bytes();
+    assert_eq!(at5[8..12], 6u32.to_le_bytes());
+    at5[8..12].copy_from_slice(&5u32.to_le_bytes());
+    std::fs::write(d.join("at5.ckpt"), &at5).unwrap();
     let mut flipped = cbytes.clone();
     let mid = flipped.len() / 3;
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -242,7 +250,8 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&d.join("text.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a firstspike checkpoint (bad magic)"),
         (vec!["train".into(), "--resume".into(), s(&good_bin), "--out".into(), s(&d.join("m"))], 1, "this is a model file, not a checkpoint"),
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 5"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("at5.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 5 cannot hold its settings (loss origin 1.5)"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 6 or 5"),
         (vec!["train".into(), "--resume".into(), s(&d.join("nan.ckpt")), "--out".into(), s(&d.join("m"))], 1, "layer 0: weights 5 is NaN"),
         (vec!["train".into(), "--resume".into(), s(&d.join("perm.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a permutation"),
         (vec!["train".into(), "--resume".into(), s(&d.join("avg.ckpt")), "--out".into(), s(&d.join("m"))], 1, "0 layers of weight averages for architecture 16-4-10"),

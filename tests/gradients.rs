@@ -31,9 +31,9 @@ fn loss(net: &Net<f64>, t_in: &[f64], label: usize, origin: LossOrigin) -> (f64,
 }
 
 /// Every weight gradient of random 6-5-4-3 networks against central differences of the
-/// loss, for each parameter set and both loss origins: weights in [-0.3, 0.9) theta and input
-/// times in [0, 2) tau, so that the networks behave alike in every unit, while every formula
-/// sees other numbers.
+/// loss, for each parameter set and the three kinds of loss origin (input, first output, a
+/// fixed time): weights in [-0.3, 0.9) theta and input times in [0, 2) tau, so that the
+/// networks behave alike in every unit, while every formula sees other numbers.
 #[test]
 fn network_gradients_match_finite_differences() {
     for p in UNIT_CASES {
@@ -52,7 +52,11 @@ fn network_gradients_match_finite_differences() {
 #[test]
 fn conv_network_gradients_match_finite_differences() {
     for p in UNIT_CASES {
-        for origin in [LossOrigin::FirstOutput, LossOrigin::Input] {
+        for origin in [
+            LossOrigin::FirstOutput,
+            LossOrigin::Input,
+            LossOrigin::At(1.2),
+        ] {
             check_network_gradients("5x5-3c3p1-2c3s2-3", p.tau_syn, p.theta, origin, 500);
         }
     }

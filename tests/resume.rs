@@ -11,7 +11,7 @@ use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::model::Model;
 use firstspike::trace::EngineKind;
 use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
-use firstspike::Error;
+use firstspike::{Error, LossOrigin};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
@@ -227,6 +227,28 @@ fn a_run_with_mirrored_and_shifted_images_resumes_bit_for_bit() {
         bits(&reference)
     );
     assert_eq!(reference.meta.train.as_ref().unwrap()["flip"], true);
+}
+
+/// A fixed loss origin: resumed bit for bit through checkpoints of format version 6, a
+/// different run from the default origin's, whose checkpoints stay at version 5 (which the
+/// previous release reads).
+#[test]
+fn a_run_with_a_fixed_loss_origin_resumes_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let cfg = TrainConfig {
+        loss_origin: LossOrigin::At(1.5),
+        epochs: 2,
+        ..config()
+    };
+    let (reference, ckpts) = unstopped(&cfg, &train, &test);
+    assert!(ckpts.iter().all(|c| c[8..12] == 6u32.to_le_bytes()));
+    let (model, _) = interrupted(&cfg, &train, &test, &[5, 9]);
+    assert_eq!(bits(&model), bits(&reference));
+    let (default, ckpts) = unstopped(&config(), &train, &test);
+    assert!(ckpts.iter().all(|c| c[8..12] == 5u32.to_le_bytes()));
+    assert_ne!(bits(&default), bits(&reference));
+    let origin = &reference.meta.train.as_ref().unwrap()["loss_origin"];
+    assert_eq!(origin["At"], 1.5, "{origin}");
 }
 
 #[test]

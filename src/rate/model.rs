@@ -105,6 +105,7 @@ const RATE_FORMAT: Format = Format {
     magic: RATE_MAGIC,
     name: "a rate model file",
     version: RATE_VERSION,
+    also_reads: "",
     other_version: "train it again with this firstspike",
 };
 

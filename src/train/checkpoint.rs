@@ -13,6 +13,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
+use crate::loss::LossOrigin;
 use crate::model::{with_ext, MAX_MODEL_BYTES};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,10 +22,16 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 
 pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
-/// Current checkpoint format version. Files of another version are refused: the payload is
-/// bincode of [`Checkpoint`], so any change to it (or to [`TrainConfig`] or [`EpochLog`])
-/// needs a new version.
-pub const CHECKPOINT_VERSION: u32 = 5;
+/// Current checkpoint format version. The payload is bincode of [`Checkpoint`], so any change
+/// to it (or to [`TrainConfig`] or [`EpochLog`]) needs a new version. Version 6 added
+/// [`LossOrigin::At`] as the last variant of its enum, which leaves the encoding of every
+/// other value as it was: a run without a fixed loss origin is written as version 5
+/// ([`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`]), which older builds resume, and both are read.
+/// Files of other versions are refused.
+pub const CHECKPOINT_VERSION: u32 = 6;
+/// The checkpoint format before [`LossOrigin::At`]: the payload of version 6 for runs that do
+/// not use it.
+pub const CHECKPOINT_VERSION_NO_FIXED_ORIGIN: u32 = 5;
 /// Largest checkpoint file we read (bytes): weights, both Adam moments and the weights'
 /// average in f32 for the largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus
 /// room for the permutation of a large training set.
@@ -195,6 +202,7 @@ const CHECKPOINT_FORMAT: Format = Format {
     magic: CHECKPOINT_MAGIC,
     name: "a checkpoint",
     version: CHECKPOINT_VERSION,
+    also_reads: " or 5",
     other_version: "resume with the firstspike that wrote it, or start the run again",
 };
 
@@ -389,11 +397,20 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// The format version this checkpoint is written with: [`CHECKPOINT_VERSION`] if its run
+    /// has a fixed loss origin, else [`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`].
+    pub fn format_version(&self) -> u32 {
+        match self.config.loss_origin {
+            LossOrigin::At(_) => CHECKPOINT_VERSION,
+            LossOrigin::Input | LossOrigin::FirstOutput => CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
+        }
+    }
+
     /// Serialises (magic, version, bincode).
     pub fn to_bytes(&self) -> Vec<u8> {
         fileformat::write(
             CHECKPOINT_MAGIC,
-            CHECKPOINT_VERSION,
+            self.format_version(),
             MAX_CHECKPOINT_BYTES,
             self,
         )
@@ -402,13 +419,26 @@ impl Checkpoint {
 
     /// Parses and validates; `path` only names the source in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
-        let c: Checkpoint = fileformat::read(
-            bytes,
-            CHECKPOINT_MAGIC,
-            CHECKPOINT_VERSION,
-            MAX_CHECKPOINT_BYTES,
-        )
+        let read = |version| {
+            fileformat::read::<Checkpoint>(bytes, CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES)
+        };
+        let c = match read(CHECKPOINT_VERSION) {
+            Err(FrameError::Version(CHECKPOINT_VERSION_NO_FIXED_ORIGIN)) => {
+                read(CHECKPOINT_VERSION_NO_FIXED_ORIGIN)
+            }
+            other => other,
+        }
         .map_err(|e| frame_error(path, bytes, e))?;
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("a read header"));
+        if version < c.format_version() {
+            return Err(bad(
+                path,
+                format!(
+                    "format version {version} cannot hold its settings (loss origin {}); the file is corrupt, resume from the previous checkpoint (.prev)",
+                    c.config.loss_origin
+                ),
+            ));
+        }
         c.validate().map_err(|w| {
             bad(
                 path,

@@ -121,6 +121,11 @@ impl Default for TrainConfig {
     }
 }
 
+/// Largest |t_0| of a fixed loss origin, units of tau_syn. Output spikes come within a few
+/// tau of the inputs; an origin hundreds of tau away makes every z overflow (a NaN loss) or
+/// underflow to 0 (no gradient at all).
+pub const MAX_LOSS_ORIGIN: f64 = 100.0;
+
 impl TrainConfig {
     /// Checks every setting; the error ([`Error::InvalidSetting`]) names the field.
     pub fn validate(&self) -> Result<()> {
@@ -181,10 +186,12 @@ impl TrainConfig {
             );
         }
         if let LossOrigin::At(x) = self.loss_origin {
-            if !x.is_finite() {
+            if !(x.abs() <= MAX_LOSS_ORIGIN) {
                 return bad(
                     "loss_origin",
-                    format!("loss_origin must be a finite time (units of tau_syn), got {x}"),
+                    format!(
+                        "loss_origin must be a time within -{MAX_LOSS_ORIGIN}..={MAX_LOSS_ORIGIN} tau_syn, got {x}"
+                    ),
                 );
             }
         }
@@ -204,5 +211,30 @@ impl TrainConfig {
             .validate()
             .map_err(|w| Error::setting("encoding", w))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed loss origin must be finite and within reach of the spikes, checked here for
+    /// every caller (checkpoints and library users, not only the parser).
+    #[test]
+    fn a_fixed_loss_origin_is_checked() {
+        let with = |x| TrainConfig {
+            loss_origin: LossOrigin::At(x),
+            ..TrainConfig::default()
+        };
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -800.0, 100.5] {
+            let e = with(x).validate().unwrap_err().to_string();
+            assert!(
+                e.contains("loss_origin must be a time within -100..=100"),
+                "{x}: {e}"
+            );
+        }
+        for x in [-100.0, -0.5, 0.0, 1.5, 100.0] {
+            with(x).validate().unwrap();
+        }
     }
 }
