@@ -186,7 +186,7 @@ impl TrainConfig {
             );
         }
         if let LossOrigin::At(x) = self.loss_origin {
-            if !(x.abs() <= MAX_LOSS_ORIGIN) {
+            if x.is_nan() || x.abs() > MAX_LOSS_ORIGIN {
                 return bad(
                     "loss_origin",
                     format!(
