@@ -21,9 +21,10 @@ pub enum LossOrigin {
     /// differentiated too.
     FirstOutput,
     /// `z_k = exp((t_k - t_0)/tau)` with a fixed `t_0 = x tau` (x, the value held, in units of
-    /// tau_syn; any finite number): between the two above. `At(0.0)` is `Input`; a later
-    /// origin divides every z by `exp(x)`, a softmax `exp(x)` times warmer, whose loss keeps
-    /// pushing the target's lead in time further before it saturates.
+    /// tau_syn; training accepts |x| <= `train::MAX_LOSS_ORIGIN`). `At(0.0)` is `Input`; a
+    /// later origin divides every z by `exp(x)`, a softmax `exp(x)` times warmer, whose loss
+    /// keeps pushing the target's lead in time further before it saturates (a negative x, a
+    /// colder one).
     At(f64),
 }
 
@@ -172,8 +173,9 @@ mod tests {
     /// difference errs by ~FD_STEP^2 (curvature) plus ~1e-16 / FD_STEP = 1e-9 (rounding).
     const FD_TOL: f64 = 1e-6;
 
-    /// dL/dt of every kind of loss origin against central differences, at every tau: z = exp(t/tau)
-    /// gives dL/dt = dL/dz z / tau, so a tau missing or misplaced shows unless tau = 1.
+    /// dL/dt of every kind of loss origin against central differences, at every tau:
+    /// z = exp(t/tau) gives dL/dt = dL/dz z / tau, so a tau missing or misplaced shows unless
+    /// tau = 1.
     #[test]
     fn loss_gradient_matches_finite_differences() {
         for p in UNIT_CASES {
