@@ -228,6 +228,7 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--average".into(), "1".into(), "--out".into(), s(&d.join("m"))], 2, "--average must be 0 (off) or a factor in (0, 1) such as 0.999, got 1"),
         (vec!["train".into(), "--loss-origin".into(), "late".into(), "--out".into(), s(&d.join("m"))], 2, "expected input, first-output or a finite time in units of tau_syn (e.g. 1.5), got \"late\""),
         (vec!["train".into(), "--loss-origin".into(), "inf".into(), "--out".into(), s(&d.join("m"))], 2, "--loss-origin"),
+        (vec!["train".into(), "--loss-origin=-101".into(), "--out".into(), s(&d.join("m"))], 2, "--loss-origin must be a time within -100..=100 tau_syn, got -101"),
         (vec!["train".into(), "--t-max=-1".into(), "--out".into(), s(&d.join("m"))], 2, "t_max"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "16-4-10".into(), "--out".into(), s(&d.join("no/such/dir/m"))], 1, "does not exist"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "784-4-10".into(), "--epochs".into(), "1".into(), "--out".into(), s(&d.join("m"))], 1, "784 inputs but the images have 16"),

@@ -42,6 +42,7 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "index" => "--index",
         "quantise_bits" => "--quantise-bits",
         "average" => "--average",
+        "loss_origin" => "--loss-origin",
         // robustness
         "trials" => "--trials",
         "jitter" => "--jitter",
