@@ -16,7 +16,9 @@ pub struct ForwardPass<F> {
     pub(crate) times: Vec<Vec<F>>,
     /// `order[l]`: the inputs of layer `l` that spiked, sorted by (time, index).
     pub(crate) order: Vec<Vec<u32>>,
-    /// `causal[l][j]`: size of neuron j's causal set along `order[l]` (0 if it never fired).
+    /// `causal[l][j]`: one past the position in `order[l]` of the last input neuron j integrated
+    /// (0 if it never fired): in a dense layer the size of its causal set, in a convolution a
+    /// bound on its own inputs among `order[l]`.
     pub causal: Vec<Vec<u32>>,
     /// `s_minus_theta[l][j]`: S - theta over the causal set (0 if it never fired).
     pub s_minus_theta: Vec<Vec<F>>,

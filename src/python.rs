@@ -922,10 +922,10 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
                 })?
             }
             "loss_origin" => {
-                // A number is a fixed origin in tau_syn units, as is a string of one (a bool,
-                // which Python would turn into 0 or 1, is neither).
+                // A number is a fixed origin in tau_syn units, as is a string of one; a bool
+                // (which Python would turn into 0 or 1) goes to the parser as its name.
                 let s = if v.is_instance_of::<pyo3::types::PyBool>() {
-                    return Err(value_err(format!("loss_origin: expected input, first-output or a number, got {v}")));
+                    v.to_string()
                 } else if let Ok(x) = v.extract::<f64>() {
                     x.to_string()
                 } else {

@@ -77,15 +77,9 @@ fn conv_sweep<F: Real>(
 ) {
     let n_out = conv.output().len().unwrap_or(0);
     debug_assert_eq!(Some(t_in.len()), conv.input.len());
-    if !out.start(t_in, n_out, scratch) {
+    let Some((order, t_out, causal, s_minus_theta)) = out.start(t_in, n_out, scratch) else {
         return;
-    }
-    let LayerRecord {
-        order,
-        t_out,
-        causal,
-        s_minus_theta,
-    } = out;
+    };
     let co = conv.channels;
     let LayerScratch {
         s, a, t_last, last, ..

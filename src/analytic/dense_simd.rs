@@ -39,15 +39,9 @@ pub(super) fn layer_forward_simd<F: Real>(
     if block == 0 || n_out < block {
         return false;
     }
-    if !rec.start(t_in, n_out, scratch) {
+    let Some((order, t_out, causal, s_minus_theta)) = rec.start(t_in, n_out, scratch) else {
         return true;
-    }
-    let LayerRecord {
-        order,
-        t_out,
-        causal,
-        s_minus_theta,
-    } = rec;
+    };
     let LayerScratch { steps, times, .. } = scratch;
     plan_steps(t_in, order, n_out, tau, steps, times);
     let mut out = Outputs {

@@ -63,22 +63,33 @@ pub struct LayerRecord<'a, F> {
     pub order: &'a mut Vec<u32>,
     /// Its neurons' spike times (+inf = none).
     pub t_out: &'a mut Vec<F>,
-    /// Per neuron, the size of its causal set along `order` (0 if it never fired).
+    /// Per neuron, one past the position in `order` of the last input it integrated before
+    /// firing (0 if it never fired): in a dense layer the size of its causal set, in a
+    /// convolution a bound on its own inputs among `order`.
     pub causal: &'a mut Vec<u32>,
     /// Per neuron, `S - theta` over its causal set (0 if it never fired).
     pub s_minus_theta: &'a mut Vec<F>,
 }
 
+/// A [`LayerRecord`]'s four slots, ready for a sweep to fill.
+pub(super) type Slots<'r, F> = (
+    &'r mut Vec<u32>,
+    &'r mut Vec<F>,
+    &'r mut Vec<u32>,
+    &'r mut Vec<F>,
+);
+
 impl<F: Real> LayerRecord<'_, F> {
     /// The start of every layer's pass: the inputs that spike sorted into `order`, and
     /// `n_out` neurons none of which has fired (`+inf`, causal bound 0, `S - theta` 0).
-    /// False when no input spiked: the pass is then complete.
+    /// The slots `(order, t_out, causal, s_minus_theta)` for the sweep, or `None` when no
+    /// input spiked: the pass is then complete.
     pub(super) fn start(
         &mut self,
         t_in: &[F],
         n_out: usize,
         scratch: &mut LayerScratch<F>,
-    ) -> bool {
+    ) -> Option<Slots<'_, F>> {
         sort_inputs(t_in, scratch, self.order);
         self.t_out.clear();
         self.t_out.resize(n_out, F::infinity());
@@ -86,7 +97,12 @@ impl<F: Real> LayerRecord<'_, F> {
         self.causal.resize(n_out, 0);
         self.s_minus_theta.clear();
         self.s_minus_theta.resize(n_out, F::zero());
-        !self.order.is_empty()
+        (!self.order.is_empty()).then_some((
+            &mut *self.order,
+            &mut *self.t_out,
+            &mut *self.causal,
+            &mut *self.s_minus_theta,
+        ))
     }
 }
 
@@ -183,15 +199,9 @@ fn sweep_layer<F: Real>(
     let (n_in, n_out, w) = (layer.n_in, layer.n_out, &layer.w[..]);
     debug_assert_eq!(w.len(), n_in * n_out);
     debug_assert_eq!(t_in.len(), n_in);
-    if !out.start(t_in, n_out, scratch) {
+    let Some((order, t_out, causal, s_minus_theta)) = out.start(t_in, n_out, scratch) else {
         return;
-    }
-    let LayerRecord {
-        order,
-        t_out,
-        causal,
-        s_minus_theta,
-    } = out;
+    };
     let LayerScratch {
         s,
         a,
