@@ -42,7 +42,8 @@
 //! **Files.** Every binary file (model `.bin`, rate model `.bin`, trace `.trace`, training
 //! checkpoint `.ckpt`) is an 8-byte magic (`FSPKMODL`, `FSPKRATE`, `FSPKTRCE`, `FSPKCKPT`), a
 //! format version (u32, little-endian; today model 2, or 3 with a convolution, rate model 1,
-//! trace 1, checkpoint 6, or 5 for a run without a fixed loss origin;
+//! trace 1, checkpoint 7 for a run with the time softmax loss, 6 for one with a fixed loss
+//! origin, else 5;
 //! model files of version 1 are still read) and a bincode 1.3 payload with
 //! fixed-width little-endian integers ([`fileformat`]). A file of another magic or version is
 //! refused with a message saying so. Beside each model, `NAME.json` describes it in readable form

@@ -4,13 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where the z of the loss is measured from. The softmax over -z is invariant to adding a
-/// constant to z but not to scaling it, and shifting the time origin by d scales z by
-/// exp(-d/tau): the origin sets the softmax's temperature, `exp(t_0/tau)` relative to
-/// [`LossOrigin::Input`].
+/// What the loss's softmax is taken over, and from where times are measured.
 ///
-/// On the command line and in Python: `input`, `first-output`, or a number (a fixed origin in
-/// units of tau_syn, [`LossOrigin::At`]).
+/// The paper's loss is a softmax over `-z`, `z = exp(t/tau)` of each output spike (the first
+/// three variants). It is invariant to adding a constant to z but not to scaling it, and
+/// shifting the time origin by d scales z by exp(-d/tau): the origin sets the softmax's
+/// temperature, `exp(t_0/tau)` relative to [`LossOrigin::Input`]. The last variant,
+/// [`LossOrigin::Time`], replaces z by the spike time itself (a softmax over `-t/(T tau)`),
+/// which needs no origin at all.
+///
+/// On the command line and in Python: `input`, `first-output`, a number (a fixed origin in
+/// units of tau_syn, [`LossOrigin::At`]), or `time:T` ([`LossOrigin::Time`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LossOrigin {
     /// `z_k = exp(t_k/tau)`, t from the start of the input window (the paper's loss as written). Late
@@ -26,6 +30,14 @@ pub enum LossOrigin {
     /// keeps pushing the target's lead in time further before it saturates (a negative x, a
     /// colder one).
     At(f64),
+    /// A softmax over `-t_k / (T tau)`, the spike times themselves with a temperature of T
+    /// tau_syn (T, the value held; training accepts T in `train::LOSS_TEMPERATURES`):
+    /// `L = (t_g - t_min)/(T tau) + ln sum_k exp(-(t_k - t_min)/(T tau))`. Unlike the z
+    /// losses its gradient `dL/dt_k = ([k = g] - p_k)/(T tau)` does not grow as `exp(t/tau)`
+    /// with the outputs' lateness, so one late sample does not outweigh a batch, and it keeps
+    /// pushing until the target leads by a few T. Invariant to moving every output spike by
+    /// the same time.
+    Time(f64),
 }
 
 impl LossOrigin {
@@ -36,6 +48,7 @@ impl LossOrigin {
             LossOrigin::Input => 0.0,
             LossOrigin::FirstOutput => t_first,
             LossOrigin::At(x) => x * tau,
+            LossOrigin::Time(_) => unreachable!("the time softmax has no z origin"),
         }
     }
 }
@@ -46,6 +59,7 @@ impl std::fmt::Display for LossOrigin {
             LossOrigin::Input => f.write_str("input"),
             LossOrigin::FirstOutput => f.write_str("first-output"),
             LossOrigin::At(x) => write!(f, "{x}"),
+            LossOrigin::Time(x) => write!(f, "time:{x}"),
         }
     }
 }
@@ -53,15 +67,25 @@ impl std::fmt::Display for LossOrigin {
 impl std::str::FromStr for LossOrigin {
     type Err = String;
 
-    /// `input`, `first-output` (any case), or a finite number of tau_syn.
+    /// `input`, `first-output` (any case), a finite number of tau_syn, or `time:T` with T a
+    /// positive finite number of tau_syn.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        let lower = s.trim().to_ascii_lowercase();
+        if let Some(t) = lower.strip_prefix("time:") {
+            return match t.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() && x > 0.0 => Ok(LossOrigin::Time(x)),
+                _ => Err(format!(
+                    "time:T needs a temperature T > 0 in units of tau_syn (e.g. time:0.2), got {s:?}"
+                )),
+            };
+        }
+        match lower.as_str() {
             "input" => Ok(LossOrigin::Input),
             "first-output" | "first_output" => Ok(LossOrigin::FirstOutput),
             other => match other.parse::<f64>() {
                 Ok(x) if x.is_finite() => Ok(LossOrigin::At(x)),
                 _ => Err(format!(
-                    "expected input, first-output or a finite time in units of tau_syn (e.g. 1.5), got {s:?}"
+                    "expected input, first-output, a finite time in units of tau_syn (e.g. 1.5) or time:T (e.g. time:0.2), got {s:?}"
                 )),
             },
         }
@@ -77,7 +101,14 @@ impl std::str::FromStr for LossOrigin {
 /// dL/dt_k = dL/dz_k * z_k / tau        (and, for FirstOutput, dL/dt_first -= sum of them all)
 /// ```
 ///
-/// Outputs that never fire have z = +inf, p = 0 and no gradient. If the target `g` never fires
+/// or, for [`LossOrigin::Time`] with temperature `T tau` (units of time), over `-t/(T tau)`:
+///
+/// ```text
+/// L = (t_g - m)/(T tau) + ln sum_k exp(-(t_k - m)/(T tau)),  m = min_k t_k
+/// dL/dt_k = ([k = g] - p_k) / (T tau),   p_k = softmax(-t/(T tau))_k
+/// ```
+///
+/// Outputs that never fire have z = +inf (t = +inf), p = 0 and no gradient. If the target `g` never fires
 /// the loss is infinite: the sample is an error, `None` is returned, and it gives no gradient
 /// (the weight-sum cost is what keeps neurons able to fire).
 ///
@@ -94,6 +125,15 @@ pub fn output_loss(
         return None;
     }
     let first = crate::pass::argmin_finite(t_out).expect("the target fired");
+    if let LossOrigin::Time(temperature) = origin {
+        return Some(time_softmax_loss(
+            t_out,
+            target,
+            t_out[first],
+            temperature * tau,
+            dl_dt,
+        ));
+    }
     let t0 = origin.time(t_out[first], tau);
     let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
     let m = z.iter().copied().fold(f64::INFINITY, f64::min);
@@ -122,6 +162,29 @@ pub fn output_loss(
         dl_dt[first] -= total;
     }
     Some(loss)
+}
+
+/// The loss of [`LossOrigin::Time`] (see [`output_loss`]): `m` the earliest output time,
+/// `temp` the temperature in units of time. Writes dL/dt into `dl_dt`.
+fn time_softmax_loss(t_out: &[f64], target: usize, m: f64, temp: f64, dl_dt: &mut [f64]) -> f64 {
+    let e: Vec<f64> = t_out
+        .iter()
+        .map(|&t| {
+            if t.is_finite() {
+                (-(t - m) / temp).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sum: f64 = e.iter().sum();
+    for k in 0..t_out.len() {
+        if t_out[k].is_finite() {
+            let p = e[k] / sum;
+            dl_dt[k] = (if k == target { 1.0 - p } else { -p }) / temp;
+        }
+    }
+    (t_out[target] - m) / temp + sum.ln()
 }
 
 /// Weight-sum cost of one layer, `K sum_j max(0, theta - sum_i w_ji)`, which keeps every
@@ -184,6 +247,7 @@ mod tests {
                 LossOrigin::Input,
                 LossOrigin::FirstOutput,
                 LossOrigin::At(0.8),
+                LossOrigin::Time(0.3),
             ] {
                 let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
                 let mut g = [0.0; 4];
@@ -251,6 +315,40 @@ mod tests {
         let mut at = 2u32.to_le_bytes().to_vec();
         at.extend(1.5f64.to_le_bytes());
         assert_eq!(enc(LossOrigin::At(1.5)), at);
+        let mut time = 3u32.to_le_bytes().to_vec();
+        time.extend(0.2f64.to_le_bytes());
+        assert_eq!(enc(LossOrigin::Time(0.2)), time);
+    }
+
+    /// The time softmax against its formula by hand, its invariance to moving every output by
+    /// the same time, its temperature (a colder softmax gives a smaller loss to a leading
+    /// target and a larger one to a trailing one), and silent outputs (no gradient).
+    #[test]
+    fn the_time_softmax_is_a_softmax_over_spike_times() {
+        for p in UNIT_CASES {
+            let tau = p.tau_syn;
+            let t = [2.0 * tau, 2.5 * tau, 2.2 * tau, f64::INFINITY];
+            let mut g = [0.0; 4];
+            let l = output_loss(&t, 2, tau, LossOrigin::Time(0.5), &mut g).unwrap();
+            let logits = [0.0, -1.0, -0.4]; // -(t_k - t_min) / (0.5 tau)
+            let sum: f64 = logits.iter().map(|x: &f64| x.exp()).sum();
+            assert!((l - (0.4 + sum.ln())).abs() < 1e-12, "{p:?}: {l}");
+            for k in 0..3 {
+                let want = ((k == 2) as u8 as f64 - logits[k].exp() / sum) / (0.5 * tau);
+                assert!((g[k] - want).abs() < 1e-12 / tau, "{p:?} {k}: {}", g[k]);
+            }
+            assert_eq!(g[3], 0.0);
+            let moved: Vec<f64> = t.iter().map(|&v| v + 3.7 * tau).collect();
+            let mut gm = [0.0; 4];
+            let lm = output_loss(&moved, 2, tau, LossOrigin::Time(0.5), &mut gm).unwrap();
+            assert!((lm - l).abs() < 1e-12, "{p:?}: {lm} vs {l}");
+            let lead = [2.0 * tau, 2.2 * tau];
+            let loss = |target, temp| {
+                output_loss(&lead, target, tau, LossOrigin::Time(temp), &mut [0.0; 2]).unwrap()
+            };
+            assert!(loss(0, 0.1) < loss(0, 0.5), "{p:?}");
+            assert!(loss(1, 0.1) > loss(1, 0.5), "{p:?}");
+        }
     }
 
     #[test]
@@ -260,6 +358,8 @@ mod tests {
             ("First-Output", LossOrigin::FirstOutput),
             ("1.5", LossOrigin::At(1.5)),
             ("-0.25", LossOrigin::At(-0.25)),
+            ("time:0.2", LossOrigin::Time(0.2)),
+            (" Time: 2 ", LossOrigin::Time(2.0)),
         ] {
             let got: LossOrigin = s.parse().unwrap();
             assert_eq!(got, want, "{s}");
@@ -269,6 +369,15 @@ mod tests {
             let e = bad.parse::<LossOrigin>().unwrap_err();
             assert!(
                 e.contains("first-output") && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
+        }
+        for bad in [
+            "time:", "time:0", "time:-1", "time:inf", "time:nan", "time:x",
+        ] {
+            let e = bad.parse::<LossOrigin>().unwrap_err();
+            assert!(
+                e.contains("temperature T > 0") && e.contains(&format!("{bad:?}")),
                 "{e}"
             );
         }

@@ -976,7 +976,8 @@ struct Interrupt {
 ///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean,
 ///     init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn,
 ///     theta, encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields;
-///     loss_origin is "input", "first-output" or a number (a fixed origin, tau_syn units).
+///     loss_origin is "input", "first-output", a number (a fixed origin, tau_syn units) or
+///     "time:T" (a softmax over the spike times, temperature T tau_syn).
 ///
 /// Ctrl-C stops after the current batch and raises KeyboardInterrupt. ValueError for bad
 /// arrays or settings (with the library's message), RuntimeError if training diverges.

@@ -159,6 +159,13 @@ fn bad_inputs_table() {
     assert_eq!(at5[8..12], 6u32.to_le_bytes());
     at5[8..12].copy_from_slice(&5u32.to_le_bytes());
     std::fs::write(d.join("at5.ckpt"), &at5).unwrap();
+    // The time softmax is written as version 7; headed version 6 it is refused.
+    let mut time = ck.clone();
+    time.config.loss_origin = firstspike::LossOrigin::Time(0.2);
+    let mut time6 = time.to_bytes();
+    assert_eq!(time6[8..12], 7u32.to_le_bytes());
+    time6[8..12].copy_from_slice(&6u32.to_le_bytes());
+    std::fs::write(d.join("time6.ckpt"), &time6).unwrap();
     let mut flipped = cbytes.clone();
     let mid = flipped.len() / 3;
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -226,9 +233,11 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--lr".into(), "-1".into(), "--out".into(), s(&d.join("m"))], 2, "--lr must be a finite number > 0, got -1"),
         (vec!["train".into(), "--epochs".into(), "0".into(), "--out".into(), s(&d.join("m"))], 2, "--epochs"),
         (vec!["train".into(), "--average".into(), "1".into(), "--out".into(), s(&d.join("m"))], 2, "--average must be 0 (off) or a factor in (0, 1) such as 0.999, got 1"),
-        (vec!["train".into(), "--loss-origin".into(), "late".into(), "--out".into(), s(&d.join("m"))], 2, "expected input, first-output or a finite time in units of tau_syn (e.g. 1.5), got \"late\""),
+        (vec!["train".into(), "--loss-origin".into(), "late".into(), "--out".into(), s(&d.join("m"))], 2, "expected input, first-output, a finite time in units of tau_syn (e.g. 1.5) or time:T (e.g. time:0.2), got \"late\""),
         (vec!["train".into(), "--loss-origin".into(), "inf".into(), "--out".into(), s(&d.join("m"))], 2, "--loss-origin"),
         (vec!["train".into(), "--loss-origin=-101".into(), "--out".into(), s(&d.join("m"))], 2, "--loss-origin must be a time within -100..=100 tau_syn, got -101"),
+        (vec!["train".into(), "--loss".into(), "time:0".into(), "--out".into(), s(&d.join("m"))], 2, "time:T needs a temperature T > 0 in units of tau_syn (e.g. time:0.2), got \"time:0\""),
+        (vec!["train".into(), "--loss".into(), "time:500".into(), "--out".into(), s(&d.join("m"))], 2, "the time softmax's temperature must lie in 0.001..=100 tau_syn, got 500 (--loss-origin)"),
         (vec!["train".into(), "--t-max=-1".into(), "--out".into(), s(&d.join("m"))], 2, "t_max"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "16-4-10".into(), "--out".into(), s(&d.join("no/such/dir/m"))], 1, "does not exist"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "784-4-10".into(), "--epochs".into(), "1".into(), "--out".into(), s(&d.join("m"))], 1, "784 inputs but the images have 16"),
@@ -252,7 +261,8 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&good_bin), "--out".into(), s(&d.join("m"))], 1, "this is a model file, not a checkpoint"),
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
         (vec!["train".into(), "--resume".into(), s(&d.join("at5.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 5 cannot hold its settings (loss origin 1.5)"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 6 or 5"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("time6.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 6 cannot hold its settings (loss origin time:0.2)"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 7, 6 or 5"),
         (vec!["train".into(), "--resume".into(), s(&d.join("nan.ckpt")), "--out".into(), s(&d.join("m"))], 1, "layer 0: weights 5 is NaN"),
         (vec!["train".into(), "--resume".into(), s(&d.join("perm.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a permutation"),
         (vec!["train".into(), "--resume".into(), s(&d.join("avg.ckpt")), "--out".into(), s(&d.join("m"))], 1, "0 layers of weight averages for architecture 16-4-10"),

@@ -251,6 +251,26 @@ fn a_run_with_a_fixed_loss_origin_resumes_bit_for_bit() {
     assert_eq!(origin["At"], 1.5, "{origin}");
 }
 
+/// The time softmax: resumed bit for bit through checkpoints of format version 7, and a
+/// different run from the default loss's.
+#[test]
+fn a_run_with_the_time_softmax_resumes_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let cfg = TrainConfig {
+        loss_origin: LossOrigin::Time(0.2),
+        epochs: 2,
+        ..config()
+    };
+    let (reference, ckpts) = unstopped(&cfg, &train, &test);
+    assert!(ckpts.iter().all(|c| c[8..12] == 7u32.to_le_bytes()));
+    let (model, _) = interrupted(&cfg, &train, &test, &[4, 11]);
+    assert_eq!(bits(&model), bits(&reference));
+    let (default, _) = unstopped(&config(), &train, &test);
+    assert_ne!(bits(&default), bits(&reference));
+    let origin = &reference.meta.train.as_ref().unwrap()["loss_origin"];
+    assert_eq!(origin["Time"], 0.2, "{origin}");
+}
+
 #[test]
 fn event_engine_run_resumes_bit_for_bit() {
     let (train, test) = (data(64, 3), data(16, 4));

@@ -99,7 +99,7 @@ pub struct TrainArgs {
     denom_floor: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Clip each batch's loss-gradient L2 norm to this (0 = off)", dflt().clip_norm))]
     clip: Option<f64>,
-    #[arg(long, allow_negative_numbers = true, help = with_default("Time origin of the loss's z = exp((t - origin)/tau), which sets the softmax's temperature: input (t = 0, the paper's loss), first-output (the earliest output spike), or a fixed time in tau_syn units, within ±100 (e.g. 1.5: every z divided by exp(1.5), a warmer softmax; negative: colder)", dflt().loss_origin))]
+    #[arg(long, visible_alias = "loss", allow_negative_numbers = true, help = with_default("The loss: a softmax over -z, z = exp((t - origin)/tau), with the origin input (t = 0, the paper's loss), first-output (the earliest output spike) or a fixed time in tau_syn units within ±100 (e.g. 1.5: every z divided by exp(1.5), a warmer softmax; negative: colder); or time:T, a softmax over the spike times themselves, -t/(T tau), T in 0.001..=100 tau_syn (e.g. time:0.2)", dflt().loss_origin))]
     loss_origin: Option<LossOrigin>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Weight averaging: evaluate and save the exponential moving average of the weights over the steps with this factor (e.g. 0.999, about the last 1,000 steps) instead of the last step's weights; training itself is unchanged (0 = off)", dflt().average))]
     average: Option<f64>,

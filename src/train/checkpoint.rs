@@ -26,11 +26,16 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// to it (or to [`TrainConfig`] or [`EpochLog`]) needs a new version. Version 6 added
 /// [`LossOrigin::At`] as the last variant of its enum, which leaves the encoding of every
 /// other value as it was: a run without a fixed loss origin is written as version 5
-/// ([`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`]), which older builds resume, and both are read.
-/// Files of other versions are refused.
-pub const CHECKPOINT_VERSION: u32 = 6;
-/// The checkpoint format before [`LossOrigin::At`]: the payload of version 6 for runs that do
-/// not use it.
+/// ([`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`]), which older builds resume.
+/// Version 7 added [`LossOrigin::Time`] after it in the same way: a run with the time softmax
+/// is written as version 7, one with a fixed origin as 6, any other as 5, and all three are
+/// read. Files of other versions are refused.
+pub const CHECKPOINT_VERSION: u32 = 7;
+/// The checkpoint format before [`LossOrigin::Time`]: the payload of version 7 for runs that
+/// do not use it.
+pub const CHECKPOINT_VERSION_NO_TIME_LOSS: u32 = 6;
+/// The checkpoint format before [`LossOrigin::At`]: the payload of version 7 for runs that
+/// use neither it nor [`LossOrigin::Time`].
 pub const CHECKPOINT_VERSION_NO_FIXED_ORIGIN: u32 = 5;
 /// Largest checkpoint file we read (bytes): weights, both Adam moments and the weights'
 /// average in f32 for the largest model a model file can hold ([`MAX_WEIGHTS`] weights), plus
@@ -202,7 +207,7 @@ const CHECKPOINT_FORMAT: Format = Format {
     magic: CHECKPOINT_MAGIC,
     name: "a checkpoint",
     version: CHECKPOINT_VERSION,
-    also_reads: " or 5",
+    also_reads: ", 6 or 5",
     other_version: "resume with the firstspike that wrote it, or start the run again",
 };
 
@@ -397,11 +402,14 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The format version this checkpoint is written with: [`CHECKPOINT_VERSION`] if its run
-    /// has a fixed loss origin, else [`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`].
+    /// The format version this checkpoint is written with: the oldest that can hold its
+    /// run's loss ([`CHECKPOINT_VERSION`] for the time softmax,
+    /// [`CHECKPOINT_VERSION_NO_TIME_LOSS`] for a fixed origin, else
+    /// [`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`]), so that older builds resume what they can.
     pub fn format_version(&self) -> u32 {
         match self.config.loss_origin {
-            LossOrigin::At(_) => CHECKPOINT_VERSION,
+            LossOrigin::Time(_) => CHECKPOINT_VERSION,
+            LossOrigin::At(_) => CHECKPOINT_VERSION_NO_TIME_LOSS,
             LossOrigin::Input | LossOrigin::FirstOutput => CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
         }
     }
@@ -423,9 +431,9 @@ impl Checkpoint {
             fileformat::read::<Checkpoint>(bytes, CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES)
         };
         let c = match read(CHECKPOINT_VERSION) {
-            Err(FrameError::Version(CHECKPOINT_VERSION_NO_FIXED_ORIGIN)) => {
-                read(CHECKPOINT_VERSION_NO_FIXED_ORIGIN)
-            }
+            Err(FrameError::Version(
+                v @ (CHECKPOINT_VERSION_NO_TIME_LOSS | CHECKPOINT_VERSION_NO_FIXED_ORIGIN),
+            )) => read(v),
             other => other,
         }
         .map_err(|e| frame_error(path, bytes, e))?;

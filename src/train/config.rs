@@ -126,6 +126,12 @@ impl Default for TrainConfig {
 /// underflow to 0 (no gradient at all).
 pub const MAX_LOSS_ORIGIN: f64 = 100.0;
 
+/// Temperatures T of the time softmax ([`LossOrigin::Time`]) that training accepts, units of
+/// tau_syn. Below 1e-3 the loss of a sample whose target trails by a few tau is ~1e4 and its
+/// gradient 1e3/tau per output: a step no optimiser setting tames; above 100 the softmax is
+/// flat over any spread of spike times a network produces, and trains nothing.
+pub const LOSS_TEMPERATURES: std::ops::RangeInclusive<f64> = 1e-3..=100.0;
+
 impl TrainConfig {
     /// Checks every setting; the error ([`Error::InvalidSetting`]) names the field.
     pub fn validate(&self) -> Result<()> {
@@ -195,6 +201,18 @@ impl TrainConfig {
                 );
             }
         }
+        if let LossOrigin::Time(x) = self.loss_origin {
+            if !LOSS_TEMPERATURES.contains(&x) {
+                return bad(
+                    "loss_origin",
+                    format!(
+                        "the time softmax's temperature must lie in {}..={} tau_syn, got {x}",
+                        LOSS_TEMPERATURES.start(),
+                        LOSS_TEMPERATURES.end()
+                    ),
+                );
+            }
+        }
         if self.quantise_bits != 0 && !crate::network::BITS_RANGE.contains(&self.quantise_bits) {
             return bad(
                 "quantise_bits",
@@ -234,6 +252,25 @@ mod tests {
             );
         }
         for x in [-100.0, -0.5, 0.0, 1.5, 100.0] {
+            with(x).validate().unwrap();
+        }
+    }
+
+    /// The time softmax's temperature must be positive, finite and within the bounds.
+    #[test]
+    fn a_loss_temperature_is_checked() {
+        let with = |x| TrainConfig {
+            loss_origin: LossOrigin::Time(x),
+            ..TrainConfig::default()
+        };
+        for x in [f64::NAN, f64::INFINITY, -0.2, 0.0, 9e-4, 100.5] {
+            let e = with(x).validate().unwrap_err().to_string();
+            assert!(
+                e.contains("temperature must lie in 0.001..=100 tau_syn"),
+                "{x}: {e}"
+            );
+        }
+        for x in [1e-3, 0.2, 100.0] {
             with(x).validate().unwrap();
         }
     }

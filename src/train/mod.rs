@@ -49,8 +49,11 @@ mod init;
 mod run;
 pub mod update;
 
-pub use checkpoint::{Checkpoint, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_FIXED_ORIGIN};
-pub use config::{TrainConfig, MAX_LOSS_ORIGIN};
+pub use checkpoint::{
+    Checkpoint, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
+    CHECKPOINT_VERSION_NO_TIME_LOSS,
+};
+pub use config::{TrainConfig, LOSS_TEMPERATURES, MAX_LOSS_ORIGIN};
 pub use init::init_model;
 pub use run::{train, TrainOutcome, Trainer};
 pub use run::{EpochLog, Progress, RunEnd, Schedule, Step, MAX_THREADS};

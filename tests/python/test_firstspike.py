@@ -210,15 +210,17 @@ def test_train_equals_cli_train(tmp_path):
         return m
 
     m = both([])
-    # With weight averaging (the saved weights are the average), and with a fixed loss origin
-    # (a warmer softmax): other models.
+    # With weight averaging (the saved weights are the average), with a fixed loss origin
+    # (a warmer softmax) and with the softmax over spike times: other models.
     m_avg = both(["--average", 0.99], average=0.99)
     m_at = both(["--loss-origin", 1.5], loss_origin=1.5)
-    for other in (m_avg, m_at):
+    m_time = both(["--loss", "time:0.2"], loss_origin="time:0.2")
+    for other in (m_avg, m_at, m_time):
         for a, c in zip(other.weights, m.weights):
             assert not np.array_equal(a, c)
     assert m_avg.meta["train"]["average"] == 0.99
     assert m_at.meta["train"]["loss_origin"] == {"At": 1.5}
+    assert m_time.meta["train"]["loss_origin"] == {"Time": 0.2}
 
 
 def test_train_small_net_to_stated_accuracy(tmp_path, capfd):
@@ -405,9 +407,10 @@ def test_bad_training_settings():
         (dict(kw, engine="gpu"), "engine"),
         (dict(kw, threads=0), "threads"),
         (dict(kw, average=1.0), "average must be 0 \\(off\\) or a factor in \\(0, 1\\)"),
-        (dict(kw, loss_origin="last"), "loss_origin: expected input, first-output or a finite time"),
+        (dict(kw, loss_origin="last"), "loss_origin: expected input, first-output, a finite time"),
         (dict(kw, loss_origin=float("nan")), "loss_origin: expected input, first-output"),
         (dict(kw, loss_origin=True), "loss_origin: expected input, first-output .*got \"True\""),
+        (dict(kw, loss_origin="time:0"), "loss_origin: time:T needs a temperature T > 0"),
     ]
     for args, msg in value_errors:
         with pytest.raises(ValueError, match=msg):
