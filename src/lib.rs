@@ -36,8 +36,9 @@
 //!
 //! **Loss** ([`loss`]): softmax cross-entropy over `-z` of the output spikes,
 //! `L = z_g + ln sum_k exp(-z_k)` for the label `g` ([`loss::output_loss`], which also says
-//! where z's time origin lies), plus the weight-sum cost `K sum_j max(0, theta - sum_i w_ji)`
-//! and an L2 term.
+//! where z's time origin lies), or, with [`loss::LossOrigin::Time`], over the spike times
+//! themselves, `L = t_g/(T tau) + ln sum_k exp(-t_k/(T tau))`; plus the weight-sum cost
+//! `K sum_j max(0, theta - sum_i w_ji)` and an L2 term.
 //!
 //! **Files.** Every binary file (model `.bin`, rate model `.bin`, trace `.trace`, training
 //! checkpoint `.ckpt`) is an 8-byte magic (`FSPKMODL`, `FSPKRATE`, `FSPKTRCE`, `FSPKCKPT`), a
