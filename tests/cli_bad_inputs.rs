@@ -151,21 +151,19 @@ fn bad_inputs_table() {
     let mut avg = ck.clone();
     avg.config.average = 0.999;
     std::fs::write(d.join("avg.ckpt"), avg.to_bytes()).unwrap();
-    // A fixed loss origin is written as version 6; the same bytes headed version 5 (which
-    // cannot hold it) are refused.
-    let mut at = ck.clone();
-    at.config.loss_origin = firstspike::LossOrigin::At(1.5);
-    let mut at5 = at.to_bytes();
-    assert_eq!(at5[8..12], 6u32.to_le_bytes());
-    at5[8..12].copy_from_slice(&5u32.to_le_bytes());
-    std::fs::write(d.join("at5.ckpt"), &at5).unwrap();
-    // The time softmax is written as version 7; headed version 6 it is refused.
-    let mut time = ck.clone();
-    time.config.loss_origin = firstspike::LossOrigin::Time(0.2);
-    let mut time6 = time.to_bytes();
-    assert_eq!(time6[8..12], 7u32.to_le_bytes());
-    time6[8..12].copy_from_slice(&6u32.to_le_bytes());
-    std::fs::write(d.join("time6.ckpt"), &time6).unwrap();
+    // A fixed loss origin is written as version 6, the time softmax as 7; the same bytes
+    // headed with the version before (which cannot hold it) are refused.
+    for (origin, written, file) in [
+        (firstspike::LossOrigin::At(1.5), 6u32, "at5.ckpt"),
+        (firstspike::LossOrigin::Time(0.2), 7, "time6.ckpt"),
+    ] {
+        let mut c = ck.clone();
+        c.config.loss_origin = origin;
+        let mut bytes = c.to_bytes();
+        assert_eq!(bytes[8..12], written.to_le_bytes());
+        bytes[8..12].copy_from_slice(&(written - 1).to_le_bytes());
+        std::fs::write(d.join(file), &bytes).unwrap();
+    }
     let mut flipped = cbytes.clone();
     let mid = flipped.len() / 3;
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());

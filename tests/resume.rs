@@ -229,46 +229,32 @@ fn a_run_with_mirrored_and_shifted_images_resumes_bit_for_bit() {
     assert_eq!(reference.meta.train.as_ref().unwrap()["flip"], true);
 }
 
-/// A fixed loss origin: resumed bit for bit through checkpoints of format version 6, a
-/// different run from the default origin's, whose checkpoints stay at version 5 (which the
-/// previous release reads).
+/// The losses added after format version 5, each resumed bit for bit through checkpoints of
+/// the version that added it (a fixed origin 6, the time softmax 7), each a different run
+/// from the default loss's, whose checkpoints stay at version 5 (which older releases read);
+/// the model records the loss by name.
 #[test]
-fn a_run_with_a_fixed_loss_origin_resumes_bit_for_bit() {
+fn runs_with_the_newer_losses_resume_bit_for_bit() {
     let (train, test) = (data(200, 1), data(40, 2));
-    let cfg = TrainConfig {
-        loss_origin: LossOrigin::At(1.5),
-        epochs: 2,
-        ..config()
-    };
-    let (reference, ckpts) = unstopped(&cfg, &train, &test);
-    assert!(ckpts.iter().all(|c| c[8..12] == 6u32.to_le_bytes()));
-    let (model, _) = interrupted(&cfg, &train, &test, &[5, 9]);
-    assert_eq!(bits(&model), bits(&reference));
     let (default, ckpts) = unstopped(&config(), &train, &test);
     assert!(ckpts.iter().all(|c| c[8..12] == 5u32.to_le_bytes()));
-    assert_ne!(bits(&default), bits(&reference));
-    let origin = &reference.meta.train.as_ref().unwrap()["loss_origin"];
-    assert_eq!(origin["At"], 1.5, "{origin}");
-}
-
-/// The time softmax: resumed bit for bit through checkpoints of format version 7, and a
-/// different run from the default loss's.
-#[test]
-fn a_run_with_the_time_softmax_resumes_bit_for_bit() {
-    let (train, test) = (data(200, 1), data(40, 2));
-    let cfg = TrainConfig {
-        loss_origin: LossOrigin::Time(0.2),
-        epochs: 2,
-        ..config()
-    };
-    let (reference, ckpts) = unstopped(&cfg, &train, &test);
-    assert!(ckpts.iter().all(|c| c[8..12] == 7u32.to_le_bytes()));
-    let (model, _) = interrupted(&cfg, &train, &test, &[4, 11]);
-    assert_eq!(bits(&model), bits(&reference));
-    let (default, _) = unstopped(&config(), &train, &test);
-    assert_ne!(bits(&default), bits(&reference));
-    let origin = &reference.meta.train.as_ref().unwrap()["loss_origin"];
-    assert_eq!(origin["Time"], 0.2, "{origin}");
+    for (origin, version, stops, key, value) in [
+        (LossOrigin::At(1.5), 6u32, [5, 9], "At", 1.5),
+        (LossOrigin::Time(0.2), 7, [4, 11], "Time", 0.2),
+    ] {
+        let cfg = TrainConfig {
+            loss_origin: origin,
+            epochs: 2,
+            ..config()
+        };
+        let (reference, ckpts) = unstopped(&cfg, &train, &test);
+        assert!(ckpts.iter().all(|c| c[8..12] == version.to_le_bytes()));
+        let (model, _) = interrupted(&cfg, &train, &test, &stops);
+        assert_eq!(bits(&model), bits(&reference), "{origin}");
+        assert_ne!(bits(&default), bits(&reference), "{origin}");
+        let recorded = &reference.meta.train.as_ref().unwrap()["loss_origin"];
+        assert_eq!(recorded[key], value, "{recorded}");
+    }
 }
 
 #[test]

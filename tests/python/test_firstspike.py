@@ -409,7 +409,7 @@ def test_bad_training_settings():
         (dict(kw, average=1.0), "average must be 0 \\(off\\) or a factor in \\(0, 1\\)"),
         (dict(kw, loss_origin="last"), "loss_origin: expected input, first-output, a finite time"),
         (dict(kw, loss_origin=float("nan")), "loss_origin: expected input, first-output"),
-        (dict(kw, loss_origin=True), "loss_origin: expected input, first-output .*got \"True\""),
+        (dict(kw, loss_origin=True), "loss_origin: expected input, first-output, .*got \"True\""),
         (dict(kw, loss_origin="time:0"), "loss_origin: time:T needs a temperature T > 0"),
     ]
     for args, msg in value_errors:
