@@ -33,24 +33,11 @@ pub enum LossOrigin {
     /// A softmax over `-t_k / (T tau)`, the spike times themselves with a temperature of T
     /// tau_syn (T, the value held; training accepts T in `train::LOSS_TEMPERATURES`):
     /// `L = (t_g - t_min)/(T tau) + ln sum_k exp(-(t_k - t_min)/(T tau))`. Unlike the z
-    /// losses its gradient `dL/dt_k = ([k = g] - p_k)/(T tau)` does not grow as `exp(t/tau)`
-    /// with the outputs' lateness, so one late sample does not outweigh a batch, and it keeps
-    /// pushing until the target leads by a few T. Invariant to moving every output spike by
-    /// the same time.
+    /// losses, whose gradient grows as `exp(t/tau)` with the outputs' lateness, its gradient
+    /// `dL/dt_k = ([k = g] - p_k)/(T tau)` is at most `1/(T tau)` in size for any sample, and
+    /// it keeps pushing until the target leads by a few T tau. Invariant to moving every
+    /// output spike by the same time.
     Time(f64),
-}
-
-impl LossOrigin {
-    /// The origin `t_0` (units of time, as `t_out`) for outputs whose earliest spike is at
-    /// `t_first`.
-    fn time(self, t_first: f64, tau: f64) -> f64 {
-        match self {
-            LossOrigin::Input => 0.0,
-            LossOrigin::FirstOutput => t_first,
-            LossOrigin::At(x) => x * tau,
-            LossOrigin::Time(_) => unreachable!("the time softmax has no z origin"),
-        }
-    }
 }
 
 impl std::fmt::Display for LossOrigin {
@@ -125,16 +112,16 @@ pub fn output_loss(
         return None;
     }
     let first = crate::pass::argmin_finite(t_out).expect("the target fired");
-    if let LossOrigin::Time(temperature) = origin {
-        return Some(time_softmax_loss(
-            t_out,
-            target,
-            t_out[first],
-            temperature * tau,
-            dl_dt,
-        ));
-    }
-    let t0 = origin.time(t_out[first], tau);
+    // The origin t_0 of z (units of time, as t_out); the time softmax has no z.
+    let t0 = match origin {
+        LossOrigin::Input => 0.0,
+        LossOrigin::FirstOutput => t_out[first],
+        LossOrigin::At(x) => x * tau,
+        LossOrigin::Time(temperature) => {
+            let temp = temperature * tau;
+            return Some(time_softmax_loss(t_out, target, t_out[first], temp, dl_dt));
+        }
+    };
     let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
     let m = z.iter().copied().fold(f64::INFINITY, f64::min);
     let e: Vec<f64> = z
