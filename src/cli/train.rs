@@ -19,7 +19,6 @@ use firstspike::{fsio, Error, Result};
 use indicatif::ProgressStyle;
 use serde_json::json;
 use std::collections::HashSet;
-use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,7 +35,7 @@ pub struct TrainArgs {
     /// Name of the data set, recorded in the model (e.g. mnist, fashion) [default: mnist].
     #[arg(long)]
     dataset: Option<String>,
-    #[arg(long, help = with_default("Layers, input first: sizes of fully connected layers (784-800-10), or an input map HxW[xC] with convolutions <channels>c<kernel>[s<stride>][p<padding>] (28x28-16c5s2-32c5s2-10)", format!("{:?}", Arch(dflt().arch))))]
+    #[arg(long, help = with_default("Layers, input first: sizes of fully connected layers (784-800-10), or an input map HxW[xC] with convolutions <channels>c<kernel>[s<stride>][p<padding>] (28x28-16c5s2-32c5s2-10)", dflt().arch.to_string()))]
     arch: Option<String>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Passes over the training set (with --resume, may differ from the checkpoint's, to train longer or shorter)", dflt().epochs))]
     epochs: Option<usize>,
@@ -155,9 +154,38 @@ static STOP: AtomicBool = AtomicBool::new(false);
 #[derive(PartialEq)]
 struct Arch(firstspike::network::Arch);
 
-impl Debug for Arch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
+/// A setting as the command line spells it (`--loss time:0.2`, `--encoding zlinear`), for
+/// messages.
+trait AsFlag {
+    fn as_flag(&self) -> String;
+}
+
+macro_rules! as_flag_by_display {
+    ($($t:ty),*) => {$(
+        impl AsFlag for $t {
+            fn as_flag(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+as_flag_by_display!(u8, u32, u64, usize, f64, bool, LossOrigin);
+
+impl AsFlag for Arch {
+    fn as_flag(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl AsFlag for EncodingKind {
+    fn as_flag(&self) -> String {
+        value_name(*self)
+    }
+}
+
+impl AsFlag for EngineKind {
+    fn as_flag(&self) -> String {
+        value_name(*self)
     }
 }
 
@@ -169,11 +197,13 @@ struct Apply {
 }
 
 impl Apply {
-    fn set<T: PartialEq + Debug>(&mut self, flag: &str, given: Option<T>, field: &mut T) {
+    fn set<T: PartialEq + AsFlag>(&mut self, flag: &str, given: Option<T>, field: &mut T) {
         if let Some(v) = given {
             if self.strict && v != *field {
                 self.clashes.push(format!(
-                    "{flag} {v:?} differs from the checkpoint's {field:?}"
+                    "{flag} {} differs from the checkpoint's {}",
+                    v.as_flag(),
+                    field.as_flag()
                 ));
             } else {
                 *field = v;
