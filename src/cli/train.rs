@@ -11,6 +11,7 @@ use firstspike::data::{resolve_data_dir, Dataset, Split};
 use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
 use firstspike::model::{with_ext, Model};
+use firstspike::network::Arch;
 use firstspike::plot;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
@@ -150,10 +151,6 @@ fn value_name(v: impl ValueEnum) -> String {
 /// Raised by the Ctrl-C handler; the training loop stops before its next batch.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// An architecture, shown as `784-800-10` in messages.
-#[derive(PartialEq)]
-struct Arch(firstspike::network::Arch);
-
 /// A setting as the command line spells it (`--loss time:0.2`, `--encoding zlinear`), for
 /// messages.
 trait AsFlag {
@@ -169,13 +166,7 @@ macro_rules! as_flag_by_display {
         }
     )*};
 }
-as_flag_by_display!(u8, u32, u64, usize, f64, bool, LossOrigin);
-
-impl AsFlag for Arch {
-    fn as_flag(&self) -> String {
-        self.0.to_string()
-    }
-}
+as_flag_by_display!(u8, u32, u64, usize, f64, bool, LossOrigin, Arch);
 
 impl AsFlag for EncodingKind {
     fn as_flag(&self) -> String {
@@ -220,17 +211,8 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
         strict: resuming,
         clashes: Vec::new(),
     };
-    let mut arch = Arch(c.arch.clone());
-    ap.set(
-        "--arch",
-        a.arch
-            .as_deref()
-            .map(firstspike::network::Arch::parse)
-            .transpose()?
-            .map(Arch),
-        &mut arch,
-    );
-    c.arch = arch.0;
+    let arch = a.arch.as_deref().map(Arch::parse).transpose()?;
+    ap.set("--arch", arch, &mut c.arch);
     if let Some(e) = a.epochs {
         c.epochs = e;
     }
@@ -405,7 +387,7 @@ fn plan(a: &TrainArgs) -> Result<Plan> {
     // Fine-tuning starts from a model's weights, architecture, neuron parameters and encoding.
     let start_model = a.init.as_deref().map(Model::load).transpose()?;
     if let Some(m) = &start_model {
-        defaults.arch = firstspike::network::Arch::of_layers(&m.layers);
+        defaults.arch = Arch::of_layers(&m.layers);
         defaults.params = m.params;
         defaults.encoding = m.encoding;
     }
