@@ -7,7 +7,8 @@
 Trains, with PyTorch on the CPU, the ordinary ReLU network whose layers have the shapes of
 firstspike's `28x28-32c5s2p2-64c5s2p2-10`: Conv2d(1, 32, 5, stride 2, padding 2), ReLU,
 Conv2d(32, 64, 5, stride 2, padding 2), ReLU, Flatten, Linear(3136, 10), with biases (83,466
-parameters against the first-spike net's 83,360 weights). The split and the schedule are the
+parameters against the first-spike net's 83,360 weights); `--channels 48,96` gives the
+shape of `28x28-48c5s2p2-96c5s2p2-10`. The split and the schedule are the
 ones the shipped conv models were chosen with: the last 5,000 training images held out for
 validation, Adam with step size 1e-3 and batch 32, the step size times 0.95 after every epoch;
 `--augment flip` mirrors half the images left to right (as `firstspike train --flip`),
@@ -54,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="folder with the four gzipped IDX files")
     ap.add_argument("--augment", choices=["none", "flip", "shift"], default="none")
+    ap.add_argument("--channels", default="32,64", help="the two convolutions' channels, C1,C2")
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -64,6 +66,11 @@ def main():
         import torch.nn as nn
     except ImportError as e:
         sys.exit(f"error: {e}; this reference needs PyTorch and NumPy: pip install torch numpy")
+    try:
+        c1, c2 = (int(c) for c in args.channels.split(","))
+        assert c1 > 0 and c2 > 0
+    except (ValueError, AssertionError):
+        sys.exit(f"error: --channels {args.channels!r}: expected two positive counts, e.g. 32,64")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -82,12 +89,12 @@ def main():
     x_train, y_train, x_val, y_val = x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:]
 
     net = nn.Sequential(
-        nn.Conv2d(1, 32, 5, 2, 2),
+        nn.Conv2d(1, c1, 5, 2, 2),
         nn.ReLU(),
-        nn.Conv2d(32, 64, 5, 2, 2),
+        nn.Conv2d(c1, c2, 5, 2, 2),
         nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(3136, 10),
+        nn.Linear(7 * 7 * c2, 10),
     )
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     decay = torch.optim.lr_scheduler.ExponentialLR(opt, 0.95)
