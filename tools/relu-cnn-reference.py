@@ -17,8 +17,8 @@ the best validation accuracy is kept and the test set is read once, for it, at t
 
 It shows how much of the gap to the published accuracies is the architecture and how much is
 training first-spike neurons; it is not part of firstspike and no test runs it. It needs
-PyTorch and NumPy (`pip install torch numpy`, about 1 GB); the data is the gzipped IDX files
-that `tools/fetch-mnist.sh` fetches.
+PyTorch and NumPy (`pip install torch numpy`, about 1 GB); the data is the four IDX files
+(plain or gzipped) that firstspike reads and `tools/fetch-mnist.sh` fetches.
 """
 
 import argparse
@@ -31,12 +31,18 @@ import time
 TRAIN, VALIDATION = 55_000, 5_000
 
 
-def read_idx(path):
-    """One gzipped IDX file as a NumPy array (uint8), checked against its header."""
+def read_idx(folder, stem):
+    """The IDX file `stem` (or `stem.gz`, as firstspike reads them) of `folder` as a NumPy
+    array (uint8), checked against its header."""
     import numpy as np
 
+    plain = os.path.join(folder, stem)
+    path = plain if os.path.exists(plain) else plain + ".gz"
     try:
-        raw = gzip.open(path).read()
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
     except (OSError, EOFError) as e:
         sys.exit(f"error: cannot read {path}: {e}\n  fetch the data with tools/fetch-mnist.sh")
     if len(raw) < 4 or raw[2] != 0x08:
@@ -53,7 +59,7 @@ def read_idx(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", required=True, help="folder with the four gzipped IDX files")
+    ap.add_argument("--data", required=True, help="folder with the four IDX files")
     ap.add_argument("--augment", choices=["none", "flip", "shift"], default="none")
     ap.add_argument("--channels", default="32,64", help="the two convolutions' channels, C1,C2")
     ap.add_argument("--epochs", type=int, default=24)
@@ -76,8 +82,8 @@ def main():
     rng = np.random.default_rng(args.seed)
 
     def load(kind):
-        x = read_idx(os.path.join(args.data, f"{kind}-images-idx3-ubyte.gz"))
-        y = read_idx(os.path.join(args.data, f"{kind}-labels-idx1-ubyte.gz"))
+        x = read_idx(args.data, f"{kind}-images-idx3-ubyte")
+        y = read_idx(args.data, f"{kind}-labels-idx1-ubyte")
         if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
             sys.exit(f"error: {args.data}: {kind} images {x.shape} and labels {y.shape} differ from (N, 28, 28) and (N,)")
         return x.astype(np.float32) / 255, y.astype(np.int64)
