@@ -106,6 +106,71 @@ pub(crate) fn z_to_time<F: Real>(t_ref: F, z: F, tau: F) -> F {
     t_ref + tau * z.ln()
 }
 
+/// The arrival of an input at `t` for sums of reference time `t_ref`: the exponent
+/// `x = (t - t_ref)/tau` (dimensionless) and, when `x > REBASE_LIMIT`, the factor `exp(-x)`
+/// that rebases `A` to `t_ref = t` (after which the input's exponent is 0).
+///
+/// Every engine and kernel computes an input's exponent and rebase here, so that they round
+/// alike.
+#[inline(always)]
+pub(crate) fn arrival<F: Real>(t: F, t_ref: F, tau: F) -> (F, Option<F>) {
+    let x = (t - t_ref) / tau;
+    (x, (x > F::REBASE_LIMIT).then(|| (-x).exp()))
+}
+
+/// Integrates an input of weight `w` (threshold units) whose `exp((t - t_ref)/tau)` is `e`:
+/// `S <- S + w`, `A <- A + w e`. The same operation lane by lane in every sweep.
+#[inline(always)]
+pub(crate) fn integrate<F: Real>(s: &mut F, a: &mut F, w: F, e: F) {
+    *s = *s + w;
+    *a = *a + w * e;
+}
+
+/// The crossing time of a neuron with sums `s > theta` and `a` (reference time `t_ref`):
+/// `max(t_ref + tau ln(A / (S - theta)), t_last)`, in units of tau, where `t_last` is the
+/// last integrated input's time (the `max` only absorbs rounding: V was below theta then).
+///
+/// The only place where a spike time is computed from the sums: [`NeuronState::on_input`],
+/// the analytic sweeps (dense, its AVX-512 kernel, convolutions) and the event engine all
+/// call it.
+#[inline(always)]
+pub(crate) fn crossing_time<F: Real>(s: F, a: F, theta: F, t_ref: F, tau: F, t_last: F) -> F {
+    z_to_time(t_ref, a / (s - theta), tau).max(t_last)
+}
+
+/// The factor of the test without `ln` ([`provably_later`]) at a time `T`, from
+/// `e = exp((T - t_ref)/tau)`:
+///
+/// ```text
+/// e k(T),   k(T) = 1 + TIE_MARGIN + 4 eps (|T| + |t_ref|)/tau
+/// ```
+///
+/// The margin k covers the rounding of every operation on both sides of the test (the exp
+/// and the products) and of the crossing (division, ln, product and sum: a few ulps of z),
+/// plus the ulps of the absolute times `T` and `t_ref` relative to tau.
+#[inline(always)]
+pub(crate) fn bound_factor<F: Real>(e: F, t: F, t_ref: F, tau: F) -> F {
+    let four = F::of(4.0);
+    e * (F::one() + F::TIE_MARGIN + four * F::epsilon() * (t.abs() + t_ref.abs()) / tau)
+}
+
+/// The test without `ln`: `A > ek (S - theta)` with `ek` from [`bound_factor`] at `T` and
+/// `d = S - theta > 0`. True when the crossing [`crossing_time`] would compute is provably
+/// later than `T`; false when in doubt, NaN included (the crossing is then computed).
+#[inline(always)]
+pub(crate) fn provably_later<F: Real>(a: F, ek: F, d: F) -> bool {
+    a > ek * d
+}
+
+/// The candidate test of the dense sweeps against the next input's `zc = z_next (1 +
+/// TIE_MARGIN)`: `S > theta` and `A <= zc (S - theta)`, i.e. the crossing may come no later
+/// than that input (it is then decided exactly with [`crossing_time`]). Branch-free, so that
+/// it vectorises; the AVX-512 kernel does the same comparison lane-wise.
+#[inline(always)]
+pub(crate) fn may_cross_by<F: Real>(s: F, a: F, theta: F, zc: F) -> bool {
+    (s > theta) & (a <= zc * (s - theta))
+}
+
 /// What happened when an input reached a neuron.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum InputOutcome<F> {
@@ -158,20 +223,19 @@ impl<F: Real> NeuronState<F> {
         if self.n_in == 0 {
             self.t_ref = t;
         }
-        let mut x = (t - self.t_ref) / tau;
-        if x > F::REBASE_LIMIT {
-            self.a = self.a * (-x).exp();
+        let (mut x, rebase) = arrival(t, self.t_ref, tau);
+        if let Some(r) = rebase {
+            self.a = self.a * r;
             self.t_ref = t;
             x = F::zero();
         }
         debug_assert!(x >= F::zero(), "inputs must arrive in time order");
-        self.s = self.s + w;
-        self.a = self.a + w * x.exp();
+        integrate(&mut self.s, &mut self.a, w, x.exp());
         self.n_in += 1;
         self.pred_z = crossing_z(self.s, self.a, theta);
         // The crossing comes after this input (V is continuous and was below theta); `max`
         // only absorbs rounding, so that a spike is never predicted before its last input.
-        self.pred_t = self.pred_z.map(|z| z_to_time(self.t_ref, z, tau).max(t));
+        self.pred_t = (self.s > theta).then(|| crossing_time(self.s, self.a, theta, self.t_ref, tau, t));
         InputOutcome::Integrated(self.pred_t)
     }
 }

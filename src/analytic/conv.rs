@@ -27,25 +27,8 @@
 
 use super::forward::{LayerRecord, LayerScratch};
 use crate::network::Conv;
+use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
 use crate::real::Real;
-
-/// `exp((T - t_ref)/tau) k(T)` with `k(T) = 1 + TIE_MARGIN + 4 eps (|T| + |t_ref|)/tau`: when
-/// `A > this (S - theta)`, the crossing `t_ref + tau ln(A/(S - theta))` computed in `F` is
-/// strictly later than `T` (the margin covers the rounding of exp, ln and the products, and
-/// the ulps of the absolute times).
-#[inline(always)]
-pub(crate) fn bound_factor<F: Real>(e: F, t: F, t_ref: F, tau: F) -> F {
-    let four = F::of(4.0);
-    e * (F::one() + F::TIE_MARGIN + four * F::epsilon() * (t.abs() + t_ref.abs()) / tau)
-}
-
-/// The test without `ln`: true when the crossing of a neuron with sums `A = a`,
-/// `S - theta = d > 0` is provably later than the time of `ek` ([`bound_factor`]). False when
-/// in doubt, NaN included (the crossing is then computed).
-#[inline(always)]
-fn later<F: Real>(a: F, ek: F, d: F) -> bool {
-    a > ek * d
-}
 
 /// One convolutional layer: input times `t_in` (+inf = none, `(row, column, channel)` order)
 /// to output times, recording the input order, each neuron's causal bound and `S - theta` at
@@ -112,7 +95,7 @@ fn conv_sweep<F: Real>(
     let (mut t_prev, mut ex, mut ek) = (F::nan(), F::one(), F::one());
     for (k, &i) in order.iter().enumerate() {
         let t = t_in[i as usize];
-        let x = (t - sw.t_ref) / tau;
+        let (x, rebase) = arrival(t, sw.t_ref, tau);
         // The pending crossings of the neurons this input reaches are checked against the
         // state before a rebase, as the event engine predicted them.
         if t != t_prev {
@@ -121,13 +104,13 @@ fn conv_sweep<F: Real>(
             t_prev = t;
         }
         let k = k as u32;
-        if x > F::REBASE_LIMIT {
+        if let Some(r) = rebase {
             conv.for_each_target(
                 i as usize,
                 #[inline(always)]
                 |_, j0| sw.fire_due(j0, t, ek),
             );
-            sw.rebase(t, (-x).exp());
+            sw.rebase(t, r);
             t_prev = F::nan();
             conv.for_each_target(
                 i as usize,
@@ -181,14 +164,14 @@ impl<F: Real> Sweep<'_, F> {
                 .zip(&self.a[js.clone()])
                 .fold(false, |m, (&sv, &av)| {
                     let d = sv - theta;
-                    m | ((d > F::zero()) & !later(av, ek, d))
+                    m | ((d > F::zero()) & !provably_later(av, ek, d))
                 });
         if !due {
             return;
         }
         for j in js {
             let d = self.s[j] - theta;
-            if d > F::zero() && !later(self.a[j], ek, d) {
+            if d > F::zero() && !provably_later(self.a[j], ek, d) {
                 let tp = self.crossing(j);
                 if tp <= t {
                     self.fire(j, tp);
@@ -200,8 +183,8 @@ impl<F: Real> Sweep<'_, F> {
     /// `max(t_ref + tau ln(A / (S - theta)), t_last)` of neuron `j` (`S > theta`).
     #[inline(always)]
     fn crossing(&self, j: usize) -> F {
-        let d = self.s[j] - self.theta;
-        (self.t_ref + self.tau * (self.a[j] / d).ln()).max(self.t_last[j / self.co])
+        let (s, a) = (self.s[j], self.a[j]);
+        crossing_time(s, a, self.theta, self.t_ref, self.tau, self.t_last[j / self.co])
     }
 
     /// Records neuron `j`'s spike at `tp` and takes it out of every later test (`S = -inf`).
@@ -227,8 +210,7 @@ impl<F: Real> Sweep<'_, F> {
         let js = j0..j0 + self.co;
         let (sj, aj) = (&mut self.s[js.clone()], &mut self.a[js]);
         for ((sv, av), &w) in sj.iter_mut().zip(aj.iter_mut()).zip(w) {
-            *sv = *sv + w;
-            *av = *av + w * e;
+            integrate(sv, av, w, e);
         }
         self.t_last[j0 / self.co] = t;
         self.last[j0 / self.co] = k;

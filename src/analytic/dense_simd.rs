@@ -21,6 +21,7 @@
 
 use super::forward::{LayerRecord, LayerScratch};
 use crate::network::Dense;
+use crate::neuron::{arrival, crossing_time};
 use crate::real::Real;
 
 /// The dense layer's forward pass with the kernel of `F`, as `layer_forward` computes it:
@@ -118,17 +119,15 @@ fn plan_steps<F: Real>(
     for (k, &i) in order.iter().enumerate() {
         let t = t_in[i as usize];
         times.push(StepTimes { t, t_prev, t_ref });
-        let x = (t - t_ref) / tau;
+        let (x, rebase) = arrival(t, t_ref, tau);
         // `zx`: this input's z against the previous input's origin, the candidate threshold
         // after the previous input (whose `A` is not rebased yet).
         let (z, zx, rebase) = match steps.last() {
             // The first input is the origin.
             None => (F::one(), F::one(), F::one()),
-            _ if x > F::REBASE_LIMIT => {
-                // As NeuronState::on_input rebases, so that both engines round alike.
-                let f = (-x).exp();
+            _ if rebase.is_some() => {
                 t_ref = t;
-                (F::one(), x.exp(), f)
+                (F::one(), x.exp(), rebase.unwrap_or(F::one()))
             }
             // A tie: the same exp of the same argument (a tied input cannot rebase).
             Some(p) if t == t_prev => (p.z, p.z, F::one()),
@@ -217,7 +216,7 @@ fn decide<F: Real>(
     while pending != 0 {
         let l = pending.trailing_zeros() as usize;
         pending &= pending - 1;
-        let tp = (tk.t_ref + tau * (a[l] / (s[l] - theta)).ln()).max(tk.t_prev);
+        let tp = crossing_time(s[l], a[l], theta, tk.t_ref, tau, tk.t_prev);
         if tp <= tk.t {
             out.fire(lo + l, tp, k, s[l] - theta);
             fired |= 1 << l;
@@ -405,14 +404,26 @@ macro_rules! kernel {
                 }
                 // The bounds of this input's loads, checked: the block's lanes of its row.
                 assert!(st.row + lo + width <= w.len(), "weight row out of bounds");
-                // SAFETY: lanes within `width` are in bounds (checked just above); a masked
-                // load does not touch the others.
-                let load = |v: usize| unsafe {
-                    let p = w.as_ptr().add(st.row + lo + v * N);
-                    if width == B {
-                        $m::load(p)
-                    } else {
-                        $m::load_lanes(p, lanes(v))
+                // A vector without a live lane (past `width` in a partial block) is not
+                // loaded: its pointer would lie past the row, even past the allocation, and
+                // forming it would be undefined behaviour even though a masked load reads
+                // nothing. Its lanes are 0, as the masked load would give.
+                let load = |v: usize| {
+                    let live_lanes = lanes(v);
+                    if live_lanes == 0 {
+                        return zero;
+                    }
+                    // SAFETY: the vector has a live lane, so its first lane is within `width`
+                    // and its pointer within the row (bounds checked just above); lanes
+                    // within `width` are in bounds, and a masked load does not touch the
+                    // others.
+                    unsafe {
+                        let p = w.as_ptr().add(st.row + lo + v * N);
+                        if width == B {
+                            $m::load(p)
+                        } else {
+                            $m::load_lanes(p, live_lanes)
+                        }
                     }
                 };
                 let (z, zc) = (splat(st.z), splat(st.zc));
@@ -428,7 +439,7 @@ macro_rules! kernel {
             let (sc, ac) = spill([s0, s1, s2, s3], [a0, a1, a2, a3]);
             for l in 0..width {
                 if sc[l] > theta {
-                    let tp = (end.t_ref + tau * (ac[l] / (sc[l] - theta)).ln()).max(end.t_prev);
+                    let tp = crossing_time(sc[l], ac[l], theta, end.t_ref, tau, end.t_prev);
                     out.fire(lo + l, tp, steps.len(), sc[l] - theta);
                 }
             }

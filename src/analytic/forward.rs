@@ -4,6 +4,7 @@ use super::conv::conv_forward;
 use super::dense_simd::{layer_forward_simd, Step, StepTimes};
 use crate::network::{Dense, Layer, Net};
 use crate::pass::ForwardPass;
+use crate::neuron::{arrival, crossing_time, integrate, may_cross_by};
 use crate::real::Real;
 
 /// Neurons per segment of [`layer_forward`]'s sweep: each segment keeps a flag "some neuron
@@ -16,23 +17,16 @@ const SEG: usize = 128;
 /// Neurons per block of the exact decision within a flagged segment.
 const LANES: usize = 16;
 
-/// The candidate test of a neuron with sums `s`, `a` against the threshold `zc` of the next
-/// input: `S > theta` and `A <= zc (S - theta)`. Branch-free, so that it vectorises.
-#[inline(always)]
-fn candidate<F: Real>(s: F, a: F, theta: F, zc: F) -> bool {
-    (s > theta) & (a <= zc * (s - theta))
-}
-
 /// Bit l set: neuron l of `s`, `a` (at most `LANES`) passes the candidate test against `zc`.
 /// Fixed-size lanes, so that the tests vectorise into one mask.
 #[inline(always)]
 fn candidates<F: Real>(s: &[F], a: &[F], theta: F, zc: F) -> u32 {
     match (<&[F; LANES]>::try_from(s), <&[F; LANES]>::try_from(a)) {
         (Ok(s), Ok(a)) => (0..LANES).fold(0, |m, l| {
-            m | u32::from(candidate(s[l], a[l], theta, zc)) << l
+            m | u32::from(may_cross_by(s[l], a[l], theta, zc)) << l
         }),
         _ => s.iter().zip(a).enumerate().fold(0, |m, (l, (&sj, &aj))| {
-            m | u32::from(candidate(sj, aj, theta, zc)) << l
+            m | u32::from(may_cross_by(sj, aj, theta, zc)) << l
         }),
     }
 }
@@ -135,7 +129,8 @@ fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut V
 /// integrated input's time, which only absorbs rounding) is no later than input k fires,
 /// with the first k inputs as its causal set; then input k's row is added:
 /// `S += w`, `A += w exp((t_k - t_ref)/tau)`. `t_ref` is the first input's time, rebased as in
-/// [`crate::neuron::NeuronState::on_input`]. Stops early once every neuron has fired.
+/// [`crate::neuron::NeuronState::on_input`]; the crossing, rebase and tests are the helpers of
+/// [`crate::neuron`]. Stops early once every neuron has fired.
 ///
 /// Cost O(inputs until all fired x n_out), in one vectorised sweep per input: the update of
 /// input k, which also tests every neuron against the next input,
@@ -247,7 +242,7 @@ fn sweep_layer<F: Real>(
                     while mask != 0 {
                         let j = lo + mask.trailing_zeros() as usize;
                         mask &= mask - 1;
-                        let tp = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last);
+                        let tp = crossing_time(s[j], a[j], theta, t_ref, tau, t_last);
                         if tp <= t {
                             t_out[j] = tp;
                             causal[j] = k as u32;
@@ -263,10 +258,7 @@ fn sweep_layer<F: Real>(
                 return;
             }
         }
-        let x = (t - t_ref) / tau;
-        if x > F::REBASE_LIMIT {
-            // As NeuronState::on_input rebases, so that both engines round alike.
-            let f = (-x).exp();
+        if let (_, Some(f)) = arrival(t, t_ref, tau) {
             a.iter_mut().for_each(|v| *v = *v * f);
             t_ref = t;
             z_here = F::one();
@@ -292,10 +284,11 @@ fn sweep_layer<F: Real>(
                 .zip(a.iter_mut())
                 .zip(w)
                 .fold(false, |m, ((sj, aj), &wj)| {
-                    let (s1, a1) = (*sj + wj, *aj + wj * z);
+                    let (mut s1, mut a1) = (*sj, *aj);
+                    integrate(&mut s1, &mut a1, wj, z);
                     *sj = s1;
                     *aj = a1;
-                    m | candidate(s1, a1, theta, zc)
+                    m | may_cross_by(s1, a1, theta, zc)
                 })
         };
         let whole = n_out / SEG;
@@ -329,7 +322,7 @@ fn sweep_layer<F: Real>(
     let t_last = t_in[order[order.len() - 1] as usize];
     for j in 0..n_out {
         if s[j] > theta {
-            t_out[j] = (t_ref + tau * (a[j] / (s[j] - theta)).ln()).max(t_last);
+            t_out[j] = crossing_time(s[j], a[j], theta, t_ref, tau, t_last);
             causal[j] = n;
             s_minus_theta[j] = s[j] - theta;
         }

@@ -8,9 +8,10 @@
 //! sorted once (by time, then input index) and every neuron is swept along that order at
 //! once: each input adds one contiguous row of weights to the running sums `S` and `A` of all
 //! neurons ([`crate::neuron`]). A neuron's spike is decided when its predicted crossing comes no later
-//! than the next input. The arithmetic is the same, operation for operation, as
-//! [`crate::neuron::NeuronState::on_input`], which the event engine uses; that is why the two
-//! agree to rounding in f64.
+//! than the next input. The arithmetic is that of [`crate::neuron::NeuronState::on_input`],
+//! operation for operation: every sweep and kernel here, the event engine and `on_input`
+//! itself call the same helpers of [`crate::neuron`] (`arrival` for the exponent and rebase,
+//! `integrate`, `crossing_time`, the bound tests); that is why the engines agree bit for bit.
 
 mod conv;
 mod dense_simd;

@@ -4,6 +4,7 @@ use super::network::CompiledNet;
 use super::queue::SpikeQueue;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
+use crate::neuron::{arrival, crossing_time, integrate};
 use crate::real::Real;
 
 /// How far to run.
@@ -56,13 +57,8 @@ enum Status {
     Fired,
 }
 
-/// Test (1), `A > exp((T - t_ref)/tau) k(T) (S - theta)`, given `ek = exp((T - t_ref)/tau)
-/// k(T)` and `d = S - theta > 0`: true when the neuron's prediction is provably later than
-/// `T`. False when in doubt, NaN included (the prediction is then computed exactly).
-#[inline(always)]
-fn holds(a: f64, ek: f64, d: f64) -> bool {
-    a > ek * d
-}
+/// Test (1), `A > exp((T - t_ref)/tau) k(T) (S - theta)`: [`provably_later`].
+use crate::neuron::provably_later as holds;
 
 /// `exp((T - t_ref)/tau) k(T)` of test (1), for one `(T, t_ref)` pair; memoised, since every
 /// neuron of a fully connected layer has the same `t_ref`.
@@ -83,8 +79,7 @@ impl BoundFactor {
     /// `exp((T - t_ref)/tau) k(T)` of test (1), from `e = exp((T - t_ref)/tau)`.
     #[inline]
     fn of(e: f64, t: f64, t_ref: f64, tau: f64) -> f64 {
-        let k = 1.0 + f64::TIE_MARGIN + 4.0 * f64::EPSILON * (t.abs() + t_ref.abs()) / tau;
-        e * k
+        crate::neuron::bound_factor(e, t, t_ref, tau)
     }
 
     /// `exp((t - t_ref)/tau) k(t)`, computed again only when `(t, t_ref)` changes.
@@ -134,11 +129,9 @@ impl InputFactor {
     }
 
     fn new(t: f64, t_ref: f64, tau: f64) -> InputFactor {
-        let mut x = (t - t_ref) / tau;
-        let mut rebase = None;
+        let (mut x, rebase) = arrival(t, t_ref, tau);
         let mut tr = t_ref;
-        if x > f64::REBASE_LIMIT {
-            rebase = Some((-x).exp());
+        if rebase.is_some() {
             tr = t;
             x = 0.0;
         }
@@ -536,9 +529,7 @@ impl<'n> Engine<'n> {
             sh.started = true;
             self.t_ref[ids].fill(t);
         } else {
-            let x = (t - self.t_ref[sh.lo]) / tau;
-            if x > f64::REBASE_LIMIT {
-                let r = (-x).exp();
+            if let (_, Some(r)) = arrival(t, self.t_ref[sh.lo], tau) {
                 self.a[ids.clone()].iter_mut().for_each(|a| *a *= r);
                 self.t_ref[ids].fill(t);
             }
@@ -574,8 +565,7 @@ impl<'n> Engine<'n> {
                 self.a[j] *= r;
                 self.t_ref[j] = t;
             }
-            self.s[j] += w;
-            self.a[j] += w * f.e;
+            integrate(&mut self.s[j], &mut self.a[j], w, f.e);
             self.n_in[j] += 1;
             self.t_last[j] = t;
             if let Some(sh) = &self.layers[net.layer[j] as usize].shared {
@@ -651,8 +641,7 @@ impl<'n> Engine<'n> {
                 Status::Exact if pred[j] <= t => continue,
                 _ => {}
             }
-            s[j] += w;
-            a[j] += w * e;
+            integrate(&mut s[j], &mut a[j], w, e);
             n_in[j] += 1;
             t_last[j] = t;
             bound[j] = delivered;
@@ -715,8 +704,7 @@ impl<'n> Engine<'n> {
             // Fired ones (S = -inf) integrate too, harmlessly (never read again) and never
             // pass the test; no branch per neuron.
             for (((s, a), n), &w) in s.iter_mut().zip(a.iter_mut()).zip(n_in).zip(w) {
-                *s += w;
-                *a += w * e;
+                integrate(s, a, w, e);
                 *n += 1;
                 let d = *s - theta;
                 fails |= (d > 0.0) & !holds(*a, ek, d);
@@ -732,8 +720,7 @@ impl<'n> Engine<'n> {
                     Status::Exact => status[k] = Status::Deferred,
                     _ => {}
                 }
-                s[k] += w[k];
-                a[k] += w[k] * e;
+                integrate(&mut s[k], &mut a[k], w[k], e);
                 n_in[k] += 1;
                 let d = s[k] - theta;
                 fails |= (d > 0.0) & !holds(a[k], ek, d);
@@ -771,8 +758,7 @@ impl<'n> Engine<'n> {
             Some(d) => (d.t_ref, d.t_last),
             None => (self.t_ref[j], self.t_last[j]),
         };
-        let z = self.a[j] / (self.s[j] - theta);
-        let tp = (t_ref + tau * z.ln()).max(t_last);
+        let tp = crossing_time(self.s[j], self.a[j], theta, t_ref, tau, t_last);
         self.pred[j] = tp;
         self.status[j] = Status::Exact;
         self.queue.push(l, tp, j as u32);

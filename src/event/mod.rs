@@ -10,7 +10,8 @@
 //! has had so far. Input spikes enter the queue at their times. Popping the earliest spike
 //! fires that neuron and delivers the spike to each of its targets: the target updates its
 //! running sums `S`, `A` in O(1), with the operations of
-//! [`crate::neuron::NeuronState::on_input`], and its prediction changes. A neuron that has
+//! [`crate::neuron::NeuronState::on_input`] (the same helpers of [`crate::neuron`]: `arrival`,
+//! `integrate`, `crossing_time`), and its prediction changes. A neuron that has
 //! fired ignores later inputs.
 //!
 //! One global queue orders every spike, in two levels: a binary heap of `(time, id)` per
