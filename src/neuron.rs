@@ -235,7 +235,8 @@ impl<F: Real> NeuronState<F> {
         self.pred_z = crossing_z(self.s, self.a, theta);
         // The crossing comes after this input (V is continuous and was below theta); `max`
         // only absorbs rounding, so that a spike is never predicted before its last input.
-        self.pred_t = (self.s > theta).then(|| crossing_time(self.s, self.a, theta, self.t_ref, tau, t));
+        self.pred_t =
+            (self.s > theta).then(|| crossing_time(self.s, self.a, theta, self.t_ref, tau, t));
         InputOutcome::Integrated(self.pred_t)
     }
 }

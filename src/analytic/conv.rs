@@ -25,6 +25,7 @@
 //! neuron's causal set is its own inputs among the first `causal[j]` of that order, where
 //! `causal[j]` is one past the position of the last input it integrated.
 
+use super::conv_lanes::{sweep_positions, ConvOut};
 use super::forward::{LayerRecord, LayerScratch};
 use crate::network::Conv;
 use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
@@ -34,7 +35,40 @@ use crate::real::Real;
 /// to output times, recording the input order, each neuron's causal bound and `S - theta` at
 /// its spike (see the module doc). Compiled for the CPU's widest instruction set
 /// ([`crate::cpu::best`]); every copy computes the same bits.
+///
+/// It runs the position-major sweep of [`super::conv_lanes`], which gives this module's
+/// input-major reference sweep ([`conv_forward_reference`]) bit for bit.
 pub(crate) fn conv_forward<F: Real>(
+    conv: &Conv<F>,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    mut out: LayerRecord<'_, F>,
+) {
+    crate::cpu::best(
+        #[inline(always)]
+        || {
+            let n_out = conv.output().len().unwrap_or(0);
+            debug_assert_eq!(Some(t_in.len()), conv.input.len());
+            let Some((order, t_out, causal, s_minus_theta)) = out.start(t_in, n_out, scratch)
+            else {
+                return;
+            };
+            let out = ConvOut {
+                t_out,
+                causal,
+                s_minus_theta,
+            };
+            sweep_positions(conv, t_in, order, theta, tau, scratch, out)
+        },
+    )
+}
+
+/// [`conv_forward`] with the input-major sweep described in the module doc: the reference
+/// the position-major sweep is tested against.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn conv_forward_reference<F: Real>(
     conv: &Conv<F>,
     t_in: &[F],
     theta: F,
@@ -48,7 +82,8 @@ pub(crate) fn conv_forward<F: Real>(
     )
 }
 
-/// [`conv_forward`]'s body, inlined into the copy for each instruction set.
+/// [`conv_forward_reference`]'s body, inlined into the copy for each instruction set.
+#[cfg_attr(not(test), allow(dead_code))]
 #[inline(always)]
 fn conv_sweep<F: Real>(
     conv: &Conv<F>,
@@ -136,6 +171,7 @@ fn conv_sweep<F: Real>(
 /// The state of one convolutional layer's sweep: per neuron S (`-inf` once fired) and A
 /// (relative to `t_ref`), per output position its last input's time and position, and what
 /// the layer records.
+#[cfg_attr(not(test), allow(dead_code))]
 struct Sweep<'a, F> {
     theta: F,
     tau: F,
@@ -151,6 +187,7 @@ struct Sweep<'a, F> {
     s_minus_theta: &'a mut [F],
 }
 
+#[cfg_attr(not(test), allow(dead_code))]
 impl<F: Real> Sweep<'_, F> {
     /// Fires the neurons of the position starting at neuron `j0` whose pending crossing
     /// comes no later than an input at `t` (`ek` its factor of the test without `ln`),
@@ -184,7 +221,14 @@ impl<F: Real> Sweep<'_, F> {
     #[inline(always)]
     fn crossing(&self, j: usize) -> F {
         let (s, a) = (self.s[j], self.a[j]);
-        crossing_time(s, a, self.theta, self.t_ref, self.tau, self.t_last[j / self.co])
+        crossing_time(
+            s,
+            a,
+            self.theta,
+            self.t_ref,
+            self.tau,
+            self.t_last[j / self.co],
+        )
     }
 
     /// Records neuron `j`'s spike at `tp` and takes it out of every later test (`S = -inf`).

@@ -3,8 +3,8 @@
 use super::conv::conv_forward;
 use super::dense_simd::{layer_forward_simd, Step, StepTimes};
 use crate::network::{Dense, Layer, Net};
-use crate::pass::ForwardPass;
 use crate::neuron::{arrival, crossing_time, integrate, may_cross_by};
+use crate::pass::ForwardPass;
 use crate::real::Real;
 
 /// Neurons per segment of [`layer_forward`]'s sweep: each segment keeps a flag "some neuron
@@ -37,7 +37,8 @@ pub struct LayerScratch<F> {
     pub(super) s: Vec<F>,
     pub(super) a: Vec<F>,
     /// Per output position of a convolution: its last input's time and that input's
-    /// position in the sorted order.
+    /// position in the sorted order (the reference convolution sweep).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) t_last: Vec<F>,
     pub(super) last: Vec<u32>,
     keys: Vec<u128>,
@@ -49,6 +50,8 @@ pub struct LayerScratch<F> {
     flagged: Vec<bool>,
     /// Per segment: neurons that have not fired yet.
     left: Vec<u32>,
+    /// The position-major convolution sweep's plan.
+    pub(super) conv: super::conv_lanes::ConvPlan<F>,
 }
 
 /// What one layer's forward pass writes: its slots of a [`ForwardPass`].

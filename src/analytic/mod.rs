@@ -14,6 +14,7 @@
 //! `integrate`, `crossing_time`, the bound tests); that is why the engines agree bit for bit.
 
 mod conv;
+mod conv_lanes;
 mod dense_simd;
 mod eval;
 mod forward;

@@ -1,0 +1,416 @@
+//! The convolutional layer's sweep turned around: position by position, with the sums of a
+//! run of output channels held in registers, lane by lane.
+//!
+//! [`super::conv`]'s reference sweep goes input by input along the layer's sorted inputs and
+//! updates, for each, the `c_out` neurons of every output position the input reaches: two
+//! loads and two stores of `S` and `A` per neuron and input. The neurons of one output
+//! position do not interact with any other neuron, so the loops can be turned around, as the
+//! dense layer's AVX-512 kernel does: each output position takes its own inputs (its
+//! receptive field's spikes, in the layer's time order) with the sums of `C` channels kept
+//! in fixed-size lane arrays, which the compiler holds in vector registers; only the
+//! weights stream from memory.
+//!
+//! Every neuron takes the same IEEE operations in the same order as in the reference sweep
+//! (the helpers of [`crate::neuron`]), so the results are the same bit for bit:
+//!
+//! ```text
+//! per input k (layer order):  x_k = (t_k - t_ref)/tau,  ek_k = bound_factor(exp(x_k), t_k, t_ref)
+//!                             a rebase (x_k > REBASE_LIMIT) multiplies every A by exp(-x_k)
+//! per position, per own input k:
+//!     fire the due neurons:   S - theta > 0, not provably_later(A, ek_k, S - theta),
+//!                             crossing_time(S, A, theta, t_ref, tau, t_last) <= t_k
+//!     integrate:              S += w,  A += w exp(x_k)        (exp(x_k) = 1 after a rebase)
+//! ```
+//!
+//! A rebase reaches every neuron of the layer, also those that its input does not reach;
+//! positions apply the layer's rebases in order as their own inputs pass them.
+
+use super::forward::LayerScratch;
+use crate::network::Conv;
+use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
+use crate::real::Real;
+
+/// Channels per run of the sweep: the lane arrays of `S`, `A` and the weights of a run
+/// (16 f32 per 512-bit vector, 8 f64), which the compiler keeps in registers.
+const RUN: usize = 16;
+
+/// The per-layer plan of the position-major sweep: one entry per layer input in time order,
+/// and each output position's own inputs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConvPlan<F> {
+    /// Per input k of the layer's order: its time.
+    t: Vec<F>,
+    /// Per input k: the factor it is integrated with, `exp((t_k - t_ref)/tau)` (1 after
+    /// its own rebase).
+    e: Vec<F>,
+    /// Per input k: the bound factor of the test without `ln` at `t_k`, before its rebase.
+    ek: Vec<F>,
+    /// The inputs that rebase the layer: `(k, exp(-x_k))`, in order.
+    rebases: Vec<(u32, F)>,
+    /// Per output position: its inputs as `(k, tap)`, `stride` slots per position.
+    entries: Vec<(u32, u32)>,
+    /// Per output position: how many of its slots are used.
+    count: Vec<u32>,
+}
+
+#[cfg(test)]
+impl<F> LayerScratch<F> {
+    /// The rebases of the last convolution swept (tests: that rebasing was exercised).
+    pub(crate) fn conv_rebases(&self) -> &[(u32, F)] {
+        &self.conv.rebases
+    }
+}
+
+/// The sweep's outputs, as [`super::forward::LayerRecord`]'s slots.
+pub(crate) struct ConvOut<'a, F> {
+    pub(crate) t_out: &'a mut [F],
+    pub(crate) causal: &'a mut [u32],
+    pub(crate) s_minus_theta: &'a mut [F],
+}
+
+/// The position-major sweep of a convolution over inputs `t_in` sorted into `order`
+/// (non-empty), writing the neurons that fire into `out` (which starts with every neuron
+/// silent). The same outputs, bit for bit, as the reference input-major sweep.
+#[inline(always)]
+pub(crate) fn sweep_positions<F: Real>(
+    conv: &Conv<F>,
+    t_in: &[F],
+    order: &[u32],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    out: ConvOut<'_, F>,
+) {
+    let plan = &mut scratch.conv;
+    let t_ref0 = t_in[order[0] as usize];
+    let t_ref_end = plan_inputs(t_in, order, tau, plan);
+    let (positions, stride) = plan_positions(conv, order, plan);
+    let co = conv.channels;
+    let mut out = out;
+    let mut c0 = 0;
+    // Runs of RUN channels, then the remainder in narrower runs (odd channel counts).
+    while c0 < co {
+        let width = co - c0;
+        let ctx = Ctx {
+            conv,
+            plan,
+            theta,
+            tau,
+            t_ref0,
+            t_ref_end,
+            stride,
+        };
+        let done = match width {
+            w if w >= RUN => ctx.run::<RUN>(positions, c0, &mut out),
+            w if w >= 16 => ctx.run::<16>(positions, c0, &mut out),
+            w if w >= 8 => ctx.run::<8>(positions, c0, &mut out),
+            w if w >= 4 => ctx.run::<4>(positions, c0, &mut out),
+            _ => ctx.run::<1>(positions, c0, &mut out),
+        };
+        c0 += done;
+    }
+}
+
+/// Fills the per-input part of `plan` and returns the layer's reference time after its last
+/// rebase.
+#[inline(always)]
+fn plan_inputs<F: Real>(t_in: &[F], order: &[u32], tau: F, plan: &mut ConvPlan<F>) -> F {
+    plan.t.clear();
+    plan.e.clear();
+    plan.ek.clear();
+    plan.rebases.clear();
+    let mut t_ref = t_in[order[0] as usize];
+    // exp and the bound factor of the previous input, reused by inputs at its time (the
+    // same arguments give the same bits; a rebase changes t_ref and forgets them).
+    let (mut t_prev, mut ex, mut ek) = (F::nan(), F::one(), F::one());
+    for (k, &i) in order.iter().enumerate() {
+        let t = t_in[i as usize];
+        let (x, rebase) = arrival(t, t_ref, tau);
+        if t != t_prev {
+            ex = x.exp();
+            ek = bound_factor(ex, t, t_ref, tau);
+            t_prev = t;
+        }
+        plan.t.push(t);
+        plan.ek.push(ek);
+        match rebase {
+            Some(r) => {
+                plan.rebases.push((k as u32, r));
+                t_ref = t;
+                t_prev = F::nan();
+                plan.e.push(F::one());
+            }
+            None => plan.e.push(ex),
+        }
+    }
+    t_ref
+}
+
+/// Fills each output position's own inputs `(k, tap)` in time order; returns the number of
+/// positions and the slots per position (the receptive field's size).
+#[inline(always)]
+fn plan_positions<F>(conv: &Conv<F>, order: &[u32], plan: &mut ConvPlan<F>) -> (usize, usize) {
+    let out = conv.output();
+    let positions = out.h * out.w;
+    let stride = conv.kernel * conv.kernel * conv.input.c;
+    plan.count.clear();
+    plan.count.resize(positions, 0);
+    plan.entries.resize(positions * stride, (0, 0));
+    let co = conv.channels;
+    let (entries, count) = (&mut plan.entries[..], &mut plan.count[..]);
+    for (k, &i) in order.iter().enumerate() {
+        conv.for_each_target(
+            i as usize,
+            #[inline(always)]
+            |tap, j0| {
+                let p = j0 / co;
+                let n = count[p] as usize;
+                entries[p * stride + n] = (k as u32, tap as u32);
+                count[p] += 1;
+            },
+        );
+    }
+    (positions, stride)
+}
+
+/// What every run of the sweep reads.
+struct Ctx<'c, F> {
+    conv: &'c Conv<F>,
+    plan: &'c ConvPlan<F>,
+    theta: F,
+    tau: F,
+    /// The layer's first reference time (its first input's time).
+    t_ref0: F,
+    /// The layer's reference time after its last rebase.
+    t_ref_end: F,
+    stride: usize,
+}
+
+impl<F: Real> Ctx<'_, F> {
+    /// Channels `c0..c0 + C` of every position through its own inputs; returns `C`.
+    #[inline(always)]
+    fn run<const C: usize>(&self, positions: usize, c0: usize, out: &mut ConvOut<'_, F>) -> usize {
+        for p in 0..positions {
+            self.position::<C>(p, c0, out);
+        }
+        C
+    }
+
+    /// Channels `c0..c0 + C` of output position `p` (see the module doc).
+    #[inline(always)]
+    fn position<const C: usize>(&self, p: usize, c0: usize, out: &mut ConvOut<'_, F>) {
+        let (theta, tau, plan) = (self.theta, self.tau, self.plan);
+        let co = self.conv.channels;
+        let w = &self.conv.w[..];
+        let n = plan.count[p] as usize;
+        let own = &plan.entries[p * self.stride..p * self.stride + n];
+        let mut s = [F::zero(); C];
+        let mut a = [F::zero(); C];
+        let mut t_ref = self.t_ref0;
+        let mut t_last = F::zero();
+        let mut last = 0u32;
+        let rebases = &plan.rebases[..];
+        let mut r = 0;
+        let j0 = p * co + c0;
+        for &(k, tap) in own {
+            let ku = k as usize;
+            // The layer's rebases before this input reach this position's sums too.
+            while r < rebases.len() && rebases[r].0 < k {
+                let f = rebases[r].1;
+                a.iter_mut().for_each(|v| *v = *v * f);
+                t_ref = plan.t[rebases[r].0 as usize];
+                r += 1;
+            }
+            let (t, ek) = (plan.t[ku], plan.ek[ku]);
+            // Pending crossings no later than this input fire before it reaches them.
+            let due = s.iter().zip(&a).fold(false, |m, (&sv, &av)| {
+                let d = sv - theta;
+                m | ((d > F::zero()) & !provably_later(av, ek, d))
+            });
+            if due {
+                let at = Due {
+                    t,
+                    ek,
+                    t_ref,
+                    t_last,
+                    causal: last + 1,
+                    j0,
+                };
+                let fired = decide(s, a, theta, tau, at, out);
+                for (l, sv) in s.iter_mut().enumerate() {
+                    if fired >> l & 1 == 1 {
+                        *sv = F::neg_infinity();
+                    }
+                }
+            }
+            if r < rebases.len() && rebases[r].0 == k {
+                let f = rebases[r].1;
+                a.iter_mut().for_each(|v| *v = *v * f);
+                t_ref = t;
+                r += 1;
+            }
+            let e = plan.e[ku];
+            let row = tap as usize * co + c0;
+            let wr: &[F; C] = w[row..row + C].try_into().expect("C weights");
+            for l in 0..C {
+                integrate(&mut s[l], &mut a[l], wr[l], e);
+            }
+            t_last = t;
+            last = k;
+        }
+        // After the layer's last input: the rebases after this position's last input, then
+        // whatever crossing is pending happens.
+        if r < rebases.len() {
+            for &(_, f) in &rebases[r..] {
+                a.iter_mut().for_each(|v| *v = *v * f);
+            }
+            t_ref = self.t_ref_end;
+        }
+        let at = Due {
+            t: F::infinity(),
+            ek: F::infinity(),
+            t_ref,
+            t_last,
+            causal: last + 1,
+            j0,
+        };
+        decide(s, a, theta, tau, at, out);
+    }
+}
+
+/// Where [`decide`] decides: before an input at `t` (`ek` its bound factor; `+inf` for
+/// both after the last input, when every pending crossing happens), with the sums' origin
+/// `t_ref`, the last integrated input's time `t_last`, the causal bound of a neuron that
+/// fires now, and the first neuron `j0` of the run.
+#[derive(Clone, Copy)]
+struct Due<F> {
+    t: F,
+    ek: F,
+    t_ref: F,
+    t_last: F,
+    causal: u32,
+    j0: usize,
+}
+
+/// The exact decision of a run of `C` neurons with sums `s`, `a`: each one with
+/// `S - theta > 0` whose crossing is not provably later than `at.t` and comes no later
+/// than it fires, recorded in `out`. Returns the mask of those that fired.
+///
+/// Out of line and cold, with the sums passed by value, so that the sweep keeps them in
+/// registers (the `ln` called here would clobber them).
+#[cold]
+#[inline(never)]
+fn decide<F: Real, const C: usize>(
+    s: [F; C],
+    a: [F; C],
+    theta: F,
+    tau: F,
+    at: Due<F>,
+    out: &mut ConvOut<'_, F>,
+) -> u64 {
+    let mut fired = 0u64;
+    for l in 0..C {
+        let d = s[l] - theta;
+        if d > F::zero() && !provably_later(a[l], at.ek, d) {
+            let tp = crossing_time(s[l], a[l], theta, at.t_ref, tau, at.t_last);
+            if tp <= at.t {
+                let j = at.j0 + l;
+                out.t_out[j] = tp;
+                out.causal[j] = at.causal;
+                out.s_minus_theta[j] = d;
+                fired |= 1 << l;
+            }
+        }
+    }
+    fired
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analytic::conv::{conv_forward, conv_forward_reference};
+    use crate::analytic::{LayerRecord, LayerScratch};
+    use crate::network::{Arch, Layer};
+    use crate::real::Real;
+    use rand::{Rng, SeedableRng};
+
+    /// The position-major sweep gives the input-major reference's outputs bit for bit, in
+    /// f64 and f32: convolutions of several channel counts (whole runs of `RUN`, narrower
+    /// runs and odd remainders), strides and paddings, with ties, silent inputs and spans
+    /// long enough to rebase (f64 500 tau, f32 60 tau). Fails on a mutated sweep: enough
+    /// neurons fire (and stay silent) for the comparison to mean something.
+    #[test]
+    fn the_position_sweep_equals_the_reference_bit_for_bit() {
+        same_outputs::<f64>(31, &[3.0, 3000.0]);
+        same_outputs::<f32>(32, &[3.0, 300.0]);
+    }
+
+    fn same_outputs<F: Real>(seed: u64, spans: &[f64]) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut fired, mut total, mut rebased) = (0, 0, 0);
+        let archs = [
+            "9x9x3-64c5s2p2-4",
+            "8x8x2-32c3p1-4",
+            "7x7-45c3s2-4",
+            "6x6x4-3c2-4",
+            "10x10-21c5s2p2-4",
+        ];
+        for &span in spans {
+            for arch in archs {
+                let arch = Arch::parse(arch).unwrap();
+                for _ in 0..12 {
+                    let (theta, tau) = (F::of(1.3), F::of(0.7));
+                    let w_scale = rng.gen_range(0.3..1.2);
+                    let layers = arch.build(|_, fan_in, n| {
+                        (0..n)
+                            .map(|_| {
+                                F::of(
+                                    1.3 * 4.0 * w_scale / fan_in as f64 * rng.gen_range(-0.5..1.5),
+                                )
+                            })
+                            .collect::<Vec<F>>()
+                    });
+                    let Layer::Conv(conv) = &layers[0] else {
+                        unreachable!("a convolution first")
+                    };
+                    let t_in: Vec<F> = (0..arch.n_inputs())
+                        .map(|_| {
+                            F::of(match rng.gen_range(0..10) {
+                                0 => f64::INFINITY,
+                                1 | 2 => 0.7 * span / 3.0, // deliberate ties
+                                _ => 0.7 * rng.gen_range(0.0..span),
+                            })
+                        })
+                        .collect();
+                    let bits = |v: &[F]| v.iter().map(|x| x.f64().to_bits()).collect::<Vec<_>>();
+                    let sc = &mut LayerScratch::default();
+                    let (mut o, mut t, mut c, mut m) = (vec![], vec![], vec![], vec![]);
+                    let rec = LayerRecord {
+                        order: &mut o,
+                        t_out: &mut t,
+                        causal: &mut c,
+                        s_minus_theta: &mut m,
+                    };
+                    conv_forward(conv, &t_in, theta, tau, sc, rec);
+                    let fast = (o.clone(), bits(&t), c.clone(), bits(&m));
+                    rebased += usize::from(!sc.conv_rebases().is_empty());
+                    let rec = LayerRecord {
+                        order: &mut o,
+                        t_out: &mut t,
+                        causal: &mut c,
+                        s_minus_theta: &mut m,
+                    };
+                    conv_forward_reference(conv, &t_in, theta, tau, sc, rec);
+                    let reference = (o, bits(&t), c, bits(&m));
+                    assert_eq!(fast, reference, "{arch:?}, span {span}");
+                    fired += reference.2.iter().filter(|&&k| k > 0).count();
+                    total += reference.2.len();
+                }
+            }
+        }
+        assert!(
+            fired > total / 10 && fired < total * 9 / 10,
+            "{fired} of {total} fired"
+        );
+        assert!(rebased > 10, "only {rebased} layers rebased");
+    }
+}
