@@ -15,12 +15,57 @@
 
 #![allow(unsafe_code)]
 
-/// Runs `f`, compiled for the widest instruction set of this CPU that the crate knows.
-///
-/// `f` should be a closure around `#[inline(always)]` code: only what is inlined into it is
-/// compiled for the chosen instruction set.
-#[inline(always)]
-pub(crate) fn best<T>(f: impl FnOnce() -> T) -> T {
+use std::sync::OnceLock;
+
+/// The environment variable that caps the instruction set the hot loops use, read once per
+/// process: `baseline` (the build's target, SSE2 on x86-64), `avx2` (x86-64-v3) or
+/// `avx512` (x86-64-v4, the dense AVX-512 kernel included). Unset, or a level the CPU does
+/// not have: the widest the CPU has. For testing every path on one machine (CI runs the
+/// engine-agreement and kernel tests under each); results are the same bit for bit on
+/// every path. The command line refuses a value that is none of these.
+pub const ISA_VAR: &str = "FIRSTSPIKE_ISA";
+
+/// An instruction-set level of the hot loops, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// The build's target (x86-64: SSE2); every CPU.
+    Baseline,
+    /// x86-64-v3: AVX2, FMA, BMI1/2, LZCNT, POPCNT.
+    Avx2,
+    /// x86-64-v4: AVX-512 F, BW, DQ, VL (and the dense AVX-512 kernel).
+    Avx512,
+}
+
+impl Isa {
+    /// The level named by `FIRSTSPIKE_ISA`'s value, or an error saying what is accepted.
+    pub fn parse(name: &str) -> Result<Isa, String> {
+        match name {
+            "baseline" => Ok(Isa::Baseline),
+            "avx2" => Ok(Isa::Avx2),
+            "avx512" => Ok(Isa::Avx512),
+            _ => Err(format!(
+                "{ISA_VAR}={name:?} is not an instruction-set level: use baseline, avx2 or \
+                 avx512, or leave it unset for the widest this CPU has"
+            )),
+        }
+    }
+
+    /// The level the hot loops run at in this process: the widest this CPU has, capped by
+    /// `FIRSTSPIKE_ISA` (an unrecognised value caps nothing; the command line refuses it).
+    pub fn current() -> Isa {
+        static LEVEL: OnceLock<Isa> = OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            let cap = std::env::var(ISA_VAR)
+                .ok()
+                .and_then(|v| Isa::parse(&v).ok())
+                .unwrap_or(Isa::Avx512);
+            detected().min(cap)
+        })
+    }
+}
+
+/// The widest level this CPU has.
+fn detected() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
         if has_v3() {
@@ -29,11 +74,29 @@ pub(crate) fn best<T>(f: impl FnOnce() -> T) -> T {
                 && std::is_x86_feature_detected!("avx512dq")
                 && std::is_x86_feature_detected!("avx512vl")
             {
-                // SAFETY: the CPU has every feature `v4` enables (checked just above).
-                return unsafe { v4(f) };
+                return Isa::Avx512;
             }
-            // SAFETY: the CPU has every feature `v3` enables (checked by `has_v3`).
-            return unsafe { v3(f) };
+            return Isa::Avx2;
+        }
+    }
+    Isa::Baseline
+}
+
+/// Runs `f`, compiled for the widest instruction set of this CPU that the crate knows
+/// ([`Isa::current`]).
+///
+/// `f` should be a closure around `#[inline(always)]` code: only what is inlined into it is
+/// compiled for the chosen instruction set.
+#[inline(always)]
+pub(crate) fn best<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match Isa::current() {
+            // SAFETY: the CPU has every feature `v4` enables (`detected` checked them).
+            Isa::Avx512 => return unsafe { v4(f) },
+            // SAFETY: the CPU has every feature `v3` enables (`detected` checked them).
+            Isa::Avx2 => return unsafe { v3(f) },
+            Isa::Baseline => {}
         }
     }
     f()

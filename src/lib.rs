@@ -171,6 +171,7 @@ pub mod train;
 // both engines, traces, training, counts and errors. The modules hold the rest.
 pub use analytic::{evaluate, forward, EvalStats};
 pub use counts::CountReport;
+pub use cpu::{Isa, ISA_VAR};
 pub use data::{Dataset, Split};
 pub use embedded::mnist_test_slice;
 pub use encoding::{Encoding, EncodingKind};

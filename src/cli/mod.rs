@@ -66,6 +66,12 @@ enum Cmd {
 /// error and exit code 1, a broken pipe on stdout (e.g. `| head`) a quiet exit 0.
 pub fn run() -> ExitCode {
     std::panic::set_hook(Box::new(panic_hook));
+    if let Ok(v) = std::env::var(firstspike::ISA_VAR) {
+        if let Err(m) = firstspike::Isa::parse(&v) {
+            let _ = writeln!(std::io::stderr(), "error: {m}");
+            return ExitCode::from(2);
+        }
+    }
     let res = std::panic::catch_unwind(|| {
         let cli = Cli::parse();
         match cli.cmd {
