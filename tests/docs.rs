@@ -173,8 +173,17 @@ fn shipped() -> Vec<Shipped> {
             Some(Shipped { name, card, res })
         })
         .collect();
-    // First-spike models before the rate baseline, MNIST before Fashion-MNIST, then by name.
-    v.sort_by_key(|m| (m.is_rate(), m.res["data"] != "MNIST", m.name.clone()));
+    // First-spike models before the rate baseline, MNIST before Fashion-MNIST.
+    // Dense before conv, narrower names first (784-800-10 before 784-400-400-10).
+    v.sort_by_key(|m| {
+        (
+            m.is_rate(),
+            m.res["data"] != "MNIST",
+            m.name.contains("conv"),
+            m.name.len(),
+            m.name.clone(),
+        )
+    });
     v
 }
 
@@ -209,7 +218,10 @@ fn results_table(models: &[Shipped]) -> String {
                     100.0 * snn["accuracy"].as_f64().unwrap(),
                     num(&snn["steps"])
                 ),
-                format!("{spikes} (rate-coded, at 13 steps)"),
+                format!(
+                    "{spikes} (rate-coded, at {} steps)",
+                    num(&m.res["to_decision"]["steps"])
+                ),
             )
         } else {
             (m.test_accuracy(), spikes)
