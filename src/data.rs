@@ -196,7 +196,7 @@ fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
     }
     Err(Error::data(
         dir.join(format!("{stem}.gz")),
-        "file not found (looked for it with and without .gz); see README, \"Getting MNIST\"",
+        "file not found (looked for it with and without .gz); see docs/getting-started.md, \"Getting MNIST and Fashion-MNIST\"",
     ))
 }
 

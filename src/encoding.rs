@@ -29,7 +29,7 @@ pub struct Encoding {
 }
 
 impl Default for Encoding {
-    /// The default chosen by measurement (see README, "Input encoding").
+    /// The default chosen by measurement (see docs/experiments/encoding.md).
     fn default() -> Self {
         Encoding {
             kind: EncodingKind::Linear,

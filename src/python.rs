@@ -810,7 +810,7 @@ fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
 /// `firstspike import --nir` does: Affine/Linear/Conv2d weights (Flatten between a map and an
 /// Affine), each followed by LI -> IF or a CubaLIF with tau_mem = inf; every time constant
 /// equal, v_leak and biases 0. Weights are rescaled by r_LI r_IF (CubaLIF: w_in r) and the
-/// thresholds (see the README, "NIR: export and import"). The model's meta["import"] says how
+/// thresholds (see docs/nir.md, "Import"). The model's meta["import"] says how
 /// it was mapped. Model.to_nir then from_nir gives back the same weights, bit for bit.
 /// FileNotFoundError if the file does not exist; ValueError naming the node and the reason
 /// if the graph cannot be imported exactly (a leak, a bias, a cycle, a branch, ...).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-measures the speed and memory figures quoted in the README on this machine.
+# Re-measures the speed and memory figures quoted in docs/performance.md and docs/experiments/.
 #
 #   tools/measure.sh compare [REV] [REPS]   side by side: this tree against commit REV
 #                                           (default b7d189a), REPS runs each (default 3)
@@ -9,7 +9,7 @@
 #                                           (REV must know conv layers)
 #   tools/measure.sh figures [MODEL]        accuracy, engine agreement, event-engine throughput,
 #                                           trace size and recording cost, one training epoch
-#   tools/measure.sh table MODEL...         the README's model table: per model its data set,
+#   tools/measure.sh table MODEL...         the model table of docs/rate-baseline-and-sparsity.md: per model its data set,
 #                                           parameters, test accuracy (eval), spikes and synaptic
 #                                           events per image to the decision and in a full run
 #                                           (event engine, simulate), on the full test set

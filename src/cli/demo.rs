@@ -1,5 +1,5 @@
-//! `firstspike demo`: the shipped model on the bundled MNIST digits, no download needed:
-//! the analytic solver, the event engine up to each decision, both engines compared, and one
+//! `firstspike demo`: the shipped model embedded in the binary on the bundled MNIST digits,
+//! no file and no download needed, from any folder: the analytic solver, the event engine up to each decision, both engines compared, and one
 //! raster, each step reported as it finishes.
 
 use super::common::{evaluate_with_bar, print_json, progress_bar, simulate_to_decision, threads};
@@ -7,7 +7,7 @@ use clap::Args;
 use firstspike::analytic::EvalStats;
 use firstspike::counts::CountReport;
 use firstspike::data::Dataset;
-use firstspike::embedded::mnist_test_slice;
+use firstspike::embedded::{demo_model, mnist_test_slice, DEMO_MODEL_NAME};
 use firstspike::event::EventNet;
 use firstspike::model::Model;
 use firstspike::progress::NO_PROGRESS;
@@ -22,7 +22,8 @@ use std::time::Instant;
 /// Flags of `demo`.
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Model to run [default: the shipped models/mnist-784-800-10.bin].
+    /// Model to run [default: the shipped models/mnist-conv-32c5s2p2-64c5s2p2-10.bin, embedded
+    /// in the binary].
     #[arg(long)]
     model: Option<PathBuf>,
     /// Worker threads [default: all cores].
@@ -35,8 +36,13 @@ pub struct DemoArgs {
 
 pub fn run(a: DemoArgs) -> Result<()> {
     let threads = threads(a.threads)?;
-    let path = a.model.clone().unwrap_or_else(shipped_model);
-    let model = Model::load(&path)?;
+    let (path, model) = match &a.model {
+        Some(p) => (p.clone(), Model::load(p)?),
+        None => (
+            PathBuf::from(format!("<embedded models/{DEMO_MODEL_NAME}>")),
+            demo_model()?,
+        ),
+    };
     let data = mnist_test_slice()?;
     model.check_input_dim(data.dim())?;
     // Text goes out as each step finishes; with --json, one object at the end.
@@ -92,17 +98,6 @@ pub fn run(a: DemoArgs) -> Result<()> {
         }));
     }
     Ok(())
-}
-
-/// The shipped model: `models/mnist-784-800-10.bin` below the working folder if it is there,
-/// else in the source tree the binary was built from.
-fn shipped_model() -> PathBuf {
-    let local = PathBuf::from("models/mnist-784-800-10.bin");
-    if local.is_file() {
-        local
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-784-800-10.bin")
-    }
 }
 
 /// The model's file, architecture and trained accuracy.

@@ -120,7 +120,7 @@ fn hint(e: &Error, cmd: &str) -> Option<String> {
             "; give --resume the PREFIX.ckpt that 'firstspike train --out PREFIX' writes".into()
         }
         Error::NirImport { .. } => {
-            "; firstspike imports one feedforward chain of Affine/Linear/Conv2d nodes, each followed by LI -> IF or a CubaLIF with tau_mem = inf (README, \"NIR: export and import\")".into()
+            "; firstspike imports one feedforward chain of Affine/Linear/Conv2d nodes, each followed by LI -> IF or a CubaLIF with tau_mem = inf (docs/nir.md, \"Import\")".into()
         }
         Error::Diverged { .. } if cmd == "train" => "; try a smaller --lr or a --clip".into(),
         Error::Diverged { .. } => "; try a smaller --lr".into(),

@@ -65,6 +65,12 @@ enum Cmd {
 /// error, 130 stopped by Ctrl-C after writing a checkpoint. A panic (a bug) becomes a one-line
 /// error and exit code 1, a broken pipe on stdout (e.g. `| head`) a quiet exit 0.
 pub fn run() -> ExitCode {
+    // A dry parse for the documentation test (tests/docs.rs): with FIRSTSPIKE_PARSE_ONLY set,
+    // the command line is parsed (a usage error exits 2, as always) and nothing runs.
+    if std::env::var_os(PARSE_ONLY).is_some() {
+        let _ = Cli::parse();
+        return ExitCode::SUCCESS;
+    }
     std::panic::set_hook(Box::new(panic_hook));
     if let Ok(v) = std::env::var(firstspike::ISA_VAR) {
         if let Err(m) = firstspike::Isa::parse(&v) {
@@ -114,6 +120,10 @@ pub fn run() -> ExitCode {
         Err(_) => ExitCode::from(1),
     }
 }
+
+/// The environment variable that makes the command parse its flags and stop (exit 0) without
+/// running: how the documentation test checks every command shown in the README and `docs/`.
+const PARSE_ONLY: &str = "FIRSTSPIKE_PARSE_ONLY";
 
 /// Set when a panic came from writing to a closed stdout.
 static BROKEN_PIPE: AtomicBool = AtomicBool::new(false);

@@ -215,7 +215,7 @@ pub struct SweepConfig {
 }
 
 impl Default for SweepConfig {
-    /// The levels of the README's table, chosen so that both shipped models run in minutes on
+    /// The levels of the table in docs/robustness.md, chosen so that both shipped models run in minutes on
     /// two cores.
     fn default() -> Self {
         SweepConfig {

@@ -34,7 +34,7 @@ pub struct TrainConfig {
     /// measurement (784-800-10, 24 epochs, seed 1: 97.67 % without, 97.90 % at 0.1, 98.00 %
     /// at 0.25 on the MNIST test set). On a 5,000-image validation split (12 epochs, mean
     /// validation accuracy of the last four): 97.87 % without, 97.87 % at 0.1, 98.05 % at
-    /// 0.25 and 98.37 % at 0.5, so 0.5 may be the better default; see the README.
+    /// 0.25 and 98.37 % at 0.5, so 0.5 may be the better default; see docs/experiments/jitter.md.
     pub jitter_sd: f64,
     /// Data augmentation: each time a training image is used it is moved by up to this many
     /// pixels in x and in y (drawn uniformly, black coming in at the border; see
