@@ -25,6 +25,7 @@
 //! A rebase reaches every neuron of the layer, also those that its input does not reach;
 //! positions apply the layer's rebases in order as their own inputs pass them.
 
+use super::conv_simd;
 use super::forward::LayerScratch;
 use crate::network::Conv;
 use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
@@ -39,18 +40,18 @@ const RUN: usize = 16;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ConvPlan<F> {
     /// Per input k of the layer's order: its time.
-    t: Vec<F>,
+    pub(crate) t: Vec<F>,
     /// Per input k: the factor it is integrated with, `exp((t_k - t_ref)/tau)` (1 after
     /// its own rebase).
-    e: Vec<F>,
+    pub(crate) e: Vec<F>,
     /// Per input k: the bound factor of the test without `ln` at `t_k`, before its rebase.
-    ek: Vec<F>,
+    pub(crate) ek: Vec<F>,
     /// The inputs that rebase the layer: `(k, exp(-x_k))`, in order.
-    rebases: Vec<(u32, F)>,
+    pub(crate) rebases: Vec<(u32, F)>,
     /// Per output position: its inputs as `(k, tap)`, `stride` slots per position.
-    entries: Vec<(u32, u32)>,
+    pub(crate) entries: Vec<(u32, u32)>,
     /// Per output position: how many of its slots are used.
-    count: Vec<u32>,
+    pub(crate) count: Vec<u32>,
 }
 
 #[cfg(test)]
@@ -91,6 +92,21 @@ pub(crate) fn sweep_positions<F: Real>(
     // Runs of RUN channels, then the remainder in narrower runs (odd channel counts).
     while c0 < co {
         let width = co - c0;
+        // The AVX-512 kernel where it runs, for whole runs of its width.
+        let simd = conv_simd::RunArgs {
+            w: &conv.w,
+            co,
+            plan,
+            theta,
+            tau,
+            t_ref0,
+            t_ref_end,
+            stride,
+        };
+        if conv_simd::run(&simd, positions, c0, &mut out) {
+            c0 += conv_simd::run_width::<F>();
+            continue;
+        }
         let ctx = Ctx {
             conv,
             plan,
@@ -283,13 +299,45 @@ impl<F: Real> Ctx<'_, F> {
 /// `t_ref`, the last integrated input's time `t_last`, the causal bound of a neuron that
 /// fires now, and the first neuron `j0` of the run.
 #[derive(Clone, Copy)]
-struct Due<F> {
-    t: F,
-    ek: F,
-    t_ref: F,
-    t_last: F,
-    causal: u32,
-    j0: usize,
+pub(crate) struct Due<F> {
+    pub(crate) t: F,
+    pub(crate) ek: F,
+    pub(crate) t_ref: F,
+    pub(crate) t_last: F,
+    pub(crate) causal: u32,
+    pub(crate) j0: usize,
+}
+
+/// The exact decision of the neurons of a run whose bit is set in `candidates` (sums `s`,
+/// `a` by lane; the candidate test already done): each one whose crossing comes no later
+/// than `at.t` fires (after the last input, `at.t = +inf`: every one), recorded in `out`.
+/// Returns the mask of those that fired. The AVX-512 kernel's decision, where the
+/// candidates come as a compare mask (`at.ek` is not read).
+#[cold]
+#[inline(never)]
+pub(crate) fn decide_lanes<F: Real>(
+    s: &[F],
+    a: &[F],
+    mut candidates: u64,
+    theta: F,
+    tau: F,
+    at: Due<F>,
+    out: &mut ConvOut<'_, F>,
+) -> u64 {
+    let mut fired = 0u64;
+    while candidates != 0 {
+        let l = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        let tp = crossing_time(s[l], a[l], theta, at.t_ref, tau, at.t_last);
+        if tp <= at.t || at.t == F::infinity() {
+            let j = at.j0 + l;
+            out.t_out[j] = tp;
+            out.causal[j] = at.causal;
+            out.s_minus_theta[j] = s[l] - theta;
+            fired |= 1 << l;
+        }
+    }
+    fired
 }
 
 /// The exact decision of a run of `C` neurons with sums `s`, `a`: each one with

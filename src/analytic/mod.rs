@@ -15,6 +15,7 @@
 
 mod conv;
 mod conv_lanes;
+mod conv_simd;
 mod dense_simd;
 mod eval;
 mod forward;
