@@ -27,7 +27,7 @@
 
 use super::conv_simd;
 use super::forward::LayerScratch;
-use crate::network::Conv;
+use crate::network::{Conv, Shape};
 use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
 use crate::real::Real;
 
@@ -52,7 +52,53 @@ pub(crate) struct ConvPlan<F> {
     pub(crate) entries: Vec<(u32, u32)>,
     /// Per output position: how many of its slots are used.
     pub(crate) count: Vec<u32>,
+    /// The target tables of the convolutions swept so far (one per geometry).
+    tables: Vec<TargetTable>,
 }
+
+/// The targets of every input of one convolution's geometry, `(output position, tap)` in
+/// `for_each_target` order: the divisions of that walk done once per thread and geometry,
+/// not once per input and sample.
+#[derive(Clone, Debug)]
+struct TargetTable {
+    /// The geometry: input map, output channels, kernel, stride, padding.
+    key: (Shape, usize, usize, usize, usize),
+    /// Input i's targets are `targets[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u32>,
+    targets: Vec<(u32, u32)>,
+}
+
+impl TargetTable {
+    fn key<F>(conv: &Conv<F>) -> (Shape, usize, usize, usize, usize) {
+        (
+            conv.input,
+            conv.channels,
+            conv.kernel,
+            conv.stride,
+            conv.pad,
+        )
+    }
+
+    fn new<F>(conv: &Conv<F>) -> TargetTable {
+        let n_in = conv.input.len().unwrap_or(0);
+        let co = conv.channels;
+        let mut offsets = Vec::with_capacity(n_in + 1);
+        let mut targets = Vec::new();
+        offsets.push(0);
+        for i in 0..n_in {
+            conv.for_each_target(i, |tap, j0| targets.push(((j0 / co) as u32, tap as u32)));
+            offsets.push(targets.len() as u32);
+        }
+        TargetTable {
+            key: Self::key(conv),
+            offsets,
+            targets,
+        }
+    }
+}
+
+/// Tables kept per thread: more geometries than this in one network rebuild the oldest.
+const MAX_TABLES: usize = 8;
 
 #[cfg(test)]
 impl<F> LayerScratch<F> {
@@ -172,19 +218,28 @@ fn plan_positions<F>(conv: &Conv<F>, order: &[u32], plan: &mut ConvPlan<F>) -> (
     plan.count.clear();
     plan.count.resize(positions, 0);
     plan.entries.resize(positions * stride, (0, 0));
-    let co = conv.channels;
+    let key = TargetTable::key(conv);
+    let t = match plan.tables.iter().position(|t| t.key == key) {
+        Some(t) => t,
+        None => {
+            if plan.tables.len() == MAX_TABLES {
+                plan.tables.remove(0);
+            }
+            plan.tables.push(TargetTable::new(conv));
+            plan.tables.len() - 1
+        }
+    };
+    let table = &plan.tables[t];
     let (entries, count) = (&mut plan.entries[..], &mut plan.count[..]);
     for (k, &i) in order.iter().enumerate() {
-        conv.for_each_target(
-            i as usize,
-            #[inline(always)]
-            |tap, j0| {
-                let p = j0 / co;
-                let n = count[p] as usize;
-                entries[p * stride + n] = (k as u32, tap as u32);
-                count[p] += 1;
-            },
-        );
+        let i = i as usize;
+        let (lo, hi) = (table.offsets[i] as usize, table.offsets[i + 1] as usize);
+        for &(p, tap) in &table.targets[lo..hi] {
+            let p = p as usize;
+            let n = count[p] as usize;
+            entries[p * stride + n] = (k as u32, tap);
+            count[p] += 1;
+        }
     }
     (positions, stride)
 }
