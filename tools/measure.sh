@@ -3,10 +3,11 @@
 #
 #   tools/measure.sh compare [REV] [REPS]   side by side: this tree against commit REV
 #                                           (default b7d189a), REPS runs each (default 3)
-#   tools/measure.sh compare-conv REV [REPS] the same for the first shipped conv model
-#                                           (mnist-conv-32c5s2-64c5s2-10): a training epoch of
-#                                           its architecture on 10,000 images, eval, verify
-#                                           (REV must know conv layers)
+#   tools/measure.sh compare-conv REV [REPS] the same for the padded MNIST conv model
+#                                           (mnist-conv-32c5s2p2-64c5s2p2-10): a training epoch
+#                                           of its architecture on 10,000 images (2 threads),
+#                                           eval on the test set, simulate and verify on 2,000
+#                                           test images (REV must know padded conv layers)
 #   tools/measure.sh figures [MODEL]        accuracy, engine agreement, event-engine throughput,
 #                                           trace size and recording cost, one training epoch
 #   tools/measure.sh table MODEL...         the model table of docs/rate-baseline-and-sparsity.md: per model its data set,
@@ -59,12 +60,13 @@ compare() {
     # name | arguments (the same for both binaries)
     local -a names cmds
     if [ "$suite" = conv ]; then
-        local c=models/mnist-conv-32c5s2-64c5s2-10.bin
-        names=(train-conv-10k eval-conv verify-conv)
+        local c=models/mnist-conv-32c5s2p2-64c5s2p2-10.bin
+        names=(train-conv-10k eval-conv simulate-conv-2k verify-conv-2k)
         cmds=(
-            "train --arch 28x28-32c5s2-64c5s2-10 --epochs 1 --train-limit 10000 --test-limit 1000 --shift 2 --out $tmp/epoch"
+            "train --arch 28x28-32c5s2p2-64c5s2p2-10 --epochs 1 --train-limit 10000 --no-test --shift 2 --threads 2 --out $tmp/epoch"
             "eval --model $c"
-            "verify --model $c"
+            "simulate --model $c --limit 2000"
+            "verify --model $c --limit 2000"
         )
     else
         names=(train-epoch eval simulate-full simulate-decision verify)
