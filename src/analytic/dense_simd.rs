@@ -399,26 +399,18 @@ macro_rules! kernel {
                 }
                 // The bounds of this input's loads, checked: the block's lanes of its row.
                 assert!(st.row + lo + width <= w.len(), "weight row out of bounds");
-                // A vector without a live lane (past `width` in a partial block) is not
-                // loaded: its pointer would lie past the row, even past the allocation, and
-                // forming it would be undefined behaviour even though a masked load reads
-                // nothing. Its lanes are 0, as the masked load would give.
-                let load = |v: usize| {
-                    let live_lanes = lanes(v);
-                    if live_lanes == 0 {
-                        return zero;
-                    }
-                    // SAFETY: the vector has a live lane, so its first lane is within `width`
-                    // and its pointer within the row (bounds checked just above); lanes
-                    // within `width` are in bounds, and a masked load does not touch the
-                    // others.
-                    unsafe {
-                        let p = w.as_ptr().add(st.row + lo + v * N);
-                        if width == B {
-                            $m::load(p)
-                        } else {
-                            $m::load_lanes(p, live_lanes)
-                        }
+                // SAFETY: lanes within `width` are in bounds (checked just above); a masked
+                // load does not touch the others. The pointer of a vector without a live lane
+                // (past `width` in a partial block) may lie past the row, even past the
+                // allocation: it is formed with `wrapping_add`, which is defined for any
+                // offset (`add` would be undefined behaviour there), and the load with an
+                // empty mask reads nothing through it.
+                let load = |v: usize| unsafe {
+                    let p = w.as_ptr().wrapping_add(st.row + lo + v * N);
+                    if width == B {
+                        $m::load(p)
+                    } else {
+                        $m::load_lanes(p, lanes(v))
                     }
                 };
                 let (z, zc) = (splat(st.z), splat(st.zc));
