@@ -169,7 +169,11 @@ pub struct DistillTerm<'a> {
 /// outputs get `-inf`. Also returns `ds_k/dt_k` per output, and the index of the earliest
 /// output when the origin moves with it ([`LossOrigin::FirstOutput`]: `ds_k/dt_first =
 /// -ds_k/dt_k`).
-fn student_logits(t_out: &[f64], tau: f64, origin: LossOrigin) -> (Vec<f64>, Vec<f64>, Option<usize>) {
+fn student_logits(
+    t_out: &[f64],
+    tau: f64,
+    origin: LossOrigin,
+) -> (Vec<f64>, Vec<f64>, Option<usize>) {
     let first = crate::pass::argmin_finite(t_out);
     let m = first.map_or(0.0, |f| t_out[f]);
     let (t0, moving) = match origin {
@@ -180,7 +184,13 @@ fn student_logits(t_out: &[f64], tau: f64, origin: LossOrigin) -> (Vec<f64>, Vec
             let temp = temperature * tau;
             let s = t_out
                 .iter()
-                .map(|&t| if t.is_finite() { -(t - m) / temp } else { f64::NEG_INFINITY })
+                .map(|&t| {
+                    if t.is_finite() {
+                        -(t - m) / temp
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                })
                 .collect();
             let ds = t_out
                 .iter()
@@ -192,7 +202,13 @@ fn student_logits(t_out: &[f64], tau: f64, origin: LossOrigin) -> (Vec<f64>, Vec
     let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
     let s = z
         .iter()
-        .map(|&zk| if zk.is_finite() { -zk } else { f64::NEG_INFINITY })
+        .map(|&zk| {
+            if zk.is_finite() {
+                -zk
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
         .collect();
     let ds = z
         .iter()
@@ -232,7 +248,10 @@ pub fn distill_loss(
     let (s, ds, moving) = student_logits(t_out, tau, origin);
     let fired: Vec<usize> = (0..t_out.len()).filter(|&k| s[k].is_finite()).collect();
     let softmax = |x: &dyn Fn(usize) -> f64| {
-        let mx = fired.iter().map(|&k| x(k)).fold(f64::NEG_INFINITY, f64::max);
+        let mx = fired
+            .iter()
+            .map(|&k| x(k))
+            .fold(f64::NEG_INFINITY, f64::max);
         let e: Vec<f64> = fired.iter().map(|&k| (x(k) - mx).exp()).collect();
         let sum: f64 = e.iter().sum();
         let logp: Vec<f64> = fired.iter().map(|&k| x(k) - mx - sum.ln()).collect();
@@ -429,7 +448,10 @@ mod tests {
             assert!(g.iter().all(|x| x.abs() < 1e-12), "{p:?}: {g:?}");
             // A silent target: no loss, no gradient.
             let silent = [0.7 * tau, f64::INFINITY, 0.9 * tau];
-            assert_eq!(distill_loss(&silent, 1, tau, LossOrigin::Input, kd, &mut g), None);
+            assert_eq!(
+                distill_loss(&silent, 1, tau, LossOrigin::Input, kd, &mut g),
+                None
+            );
         }
     }
 

@@ -17,6 +17,7 @@ use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
 use firstspike::train::{
     Checkpoint, Distill, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer,
+    DISTILL_TEMPERATURE, DISTILL_WEIGHT,
 };
 use firstspike::{fsio, Error, Result};
 use indicatif::ProgressStyle;
@@ -126,7 +127,7 @@ pub struct TrainArgs {
     /// instead of drawn ones: fine-tuning, e.g. with --quantise-bits.
     #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
     init: Option<PathBuf>,
-    /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
+    /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl, PREFIX.curve.svg, PREFIX.gain.svg (the accuracy curve beside the gain of each layer) and the checkpoint
     /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
     #[arg(long)]
     out: PathBuf,
@@ -146,11 +147,6 @@ pub struct TrainArgs {
     #[arg(long)]
     json: bool,
 }
-
-/// Default of `--distill-weight`.
-const DISTILL_WEIGHT: f64 = 0.5;
-/// Default of `--distill-temperature`.
-const DISTILL_TEMPERATURE: f64 = 4.0;
 
 /// The defaults of the settings flags.
 fn dflt() -> TrainConfig {
@@ -289,14 +285,21 @@ fn distill_settings(a: &TrainArgs, c: &mut TrainConfig, ap: &mut Apply) -> Resul
                 d.teacher = t;
             }
             ap.set("--distill-weight", a.distill_weight, &mut d.weight);
-            ap.set("--distill-temperature", a.distill_temperature, &mut d.temperature);
+            ap.set(
+                "--distill-temperature",
+                a.distill_temperature,
+                &mut d.temperature,
+            );
         }
         (None, Some(_)) if ap.strict => ap
             .clashes
             .push("--teacher, but the checkpoint's run does not distil".into()),
         (_, Some(t)) => {
             if t.is_empty() {
-                return Err(Error::setting("teacher", "--teacher needs a file name (FILE.npy)"));
+                return Err(Error::setting(
+                    "teacher",
+                    "--teacher needs a file name (FILE.npy)",
+                ));
             }
             c.distill = Some(Distill {
                 teacher: t,
@@ -738,8 +741,25 @@ fn epoch_line(e: &EpochLog) -> String {
         (None, Some(t)) => format!("test acc {:.2} %", 100.0 * t),
         (None, None) => "no held-out images".into(),
     };
+    let gain: Vec<String> = e
+        .gain
+        .iter()
+        .map(|g| {
+            format!(
+                "{:.3}/{:.3} ({:.1} % floored)",
+                g.quantiles[1],
+                g.quantiles[2],
+                100.0 * g.floored as f64 / g.fired.max(1) as f64
+            )
+        })
+        .collect();
+    let gain = if gain.is_empty() {
+        String::new()
+    } else {
+        format!(", S - theta p10/p50 per layer {}", gain.join(", "))
+    };
     format!(
-        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
+        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}{gain}",
         e.epoch,
         e.train_loss,
         100.0 * e.train_accuracy,
@@ -760,7 +780,9 @@ fn write_epoch(run: &Run, e: &EpochLog, lines: &mut String) -> Result<()> {
     let logs = super::curve::parse_log(lines);
     let title = plot::curve_title(&plot::model_name(&run.a.out), Some(&run.cfg.arch.sizes()));
     let svg = plot::accuracy_curve(&title, &super::curve::accuracies(&logs));
-    fsio::write_atomic(&with_ext(&run.a.out, "curve.svg"), svg.as_bytes())
+    fsio::write_atomic(&with_ext(&run.a.out, "curve.svg"), svg.as_bytes())?;
+    let both = super::curve::curve_and_gain(&title, &logs, run.cfg.denom_floor);
+    fsio::write_atomic(&with_ext(&run.a.out, "gain.svg"), both.as_bytes())
 }
 
 /// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to

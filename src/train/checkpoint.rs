@@ -469,13 +469,10 @@ impl Checkpoint {
                 v @ (CHECKPOINT_VERSION_NO_GAIN
                 | CHECKPOINT_VERSION_NO_TIME_LOSS
                 | CHECKPOINT_VERSION_NO_FIXED_ORIGIN),
-            )) => fileformat::read::<CheckpointV7>(
-                bytes,
-                CHECKPOINT_MAGIC,
-                v,
-                MAX_CHECKPOINT_BYTES,
-            )
-            .map(Checkpoint::from),
+            )) => {
+                fileformat::read::<CheckpointV7>(bytes, CHECKPOINT_MAGIC, v, MAX_CHECKPOINT_BYTES)
+                    .map(Checkpoint::from)
+            }
             other => other,
         }
         .map_err(|e| frame_error(path, bytes, e))?;

@@ -103,6 +103,12 @@ pub struct Distill {
     pub temperature: f64,
 }
 
+/// Default distillation weight `a` (`firstspike train --distill-weight`, Python `train`'s
+/// `distill_weight`).
+pub const DISTILL_WEIGHT: f64 = 0.5;
+/// Default distillation temperature `T` (`--distill-temperature`, `distill_temperature`).
+pub const DISTILL_TEMPERATURE: f64 = 4.0;
+
 /// Temperatures T of distillation that training accepts (the gradient scales as T, the
 /// softened distributions flatten out above ~100).
 pub const DISTILL_TEMPERATURES: std::ops::RangeInclusive<f64> = 1e-3..=1e3;
@@ -269,7 +275,10 @@ impl TrainConfig {
                 );
             }
             if d.teacher.is_empty() {
-                return bad("teacher", "distillation needs a teacher file (--teacher FILE.npy)".into());
+                return bad(
+                    "teacher",
+                    "distillation needs a teacher file (--teacher FILE.npy)".into(),
+                );
             }
         }
         self.params

@@ -202,12 +202,17 @@ mod tests {
     fn quantiles_are_within_a_bin() {
         let mut h = GainHist::new(2);
         let vals: Vec<f32> = (1..=1000).map(|k| k as f32 * 1e-3).collect();
-        let t: Vec<f32> = (0..1000).map(|k| if k % 2 == 0 { 1.0 } else { 2.0 }).collect();
+        let t: Vec<f32> = (0..1000)
+            .map(|k| if k % 2 == 0 { 1.0 } else { 2.0 })
+            .collect();
         h.add(1, &t, &vals, 0.01);
         h.add(0, &[f32::INFINITY, 1.0], &[0.0, 0.5], 0.01);
         let s = h.summary();
         assert_eq!(s[0].fired, 1);
-        assert_eq!(s[0].quantiles[2], bin_range(bin(0.5)).0 + (bin_range(bin(0.5)).1 - bin_range(bin(0.5)).0) * 0.5);
+        assert_eq!(
+            s[0].quantiles[2],
+            bin_range(bin(0.5)).0 + (bin_range(bin(0.5)).1 - bin_range(bin(0.5)).0) * 0.5
+        );
         assert_eq!((s[1].fired, s[1].floored, s[1].layer), (1000, 9, 2));
         for (q, got) in QUANTILES.iter().zip(s[1].quantiles) {
             let exact = q;
