@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 /// `TrainConfig` of versions 5 to 7.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(super) struct TrainConfigV7 {
     arch: Arch,
     epochs: usize,
@@ -44,6 +45,7 @@ pub(super) struct TrainConfigV7 {
 
 /// `EpochLog` of versions 5 to 7.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(super) struct EpochLogV7 {
     epoch: usize,
     train_loss: f64,
@@ -59,6 +61,7 @@ pub(super) struct EpochLogV7 {
 
 /// `Checkpoint` of versions 5 to 7.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 pub(super) struct CheckpointV7 {
     config: TrainConfigV7,
     dataset: String,
@@ -148,5 +151,139 @@ impl From<CheckpointV7> for Checkpoint {
             epoch_seconds: c.epoch_seconds,
             gain: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{Schedule, Trainer};
+
+    /// A checkpoint of today as version 7 wrote it (what an older build's file holds).
+    fn as_v7(c: &Checkpoint) -> CheckpointV7 {
+        let k = &c.config;
+        CheckpointV7 {
+            config: TrainConfigV7 {
+                arch: k.arch.clone(),
+                epochs: k.epochs.clone(),
+                batch_size: k.batch_size.clone(),
+                lr: k.lr.clone(),
+                lr_decay: k.lr_decay.clone(),
+                weight_sum_k: k.weight_sum_k.clone(),
+                l2: k.l2.clone(),
+                jitter_sd: k.jitter_sd.clone(),
+                shift: k.shift.clone(),
+                flip: k.flip.clone(),
+                init_mean: k.init_mean.clone(),
+                init_sd: k.init_sd.clone(),
+                denom_floor: k.denom_floor.clone(),
+                clip_norm: k.clip_norm.clone(),
+                loss_origin: k.loss_origin.clone(),
+                engine: k.engine.clone(),
+                seed: k.seed.clone(),
+                threads: k.threads.clone(),
+                params: k.params.clone(),
+                encoding: k.encoding.clone(),
+                validation: k.validation.clone(),
+                quantise_bits: k.quantise_bits.clone(),
+                average: k.average.clone(),
+            },
+            log: c
+                .log
+                .iter()
+                .map(|e| EpochLogV7 {
+                    epoch: e.epoch,
+                    train_loss: e.train_loss,
+                    train_accuracy: e.train_accuracy,
+                    test_accuracy: e.test_accuracy,
+                    validation_accuracy: e.validation_accuracy,
+                    no_output_spike: e.no_output_spike,
+                    lr: e.lr,
+                    seconds: e.seconds,
+                    floored: e.floored,
+                    too_late: e.too_late,
+                })
+                .collect(),
+            dataset: c.dataset.clone(),
+            data_dir: c.data_dir.clone(),
+            train_data: c.train_data.clone(),
+            test_data: c.test_data.clone(),
+            epoch: c.epoch.clone(),
+            batch: c.batch.clone(),
+            weights: c.weights.clone(),
+            adam: c.adam.clone(),
+            average: c.average.clone(),
+            order: c.order.clone(),
+            shuffle_rng: c.shuffle_rng.clone(),
+            totals: c.totals.clone(),
+            train_seconds: c.train_seconds.clone(),
+            epoch_seconds: c.epoch_seconds.clone(),
+        }
+    }
+
+    /// Files of versions 5 to 7 are read (their runs had no distillation and no gain counts)
+    /// and resume to the very weights of a run never stopped.
+    #[test]
+    fn older_checkpoints_are_read_and_resume_bit_for_bit() {
+        use crate::data::Dataset;
+        use crate::fileformat;
+        use crate::train::checkpoint::{CHECKPOINT_MAGIC, MAX_CHECKPOINT_BYTES};
+        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
+        let labels = (0..96).map(|k| (k % 3) as u8).collect();
+        let data = Dataset {
+            images,
+            labels,
+            rows: 4,
+            cols: 4,
+        };
+        let cfg = TrainConfig {
+            arch: Arch::dense(&[16, 8, 3]),
+            epochs: 2,
+            batch_size: 16,
+            init_mean: 2.0,
+            loss_origin: LossOrigin::Time(0.2),
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(&cfg, &data, None).unwrap();
+        let mut ckpt = None;
+        let stop = Schedule {
+            max_batches: Some(8),
+            ..Schedule::default()
+        };
+        t.run(
+            &stop,
+            |c| {
+                ckpt = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+        let want = t.finish().model;
+        let ckpt = ckpt.unwrap();
+        assert!(!ckpt.gain.is_empty() && !ckpt.log[0].gain.is_empty());
+        for version in [7u32, 6, 5] {
+            let mut old = as_v7(&ckpt);
+            if version < 7 {
+                old.config.loss_origin = LossOrigin::Input;
+            }
+            let bytes =
+                fileformat::write(CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES, &old).unwrap();
+            let read = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap();
+            assert!(read.gain.is_empty() && read.log.iter().all(|e| e.gain.is_empty()));
+            assert_eq!(read.config.distill, None);
+            assert_eq!(read.weights, ckpt.weights);
+            if version == 7 {
+                let mut t = Trainer::resume(read, &data, None).unwrap();
+                t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+                assert_eq!(t.finish().model.layers, want.layers);
+            }
+        }
+        // A version-6 file cannot hold the time softmax.
+        let bytes =
+            fileformat::write(CHECKPOINT_MAGIC, 6, MAX_CHECKPOINT_BYTES, &as_v7(&ckpt)).unwrap();
+        let e = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap_err();
+        assert!(e.to_string().contains("cannot hold its settings"), "{e}");
     }
 }
