@@ -396,6 +396,21 @@ impl Checkpoint {
                 c.threads
             ));
         }
+        // Counts are sums of spikes: 2^53 of them would take years. More is corruption (and
+        // would overflow when the workers' counts are merged).
+        for l in 0..layers {
+            let total = self.gain.iter().try_fold(0u64, |acc, g| {
+                g.bins[l].iter().try_fold(acc, |a, &c| a.checked_add(c))
+            });
+            let floored = self
+                .gain
+                .iter()
+                .try_fold(0u64, |acc, g| acc.checked_add(g.floored[l]));
+            match (total, floored) {
+                (Some(t), Some(f)) if t < 1 << 53 && f <= t => {}
+                _ => return Err(format!("layer {l}: gain counts out of range")),
+            }
+        }
         if let Some(t) = self.totals.iter().find(|t| !t.loss.is_finite()) {
             return Err(format!("an epoch loss total of {}", t.loss));
         }
