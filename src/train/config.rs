@@ -277,7 +277,7 @@ impl TrainConfig {
             if d.teacher.is_empty() {
                 return bad(
                     "teacher",
-                    "distillation needs a teacher file (--teacher FILE.npy)".into(),
+                    "distillation needs the path of a teacher file (FILE.npy)".into(),
                 );
             }
         }

@@ -65,7 +65,7 @@ pub(crate) fn load(d: &Distill, data: &Dataset, outputs: usize) -> Result<(Teach
     };
     if rows != data.len() {
         return bad(format!(
-            "{rows} rows of teacher logits for {} training images: the file needs one row per training image as loaded, in file order (validation images included; with --train-limit N, the first N)",
+            "{rows} rows of teacher logits for {} training images: the file needs one row per training image as loaded, in file order, validation images included (a training set cut to its first N images needs a file of N rows)",
             data.len()
         ));
     }
