@@ -42,7 +42,7 @@ pub struct GainHist {
 
 /// The bin of `x`.
 fn bin(x: f32) -> usize {
-    if !(x >= f32::MIN_POSITIVE) {
+    if x.is_nan() || x < f32::MIN_POSITIVE {
         return BELOW;
     }
     let bits = x.to_bits();

@@ -161,36 +161,37 @@ mod tests {
 
     /// A checkpoint of today as version 7 wrote it (what an older build's file holds).
     fn as_v7(c: &Checkpoint) -> CheckpointV7 {
-        let k = &c.config;
+        let c = c.clone();
+        let k = c.config;
         CheckpointV7 {
             config: TrainConfigV7 {
-                arch: k.arch.clone(),
-                epochs: k.epochs.clone(),
-                batch_size: k.batch_size.clone(),
-                lr: k.lr.clone(),
-                lr_decay: k.lr_decay.clone(),
-                weight_sum_k: k.weight_sum_k.clone(),
-                l2: k.l2.clone(),
-                jitter_sd: k.jitter_sd.clone(),
-                shift: k.shift.clone(),
-                flip: k.flip.clone(),
-                init_mean: k.init_mean.clone(),
-                init_sd: k.init_sd.clone(),
-                denom_floor: k.denom_floor.clone(),
-                clip_norm: k.clip_norm.clone(),
-                loss_origin: k.loss_origin.clone(),
-                engine: k.engine.clone(),
-                seed: k.seed.clone(),
-                threads: k.threads.clone(),
-                params: k.params.clone(),
-                encoding: k.encoding.clone(),
-                validation: k.validation.clone(),
-                quantise_bits: k.quantise_bits.clone(),
-                average: k.average.clone(),
+                arch: k.arch,
+                epochs: k.epochs,
+                batch_size: k.batch_size,
+                lr: k.lr,
+                lr_decay: k.lr_decay,
+                weight_sum_k: k.weight_sum_k,
+                l2: k.l2,
+                jitter_sd: k.jitter_sd,
+                shift: k.shift,
+                flip: k.flip,
+                init_mean: k.init_mean,
+                init_sd: k.init_sd,
+                denom_floor: k.denom_floor,
+                clip_norm: k.clip_norm,
+                loss_origin: k.loss_origin,
+                engine: k.engine,
+                seed: k.seed,
+                threads: k.threads,
+                params: k.params,
+                encoding: k.encoding,
+                validation: k.validation,
+                quantise_bits: k.quantise_bits,
+                average: k.average,
             },
             log: c
                 .log
-                .iter()
+                .into_iter()
                 .map(|e| EpochLogV7 {
                     epoch: e.epoch,
                     train_loss: e.train_loss,
@@ -204,20 +205,20 @@ mod tests {
                     too_late: e.too_late,
                 })
                 .collect(),
-            dataset: c.dataset.clone(),
-            data_dir: c.data_dir.clone(),
-            train_data: c.train_data.clone(),
-            test_data: c.test_data.clone(),
-            epoch: c.epoch.clone(),
-            batch: c.batch.clone(),
-            weights: c.weights.clone(),
-            adam: c.adam.clone(),
-            average: c.average.clone(),
-            order: c.order.clone(),
-            shuffle_rng: c.shuffle_rng.clone(),
-            totals: c.totals.clone(),
-            train_seconds: c.train_seconds.clone(),
-            epoch_seconds: c.epoch_seconds.clone(),
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
         }
     }
 
