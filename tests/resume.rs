@@ -982,10 +982,18 @@ fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
     assert_eq!(m.meta.test_accuracy, None);
     let log = std::fs::read_to_string(d.join("no-test.log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);
+    let mut last = serde_json::Value::Null;
     for line in log.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(e["test_accuracy"].is_null() && e["validation_accuracy"].is_null());
+        last = e;
     }
+    // The gain per layer, in the log and, for the last epoch, in the printed summary.
+    let gain = last["gain"].as_array().unwrap();
+    assert_eq!(gain.len(), 2, "{last}");
+    assert!(gain[0]["fired"].as_u64().unwrap() > 0, "{last}");
+    assert_eq!(no_test["gain"], last["gain"]);
+    assert!(d.join("no-test.gain.svg").is_file());
     // One epoch, then resumed to two without repeating the flag: the checkpoint knows.
     ok(&fs(&without, "1", &["--no-test"], "short"));
     let ckpt = s(&d.join("short.ckpt"));

@@ -876,6 +876,8 @@ fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()>
             "best_validation_accuracy": best.map(|b| b.1),
             "best_model": best_bin,
             "seed": cfg.seed,
+            // The last epoch's gain per layer (every epoch's is in the log).
+            "gain": out.log.last().map(|e| &e.gain),
         }));
     } else {
         let held_out = match (&st, best) {
