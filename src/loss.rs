@@ -151,6 +151,131 @@ pub fn output_loss(
     Some(loss)
 }
 
+/// Knowledge distillation ([`distill_loss`]): the teacher's softened probabilities for one
+/// sample, the mixing weight and the temperature.
+#[derive(Clone, Copy, Debug)]
+pub struct DistillTerm<'a> {
+    /// The teacher's logits for the sample (one per output).
+    pub teacher: &'a [f64],
+    /// Weight `a` in [0, 1] of the distillation term; `1 - a` goes to the first-spike loss.
+    pub weight: f64,
+    /// Temperature `T` > 0 of both softmaxes of the distillation term.
+    pub temperature: f64,
+}
+
+/// The student's logits as the first-spike loss sees them, for `origin`: `s_k = -z_k`,
+/// `z_k = exp((t_k - t_0)/tau)` for the z losses, `s_k = -(t_k - m)/(T_time tau)` for
+/// [`LossOrigin::Time`] (m the earliest output; a softmax does not see the shift). Silent
+/// outputs get `-inf`. Also returns `ds_k/dt_k` per output, and the index of the earliest
+/// output when the origin moves with it ([`LossOrigin::FirstOutput`]: `ds_k/dt_first =
+/// -ds_k/dt_k`).
+fn student_logits(
+    t_out: &[f64],
+    tau: f64,
+    origin: LossOrigin,
+) -> (Vec<f64>, Vec<f64>, Option<usize>) {
+    let first = crate::pass::argmin_finite(t_out);
+    let m = first.map_or(0.0, |f| t_out[f]);
+    let (t0, moving) = match origin {
+        LossOrigin::Input => (0.0, None),
+        LossOrigin::FirstOutput => (m, first),
+        LossOrigin::At(x) => (x * tau, None),
+        LossOrigin::Time(temperature) => {
+            let temp = temperature * tau;
+            let s = t_out
+                .iter()
+                .map(|&t| {
+                    if t.is_finite() {
+                        -(t - m) / temp
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                })
+                .collect();
+            let ds = t_out
+                .iter()
+                .map(|&t| if t.is_finite() { -1.0 / temp } else { 0.0 })
+                .collect();
+            return (s, ds, None);
+        }
+    };
+    let z: Vec<f64> = t_out.iter().map(|&t| ((t - t0) / tau).exp()).collect();
+    let s = z
+        .iter()
+        .map(|&zk| {
+            if zk.is_finite() {
+                -zk
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
+    let ds = z
+        .iter()
+        .map(|&zk| if zk.is_finite() { -zk / tau } else { 0.0 })
+        .collect();
+    (s, ds, moving)
+}
+
+/// The first-spike loss mixed with knowledge distillation from a teacher's logits `u`:
+///
+/// ```text
+/// L = (1 - a) CE(s, g) + a T^2 KL( softmax(u/T) || softmax(s/T) )
+/// dL_KD/ds_k = a T (q_k - p_k),   p = softmax(u/T), q = softmax(s/T)
+/// ```
+///
+/// with `CE` the loss of [`output_loss`] for `origin` and `s` the student's logits that loss
+/// takes its softmax over (`-z`, or `-t/(T_time tau)` for [`LossOrigin::Time`]); the
+/// gradient goes to the spike times through `ds/dt` (and, for [`LossOrigin::FirstOutput`],
+/// through the earliest output's time, which sets every z). Outputs that never fire have no
+/// logit: the teacher's distribution is renormalised over the outputs that fired, which get
+/// all the gradient (as in the cross-entropy, a silent output gets none). A sample whose
+/// target never fires has no loss (`None`), as in [`output_loss`].
+///
+/// Writes dL/dt into `dl_dt` and returns the loss. The teacher row must have one finite logit
+/// per output and `a` in [0, 1], `T` > 0 (the trainer checks them once, when it loads them).
+pub fn distill_loss(
+    t_out: &[f64],
+    target: usize,
+    tau: f64,
+    origin: LossOrigin,
+    kd: DistillTerm,
+    dl_dt: &mut [f64],
+) -> Option<f64> {
+    let ce = output_loss(t_out, target, tau, origin, dl_dt)?;
+    let (a, temp) = (kd.weight, kd.temperature);
+    dl_dt.iter_mut().for_each(|g| *g *= 1.0 - a);
+    let (s, ds, moving) = student_logits(t_out, tau, origin);
+    let fired: Vec<usize> = (0..t_out.len()).filter(|&k| s[k].is_finite()).collect();
+    let softmax = |x: &dyn Fn(usize) -> f64| {
+        let mx = fired
+            .iter()
+            .map(|&k| x(k))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = fired.iter().map(|&k| (x(k) - mx).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        let logp: Vec<f64> = fired.iter().map(|&k| x(k) - mx - sum.ln()).collect();
+        logp
+    };
+    let log_p = softmax(&|k| kd.teacher[k] / temp);
+    let log_q = softmax(&|k| s[k] / temp);
+    let mut kl = 0.0;
+    let mut total = 0.0;
+    for (i, &k) in fired.iter().enumerate() {
+        let p = log_p[i].exp();
+        if p > 0.0 {
+            kl += p * (log_p[i] - log_q[i]);
+        }
+        let g = a * temp * (log_q[i].exp() - p) * ds[k];
+        dl_dt[k] += g;
+        total += g;
+    }
+    if let Some(f) = moving {
+        dl_dt[f] -= total;
+    }
+    Some((1.0 - a) * ce + a * temp * temp * kl)
+}
+
 /// The loss of [`LossOrigin::Time`] (see [`output_loss`]): `m` the earliest output time,
 /// `temp` the temperature in units of time. Writes dL/dt into `dl_dt`.
 fn time_softmax_loss(t_out: &[f64], target: usize, m: f64, temp: f64, dl_dt: &mut [f64]) -> f64 {
@@ -258,6 +383,75 @@ mod tests {
                 }
                 assert_eq!(g[3], 0.0);
             }
+        }
+    }
+
+    /// The distillation loss's dL/dt against central differences, for every kind of origin,
+    /// weight and temperature, with a silent output; a = 0 is the first-spike loss, and a
+    /// student matching the teacher at a = 1 has no loss and no gradient.
+    #[test]
+    fn distill_gradient_matches_finite_differences() {
+        let teacher = [1.5, -0.3, 2.2, 0.4];
+        for p in UNIT_CASES {
+            let tau = p.tau_syn;
+            for origin in [
+                LossOrigin::Input,
+                LossOrigin::FirstOutput,
+                LossOrigin::At(0.8),
+                LossOrigin::Time(0.3),
+            ] {
+                for (weight, temperature) in [(0.5, 4.0), (0.9, 2.0), (1.0, 0.7), (0.0, 3.0)] {
+                    let kd = DistillTerm {
+                        teacher: &teacher,
+                        weight,
+                        temperature,
+                    };
+                    let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
+                    let mut g = [0.0; 4];
+                    let l = distill_loss(&t, 2, tau, origin, kd, &mut g).unwrap();
+                    assert!(l.is_finite() && l >= 0.0);
+                    let h = FD_STEP * tau;
+                    for k in 0..3 {
+                        let mut pl = t;
+                        pl[k] += h;
+                        let mut mi = t;
+                        mi[k] -= h;
+                        let mut s = [0.0; 4];
+                        let fd = (distill_loss(&pl, 2, tau, origin, kd, &mut s).unwrap()
+                            - distill_loss(&mi, 2, tau, origin, kd, &mut s).unwrap())
+                            / (2.0 * h);
+                        assert!(
+                            (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
+                            "{p:?} {origin:?} a={weight} T={temperature} {k}: {fd} vs {}",
+                            g[k]
+                        );
+                    }
+                    assert_eq!(g[3], 0.0);
+                    if weight == 0.0 {
+                        let mut g0 = [0.0; 4];
+                        let l0 = output_loss(&t, 2, tau, origin, &mut g0).unwrap();
+                        assert_eq!((l, g), (l0, g0));
+                    }
+                }
+            }
+            // A teacher that is the student's own logits: nothing to learn from it.
+            let t = [0.7 * tau, 1.3 * tau, 0.9 * tau];
+            let own: Vec<f64> = t.iter().map(|&x| -(x / tau).exp()).collect();
+            let kd = DistillTerm {
+                teacher: &own,
+                weight: 1.0,
+                temperature: 2.0,
+            };
+            let mut g = [0.0; 3];
+            let l = distill_loss(&t, 0, tau, LossOrigin::Input, kd, &mut g).unwrap();
+            assert!(l.abs() < 1e-12, "{p:?}: {l}");
+            assert!(g.iter().all(|x| x.abs() < 1e-12), "{p:?}: {g:?}");
+            // A silent target: no loss, no gradient.
+            let silent = [0.7 * tau, f64::INFINITY, 0.9 * tau];
+            assert_eq!(
+                distill_loss(&silent, 1, tau, LossOrigin::Input, kd, &mut g),
+                None
+            );
         }
     }
 

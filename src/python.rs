@@ -18,7 +18,10 @@ use crate::network::{Arch, Layer};
 use crate::nir;
 use crate::simulate::run_summary_json;
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
-use crate::train::{EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use crate::train::{
+    Distill, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer, DISTILL_TEMPERATURE,
+    DISTILL_WEIGHT,
+};
 use crate::{evaluate, forward, mnist_test_slice, Error, ForwardPass, Model, Net, NO_PROGRESS};
 use clap::ValueEnum;
 use numpy::ndarray::{Array2, Array4};
@@ -883,6 +886,7 @@ fn count_setting(name: &'static str, v: i64) -> PyResult<usize> {
 /// The training settings: the library's defaults (what `firstspike train` uses), then the
 /// keyword arguments over them.
 fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResult<()> {
+    let (mut teacher, mut weight, mut temperature) = (None, None, None);
     for (k, v) in settings.iter() {
         let key: String = k.extract()?;
         let f = || -> PyResult<f64> { v.extract::<f64>() };
@@ -901,6 +905,9 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             "denom_floor" => cfg.denom_floor = f()?,
             "clip_norm" | "clip" => cfg.clip_norm = f()?,
             "average" => cfg.average = f()?,
+            "teacher" => teacher = Some(v.extract::<std::path::PathBuf>()?),
+            "distill_weight" => weight = Some(f()?),
+            "distill_temperature" => temperature = Some(f()?),
             "tau_syn" => cfg.params.tau_syn = f()?,
             "theta" => cfg.params.theta = f()?,
             "t_max" => cfg.encoding.t_max = f()?,
@@ -943,10 +950,27 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
-                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below"
+                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below, teacher, distill_weight, distill_temperature"
                 )))
             }
         }
+    }
+    match teacher {
+        Some(t) => {
+            cfg.distill = Some(Distill {
+                teacher: t.to_string_lossy().into_owned(),
+                teacher_sha256: String::new(),
+                weight: weight.unwrap_or(DISTILL_WEIGHT),
+                temperature: temperature.unwrap_or(DISTILL_TEMPERATURE),
+            })
+        }
+        None if weight.is_some() || temperature.is_some() => {
+            return Err(py_err(Error::setting(
+                "teacher",
+                "distill_weight and distill_temperature set how to distil from a teacher: give the teacher's logits with teacher=\"FILE.npy\"",
+            )))
+        }
+        None => {}
     }
     Ok(())
 }
@@ -975,9 +999,15 @@ struct Interrupt {
 ///   progress: print a line per epoch (and a bar on a terminal) to stderr.
 ///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean,
 ///     init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn,
-///     theta, encoding ("linear"/"zlinear"), t_max, silent_below — the TrainConfig fields;
+///     theta, encoding ("linear"/"zlinear"), t_max, silent_below, teacher, distill_weight,
+///     distill_temperature — the TrainConfig fields;
 ///     loss_origin is "input", "first-output", a number (a fixed origin, tau_syn units) or
 ///     "time:T" (a softmax over the spike times, temperature T tau_syn).
+///   teacher, distill_weight, distill_temperature: knowledge distillation, as the CLI's
+///     --teacher FILE.npy (the teacher's logits, one row per sample of x in order, one
+///     column per output), --distill-weight a (default 0.5) and --distill-temperature T
+///     (default 4): the loss becomes (1 - a) CE + a T^2 KL(softmax(teacher/T) ||
+///     softmax(student/T)).
 ///
 /// Ctrl-C stops after the current batch and raises KeyboardInterrupt. ValueError for bad
 /// arrays or settings (with the library's message), RuntimeError if training diverges.

@@ -151,19 +151,47 @@ fn bad_inputs_table() {
     let mut avg = ck.clone();
     avg.config.average = 0.999;
     std::fs::write(d.join("avg.ckpt"), avg.to_bytes()).unwrap();
-    // A fixed loss origin is written as version 6, the time softmax as 7; the same bytes
-    // headed with the version before (which cannot hold it) are refused.
-    for (origin, written, file) in [
-        (firstspike::LossOrigin::At(1.5), 6u32, "at5.ckpt"),
-        (firstspike::LossOrigin::Time(0.2), 7, "time6.ckpt"),
+    // Every checkpoint is written as version 8; its bytes headed with an older version (whose
+    // payload lacks distillation and the gain counts) do not parse as that version's.
+    let mut old = cbytes.clone();
+    old[8..12].copy_from_slice(&7u32.to_le_bytes());
+    std::fs::write(d.join("v8as7.ckpt"), &old).unwrap();
+    // Teachers' logits for `data` (20 images, 10 outputs) that do not fit, or are not numbers.
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let mut nan_logits = vec![0.5f32; 200];
+    nan_logits[37] = f32::NAN;
+    let mut inf_logits = vec![0.5f32; 200];
+    inf_logits[199] = f32::INFINITY;
+    for (file, shape, raw, descr) in [
+        ("rows.npy", vec![19, 10], f32s(&[0.5; 190]), "<f4"),
+        ("classes.npy", vec![20, 3], f32s(&[0.5; 60]), "<f4"),
+        ("flat.npy", vec![200], f32s(&[0.5; 200]), "<f4"),
+        ("ints.npy", vec![20, 10], vec![1u8; 200], "|u1"),
+        ("nan.npy", vec![20, 10], f32s(&nan_logits), "<f4"),
+        ("inf.npy", vec![20, 10], f32s(&inf_logits), "<f4"),
+        ("good.npy", vec![20, 10], f32s(&[0.5; 200]), "<f4"),
     ] {
-        let mut c = ck.clone();
-        c.config.loss_origin = origin;
-        let mut bytes = c.to_bytes();
-        assert_eq!(bytes[8..12], written.to_le_bytes());
-        bytes[8..12].copy_from_slice(&(written - 1).to_le_bytes());
-        std::fs::write(d.join(file), &bytes).unwrap();
+        std::fs::write(d.join(file), common::npy(descr, &shape, &raw)).unwrap();
     }
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let teach = |file: &str, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            "--data",
+            &path(&data),
+            "--arch",
+            "16-4-10",
+            "--epochs",
+            "1",
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        v.extend(["--teacher".to_string(), path(&d.join(file))]);
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v.extend(["--out".to_string(), path(&d.join("m"))]);
+        v
+    };
     let mut flipped = cbytes.clone();
     let mid = flipped.len() / 3;
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -258,9 +286,21 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&d.join("text.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a firstspike checkpoint (bad magic)"),
         (vec!["train".into(), "--resume".into(), s(&good_bin), "--out".into(), s(&d.join("m"))], 1, "this is a model file, not a checkpoint"),
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("at5.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 5 cannot hold its settings (loss origin 1.5)"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("time6.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 6 cannot hold its settings (loss origin time:0.2)"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 7, 6 or 5"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("v8as7.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 8, 7, 6 or 5"),
+        (teach("rows.npy", &[]), 1, "19 rows of teacher logits for 20 training images"),
+        (teach("classes.npy", &[]), 1, "3 teacher logits per image for a network of 10 outputs"),
+        (teach("flat.npy", &[]), 1, "the teacher's logits have shape (200,), expected (images, classes) = (20, 10)"),
+        (teach("ints.npy", &[]), 1, "the teacher's logits are uint8, expected float32 or float64"),
+        (teach("nan.npy", &[]), 1, "teacher logit 7 of row 3 is NaN: every logit must be finite"),
+        (teach("inf.npy", &[]), 1, "teacher logit 9 of row 19 is inf: every logit must be finite"),
+        (teach("missing.npy", &[]), 1, "missing.npy"),
+        (teach("good.npy", &["--distill-weight", "1.5"]), 2, "the distillation weight must lie in [0, 1], got 1.5 (--distill-weight)"),
+        (teach("good.npy", &["--distill-weight=-0.1"]), 2, "the distillation weight must lie in [0, 1], got -0.1"),
+        (teach("good.npy", &["--distill-temperature", "0"]), 2, "the distillation temperature must be > 0 (within 0.001..=1000), got 0 (--distill-temperature)"),
+        (teach("good.npy", &["--distill-temperature=-2"]), 2, "the distillation temperature must be > 0"),
+        (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "16-4-10".into(), "--distill-weight".into(), "0.5".into(), "--out".into(), s(&d.join("m"))], 2, "--distill-weight sets how to distil from a teacher: give the teacher's logits with --teacher FILE.npy"),
+        (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--teacher".into(), s(&d.join("good.npy")), "--out".into(), s(&d.join("m"))], 2, "--teacher, but the checkpoint's run does not distil"),
         (vec!["train".into(), "--resume".into(), s(&d.join("nan.ckpt")), "--out".into(), s(&d.join("m"))], 1, "layer 0: weights 5 is NaN"),
         (vec!["train".into(), "--resume".into(), s(&d.join("perm.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a permutation"),
         (vec!["train".into(), "--resume".into(), s(&d.join("avg.ckpt")), "--out".into(), s(&d.join("m"))], 1, "0 layers of weight averages for architecture 16-4-10"),

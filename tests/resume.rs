@@ -10,7 +10,7 @@ use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::model::Model;
 use firstspike::trace::EngineKind;
-use firstspike::train::{Checkpoint, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::train::{Checkpoint, Distill, Progress, RunEnd, Schedule, TrainConfig, Trainer};
 use firstspike::{Error, LossOrigin};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -229,32 +229,123 @@ fn a_run_with_mirrored_and_shifted_images_resumes_bit_for_bit() {
     assert_eq!(reference.meta.train.as_ref().unwrap()["flip"], true);
 }
 
-/// The losses added after format version 5, each resumed bit for bit through checkpoints of
-/// the version that added it (a fixed origin 6, the time softmax 7), each a different run
-/// from the default loss's, whose checkpoints stay at version 5 (which older releases read);
-/// the model records the loss by name.
+/// The losses added after format version 5 (a fixed origin, the time softmax) and
+/// distillation from a teacher's logits on top of each loss, each resumed bit for bit through
+/// its checkpoints (all of format version 8 since the gain statistics), each a different run
+/// from the default loss's; the model records the loss and the distillation by name.
 #[test]
 fn runs_with_the_newer_losses_resume_bit_for_bit() {
     let (train, test) = (data(200, 1), data(40, 2));
     let (default, ckpts) = unstopped(&config(), &train, &test);
-    assert!(ckpts.iter().all(|c| c[8..12] == 5u32.to_le_bytes()));
-    for (origin, version, stops, key, value) in [
-        (LossOrigin::At(1.5), 6u32, [5, 9], "At", 1.5),
-        (LossOrigin::Time(0.2), 7, [4, 11], "Time", 0.2),
+    assert!(ckpts.iter().all(|c| c[8..12] == 8u32.to_le_bytes()));
+    let teacher = write_teacher(&train, "losses");
+    let distill = |weight, temperature| {
+        Some(Distill {
+            teacher: teacher.to_string_lossy().into_owned(),
+            teacher_sha256: String::new(),
+            weight,
+            temperature,
+        })
+    };
+    let mut others = Vec::new();
+    for (origin, distill, stops, key, value) in [
+        (LossOrigin::At(1.5), None, [5, 9], "At", 1.5),
+        (LossOrigin::Time(0.2), None, [4, 11], "Time", 0.2),
+        (LossOrigin::Input, distill(0.5, 4.0), [3, 10], "", 0.0),
+        (LossOrigin::FirstOutput, distill(0.9, 2.0), [6, 7], "", 0.0),
+        (
+            LossOrigin::Time(0.2),
+            distill(0.5, 4.0),
+            [2, 12],
+            "Time",
+            0.2,
+        ),
     ] {
         let cfg = TrainConfig {
             loss_origin: origin,
+            distill: distill.clone(),
             epochs: 2,
             ..config()
         };
         let (reference, ckpts) = unstopped(&cfg, &train, &test);
-        assert!(ckpts.iter().all(|c| c[8..12] == version.to_le_bytes()));
+        assert!(ckpts.iter().all(|c| c[8..12] == 8u32.to_le_bytes()));
         let (model, _) = interrupted(&cfg, &train, &test, &stops);
-        assert_eq!(bits(&model), bits(&reference), "{origin}");
-        assert_ne!(bits(&default), bits(&reference), "{origin}");
-        let recorded = &reference.meta.train.as_ref().unwrap()["loss_origin"];
-        assert_eq!(recorded[key], value, "{recorded}");
+        assert_eq!(bits(&model), bits(&reference), "{origin} {distill:?}");
+        assert_ne!(bits(&default), bits(&reference), "{origin} {distill:?}");
+        assert!(!others.contains(&bits(&reference)), "{origin} {distill:?}");
+        others.push(bits(&reference));
+        let rec = reference.meta.train.as_ref().unwrap();
+        if !key.is_empty() {
+            assert_eq!(rec["loss_origin"][key], value, "{rec}");
+        }
+        match &distill {
+            Some(d) => {
+                assert_eq!(rec["distill"]["weight"], d.weight, "{rec}");
+                assert_eq!(rec["distill"]["temperature"], d.temperature, "{rec}");
+                assert_eq!(rec["distill"]["teacher_sha256"].as_str().unwrap().len(), 64);
+            }
+            None => assert!(rec["distill"].is_null(), "{rec}"),
+        }
     }
+}
+
+/// A teacher's logits for `train` (float32, one row per image, 4 outputs): a noisy guess
+/// of the brightest quadrant, written to a temporary folder named after `name`.
+fn write_teacher(train: &Dataset, name: &str) -> PathBuf {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut raw = Vec::new();
+    for &label in &train.labels {
+        for k in 0..4u8 {
+            let x = if k == label { 2.0f32 } else { 0.0 } + rng.gen_range(-1.0f32..1.0);
+            raw.extend(x.to_le_bytes());
+        }
+    }
+    let path = tmp(&format!("teacher-{name}")).join("teacher.npy");
+    std::fs::write(&path, common::npy("<f4", &[train.len(), 4], &raw)).unwrap();
+    path
+}
+
+/// A distilling run refuses to resume with a teacher file whose contents changed, naming it.
+#[test]
+fn a_distilling_run_refuses_a_changed_teacher() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let teacher = write_teacher(&train, "changed");
+    let cfg = TrainConfig {
+        distill: Some(Distill {
+            teacher: teacher.to_string_lossy().into_owned(),
+            teacher_sha256: String::new(),
+            weight: 0.5,
+            temperature: 2.0,
+        }),
+        ..config()
+    };
+    let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
+    let mut last = None;
+    t.run(
+        &Schedule {
+            max_batches: Some(3),
+            ..Schedule::default()
+        },
+        |c| {
+            last = Some(c.clone());
+            Ok(())
+        },
+        |_| {},
+    )
+    .unwrap();
+    let c = last.unwrap();
+    Trainer::resume(c.clone(), &train, Some(&test)).unwrap();
+    let other = write_teacher(&data(200, 9), "changed-other");
+    std::fs::copy(&other, &teacher).unwrap();
+    let e = Trainer::resume(c, &train, Some(&test))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("teacher's logits changed since the run started"),
+        "{e}"
+    );
+    assert!(e.contains("teacher.npy"), "{e}");
 }
 
 #[test]
@@ -891,10 +982,18 @@ fn a_run_without_the_test_set_reads_no_test_file_and_trains_the_same_weights() {
     assert_eq!(m.meta.test_accuracy, None);
     let log = std::fs::read_to_string(d.join("no-test.log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);
+    let mut last = serde_json::Value::Null;
     for line in log.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(e["test_accuracy"].is_null() && e["validation_accuracy"].is_null());
+        last = e;
     }
+    // The gain per layer, in the log and, for the last epoch, in the printed summary.
+    let gain = last["gain"].as_array().unwrap();
+    assert_eq!(gain.len(), 2, "{last}");
+    assert!(gain[0]["fired"].as_u64().unwrap() > 0, "{last}");
+    assert_eq!(no_test["gain"], last["gain"]);
+    assert!(d.join("no-test.gain.svg").is_file());
     // One epoch, then resumed to two without repeating the flag: the checkpoint knows.
     ok(&fs(&without, "1", &["--no-test"], "short"));
     let ckpt = s(&d.join("short.ckpt"));

@@ -15,6 +15,16 @@ validation, Adam with step size 1e-3 and batch 32, the step size times 0.95 afte
 `--augment shift` moves each image by up to 2 pixels each way (as `--shift 2`). The epoch with
 the best validation accuracy is kept and the test set is read once, for it, at the end.
 
+For a diagnostic split, `--train-limit N --validation V` keeps the first N training images
+and holds out the last V of them (as `firstspike train --train-limit N --validation V`), and
+`--no-test` does not read the test set at all. `--save-logits FILE.npy` writes the kept
+epoch's logits (float32, images x 10) for every training image loaded, validation ones
+included, in the training file's order: the teacher of `firstspike train --teacher FILE.npy`
+on the same `--train-limit`:
+
+    python3 tools/relu-cnn-reference.py --data data/fashion-mnist --train-limit 7000 \
+        --validation 2000 --epochs 12 --no-test --save-logits teacher.npy
+
 It shows how much of the gap to the published accuracies is the architecture and how much is
 training first-spike neurons; it is not part of firstspike and no test runs it. It needs
 PyTorch and NumPy (`pip install torch numpy`, about 1 GB); the data is the four IDX files
@@ -28,7 +38,7 @@ import os
 import sys
 import time
 
-TRAIN, VALIDATION = 55_000, 5_000
+VALIDATION = 5_000
 
 
 def read_idx(folder, stem):
@@ -65,6 +75,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lr-decay", type=float, default=0.95, help="step size factor per epoch")
+    ap.add_argument("--train-limit", type=int, help="keep only the first N training images")
+    ap.add_argument("--validation", type=int, default=VALIDATION,
+                    help="hold out the last V training images (after --train-limit)")
+    ap.add_argument("--no-test", action="store_true", help="do not read the test set")
+    ap.add_argument("--save-logits", metavar="FILE.npy",
+                    help="write the kept epoch's logits for every training image loaded")
     args = ap.parse_args()
     try:
         import numpy as np
@@ -89,10 +106,17 @@ def main():
         return x.astype(np.float32) / 255, y.astype(np.int64)
 
     x, y = load("train")
-    x_test, y_test = load("t10k")
-    if len(x) != TRAIN + VALIDATION:
-        sys.exit(f"error: {args.data} has {len(x)} training images, expected {TRAIN + VALIDATION}")
-    x_train, y_train, x_val, y_val = x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:]
+    x_test, y_test = (None, None) if args.no_test else load("t10k")
+    if args.train_limit is not None:
+        if not 0 < args.train_limit <= len(x):
+            sys.exit(f"error: --train-limit {args.train_limit}: {args.data} has {len(x)} training images")
+        x, y = x[: args.train_limit], y[: args.train_limit]
+    if not 0 < args.validation < len(x):
+        sys.exit(f"error: --validation {args.validation} of {len(x)} training images leaves none to train on")
+    n_train = len(x) - args.validation
+    x_train, y_train, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    if args.save_logits and not args.save_logits.endswith(".npy"):
+        sys.exit(f"error: --save-logits {args.save_logits!r}: give a FILE.npy")
 
     net = nn.Sequential(
         nn.Conv2d(1, c1, 5, 2, 2),
@@ -103,7 +127,7 @@ def main():
         nn.Linear(7 * 7 * c2, 10),
     )
     opt = torch.optim.Adam(net.parameters(), 1e-3)
-    decay = torch.optim.lr_scheduler.ExponentialLR(opt, 0.95)
+    decay = torch.optim.lr_scheduler.ExponentialLR(opt, args.lr_decay)
 
     def accuracy(xs, ys):
         net.eval()
@@ -129,8 +153,8 @@ def main():
     for epoch in range(1, args.epochs + 1):
         net.train()
         t0, right = time.time(), 0
-        perm = rng.permutation(TRAIN)
-        for i in range(0, TRAIN, 32):
+        perm = rng.permutation(n_train)
+        for i in range(0, n_train, 32):
             b = perm[i : i + 32]
             xb = augment(x_train[b].copy())
             out = net(torch.from_numpy(np.ascontiguousarray(xb[:, None])))
@@ -142,7 +166,7 @@ def main():
         decay.step()
         v = accuracy(x_val, y_val)
         print(
-            f"epoch {epoch}: train acc {100 * right / TRAIN:.2f} %, "
+            f"epoch {epoch}: train acc {100 * right / n_train:.2f} %, "
             f"validation acc {100 * v:.2f} %, {time.time() - t0:.1f} s",
             flush=True,
         )
@@ -150,11 +174,25 @@ def main():
             best, best_state, best_epoch = v, copy.deepcopy(net.state_dict()), epoch
     net.load_state_dict(best_state)
     n_params = sum(p.numel() for p in net.parameters())
+    test = "not read (--no-test)" if args.no_test else (
+        f"{100 * accuracy(x_test, y_test):.2f} % (read once, that epoch)")
     print(
         f"best validation acc {100 * best:.2f} % at epoch {best_epoch}; "
-        f"test acc (read once, that epoch) {100 * accuracy(x_test, y_test):.2f} %; "
-        f"{n_params} parameters"
+        f"test acc {test}; {n_params} parameters"
     )
+    if args.save_logits:
+        net.eval()
+        with torch.no_grad():
+            logits = np.concatenate([
+                net(torch.from_numpy(x[i : i + 1000, None])).numpy()
+                for i in range(0, len(x), 1000)
+            ]).astype(np.float32)
+        if not np.isfinite(logits).all():
+            sys.exit("error: the logits are not all finite; nothing written")
+        np.save(args.save_logits, logits)
+        right = (logits.argmax(1) == y).mean()
+        print(f"wrote {args.save_logits}: logits {logits.shape} of the epoch-{best_epoch} weights "
+              f"for every training image loaded (argmax accuracy {100 * right:.2f} %)")
 
 
 if __name__ == "__main__":

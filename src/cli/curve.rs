@@ -18,6 +18,11 @@ pub struct CurveArgs {
     /// architecture from the model's PREFIX.json beside the log when it is there].
     #[arg(long)]
     title: Option<String>,
+    /// Also write this picture: the accuracy curve beside the gain of each layer per epoch
+    /// (log10 of S - theta at the crossing: median and 10 % quantile, and the gradient floor),
+    /// as `train` writes it to PREFIX.gain.svg. Needs a log with gain statistics.
+    #[arg(long, value_name = "FILE.svg")]
+    gain: Option<PathBuf>,
     /// Print one JSON object: the picture written and each epoch's accuracies.
     #[arg(long)]
     json: bool,
@@ -33,6 +38,42 @@ pub fn accuracies(logs: &[EpochLog]) -> Vec<plot::EpochAccuracy> {
             validation_accuracy: e.validation_accuracy,
         })
         .collect()
+}
+
+/// The gain statistics of each epoch and layer, as the gain chart draws them.
+pub fn gains(logs: &[EpochLog]) -> Vec<plot::EpochGain> {
+    logs.iter()
+        .flat_map(|e| {
+            e.gain.iter().map(|g| plot::EpochGain {
+                epoch: e.epoch,
+                layer: g.layer,
+                p10: g.quantiles[1],
+                p50: g.quantiles[2],
+                floored: g.floored as f64 / g.fired.max(1) as f64,
+            })
+        })
+        .collect()
+}
+
+/// The accuracy curve beside the gain chart, one picture (see `CurveArgs::gain`).
+pub fn curve_and_gain(title: &str, logs: &[EpochLog], floor: f64) -> String {
+    let gain_title = title.replace(": accuracy per epoch", ": gain per epoch");
+    plot::side_by_side(
+        &plot::accuracy_curve(title, &accuracies(logs)),
+        &plot::gain_chart(&gain_title, &gains(logs), floor),
+    )
+}
+
+/// The gradient floor of the run, from the PREFIX.json beside the log (the default when it
+/// is not there).
+fn run_floor(log: &Path) -> f64 {
+    let name = plot::model_name(log);
+    log.parent()
+        .map(|dir| dir.join(format!("{name}.json")))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["train"]["denom_floor"].as_f64())
+        .unwrap_or(firstspike::grad::DENOM_FLOOR)
 }
 
 /// The epochs of a JSON-lines training log (lines that do not parse are skipped).
@@ -66,9 +107,19 @@ pub fn run(a: CurveArgs) -> Result<()> {
         &a.out,
         plot::accuracy_curve(&title, &accuracies(&logs)).as_bytes(),
     )?;
+    if let Some(g) = &a.gain {
+        if logs.iter().all(|e| e.gain.is_empty()) {
+            return Err(Error::data(&a.log, "no gain statistics in this log (it was written before train measured them); --gain needs a log of this version"));
+        }
+        fsio::write_atomic(
+            g,
+            curve_and_gain(&title, &logs, run_floor(&a.log)).as_bytes(),
+        )?;
+    }
     if a.json {
         super::common::print_json(&serde_json::json!({
             "out": a.out,
+            "gain": a.gain,
             "title": title,
             "epochs": logs.len(),
             "train_accuracy": logs.iter().map(|e| e.train_accuracy).collect::<Vec<_>>(),

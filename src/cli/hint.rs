@@ -43,6 +43,9 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "quantise_bits" => "--quantise-bits",
         "average" => "--average",
         "loss_origin" => "--loss-origin",
+        "distill_weight" => "--distill-weight",
+        "distill_temperature" => "--distill-temperature",
+        "teacher" => "--teacher",
         // robustness
         "trials" => "--trials",
         "jitter" => "--jitter",

@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Train a network with the analytic solver and save PREFIX.bin and PREFIX.json.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Measure a model's accuracy with the analytic solver.
     Eval(eval::EvalArgs),
     /// Simulate a model spike by spike with the discrete-event engine.
@@ -81,7 +81,7 @@ pub fn run() -> ExitCode {
     let res = std::panic::catch_unwind(|| {
         let cli = Cli::parse();
         match cli.cmd {
-            Cmd::Train(a) => ("train", train::run(a)),
+            Cmd::Train(a) => ("train", train::run(*a)),
             Cmd::Eval(a) => ("eval", eval::run(a)),
             Cmd::Demo(a) => ("demo", demo::run(a)),
             Cmd::Curve(a) => ("curve", curve::run(a)),

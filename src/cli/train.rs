@@ -15,7 +15,10 @@ use firstspike::network::Arch;
 use firstspike::plot;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
-use firstspike::train::{Checkpoint, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::train::{
+    Checkpoint, Distill, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer,
+    DISTILL_TEMPERATURE, DISTILL_WEIGHT,
+};
 use firstspike::{fsio, Error, Result};
 use indicatif::ProgressStyle;
 use serde_json::json;
@@ -107,11 +110,24 @@ pub struct TrainArgs {
     engine: Option<EngineKind>,
     #[arg(long, help = with_default("Quantisation-aware training: forward and backward passes with every layer's weights quantised to this many bits (per layer, symmetric), updates to the full-precision weights; the model is saved quantised (0 = off)", dflt().quantise_bits))]
     quantise_bits: Option<u32>,
+    /// Knowledge distillation from a teacher: a .npy file of its logits (float32 or float64),
+    /// one row per training image as loaded (the first --train-limit images, validation ones
+    /// included) in the training files' order, one column per output; e.g. written by
+    /// `tools/relu-cnn-reference.py --save-logits`. The loss becomes (1 - a) CE + a T^2
+    /// KL(softmax(teacher/T) || softmax(student/T)), the student's logits being those the
+    /// first-spike loss uses (-z, or -t/(T tau) for time:T). With --resume, a new path for the
+    /// same file (checked by its sha256) [default: none].
+    #[arg(long, value_name = "FILE.npy")]
+    teacher: Option<PathBuf>,
+    #[arg(long, allow_negative_numbers = true, help = with_default("Weight a in [0, 1] of the distillation term (needs --teacher)", DISTILL_WEIGHT))]
+    distill_weight: Option<f64>,
+    #[arg(long, allow_negative_numbers = true, help = with_default("Temperature T > 0 of the distillation softmaxes (needs --teacher)", DISTILL_TEMPERATURE))]
+    distill_temperature: Option<f64>,
     /// Start from this model's weights (and its architecture, neuron parameters and encoding)
     /// instead of drawn ones: fine-tuning, e.g. with --quantise-bits.
     #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
     init: Option<PathBuf>,
-    /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl and the checkpoint
+    /// Output prefix: writes PREFIX.bin, PREFIX.json, PREFIX.log.jsonl, PREFIX.curve.svg, PREFIX.gain.svg (the accuracy curve beside the gain of each layer) and the checkpoint
     /// PREFIX.ckpt (the one before it kept as PREFIX.ckpt.prev).
     #[arg(long)]
     out: PathBuf,
@@ -244,6 +260,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--engine", a.engine, &mut c.engine);
     ap.set("--average", a.average, &mut c.average);
     ap.set("--quantise-bits", a.quantise_bits, &mut c.quantise_bits);
+    distill_settings(a, &mut c, &mut ap)?;
     if !ap.clashes.is_empty() {
         return Err(Error::setting(
             "resume",
@@ -254,6 +271,64 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
         ));
     }
     Ok(c)
+}
+
+/// `--teacher`, `--distill-weight` and `--distill-temperature` onto `c`: a new run distils
+/// with `--teacher`, and the other two need it; a resumed run keeps its weight and
+/// temperature, and takes a `--teacher` path only if it distils (the file is checked by
+/// content when the trainer loads it).
+fn distill_settings(a: &TrainArgs, c: &mut TrainConfig, ap: &mut Apply) -> Result<()> {
+    let teacher = a.teacher.as_ref().map(|p| p.to_string_lossy().into_owned());
+    match (&mut c.distill, teacher) {
+        (Some(d), t) if ap.strict => {
+            if let Some(t) = t {
+                d.teacher = t;
+            }
+            ap.set("--distill-weight", a.distill_weight, &mut d.weight);
+            ap.set(
+                "--distill-temperature",
+                a.distill_temperature,
+                &mut d.temperature,
+            );
+        }
+        (None, Some(_)) if ap.strict => ap
+            .clashes
+            .push("--teacher, but the checkpoint's run does not distil".into()),
+        (_, Some(t)) => {
+            if t.is_empty() {
+                return Err(Error::setting(
+                    "teacher",
+                    "--teacher needs a file name (FILE.npy)",
+                ));
+            }
+            c.distill = Some(Distill {
+                teacher: t,
+                teacher_sha256: String::new(),
+                weight: a.distill_weight.unwrap_or(DISTILL_WEIGHT),
+                temperature: a.distill_temperature.unwrap_or(DISTILL_TEMPERATURE),
+            });
+        }
+        (_, None) => {
+            if let Some(flag) = [
+                ("--distill-weight", a.distill_weight),
+                ("--distill-temperature", a.distill_temperature),
+            ]
+            .iter()
+            .find_map(|(f, v)| v.map(|_| *f))
+            {
+                if ap.strict {
+                    ap.clashes
+                        .push(format!("{flag}, but the checkpoint's run does not distil"));
+                } else {
+                    return Err(Error::setting(
+                        "teacher",
+                        format!("{flag} sets how to distil from a teacher: give the teacher's logits with --teacher FILE.npy"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--checkpoint-every` as a duration.
@@ -666,8 +741,25 @@ fn epoch_line(e: &EpochLog) -> String {
         (None, Some(t)) => format!("test acc {:.2} %", 100.0 * t),
         (None, None) => "no held-out images".into(),
     };
+    let gain: Vec<String> = e
+        .gain
+        .iter()
+        .map(|g| {
+            format!(
+                "{:.3}/{:.3} ({:.1} % floored)",
+                g.quantiles[1],
+                g.quantiles[2],
+                100.0 * g.floored as f64 / g.fired.max(1) as f64
+            )
+        })
+        .collect();
+    let gain = if gain.is_empty() {
+        String::new()
+    } else {
+        format!(", S - theta p10/p50 per layer {}", gain.join(", "))
+    };
     format!(
-        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}",
+        "epoch {:>3}: loss {:.4}, train acc {:.2} %, {held_out}, {:.1} s, lr {:.2e}, no output spike {}, floored {}, too late {}{gain}",
         e.epoch,
         e.train_loss,
         100.0 * e.train_accuracy,
@@ -688,7 +780,9 @@ fn write_epoch(run: &Run, e: &EpochLog, lines: &mut String) -> Result<()> {
     let logs = super::curve::parse_log(lines);
     let title = plot::curve_title(&plot::model_name(&run.a.out), Some(&run.cfg.arch.sizes()));
     let svg = plot::accuracy_curve(&title, &super::curve::accuracies(&logs));
-    fsio::write_atomic(&with_ext(&run.a.out, "curve.svg"), svg.as_bytes())
+    fsio::write_atomic(&with_ext(&run.a.out, "curve.svg"), svg.as_bytes())?;
+    let both = super::curve::curve_and_gain(&title, &logs, run.cfg.denom_floor);
+    fsio::write_atomic(&with_ext(&run.a.out, "gain.svg"), both.as_bytes())
 }
 
 /// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to
@@ -782,6 +876,8 @@ fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()>
             "best_validation_accuracy": best.map(|b| b.1),
             "best_model": best_bin,
             "seed": cfg.seed,
+            // The last epoch's gain per layer (every epoch's is in the log).
+            "gain": out.log.last().map(|e| &e.gain),
         }));
     } else {
         let held_out = match (&st, best) {

@@ -17,11 +17,13 @@
 
 mod axis;
 mod curve;
+mod gain;
 mod panels;
 mod svg;
 
 pub(crate) use axis::{LinearAxis, LogAxis};
 pub use curve::{accuracy_curve, curve_title, line_chart, model_name, EpochAccuracy, Series};
+pub use gain::{gain_chart, side_by_side, EpochGain};
 pub(crate) use panels::{panel_grid, ErrorSeries, Panel};
 pub(crate) use svg::Svg;
 

@@ -8,6 +8,8 @@
 //! It does not decide when to checkpoint or run anything (see [`super::Trainer::run`]).
 
 use super::adam::AdamState;
+use super::gain::GainHist;
+use super::legacy::CheckpointV7;
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -29,8 +31,16 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// ([`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`]), which older builds resume.
 /// Version 7 added [`LossOrigin::Time`] after it in the same way: a run with the time softmax
 /// is written as version 7, one with a fixed origin as 6, any other as 5, and all three are
-/// read. Files of other versions are refused.
-pub const CHECKPOINT_VERSION: u32 = 7;
+/// read. Version 8 added distillation ([`TrainConfig::distill`]), the gain statistics of
+/// every epoch ([`EpochLog::gain`]) and the workers' counts of the epoch in progress
+/// ([`Checkpoint::gain`]): new fields in the middle of the payload, so every run is written as
+/// version 8; versions 5 to 7 are still read (`super::legacy`), their runs resuming without
+/// distillation and with the gain statistics of the epoch in progress counting only what
+/// comes after the resume. Files of other versions are refused.
+pub const CHECKPOINT_VERSION: u32 = 8;
+/// The checkpoint format before distillation and the gain statistics (see
+/// [`CHECKPOINT_VERSION`]); read, no longer written.
+pub const CHECKPOINT_VERSION_NO_GAIN: u32 = 7;
 /// The checkpoint format before [`LossOrigin::Time`]: the payload of version 7 for runs that
 /// do not use it.
 pub const CHECKPOINT_VERSION_NO_TIME_LOSS: u32 = 6;
@@ -196,6 +206,9 @@ pub struct Checkpoint {
     pub train_seconds: f64,
     /// Seconds of training steps so far in the current epoch.
     pub epoch_seconds: f64,
+    /// Per worker: its counts of `S - theta` over the current epoch (see `train::gain`);
+    /// empty in a checkpoint of version 7 or older.
+    pub(crate) gain: Vec<GainHist>,
 }
 
 fn bad(path: &Path, what: impl Into<String>) -> Error {
@@ -207,7 +220,7 @@ const CHECKPOINT_FORMAT: Format = Format {
     magic: CHECKPOINT_MAGIC,
     name: "a checkpoint",
     version: CHECKPOINT_VERSION,
-    also_reads: ", 6 or 5",
+    also_reads: ", 7, 6 or 5",
     other_version: "resume with the firstspike that wrote it, or start the run again",
 };
 
@@ -237,6 +250,13 @@ impl Checkpoint {
             .fold(EpochTotals::default(), |acc, t| acc.plus(t));
         self.totals = vec![EpochTotals::default(); threads];
         self.totals[0] = sum;
+        if !self.gain.is_empty() {
+            let mut all = GainHist::default();
+            self.gain.iter().for_each(|g| all.merge(g));
+            let layers = self.weights.len();
+            self.gain = vec![GainHist::new(layers); threads];
+            self.gain[0] = all;
+        }
         self.config.threads = threads;
     }
 
@@ -366,6 +386,31 @@ impl Checkpoint {
                 c.threads
             ));
         }
+        let layers = self.weights.len();
+        if !(self.gain.is_empty() || self.gain.len() == c.threads)
+            || self.gain.iter().any(|g| !g.fits(layers))
+        {
+            return Err(format!(
+                "gain counts of {} workers for {} threads and {layers} layers",
+                self.gain.len(),
+                c.threads
+            ));
+        }
+        // Counts are sums of spikes: 2^53 of them would take years. More is corruption (and
+        // would overflow when the workers' counts are merged).
+        for l in 0..layers {
+            let total = self.gain.iter().try_fold(0u64, |acc, g| {
+                g.bins[l].iter().try_fold(acc, |a, &c| a.checked_add(c))
+            });
+            let floored = self
+                .gain
+                .iter()
+                .try_fold(0u64, |acc, g| acc.checked_add(g.floored[l]));
+            match (total, floored) {
+                (Some(t), Some(f)) if t < 1 << 53 && f <= t => {}
+                _ => return Err(format!("layer {l}: gain counts out of range")),
+            }
+        }
         if let Some(t) = self.totals.iter().find(|t| !t.loss.is_finite()) {
             return Err(format!("an epoch loss total of {}", t.loss));
         }
@@ -402,13 +447,17 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The format version this checkpoint is written with: the oldest that can hold its
-    /// run's loss ([`CHECKPOINT_VERSION`] for the time softmax,
-    /// [`CHECKPOINT_VERSION_NO_TIME_LOSS`] for a fixed origin, else
-    /// [`CHECKPOINT_VERSION_NO_FIXED_ORIGIN`]), so that older builds resume what they can.
+    /// The format version this checkpoint is written with: [`CHECKPOINT_VERSION`] (its
+    /// payload differs from every older one's).
     pub fn format_version(&self) -> u32 {
+        CHECKPOINT_VERSION
+    }
+
+    /// The oldest format version that can hold this run's loss origin (a version 5-7 file
+    /// claiming an origin its version did not know is corrupt).
+    fn least_version(&self) -> u32 {
         match self.config.loss_origin {
-            LossOrigin::Time(_) => CHECKPOINT_VERSION,
+            LossOrigin::Time(_) => CHECKPOINT_VERSION_NO_GAIN,
             LossOrigin::At(_) => CHECKPOINT_VERSION_NO_TIME_LOSS,
             LossOrigin::Input | LossOrigin::FirstOutput => CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
         }
@@ -432,13 +481,18 @@ impl Checkpoint {
         };
         let c = match read(CHECKPOINT_VERSION) {
             Err(FrameError::Version(
-                v @ (CHECKPOINT_VERSION_NO_TIME_LOSS | CHECKPOINT_VERSION_NO_FIXED_ORIGIN),
-            )) => read(v),
+                v @ (CHECKPOINT_VERSION_NO_GAIN
+                | CHECKPOINT_VERSION_NO_TIME_LOSS
+                | CHECKPOINT_VERSION_NO_FIXED_ORIGIN),
+            )) => {
+                fileformat::read::<CheckpointV7>(bytes, CHECKPOINT_MAGIC, v, MAX_CHECKPOINT_BYTES)
+                    .map(Checkpoint::from)
+            }
             other => other,
         }
         .map_err(|e| frame_error(path, bytes, e))?;
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("a read header"));
-        if version < c.format_version() {
+        if version < c.least_version() {
             return Err(bad(
                 path,
                 format!(

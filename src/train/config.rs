@@ -81,7 +81,37 @@ pub struct TrainConfig {
     /// over the steps, with this factor beta in (0, 1) (see `train::average`; 0.999 spans
     /// about 1,000 steps). Training itself is unchanged: the same weights take the same steps.
     pub average: f64,
+    /// Knowledge distillation from a teacher's logits (see [`Distill`]); `None` = off.
+    pub distill: Option<Distill>,
 }
+
+/// Knowledge distillation: the loss becomes `(1 - a) CE + a T^2 KL(softmax(u/T) ||
+/// softmax(s/T))`, `u` the teacher's logits for the sample, `s` the student's logits that the
+/// first-spike loss takes its softmax over (see [`crate::loss::distill_loss`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Distill {
+    /// The `.npy` file of the teacher's logits: one row per image of the training data as
+    /// loaded (after any `--train-limit`, validation images included), in file order, one
+    /// column per output; float32 or float64. Read again when a run resumes.
+    pub teacher: String,
+    /// sha256 of the file's bytes (hex), recorded when the run starts and checked when it
+    /// resumes; empty until then.
+    pub teacher_sha256: String,
+    /// Weight `a` in [0, 1] of the distillation term.
+    pub weight: f64,
+    /// Temperature `T` of both softmaxes, in `DISTILL_TEMPERATURES`.
+    pub temperature: f64,
+}
+
+/// Default distillation weight `a` (`firstspike train --distill-weight`, Python `train`'s
+/// `distill_weight`).
+pub const DISTILL_WEIGHT: f64 = 0.5;
+/// Default distillation temperature `T` (`--distill-temperature`, `distill_temperature`).
+pub const DISTILL_TEMPERATURE: f64 = 4.0;
+
+/// Temperatures T of distillation that training accepts (the gradient scales as T, the
+/// softened distributions flatten out above ~100).
+pub const DISTILL_TEMPERATURES: std::ops::RangeInclusive<f64> = 1e-3..=1e3;
 
 impl TrainConfig {
     /// These settings as plain JSON data, the form a model file keeps of how it was trained
@@ -117,6 +147,7 @@ impl Default for TrainConfig {
             quantise_bits: 0,
             validation: 0,
             average: 0.0,
+            distill: None,
         }
     }
 }
@@ -222,6 +253,34 @@ impl TrainConfig {
                 ),
             );
         }
+        if let Some(d) = &self.distill {
+            if !(d.weight.is_finite() && (0.0..=1.0).contains(&d.weight)) {
+                return bad(
+                    "distill_weight",
+                    format!(
+                        "the distillation weight must lie in [0, 1], got {}",
+                        d.weight
+                    ),
+                );
+            }
+            if !DISTILL_TEMPERATURES.contains(&d.temperature) {
+                return bad(
+                    "distill_temperature",
+                    format!(
+                        "the distillation temperature must be > 0 (within {}..={}), got {}",
+                        DISTILL_TEMPERATURES.start(),
+                        DISTILL_TEMPERATURES.end(),
+                        d.temperature
+                    ),
+                );
+            }
+            if d.teacher.is_empty() {
+                return bad(
+                    "teacher",
+                    "distillation needs the path of a teacher file (FILE.npy)".into(),
+                );
+            }
+        }
         self.params
             .validate()
             .map_err(|w| Error::setting("params", w))?;
@@ -235,6 +294,31 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Distillation's weight must lie in [0, 1] and its temperature be positive.
+    #[test]
+    fn distillation_settings_are_checked() {
+        let with = |weight, temperature| TrainConfig {
+            distill: Some(Distill {
+                teacher: "t.npy".into(),
+                teacher_sha256: String::new(),
+                weight,
+                temperature,
+            }),
+            ..TrainConfig::default()
+        };
+        for (a, t) in [(-0.1, 2.0), (1.5, 2.0), (f64::NAN, 2.0)] {
+            let e = with(a, t).validate().unwrap_err().to_string();
+            assert!(e.contains("weight must lie in [0, 1]"), "{a}: {e}");
+        }
+        for t in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let e = with(0.5, t).validate().unwrap_err().to_string();
+            assert!(e.contains("temperature must be > 0"), "{t}: {e}");
+        }
+        for (a, t) in [(0.0, 1.0), (1.0, 4.0), (0.5, 1e-3)] {
+            with(a, t).validate().unwrap();
+        }
+    }
 
     /// A fixed loss origin must be finite and within reach of the spikes, checked here for
     /// every caller (checkpoints and library users, not only the parser).

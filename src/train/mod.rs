@@ -45,15 +45,21 @@ mod average;
 mod checkpoint;
 mod config;
 pub(crate) mod driver;
+pub mod gain;
 mod init;
+mod legacy;
 mod run;
+mod teacher;
 pub mod update;
 
 pub use checkpoint::{
-    Checkpoint, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
+    Checkpoint, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_FIXED_ORIGIN, CHECKPOINT_VERSION_NO_GAIN,
     CHECKPOINT_VERSION_NO_TIME_LOSS,
 };
-pub use config::{TrainConfig, LOSS_TEMPERATURES, MAX_LOSS_ORIGIN};
+pub use config::{
+    Distill, TrainConfig, DISTILL_TEMPERATURE, DISTILL_TEMPERATURES, DISTILL_WEIGHT,
+    LOSS_TEMPERATURES, MAX_LOSS_ORIGIN,
+};
 pub use init::init_model;
 pub use run::{train, TrainOutcome, Trainer};
 pub use run::{EpochLog, Progress, RunEnd, Schedule, Step, MAX_THREADS};

@@ -13,6 +13,8 @@ use super::augment::{draw_flip, draw_shift, flip_rows, shift_image};
 use super::average;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
+use super::gain::{GainHist, LayerGain};
+use super::teacher::{self, Teacher};
 use super::update::{UpdateSettings, Updater};
 use super::{init_model, TrainConfig};
 use crate::analytic::{evaluate, forward, ForwardPass, LayerScratch, Net};
@@ -20,7 +22,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
-use crate::loss::output_loss;
+use crate::loss::{distill_loss, output_loss, DistillTerm};
 use crate::model::Model;
 use crate::network::{quantise, Arch, Layer};
 use crate::parallel::par_each_mut;
@@ -63,6 +65,11 @@ pub struct EpochLog {
     pub floored: u64,
     /// Neurons too late to pass gradient (see `grad::GRAD_TIME_LIMIT`).
     pub too_late: u64,
+    /// Per layer of neurons: the distribution of `S - theta` at the crossing over the
+    /// epoch's training passes, and how many were below the gradient floor (see
+    /// `train::gain`). Empty in logs written before it was measured.
+    #[serde(default)]
+    pub gain: Vec<LayerGain>,
 }
 
 /// Progress reports for the caller (e.g. a progress bar).
@@ -169,6 +176,8 @@ struct Worker {
     /// Neurons that fired in each layer (hidden and output) during the current batch.
     fired: Vec<u64>,
     totals: EpochTotals,
+    /// The epoch's counts of `S - theta` (see `train::gain`).
+    gain: GainHist,
 }
 
 impl Worker {
@@ -185,6 +194,7 @@ impl Worker {
             t_out: vec![0.0; net.n_outputs()],
             fired: vec![0; net.layers.len()],
             totals: EpochTotals::default(),
+            gain: GainHist::new(net.layers.len()),
         }
     }
 
@@ -197,6 +207,7 @@ impl Worker {
         ev: Option<&mut EventSide>,
         cfg: &TrainConfig,
         data: &Dataset,
+        teacher: Option<&Teacher>,
         idx: usize,
         epoch: usize,
         scale: f32,
@@ -250,6 +261,12 @@ impl Worker {
         }
         for (l, f) in self.fired.iter_mut().enumerate() {
             *f += self.pass.fired(l + 1) as u64;
+            self.gain.add(
+                l,
+                &self.pass.times[l + 1],
+                &self.pass.s_minus_theta[l],
+                cfg.denom_floor as f32,
+            );
         }
         let label = data.labels[idx] as usize;
         let tot = &mut self.totals;
@@ -261,13 +278,19 @@ impl Worker {
         for (o, &t) in self.t_out.iter_mut().zip(self.pass.outputs()) {
             *o = t as f64;
         }
-        if let Some(l) = output_loss(
-            &self.t_out,
-            label,
-            cfg.params.tau_syn,
-            cfg.loss_origin,
-            &mut self.dl,
-        ) {
+        let tau = cfg.params.tau_syn;
+        let loss = match (teacher, &cfg.distill) {
+            (Some(t), Some(d)) => {
+                let kd = DistillTerm {
+                    teacher: t.row(idx),
+                    weight: d.weight,
+                    temperature: d.temperature,
+                };
+                distill_loss(&self.t_out, label, tau, cfg.loss_origin, kd, &mut self.dl)
+            }
+            _ => output_loss(&self.t_out, label, tau, cfg.loss_origin, &mut self.dl),
+        };
+        if let Some(l) = loss {
             tot.loss += l;
             tot.loss_n += 1;
             for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
@@ -322,6 +345,8 @@ pub struct Trainer<'d> {
     ev_net: Option<CompiledNet>,
     /// The weights' running average (`TrainConfig::average`), per layer; empty when off.
     average: Vec<Vec<f32>>,
+    /// The teacher's logits, when the run distils (`TrainConfig::distill`).
+    teacher: Option<Teacher>,
 }
 
 /// The model as it is run and saved: with quantisation-aware training, every layer's weights
@@ -454,7 +479,18 @@ impl<'d> Trainer<'d> {
             EngineKind::Analytic => None,
             EngineKind::Event => Some(EventNet::from_model(&model)?.compile()?),
         };
+        let mut cfg = cfg.clone();
+        let teacher = match cfg.distill.as_mut() {
+            None => None,
+            Some(d) => {
+                let (t, sha) = teacher::load(d, train_data, cfg.arch.n_outputs())?;
+                d.teacher_sha256 = sha;
+                Some(t)
+            }
+        };
+        let cfg = &cfg;
         Ok(Trainer {
+            teacher,
             cfg: cfg.clone(),
             train_data,
             test_data,
@@ -560,6 +596,11 @@ impl<'d> Trainer<'d> {
         for (w, tot) in t.workers.iter_mut().zip(c.totals) {
             w.totals = tot;
         }
+        for (w, g) in t.workers.iter_mut().zip(c.gain) {
+            if !g.bins.is_empty() {
+                w.gain = g;
+            }
+        }
         t.epoch = c.epoch;
         t.batch = c.batch;
         t.log = c.log;
@@ -627,6 +668,7 @@ impl<'d> Trainer<'d> {
             order: self.order.iter().map(|&i| i as u32).collect(),
             shuffle_rng: RngState::of(&self.shuffle_rng),
             totals: self.workers.iter().map(|w| w.totals).collect(),
+            gain: self.workers.iter().map(|w| w.gain.clone()).collect(),
             log: self.log.clone(),
             train_seconds: self.train_seconds,
             epoch_seconds: self.epoch_seconds,
@@ -721,6 +763,7 @@ impl<'d> Trainer<'d> {
         let records = &mut self.records[..batch.len()];
         let (net, data) = (&self.net, self.train_data);
         let (ev_net, model) = (&self.ev_net, &self.model);
+        let teacher = self.teacher.as_ref();
         let mut jobs: Vec<_> = self
             .workers
             .iter_mut()
@@ -734,7 +777,7 @@ impl<'d> Trainer<'d> {
                 model,
             });
             for (&idx, rec) in part.iter().zip(recs.iter_mut()) {
-                w.sample(net, ev.as_mut(), cfg, data, idx, epoch, scale, rec);
+                w.sample(net, ev.as_mut(), cfg, data, teacher, idx, epoch, scale, rec);
             }
         });
         batch.chunks(per).count()
@@ -803,9 +846,11 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
 
     fn begin_epoch(&mut self) {
         self.order.shuffle(&mut self.shuffle_rng);
-        self.workers
-            .iter_mut()
-            .for_each(|w| w.totals = EpochTotals::default());
+        let layers = self.net.layers.len();
+        self.workers.iter_mut().for_each(|w| {
+            w.totals = EpochTotals::default();
+            w.gain = GainHist::new(layers);
+        });
     }
 
     fn add_seconds(&mut self, seconds: f64) {
@@ -906,6 +951,14 @@ impl<'r> EpochSteps<dyn FnMut(Progress) + 'r> for Trainer<'_> {
             seconds: secs,
             floored: sum(|t| t.floored),
             too_late: sum(|t| t.too_late),
+            gain: self
+                .workers
+                .iter()
+                .fold(GainHist::default(), |mut acc, w| {
+                    acc.merge(&w.gain);
+                    acc
+                })
+                .summary(),
         };
         progress(Progress::Epoch(&entry));
         self.log.push(entry);

@@ -215,9 +215,20 @@ def test_train_equals_cli_train(tmp_path):
     m_avg = both(["--average", 0.99], average=0.99)
     m_at = both(["--loss-origin", 1.5], loss_origin=1.5)
     m_time = both(["--loss", "time:0.2"], loss_origin="time:0.2")
-    for other in (m_avg, m_at, m_time):
+    # Distillation from a teacher's logits (one row per image, in order).
+    teacher = tmp_path / "teacher.npy"
+    np.save(teacher, np.random.default_rng(0).normal(size=(300, 10)).astype(np.float32))
+    m_kd = both(["--teacher", teacher, "--distill-weight", 0.7, "--distill-temperature", 2],
+                teacher=str(teacher), distill_weight=0.7, distill_temperature=2.0)
+    for other in (m_avg, m_at, m_time, m_kd):
         for a, c in zip(other.weights, m.weights):
             assert not np.array_equal(a, c)
+    kd = m_kd.meta["train"]["distill"]
+    assert (kd["weight"], kd["temperature"], len(kd["teacher_sha256"])) == (0.7, 2.0, 64)
+    assert m.meta["train"]["distill"] is None
+    # Per layer and epoch, the gain: S - theta at the crossing.
+    gain = m_kd.history[0]["gain"]
+    assert [g["layer"] for g in gain] == [1, 2] and all(len(g["quantiles"]) == 5 for g in gain)
     assert m_avg.meta["train"]["average"] == 0.99
     assert m_at.meta["train"]["loss_origin"] == {"At": 1.5}
     assert m_time.meta["train"]["loss_origin"] == {"Time": 0.2}
@@ -258,6 +269,30 @@ def test_train_any_number_of_classes():
     # Default arch: the CLI's hidden layer (800) between the pixels and the classes.
     with pytest.raises(ValueError, match="outputs but the labels have 3 classes"):
         firstspike.train(x3, y3, arch=[784, 20, 2], epochs=1, progress=False)
+
+
+def test_distillation_refuses_bad_teachers_and_settings(tmp_path):
+    x, y = firstspike.mnist_test_slice()
+    x, y = x[:100], y[:100]
+    short, good, nan = tmp_path / "short.npy", tmp_path / "good.npy", tmp_path / "nan.npy"
+    np.save(short, np.zeros((99, 10), np.float32))
+    np.save(good, np.zeros((100, 10)))
+    bad = np.zeros((100, 10))
+    bad[4, 2] = np.nan
+    np.save(nan, bad)
+    run = lambda **kw: firstspike.train(x, y, arch=[784, 10, 10], epochs=1, progress=False, **kw)
+    with pytest.raises(ValueError, match="99 rows of teacher logits for 100 training images"):
+        run(teacher=str(short))
+    with pytest.raises(ValueError, match="teacher logit 2 of row 4 is NaN"):
+        run(teacher=str(nan))
+    with pytest.raises(ValueError, match="distillation weight must lie in"):
+        run(teacher=str(good), distill_weight=1.5)
+    with pytest.raises(ValueError, match="distillation temperature must be > 0"):
+        run(teacher=str(good), distill_temperature=0.0)
+    with pytest.raises(ValueError, match="give the teacher's logits"):
+        run(distill_weight=0.5)
+    with pytest.raises(FileNotFoundError):
+        run(teacher=str(tmp_path / "missing.npy"))
 
 
 def test_ctrl_c_stops_training_with_keyboard_interrupt(tmp_path):

@@ -1,0 +1,290 @@
+//! The checkpoint payload of format versions 5 to 7, before distillation
+//! (`TrainConfig::distill`), the gain statistics (`EpochLog::gain`) and the workers' gain
+//! counts (`Checkpoint::gain`): bincode has no field names, so an older payload is read with
+//! the field list it was written with, then converted. The structures mirror those of version
+//! 7 field for field, in order; they are only read, never written.
+
+use super::adam::AdamState;
+use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
+use super::{EpochLog, TrainConfig};
+use crate::encoding::Encoding;
+use crate::loss::LossOrigin;
+use crate::network::Arch;
+use crate::neuron::NeuronParams;
+use crate::trace::EngineKind;
+use serde::Deserialize;
+
+/// `TrainConfig` of versions 5 to 7.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct TrainConfigV7 {
+    arch: Arch,
+    epochs: usize,
+    batch_size: usize,
+    lr: f64,
+    lr_decay: f64,
+    weight_sum_k: f64,
+    l2: f64,
+    jitter_sd: f64,
+    shift: usize,
+    flip: bool,
+    init_mean: f64,
+    init_sd: f64,
+    denom_floor: f64,
+    clip_norm: f64,
+    loss_origin: LossOrigin,
+    engine: EngineKind,
+    seed: u64,
+    threads: usize,
+    params: NeuronParams,
+    encoding: Encoding,
+    validation: usize,
+    quantise_bits: u32,
+    average: f64,
+}
+
+/// `EpochLog` of versions 5 to 7.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct EpochLogV7 {
+    epoch: usize,
+    train_loss: f64,
+    train_accuracy: f64,
+    test_accuracy: Option<f64>,
+    validation_accuracy: Option<f64>,
+    no_output_spike: usize,
+    lr: f64,
+    seconds: f64,
+    floored: u64,
+    too_late: u64,
+}
+
+/// `Checkpoint` of versions 5 to 7.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct CheckpointV7 {
+    config: TrainConfigV7,
+    dataset: String,
+    data_dir: String,
+    train_data: DataId,
+    test_data: Option<DataId>,
+    epoch: usize,
+    batch: usize,
+    weights: Vec<Vec<f32>>,
+    adam: AdamState,
+    average: Vec<Vec<f32>>,
+    order: Vec<u32>,
+    shuffle_rng: RngState,
+    totals: Vec<EpochTotals>,
+    log: Vec<EpochLogV7>,
+    train_seconds: f64,
+    epoch_seconds: f64,
+}
+
+impl From<TrainConfigV7> for TrainConfig {
+    fn from(c: TrainConfigV7) -> Self {
+        TrainConfig {
+            arch: c.arch,
+            epochs: c.epochs,
+            batch_size: c.batch_size,
+            lr: c.lr,
+            lr_decay: c.lr_decay,
+            weight_sum_k: c.weight_sum_k,
+            l2: c.l2,
+            jitter_sd: c.jitter_sd,
+            shift: c.shift,
+            flip: c.flip,
+            init_mean: c.init_mean,
+            init_sd: c.init_sd,
+            denom_floor: c.denom_floor,
+            clip_norm: c.clip_norm,
+            loss_origin: c.loss_origin,
+            engine: c.engine,
+            seed: c.seed,
+            threads: c.threads,
+            params: c.params,
+            encoding: c.encoding,
+            validation: c.validation,
+            quantise_bits: c.quantise_bits,
+            average: c.average,
+            distill: None,
+        }
+    }
+}
+
+impl From<EpochLogV7> for EpochLog {
+    fn from(e: EpochLogV7) -> Self {
+        EpochLog {
+            epoch: e.epoch,
+            train_loss: e.train_loss,
+            train_accuracy: e.train_accuracy,
+            test_accuracy: e.test_accuracy,
+            validation_accuracy: e.validation_accuracy,
+            no_output_spike: e.no_output_spike,
+            lr: e.lr,
+            seconds: e.seconds,
+            floored: e.floored,
+            too_late: e.too_late,
+            gain: Vec::new(),
+        }
+    }
+}
+
+impl From<CheckpointV7> for Checkpoint {
+    fn from(c: CheckpointV7) -> Self {
+        Checkpoint {
+            config: c.config.into(),
+            log: c.log.into_iter().map(Into::into).collect(),
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
+            gain: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{Schedule, Trainer};
+
+    /// A checkpoint of today as version 7 wrote it (what an older build's file holds).
+    fn as_v7(c: &Checkpoint) -> CheckpointV7 {
+        let c = c.clone();
+        let k = c.config;
+        CheckpointV7 {
+            config: TrainConfigV7 {
+                arch: k.arch,
+                epochs: k.epochs,
+                batch_size: k.batch_size,
+                lr: k.lr,
+                lr_decay: k.lr_decay,
+                weight_sum_k: k.weight_sum_k,
+                l2: k.l2,
+                jitter_sd: k.jitter_sd,
+                shift: k.shift,
+                flip: k.flip,
+                init_mean: k.init_mean,
+                init_sd: k.init_sd,
+                denom_floor: k.denom_floor,
+                clip_norm: k.clip_norm,
+                loss_origin: k.loss_origin,
+                engine: k.engine,
+                seed: k.seed,
+                threads: k.threads,
+                params: k.params,
+                encoding: k.encoding,
+                validation: k.validation,
+                quantise_bits: k.quantise_bits,
+                average: k.average,
+            },
+            log: c
+                .log
+                .into_iter()
+                .map(|e| EpochLogV7 {
+                    epoch: e.epoch,
+                    train_loss: e.train_loss,
+                    train_accuracy: e.train_accuracy,
+                    test_accuracy: e.test_accuracy,
+                    validation_accuracy: e.validation_accuracy,
+                    no_output_spike: e.no_output_spike,
+                    lr: e.lr,
+                    seconds: e.seconds,
+                    floored: e.floored,
+                    too_late: e.too_late,
+                })
+                .collect(),
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
+        }
+    }
+
+    /// Files of versions 5 to 7 are read (their runs had no distillation and no gain counts)
+    /// and resume to the very weights of a run never stopped.
+    #[test]
+    fn older_checkpoints_are_read_and_resume_bit_for_bit() {
+        use crate::data::Dataset;
+        use crate::fileformat;
+        use crate::train::checkpoint::{CHECKPOINT_MAGIC, MAX_CHECKPOINT_BYTES};
+        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
+        let labels = (0..96).map(|k| (k % 3) as u8).collect();
+        let data = Dataset {
+            images,
+            labels,
+            rows: 4,
+            cols: 4,
+        };
+        let cfg = TrainConfig {
+            arch: Arch::dense(&[16, 8, 3]),
+            epochs: 2,
+            batch_size: 16,
+            init_mean: 2.0,
+            loss_origin: LossOrigin::Time(0.2),
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(&cfg, &data, None).unwrap();
+        let mut ckpt = None;
+        let stop = Schedule {
+            max_batches: Some(8),
+            ..Schedule::default()
+        };
+        t.run(
+            &stop,
+            |c| {
+                ckpt = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+        let want = t.finish().model;
+        let ckpt = ckpt.unwrap();
+        assert!(!ckpt.gain.is_empty() && !ckpt.log[0].gain.is_empty());
+        for version in [7u32, 6, 5] {
+            let mut old = as_v7(&ckpt);
+            if version < 7 {
+                old.config.loss_origin = LossOrigin::Input;
+            }
+            let bytes =
+                fileformat::write(CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES, &old).unwrap();
+            let read = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap();
+            assert!(read.gain.is_empty() && read.log.iter().all(|e| e.gain.is_empty()));
+            assert_eq!(read.config.distill, None);
+            assert_eq!(read.weights, ckpt.weights);
+            if version == 7 {
+                let mut t = Trainer::resume(read, &data, None).unwrap();
+                t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+                assert_eq!(t.finish().model.layers, want.layers);
+            }
+        }
+        // A version-6 file cannot hold the time softmax.
+        let bytes =
+            fileformat::write(CHECKPOINT_MAGIC, 6, MAX_CHECKPOINT_BYTES, &as_v7(&ckpt)).unwrap();
+        let e = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap_err();
+        assert!(e.to_string().contains("cannot hold its settings"), "{e}");
+    }
+}
