@@ -33,7 +33,7 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// is written as version 7, one with a fixed origin as 6, any other as 5, and all three are
 /// read. Version 8 added distillation ([`TrainConfig::distill`]), the gain statistics of
 /// every epoch ([`EpochLog::gain`]) and the workers' counts of the epoch in progress
-/// ([`Checkpoint::gain`]): new fields in the middle of the payload, so every run is written as
+/// (`Checkpoint::gain`): new fields in the middle of the payload, so every run is written as
 /// version 8; versions 5 to 7 are still read (`super::legacy`), their runs resuming without
 /// distillation and with the gain statistics of the epoch in progress counting only what
 /// comes after the resume. Files of other versions are refused.
