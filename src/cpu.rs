@@ -9,9 +9,10 @@
 //! `a * b + c` on its own, and the code's explicit `mul_add` is a correctly rounded fused
 //! multiply-add on every path (an instruction with FMA, libm's software `fma` without).
 //!
-//! This module and `analytic/dense_simd.rs` (the dense sweep in AVX-512 intrinsics) hold the
-//! crate's only `unsafe`: calling a `#[target_feature]` function from code compiled without
-//! those features, which is sound once the CPU is known to have them.
+//! This module, `analytic/dense_simd.rs` and `analytic/conv_simd.rs` (the dense and conv
+//! sweeps in AVX-512 intrinsics) hold the crate's only `unsafe`: calling a
+//! `#[target_feature]` function from code compiled without those features, which is sound
+//! once the CPU is known to have them.
 
 #![allow(unsafe_code)]
 

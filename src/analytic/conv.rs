@@ -1,5 +1,9 @@
 //! Forward pass of a convolutional layer in the analytic solver, generic over f32/f64.
 //!
+//! [`conv_forward`] runs the position-major sweep of `conv_lanes.rs` (AVX-512 in
+//! `conv_simd.rs`); the input-major sweep this module describes is its reference
+//! ([`conv_forward_reference`]), which it equals bit for bit.
+//!
 //! A neuron's spike depends only on its own inputs, in arrival order. The layer's inputs are
 //! sorted once by (time, index), as for a dense layer, and swept in that order; each input
 //! spike updates only the neurons it reaches (one run of `c_out` neurons per output

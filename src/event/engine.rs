@@ -4,7 +4,8 @@ use super::network::CompiledNet;
 use super::queue::SpikeQueue;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
-use crate::neuron::{arrival, crossing_time, integrate};
+// `holds`: test (1) below, `A > exp((T - t_ref)/tau) k(T) (S - theta)`.
+use crate::neuron::{arrival, crossing_time, integrate, provably_later as holds};
 use crate::real::Real;
 
 /// How far to run.
@@ -56,9 +57,6 @@ enum Status {
     /// Fired; ignores every later input.
     Fired,
 }
-
-/// Test (1), `A > exp((T - t_ref)/tau) k(T) (S - theta)`: [`provably_later`].
-use crate::neuron::provably_later as holds;
 
 /// `exp((T - t_ref)/tau) k(T)` of test (1), for one `(T, t_ref)` pair; memoised, since every
 /// neuron of a fully connected layer has the same `t_ref`.
