@@ -43,6 +43,8 @@ pub struct LayerScratch<F> {
     pub(super) last: Vec<u32>,
     keys: Vec<u128>,
     keys64: Vec<u64>,
+    /// The second buffer of [`radix_sort`].
+    keys_tmp: Vec<u64>,
     /// The explicit-SIMD dense sweep's inputs in time order, and their times.
     pub(super) steps: Vec<Step<F>>,
     pub(super) times: Vec<StepTimes<F>>,
@@ -113,7 +115,7 @@ fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut V
         let keys = &mut scratch.keys64;
         keys.clear();
         keys.extend(spiking.map(|i| (t_in[i].order_key() << 32) | i as u64));
-        keys.sort_unstable();
+        radix_sort(keys, &mut scratch.keys_tmp);
         order.extend(keys.iter().map(|&k| k as u32));
     } else {
         let keys = &mut scratch.keys;
@@ -121,6 +123,47 @@ fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut V
         keys.extend(spiking.map(|i| (u128::from(t_in[i].order_key()) << 32) | i as u128));
         keys.sort_unstable();
         order.extend(keys.iter().map(|&k| k as u32));
+    }
+}
+
+/// Below this many keys [`radix_sort`] calls the comparison sort (the passes' histograms
+/// cost more than they save).
+const RADIX_MIN: usize = 256;
+
+/// Sorts `keys` ascending (the same result as `sort_unstable`: any correct sort of distinct
+/// keys gives one order), by least-significant-digit radix passes of 8 bits, skipping a pass
+/// whose digit is the same in every key (the high bits of the indices, mostly). `tmp` is
+/// scratch. A layer's input keys are distinct (their low bits are the input's index).
+fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+    if keys.len() < RADIX_MIN {
+        keys.sort_unstable();
+        return;
+    }
+    let mut counts = [[0u32; 256]; 8];
+    for &k in keys.iter() {
+        for (d, c) in counts.iter_mut().enumerate() {
+            c[((k >> (8 * d)) & 0xff) as usize] += 1;
+        }
+    }
+    tmp.clear();
+    tmp.resize(keys.len(), 0);
+    let n = keys.len() as u32;
+    for (d, c) in counts.iter().enumerate() {
+        if c.contains(&n) {
+            continue; // every key has the same digit here
+        }
+        let mut start = [0u32; 256];
+        let mut sum = 0;
+        for (s, &x) in start.iter_mut().zip(c) {
+            *s = sum;
+            sum += x;
+        }
+        for &k in keys.iter() {
+            let b = ((k >> (8 * d)) & 0xff) as usize;
+            tmp[start[b] as usize] = k;
+            start[b] += 1;
+        }
+        std::mem::swap(keys, tmp);
     }
 }
 
@@ -447,7 +490,8 @@ mod tests {
     fn inputs_sort_by_time_then_index() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         for _ in 0..100 {
-            let t: Vec<f64> = (0..rng.gen_range(0..300))
+            // Short lists take the comparison sort, long ones the radix passes.
+            let t: Vec<f64> = (0..rng.gen_range(0..3000))
                 .map(|_| match rng.gen_range(0..6) {
                     0 => f64::INFINITY,
                     1 => 3.0,
