@@ -34,6 +34,7 @@
 //!
 //! [`backward`] chains the two for one sample.
 
+use crate::analytic::TargetTables;
 use crate::network::{Conv, Dense, Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
@@ -70,6 +71,8 @@ pub struct BackScratch<F> {
     delta: Vec<Vec<F>>,
     h: Vec<F>,
     record: SampleGrad<F>,
+    /// The convolutions' input-to-target tables.
+    tables: TargetTables,
 }
 
 /// What the weight gradient of one layer needs from one sample (see the module doc).
@@ -163,7 +166,17 @@ fn grad_record<F: Real>(
             late: F::of(GRAD_TIME_LIMIT),
         };
         let max_c = neuron_terms(net, pass, l, &upper[0], limit, &mut scratch.h, lg, stats);
-        input_terms(net, pass, l, max_c, &scratch.h, lg, &mut lower[l]);
+        let h = &scratch.h;
+        input_terms(
+            net,
+            pass,
+            l,
+            max_c,
+            h,
+            lg,
+            &mut scratch.tables,
+            &mut lower[l],
+        );
     }
 }
 
@@ -235,6 +248,7 @@ fn neuron_terms<F: Real>(
 /// Per input i of layer `l` among the first `max_c` along the order: its position and
 /// `e_i` in the record, and (below the first layer) `d_in[i] = dL/dt_i =
 /// e_i sum_{j: k_i < causal[j]} w_ji h_j`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn input_terms<F: Real>(
     net: &Net<F>,
@@ -243,9 +257,14 @@ fn input_terms<F: Real>(
     max_c: u32,
     h: &[F],
     lg: &mut LayerGrad<F>,
+    tables: &mut TargetTables,
     d_in: &mut Vec<F>,
 ) {
     let n_out = net.layers[l].n_out();
+    let table = match &net.layers[l] {
+        Layer::Conv(conv) if l > 0 => Some(tables.of(conv)),
+        _ => None,
+    };
     let (order, t_in) = (&pass.order[l], &pass.times[l]);
     d_in.clear();
     d_in.resize(t_in.len(), F::zero());
@@ -267,16 +286,14 @@ fn input_terms<F: Real>(
                 masked_dot(&w[i * n_out..(i + 1) * n_out], h, &lg.c, k)
             }
             Layer::Conv(conv) => {
+                // The targets as `for_each_target` lists them, from the layer's table.
                 let co = conv.channels;
                 let mut acc = F::zero();
-                conv.for_each_target(
-                    i,
-                    #[inline(always)]
-                    |tap, j0| {
-                        let row = &conv.w[tap * co..(tap + 1) * co];
-                        acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
-                    },
-                );
+                for &(p, tap) in table.map_or(&[][..], |t| t.targets(i)) {
+                    let (j0, tap) = (p as usize * co, tap as usize);
+                    let row = &conv.w[tap * co..(tap + 1) * co];
+                    acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
+                }
                 acc
             }
         };

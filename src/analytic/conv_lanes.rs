@@ -52,15 +52,38 @@ pub(crate) struct ConvPlan<F> {
     pub(crate) entries: Vec<(u32, u32)>,
     /// Per output position: how many of its slots are used.
     pub(crate) count: Vec<u32>,
-    /// The target tables of the convolutions swept so far (one per geometry).
-    tables: Vec<TargetTable>,
+    /// The target tables of the convolutions swept so far.
+    tables: TargetTables,
+}
+
+/// The [`TargetTable`]s of the geometries met so far (at most `MAX_TABLES`, the oldest
+/// rebuilt when more come).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TargetTables(Vec<TargetTable>);
+
+impl TargetTables {
+    /// The table of `conv`'s geometry, built if new.
+    pub(crate) fn of<F>(&mut self, conv: &Conv<F>) -> &TargetTable {
+        let key = TargetTable::key(conv);
+        let t = match self.0.iter().position(|t| t.key == key) {
+            Some(t) => t,
+            None => {
+                if self.0.len() == MAX_TABLES {
+                    self.0.remove(0);
+                }
+                self.0.push(TargetTable::new(conv));
+                self.0.len() - 1
+            }
+        };
+        &self.0[t]
+    }
 }
 
 /// The targets of every input of one convolution's geometry, `(output position, tap)` in
 /// `for_each_target` order: the divisions of that walk done once per thread and geometry,
 /// not once per input and sample.
 #[derive(Clone, Debug)]
-struct TargetTable {
+pub(crate) struct TargetTable {
     /// The geometry: input map, output channels, kernel, stride, padding.
     key: (Shape, usize, usize, usize, usize),
     /// Input i's targets are `targets[offsets[i]..offsets[i + 1]]`.
@@ -69,6 +92,12 @@ struct TargetTable {
 }
 
 impl TargetTable {
+    /// Input `i`'s targets, `(output position, tap)`, in `for_each_target` order.
+    #[inline(always)]
+    pub(crate) fn targets(&self, i: usize) -> &[(u32, u32)] {
+        &self.targets[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
     fn key<F>(conv: &Conv<F>) -> (Shape, usize, usize, usize, usize) {
         (
             conv.input,
@@ -218,23 +247,10 @@ fn plan_positions<F>(conv: &Conv<F>, order: &[u32], plan: &mut ConvPlan<F>) -> (
     plan.count.clear();
     plan.count.resize(positions, 0);
     plan.entries.resize(positions * stride, (0, 0));
-    let key = TargetTable::key(conv);
-    let t = match plan.tables.iter().position(|t| t.key == key) {
-        Some(t) => t,
-        None => {
-            if plan.tables.len() == MAX_TABLES {
-                plan.tables.remove(0);
-            }
-            plan.tables.push(TargetTable::new(conv));
-            plan.tables.len() - 1
-        }
-    };
-    let table = &plan.tables[t];
+    let table = plan.tables.of(conv);
     let (entries, count) = (&mut plan.entries[..], &mut plan.count[..]);
     for (k, &i) in order.iter().enumerate() {
-        let i = i as usize;
-        let (lo, hi) = (table.offsets[i] as usize, table.offsets[i + 1] as usize);
-        for &(p, tap) in &table.targets[lo..hi] {
+        for &(p, tap) in table.targets(i as usize) {
             let p = p as usize;
             let n = count[p] as usize;
             entries[p * stride + n] = (k as u32, tap);

@@ -22,6 +22,7 @@ mod forward;
 
 pub use crate::network::Net;
 pub use crate::pass::{argmin_finite, ForwardPass};
+pub(crate) use conv_lanes::TargetTables;
 #[doc(hidden)] // an implementation detail of `Real`: the AVX-512 dense sweep
 pub use dense_simd::DenseSimd;
 pub use eval::{evaluate, EvalStats};
