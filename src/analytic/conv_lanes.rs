@@ -31,8 +31,8 @@ use crate::network::{Conv, Shape};
 use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
 use crate::real::Real;
 
-/// Channels per run of the sweep: the lane arrays of `S`, `A` and the weights of a run
-/// (16 f32 per 512-bit vector, 8 f64), which the compiler keeps in registers.
+/// Channels per run of the generic sweep: the length of the lane arrays of `S`, `A` and the
+/// weights (runs of 32 measured slower: their arrays went to the stack).
 const RUN: usize = 16;
 
 /// The per-layer plan of the position-major sweep: one entry per layer input in time order,
@@ -167,8 +167,7 @@ pub(crate) fn sweep_positions<F: Real>(
     // Runs of RUN channels, then the remainder in narrower runs (odd channel counts).
     while c0 < co {
         let width = co - c0;
-        // The AVX-512 kernel where it runs, for whole runs of its width.
-        let simd = conv_simd::RunArgs {
+        let args = RunArgs {
             w: &conv.w,
             co,
             plan,
@@ -178,25 +177,16 @@ pub(crate) fn sweep_positions<F: Real>(
             t_ref_end,
             stride,
         };
-        if conv_simd::run(&simd, positions, c0, &mut out) {
+        // The AVX-512 kernel where it runs, for whole runs of its width.
+        if conv_simd::run(&args, positions, c0, &mut out) {
             c0 += conv_simd::run_width::<F>();
             continue;
         }
-        let ctx = Ctx {
-            conv,
-            plan,
-            theta,
-            tau,
-            t_ref0,
-            t_ref_end,
-            stride,
-        };
         let done = match width {
-            w if w >= RUN => ctx.run::<RUN>(positions, c0, &mut out),
-            w if w >= 16 => ctx.run::<16>(positions, c0, &mut out),
-            w if w >= 8 => ctx.run::<8>(positions, c0, &mut out),
-            w if w >= 4 => ctx.run::<4>(positions, c0, &mut out),
-            _ => ctx.run::<1>(positions, c0, &mut out),
+            w if w >= RUN => args.run::<RUN>(positions, c0, &mut out),
+            w if w >= 8 => args.run::<8>(positions, c0, &mut out),
+            w if w >= 4 => args.run::<4>(positions, c0, &mut out),
+            _ => args.run::<1>(positions, c0, &mut out),
         };
         c0 += done;
     }
@@ -260,20 +250,25 @@ fn plan_positions<F>(conv: &Conv<F>, order: &[u32], plan: &mut ConvPlan<F>) -> (
     (positions, stride)
 }
 
-/// What every run of the sweep reads.
-struct Ctx<'c, F> {
-    conv: &'c Conv<F>,
-    plan: &'c ConvPlan<F>,
-    theta: F,
-    tau: F,
+/// What every run of the sweep reads, generic or AVX-512 (`conv_simd.rs`): the layer's
+/// weights and plan and the neuron's parameters.
+pub(crate) struct RunArgs<'c, F> {
+    /// The kernel, `[ky][kx][c_in][c_out]`.
+    pub(crate) w: &'c [F],
+    /// Output channels.
+    pub(crate) co: usize,
+    pub(crate) plan: &'c ConvPlan<F>,
+    pub(crate) theta: F,
+    pub(crate) tau: F,
     /// The layer's first reference time (its first input's time).
-    t_ref0: F,
+    pub(crate) t_ref0: F,
     /// The layer's reference time after its last rebase.
-    t_ref_end: F,
-    stride: usize,
+    pub(crate) t_ref_end: F,
+    /// Slots per position in `plan.entries`.
+    pub(crate) stride: usize,
 }
 
-impl<F: Real> Ctx<'_, F> {
+impl<F: Real> RunArgs<'_, F> {
     /// Channels `c0..c0 + C` of every position through its own inputs; returns `C`.
     #[inline(always)]
     fn run<const C: usize>(&self, positions: usize, c0: usize, out: &mut ConvOut<'_, F>) -> usize {
@@ -287,8 +282,7 @@ impl<F: Real> Ctx<'_, F> {
     #[inline(always)]
     fn position<const C: usize>(&self, p: usize, c0: usize, out: &mut ConvOut<'_, F>) {
         let (theta, tau, plan) = (self.theta, self.tau, self.plan);
-        let co = self.conv.channels;
-        let w = &self.conv.w[..];
+        let (co, w) = (self.co, self.w);
         let n = plan.count[p] as usize;
         let own = &plan.entries[p * self.stride..p * self.stride + n];
         let mut s = [F::zero(); C];
@@ -317,13 +311,12 @@ impl<F: Real> Ctx<'_, F> {
             if due {
                 let at = Due {
                     t,
-                    ek,
                     t_ref,
                     t_last,
                     causal: last + 1,
                     j0,
                 };
-                let fired = decide(s, a, theta, tau, at, out);
+                let fired = decide(s, a, ek, theta, tau, at, out);
                 for (l, sv) in s.iter_mut().enumerate() {
                     if fired >> l & 1 == 1 {
                         *sv = F::neg_infinity();
@@ -355,24 +348,23 @@ impl<F: Real> Ctx<'_, F> {
         }
         let at = Due {
             t: F::infinity(),
-            ek: F::infinity(),
             t_ref,
             t_last,
             causal: last + 1,
             j0,
         };
-        decide(s, a, theta, tau, at, out);
+        // With ek = +inf no crossing is provably later: every neuron with S > theta fires.
+        decide(s, a, F::infinity(), theta, tau, at, out);
     }
 }
 
-/// Where [`decide`] decides: before an input at `t` (`ek` its bound factor; `+inf` for
-/// both after the last input, when every pending crossing happens), with the sums' origin
+/// Where [`decide_lanes`] decides: before an input at `t` (`+inf` after the last input, when
+/// every pending crossing happens, whatever it computes to), with the sums' origin
 /// `t_ref`, the last integrated input's time `t_last`, the causal bound of a neuron that
 /// fires now, and the first neuron `j0` of the run.
 #[derive(Clone, Copy)]
 pub(crate) struct Due<F> {
     pub(crate) t: F,
-    pub(crate) ek: F,
     pub(crate) t_ref: F,
     pub(crate) t_last: F,
     pub(crate) causal: u32,
@@ -382,8 +374,8 @@ pub(crate) struct Due<F> {
 /// The exact decision of the neurons of a run whose bit is set in `candidates` (sums `s`,
 /// `a` by lane; the candidate test already done): each one whose crossing comes no later
 /// than `at.t` fires (after the last input, `at.t = +inf`: every one), recorded in `out`.
-/// Returns the mask of those that fired. The AVX-512 kernel's decision, where the
-/// candidates come as a compare mask (`at.ek` is not read).
+/// Returns the mask of those that fired. The AVX-512 kernel calls it with a compare mask,
+/// the generic sweep through [`decide`].
 #[cold]
 #[inline(never)]
 pub(crate) fn decide_lanes<F: Real>(
@@ -411,44 +403,39 @@ pub(crate) fn decide_lanes<F: Real>(
     fired
 }
 
-/// The exact decision of a run of `C` neurons with sums `s`, `a`: each one with
-/// `S - theta > 0` whose crossing is not provably later than `at.t` and comes no later
-/// than it fires, recorded in `out`. Returns the mask of those that fired.
+/// The exact decision of a run of `C` neurons with sums `s`, `a`: the candidates (`S -
+/// theta > 0` and a crossing not provably later than the time of `ek`, its bound factor)
+/// go to [`decide_lanes`]. Returns the mask of those that fired.
 ///
 /// Out of line and cold, with the sums passed by value, so that the sweep keeps them in
-/// registers (the `ln` called here would clobber them).
+/// registers where it can (the `ln` called here would clobber them).
 #[cold]
 #[inline(never)]
 fn decide<F: Real, const C: usize>(
     s: [F; C],
     a: [F; C],
+    ek: F,
     theta: F,
     tau: F,
     at: Due<F>,
     out: &mut ConvOut<'_, F>,
 ) -> u64 {
-    let mut fired = 0u64;
-    for l in 0..C {
-        let d = s[l] - theta;
-        if d > F::zero() && !provably_later(a[l], at.ek, d) {
-            let tp = crossing_time(s[l], a[l], theta, at.t_ref, tau, at.t_last);
-            if tp <= at.t {
-                let j = at.j0 + l;
-                out.t_out[j] = tp;
-                out.causal[j] = at.causal;
-                out.s_minus_theta[j] = d;
-                fired |= 1 << l;
-            }
-        }
-    }
-    fired
+    let candidates = s
+        .iter()
+        .zip(&a)
+        .enumerate()
+        .fold(0u64, |m, (l, (&sv, &av))| {
+            let d = sv - theta;
+            m | u64::from((d > F::zero()) && !provably_later(av, ek, d)) << l
+        });
+    decide_lanes(&s, &a, candidates, theta, tau, at, out)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::analytic::conv::{conv_forward, conv_forward_reference};
     use crate::analytic::{LayerRecord, LayerScratch};
-    use crate::network::{Arch, Layer};
+    use crate::network::{Arch, Conv, Layer};
     use crate::real::Real;
     use rand::{Rng, SeedableRng};
 
@@ -462,6 +449,9 @@ mod tests {
         same_outputs::<f64>(31, &[3.0, 3000.0]);
         same_outputs::<f32>(32, &[3.0, 300.0]);
     }
+
+    /// A convolution's forward pass, as both sweeps are called.
+    type Sweep<F> = fn(&Conv<F>, &[F], F, F, &mut LayerScratch<F>, LayerRecord<'_, F>);
 
     fn same_outputs<F: Real>(seed: u64, spans: &[f64]) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -502,24 +492,21 @@ mod tests {
                         .collect();
                     let bits = |v: &[F]| v.iter().map(|x| x.f64().to_bits()).collect::<Vec<_>>();
                     let sc = &mut LayerScratch::default();
-                    let (mut o, mut t, mut c, mut m) = (vec![], vec![], vec![], vec![]);
-                    let rec = LayerRecord {
-                        order: &mut o,
-                        t_out: &mut t,
-                        causal: &mut c,
-                        s_minus_theta: &mut m,
+                    // One sweep into fresh slots: (order, times, causal bounds, S - theta).
+                    let sweep = |f: Sweep<F>, sc: &mut LayerScratch<F>| {
+                        let (mut o, mut t, mut c, mut m) = (vec![], vec![], vec![], vec![]);
+                        let rec = LayerRecord {
+                            order: &mut o,
+                            t_out: &mut t,
+                            causal: &mut c,
+                            s_minus_theta: &mut m,
+                        };
+                        f(conv, &t_in, theta, tau, sc, rec);
+                        (o, bits(&t), c, bits(&m))
                     };
-                    conv_forward(conv, &t_in, theta, tau, sc, rec);
-                    let fast = (o.clone(), bits(&t), c.clone(), bits(&m));
+                    let fast = sweep(conv_forward, sc);
                     rebased += usize::from(!sc.conv_rebases().is_empty());
-                    let rec = LayerRecord {
-                        order: &mut o,
-                        t_out: &mut t,
-                        causal: &mut c,
-                        s_minus_theta: &mut m,
-                    };
-                    conv_forward_reference(conv, &t_in, theta, tau, sc, rec);
-                    let reference = (o, bits(&t), c, bits(&m));
+                    let reference = sweep(conv_forward_reference, sc);
                     assert_eq!(fast, reference, "{arch:?}, span {span}");
                     fired += reference.2.iter().filter(|&&k| k > 0).count();
                     total += reference.2.len();

@@ -16,23 +16,10 @@
 
 #![allow(unsafe_code)]
 
-use super::conv_lanes::{decide_lanes, ConvOut, ConvPlan, Due};
+use super::conv_lanes::{decide_lanes, ConvOut, Due, RunArgs};
 use crate::cpu::Isa;
 use crate::real::Real;
 use std::any::TypeId;
-
-/// What one run of the kernel reads: the layer's plan and parameters (see
-/// [`super::conv_lanes`]).
-pub(crate) struct RunArgs<'c, F> {
-    pub(crate) w: &'c [F],
-    pub(crate) co: usize,
-    pub(crate) plan: &'c ConvPlan<F>,
-    pub(crate) theta: F,
-    pub(crate) tau: F,
-    pub(crate) t_ref0: F,
-    pub(crate) t_ref_end: F,
-    pub(crate) stride: usize,
-}
 
 /// Channels per run of the kernel of `F` (two vectors), 0 when this CPU (or
 /// `FIRSTSPIKE_ISA`) has no kernel.
@@ -158,7 +145,6 @@ macro_rules! position_kernel {
                     let (sc, ac) = spill(s0, s1, a0, a1);
                     let at = Due {
                         t,
-                        ek: theta,
                         t_ref,
                         t_last,
                         causal: last + 1,
@@ -201,7 +187,6 @@ macro_rules! position_kernel {
                 let (sc, ac) = spill(s0, s1, a0, a1);
                 let at = Due {
                     t: <$t>::INFINITY,
-                    ek: theta,
                     t_ref,
                     t_last,
                     causal: last + 1,

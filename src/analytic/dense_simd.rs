@@ -122,16 +122,16 @@ fn plan_steps<F: Real>(
         let (x, rebase) = arrival(t, t_ref, tau);
         // `zx`: this input's z against the previous input's origin, the candidate threshold
         // after the previous input (whose `A` is not rebased yet).
-        let (z, zx, rebase) = match steps.last() {
+        let (z, zx, rebase) = match (steps.last(), rebase) {
             // The first input is the origin.
-            None => (F::one(), F::one(), F::one()),
-            _ if rebase.is_some() => {
+            (None, _) => (F::one(), F::one(), F::one()),
+            (_, Some(f)) => {
                 t_ref = t;
-                (F::one(), x.exp(), rebase.unwrap_or(F::one()))
+                (F::one(), x.exp(), f)
             }
             // A tie: the same exp of the same argument (a tied input cannot rebase).
-            Some(p) if t == t_prev => (p.z, p.z, F::one()),
-            Some(_) => {
+            (Some(p), None) if t == t_prev => (p.z, p.z, F::one()),
+            (Some(_), None) => {
                 let z = x.exp();
                 (z, z, F::one())
             }
