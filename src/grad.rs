@@ -33,8 +33,17 @@
 //!    `dL/dw_ji += e_i a_j - b_j` for every j with `k_i < causal[j]`, vectorised over j.
 //!
 //! [`backward`] chains the two for one sample.
+//!
+//! **Gain control** ([`GainPenalty`], `TrainConfig::gain_band`): with a penalty
+//! `weight phi(d_j) / N_l` on each firing neuron's `d_j = S_j - theta` (`N_l` the neurons of
+//! its layer), whose derivative over a fixed causal set is `dd_j/dw_ji = 1` for i in C_j and
+//! 0 for every input time, the record's `b_j` becomes `s (tau q_j - weight phi'(d_j) / N_l)`
+//! and every neuron that fired is kept in the record (with `a_j = 0` if it has no delta), so
+//! that `add_rows` adds `s weight phi'(d_j) / N_l` to each of its causal weights. The deltas of
+//! the layers below are unchanged. Neurons later than [`GRAD_TIME_LIMIT`] get no penalty.
 
 use crate::analytic::TargetTables;
+use crate::loss::GainPenalty;
 use crate::network::{Conv, Dense, Layer, Net};
 use crate::pass::ForwardPass;
 use crate::real::Real;
@@ -121,6 +130,34 @@ pub fn sample_grad<F: Real>(
     out: &mut SampleGrad<F>,
     stats: &mut BackwardStats,
 ) {
+    sample_grad_with_gain(
+        net,
+        pass,
+        dl_dt_out,
+        denom_floor,
+        scale,
+        None,
+        scratch,
+        out,
+        stats,
+    )
+}
+
+/// [`sample_grad`] with gain control: the record also carries the gradient of
+/// `gain`'s penalty on every firing neuron's `S - theta` (see the module doc and
+/// [`GainPenalty`]), scaled by `scale` like the loss's. `None` is [`sample_grad`], bit for bit.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_grad_with_gain<F: Real>(
+    net: &Net<F>,
+    pass: &ForwardPass<F>,
+    dl_dt_out: &[F],
+    denom_floor: F,
+    scale: F,
+    gain: Option<&GainPenalty>,
+    scratch: &mut BackScratch<F>,
+    out: &mut SampleGrad<F>,
+    stats: &mut BackwardStats,
+) {
     crate::cpu::best(
         #[inline(always)]
         || {
@@ -130,6 +167,7 @@ pub fn sample_grad<F: Real>(
                 dl_dt_out,
                 denom_floor,
                 scale,
+                gain,
                 scratch,
                 out,
                 stats,
@@ -147,6 +185,7 @@ fn grad_record<F: Real>(
     dl_dt_out: &[F],
     denom_floor: F,
     scale: F,
+    gain: Option<&GainPenalty>,
     scratch: &mut BackScratch<F>,
     out: &mut SampleGrad<F>,
     stats: &mut BackwardStats,
@@ -164,6 +203,7 @@ fn grad_record<F: Real>(
             denom_floor,
             scale,
             late: F::of(GRAD_TIME_LIMIT),
+            gain,
         };
         let max_c = neuron_terms(net, pass, l, &upper[0], limit, &mut scratch.h, lg, stats);
         let h = &scratch.h;
@@ -180,12 +220,25 @@ fn grad_record<F: Real>(
     }
 }
 
-/// The guards and scale of [`neuron_terms`].
+/// The guards, scale and gain penalty of [`neuron_terms`].
 #[derive(Clone, Copy)]
-struct LayerLimits<F> {
+struct LayerLimits<'g, F> {
     denom_floor: F,
     scale: F,
     late: F,
+    gain: Option<&'g GainPenalty>,
+}
+
+/// `weight phi'(d) / n` of `gain` at `d` (see [`GainPenalty`]): the penalty's gradient on
+/// each causal weight of a firing neuron of a layer of `n` neurons; 0 inside the band, which
+/// is told without a logarithm.
+#[inline(always)]
+fn gain_push<F: Real>(gain: &GainPenalty, d: F, n: usize) -> F {
+    let d = d.f64();
+    if (gain.low..=gain.high).contains(&d) {
+        return F::zero();
+    }
+    F::of(gain.weight * gain.phi(d).1 / n as f64)
 }
 
 /// Per neuron j of layer `l` with delta `d_out[j]`: `h_j` (into `h`) and the record's `a_j`,
@@ -198,7 +251,7 @@ fn neuron_terms<F: Real>(
     pass: &ForwardPass<F>,
     l: usize,
     d_out: &[F],
-    lim: LayerLimits<F>,
+    lim: LayerLimits<'_, F>,
     h: &mut Vec<F>,
     lg: &mut LayerGrad<F>,
     stats: &mut BackwardStats,
@@ -224,9 +277,21 @@ fn neuron_terms<F: Real>(
     for j in 0..n_out {
         let cj = pass.causal[l][j];
         let late = (t_out[j] - t_ref) / tau;
-        let silent = cj == 0 || d_out[j] == F::zero() || !t_out[j].is_finite();
+        let fired = cj != 0 && t_out[j].is_finite();
+        let silent = !fired || d_out[j] == F::zero();
+        // Gain control: the penalty's gradient on each causal weight of a firing neuron.
+        let push = match lim.gain {
+            Some(g) if fired && !(late > lim.late) => gain_push(g, pass.s_minus_theta[l][j], n_out),
+            _ => F::zero(),
+        };
         if silent || late > lim.late {
             stats.too_late += u64::from(!silent);
+            if push != F::zero() {
+                // No delta: the penalty alone (a_j = 0, h_j = 0).
+                lg.b[j] = -(lim.scale * push);
+                lg.c[j] = cj;
+                max_c = max_c.max(cj);
+            }
             continue;
         }
         let smt = pass.s_minus_theta[l][j];
@@ -239,6 +304,9 @@ fn neuron_terms<F: Real>(
         // a_j and b_j carry tau and the scale.
         lg.a[j] = lim.scale * tau * hj;
         lg.b[j] = lim.scale * tau * qj;
+        if push != F::zero() {
+            lg.b[j] = lg.b[j] - lim.scale * push;
+        }
         lg.c[j] = cj;
         max_c = max_c.max(cj);
     }
@@ -487,13 +555,39 @@ pub fn backward<F: Real>(
     scratch: &mut BackScratch<F>,
     stats: &mut BackwardStats,
 ) {
+    backward_with_gain(
+        net,
+        pass,
+        dl_dt_out,
+        grads,
+        denom_floor,
+        None,
+        scratch,
+        stats,
+    )
+}
+
+/// [`backward`] with gain control: also accumulates the gradient of `gain`'s penalty
+/// ([`GainPenalty::of_pass`] of this pass) into `grads` (see [`sample_grad_with_gain`]).
+#[allow(clippy::too_many_arguments)]
+pub fn backward_with_gain<F: Real>(
+    net: &Net<F>,
+    pass: &ForwardPass<F>,
+    dl_dt_out: &[F],
+    grads: &mut [Vec<F>],
+    denom_floor: F,
+    gain: Option<&GainPenalty>,
+    scratch: &mut BackScratch<F>,
+    stats: &mut BackwardStats,
+) {
     let mut rec = std::mem::take(&mut scratch.record);
-    sample_grad(
+    sample_grad_with_gain(
         net,
         pass,
         dl_dt_out,
         denom_floor,
         F::one(),
+        gain,
         scratch,
         &mut rec,
         stats,

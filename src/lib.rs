@@ -153,6 +153,7 @@ pub mod network;
 pub mod neuron;
 pub mod nir;
 pub mod npy;
+pub mod npz;
 pub(crate) mod parallel;
 pub(crate) mod pass;
 pub mod plot;

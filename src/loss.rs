@@ -299,6 +299,84 @@ fn time_softmax_loss(t_out: &[f64], target: usize, m: f64, temp: f64, dl_dt: &mu
     (t_out[target] - m) / temp + sum.ln()
 }
 
+/// Gain control: a penalty that holds each neuron's `d = S - theta` at its crossing (its gain
+/// is `1/d`, see `crate::train::gain`) inside a band `[low, high]`, in log space.
+///
+/// Per firing neuron (potentials in the unit of theta, like `d` and the gradient floor):
+///
+/// ```text
+/// phi(d) = (ln low - ln d)^2     for knee <= d < low
+///        = 0                     for low <= d <= high
+///        = (ln d - ln high)^2    for d > high
+///        = phi(knee) + phi'(knee) (d - knee)     for d < knee
+/// ```
+///
+/// with `knee` the training's gradient floor (`TrainConfig::denom_floor`, < low): below it
+/// the penalty goes on as its tangent line, so that its slope, `-2 ln(low/knee)/knee` there,
+/// stays bounded for a neuron that barely crosses threshold (the log's slope `2 ln(low/d)/d`
+/// grows without bound as d -> 0). `phi` is continuously differentiable and its slope
+/// `phi'(d)` (per unit of potential) is exact everywhere: it is what the gradient uses.
+///
+/// The training term is `L_gain = weight sum_l (1/N_l) sum_{j in layer l, fired} phi(d_j)`
+/// per sample (`N_l` the layer's neurons, silent ones counting 0): the mean penalty of each
+/// layer, summed over the layers, times `weight`. Over a fixed causal set C_j,
+/// `d_j = sum_{i in C_j} w_ji - theta` does not depend on the input times, so
+/// `dL_gain/dw_ji = weight phi'(d_j) / N_l` for every `i` in C_j, and nothing flows to the
+/// layers below (see `crate::grad`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GainPenalty {
+    /// Lower edge of the band (potential units), > `knee`.
+    pub low: f64,
+    /// Upper edge of the band (potential units), > `low`.
+    pub high: f64,
+    /// Where the log penalty gives way to its tangent line: the gradient floor.
+    pub knee: f64,
+    /// The penalty's weight (per layer mean, dimensionless: the loss is in nats).
+    pub weight: f64,
+}
+
+impl GainPenalty {
+    /// `(phi(d), phi'(d))` of one neuron (see the type's description); `phi'` per unit of
+    /// potential.
+    pub fn phi(&self, d: f64) -> (f64, f64) {
+        if d < self.knee {
+            let (v, s) = self.log_phi(self.knee);
+            return (v + s * (d - self.knee), s);
+        }
+        self.log_phi(d)
+    }
+
+    /// The log part, for `d >= knee > 0`.
+    fn log_phi(&self, d: f64) -> (f64, f64) {
+        if d < self.low {
+            let u = (self.low / d).ln();
+            (u * u, -2.0 * u / d)
+        } else if d > self.high {
+            let u = (d / self.high).ln();
+            (u * u, 2.0 * u / d)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    /// The penalty of one sample's forward record: `weight sum_l mean_j phi(d_j)` over the
+    /// neurons that fired (`times[l + 1]` finite), `s_minus_theta[l]` their `d`.
+    pub fn of_pass<F: crate::real::Real>(&self, pass: &crate::pass::ForwardPass<F>) -> f64 {
+        let mut total = 0.0;
+        for (l, smt) in pass.s_minus_theta.iter().enumerate() {
+            let t = &pass.times[l + 1];
+            let sum: f64 = t
+                .iter()
+                .zip(smt)
+                .filter(|(t, _)| t.is_finite())
+                .map(|(_, &d)| self.phi(d.f64()).0)
+                .sum();
+            total += sum / smt.len().max(1) as f64;
+        }
+        self.weight * total
+    }
+}
+
 /// Weight-sum cost of one layer, `K sum_j max(0, theta - sum_i w_ji)`, which keeps every
 /// neuron's total input weight above threshold so that it can fire; plus an L2 term
 /// `(lambda/2) sum w^2`. Adds its gradient to `grad` (same input-major layout as `w`) and
@@ -635,5 +713,43 @@ mod tests {
         let c = weight_costs(&w, 2, 2, 1.0, 100.0, 0.0, &mut g);
         assert!((c - 80.0).abs() < 1e-4);
         assert_eq!(g, [-100.0, 0.0, -100.0, 0.0]);
+    }
+
+    /// The gain penalty's pieces join smoothly (value and slope continuous at the knee and at
+    /// both edges of the band), its slope is the derivative of its value (central
+    /// differences in every piece), and it is zero inside the band, positive outside.
+    #[test]
+    fn gain_penalty_is_smooth_and_its_slope_is_its_derivative() {
+        let g = GainPenalty {
+            low: 0.1,
+            high: 10.0,
+            knee: 0.01,
+            weight: 1.0,
+        };
+        for x in [g.knee, g.low, g.high] {
+            let (a, sa) = g.phi(x * (1.0 - 1e-9));
+            let (b, sb) = g.phi(x * (1.0 + 1e-9));
+            assert!(
+                (a - b).abs() < 1e-6 && (sa - sb).abs() < 1e-5 * (1.0 + sa.abs()),
+                "{x}"
+            );
+        }
+        for d in [
+            -0.5f64, 0.0, 1e-4, 0.005, 0.02, 0.05, 0.0999, 0.5, 3.0, 10.5, 40.0,
+        ] {
+            let h = 1e-7 * (1.0 + d.abs());
+            let fd = (g.phi(d + h).0 - g.phi(d - h).0) / (2.0 * h);
+            let (v, s) = g.phi(d);
+            assert!(
+                (fd - s).abs() <= 1e-5 * (1.0 + s.abs()),
+                "d {d}: {fd} vs {s}"
+            );
+            let inside = (g.low..=g.high).contains(&d);
+            assert_eq!(v == 0.0, inside, "d {d}: {v}");
+            assert!(v >= 0.0);
+        }
+        // Below the knee, a straight line whose slope is the log penalty's at the knee.
+        let (_, s) = g.phi(1e-6);
+        assert!((s + 2.0 * (g.low / g.knee).ln() / g.knee).abs() < 1e-9);
     }
 }

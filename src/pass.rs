@@ -30,6 +30,12 @@ impl<F: Real> ForwardPass<F> {
         self.times.last().map_or(&[], |v| v.as_slice())
     }
 
+    /// Spike times of layer `l` (0 = the inputs, `l` = layer `l - 1`'s neurons), `+inf` for
+    /// no spike; units of tau_syn.
+    pub fn times_of(&self, l: usize) -> &[F] {
+        &self.times[l]
+    }
+
     /// The decision: the output neuron that fired first (ties: lowest index), `None` if no
     /// output fired.
     pub fn decision(&self) -> Option<usize> {

@@ -19,8 +19,8 @@ use crate::nir;
 use crate::simulate::run_summary_json;
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
 use crate::train::{
-    Distill, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer, DISTILL_TEMPERATURE,
-    DISTILL_WEIGHT,
+    Distill, EpochLog, GainBand, Progress, ReluStart, RunEnd, ScaleRule, Schedule, TrainConfig,
+    Trainer, DISTILL_TEMPERATURE, DISTILL_WEIGHT, GAIN_WEIGHT, RELU_IMAGES,
 };
 use crate::{evaluate, forward, mnist_test_slice, Error, ForwardPass, Model, Net, NO_PROGRESS};
 use clap::ValueEnum;
@@ -887,6 +887,8 @@ fn count_setting(name: &'static str, v: i64) -> PyResult<usize> {
 /// keyword arguments over them.
 fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResult<()> {
     let (mut teacher, mut weight, mut temperature) = (None, None, None);
+    let (mut band, mut gain_weight) = (None, None);
+    let (mut relu, mut relu_scale, mut relu_images) = (None, None, None);
     for (k, v) in settings.iter() {
         let key: String = k.extract()?;
         let f = || -> PyResult<f64> { v.extract::<f64>() };
@@ -908,6 +910,27 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             "teacher" => teacher = Some(v.extract::<std::path::PathBuf>()?),
             "distill_weight" => weight = Some(f()?),
             "distill_temperature" => temperature = Some(f()?),
+            "gain_band" => {
+                // (low, high), or "low:high" as the command line spells it.
+                let pair = match v.extract::<String>() {
+                    Ok(s) => s.split_once(':').and_then(|(a, b)| {
+                        Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?))
+                    }),
+                    Err(_) => v.extract::<(f64, f64)>().ok(),
+                };
+                band = Some(pair.ok_or_else(|| {
+                    value_err("gain_band must be two potentials (low, high) in units of theta, e.g. (0.1, 10) or \"0.1:10\"")
+                })?)
+            }
+            "gain_weight" => gain_weight = Some(f()?),
+            "init_from_relu" => relu = Some(v.extract::<std::path::PathBuf>()?),
+            "relu_scale" => {
+                let s = name()?;
+                relu_scale = Some(ScaleRule::from_str(&s, true).map_err(|_| {
+                    value_err(format!("relu_scale must be \"search\" or \"norm\", got {s:?}"))
+                })?)
+            }
+            "relu_images" => relu_images = Some(count_setting("relu_images", v.extract()?)?),
             "tau_syn" => cfg.params.tau_syn = f()?,
             "theta" => cfg.params.theta = f()?,
             "t_max" => cfg.encoding.t_max = f()?,
@@ -950,7 +973,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
-                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below, teacher, distill_weight, distill_temperature"
+                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below, teacher, distill_weight, distill_temperature, gain_band, gain_weight, init_from_relu, relu_scale, relu_images"
                 )))
             }
         }
@@ -968,6 +991,45 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             return Err(py_err(Error::setting(
                 "teacher",
                 "distill_weight and distill_temperature set how to distil from a teacher: give the teacher's logits with teacher=\"FILE.npy\"",
+            )))
+        }
+        None => {}
+    }
+    match band {
+        Some((low, high)) => {
+            cfg.gain_band = Some(GainBand {
+                low,
+                high,
+                weight: gain_weight.unwrap_or(GAIN_WEIGHT),
+            })
+        }
+        None if gain_weight.is_some() => {
+            return Err(py_err(Error::setting(
+                "gain_band",
+                "gain_weight sets the weight of the gain penalty: give its band with gain_band=(low, high)",
+            )))
+        }
+        None => {}
+    }
+    match relu {
+        Some(f) => {
+            cfg.relu_start = Some(ReluStart {
+                file: f.to_string_lossy().into_owned(),
+                sha256: String::new(),
+                rule: relu_scale.unwrap_or(ScaleRule::Search),
+                images: relu_images.unwrap_or(RELU_IMAGES),
+                scales: Vec::new(),
+                agreement: 0.0,
+                relu_accuracy: 0.0,
+                mapped_accuracy: 0.0,
+                mapped_validation_accuracy: None,
+                largest_bias_dropped: 0.0,
+            })
+        }
+        None if relu_scale.is_some() || relu_images.is_some() => {
+            return Err(py_err(Error::setting(
+                "init_from_relu",
+                "relu_scale and relu_images set how to start from the ReLU twin: give its weights with init_from_relu=\"FILE.npz\"",
             )))
         }
         None => {}
@@ -1000,7 +1062,8 @@ struct Interrupt {
 ///   settings: batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean,
 ///     init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn,
 ///     theta, encoding ("linear"/"zlinear"), t_max, silent_below, teacher, distill_weight,
-///     distill_temperature — the TrainConfig fields;
+///     distill_temperature, gain_band, gain_weight, init_from_relu, relu_scale, relu_images
+///     — the TrainConfig fields;
 ///     loss_origin is "input", "first-output", a number (a fixed origin, tau_syn units) or
 ///     "time:T" (a softmax over the spike times, temperature T tau_syn).
 ///   teacher, distill_weight, distill_temperature: knowledge distillation, as the CLI's
@@ -1008,6 +1071,14 @@ struct Interrupt {
 ///     column per output), --distill-weight a (default 0.5) and --distill-temperature T
 ///     (default 4): the loss becomes (1 - a) CE + a T^2 KL(softmax(teacher/T) ||
 ///     softmax(student/T)).
+///   gain_band, gain_weight: gain control, as the CLI's --gain-band LOW:HIGH (a pair
+///     (low, high) or the string "low:high", potentials in units of theta, low above
+///     denom_floor) and --gain-weight (default 0.1): a penalty on log(S - theta) outside the
+///     band for every neuron that fires, added to the loss (model.meta["train"]["gain_band"]).
+///   init_from_relu, relu_scale, relu_images: start from the ReLU twin's weights, as the
+///     CLI's --init-from-relu FILE.npz, --relu-scale ("search" or "norm") and --relu-images
+///     N (default 1000; the first N samples of x, never validation ones); the mapping's
+///     scales, agreement and accuracies are in model.meta["train"]["relu_start"].
 ///
 /// Ctrl-C stops after the current batch and raises KeyboardInterrupt. ValueError for bad
 /// arrays or settings (with the library's message), RuntimeError if training diverges.

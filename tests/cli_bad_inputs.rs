@@ -151,11 +151,14 @@ fn bad_inputs_table() {
     let mut avg = ck.clone();
     avg.config.average = 0.999;
     std::fs::write(d.join("avg.ckpt"), avg.to_bytes()).unwrap();
-    // Every checkpoint is written as version 8; its bytes headed with an older version (whose
+    // Every checkpoint is written as version 9; its bytes headed with version 7 (whose
     // payload lacks distillation and the gain counts) do not parse as that version's.
     let mut old = cbytes.clone();
     old[8..12].copy_from_slice(&7u32.to_le_bytes());
     std::fs::write(d.join("v8as7.ckpt"), &old).unwrap();
+    // ... nor with version 8 (whose payload lacks gain control and the ReLU start).
+    old[8..12].copy_from_slice(&8u32.to_le_bytes());
+    std::fs::write(d.join("v9as8.ckpt"), &old).unwrap();
     // Teachers' logits for `data` (20 images, 10 outputs) that do not fit, or are not numbers.
     let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut nan_logits = vec![0.5f32; 200];
@@ -188,6 +191,92 @@ fn bad_inputs_table() {
         .map(|x| x.to_string())
         .collect();
         v.extend(["--teacher".to_string(), path(&d.join(file))]);
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v.extend(["--out".to_string(), path(&d.join("m"))]);
+        v
+    };
+    // ReLU twins of the 16-4-10 net (PyTorch layouts): sound, and wrong in one way each.
+    let twin = |name: &str, members: &[(&str, Vec<u8>)]| {
+        std::fs::write(d.join(name), common::npz(members)).unwrap();
+    };
+    let w0 = || common::npy("<f4", &[4, 16], &f32s(&[0.1; 64]));
+    let w1 = || common::npy("<f4", &[10, 4], &f32s(&[0.5; 40]));
+    let mut nan_w = vec![0.5f32; 40];
+    nan_w[13] = f32::NAN;
+    twin(
+        "twin-good.npz",
+        &[("layer0.weight", w0()), ("layer1.weight", w1())],
+    );
+    twin(
+        "twin-shape.npz",
+        &[
+            (
+                "layer0.weight",
+                common::npy("<f4", &[16, 4], &f32s(&[0.1; 64])),
+            ),
+            ("layer1.weight", w1()),
+        ],
+    );
+    twin("twin-missing.npz", &[("layer0.weight", w0())]);
+    twin(
+        "twin-nan.npz",
+        &[
+            ("layer0.weight", w0()),
+            ("layer1.weight", common::npy("<f4", &[10, 4], &f32s(&nan_w))),
+        ],
+    );
+    twin(
+        "twin-extra.npz",
+        &[
+            ("layer0.weight", w0()),
+            ("layer1.weight", w1()),
+            ("layer2.weight", w1()),
+        ],
+    );
+    // Logits the twin does not compute (its are 0.1 * 16 * 128/255 * 4 * 0.5 ~ 1.606 each).
+    twin(
+        "twin-check.npz",
+        &[
+            ("layer0.weight", w0()),
+            ("layer1.weight", w1()),
+            (
+                "check.logits",
+                common::npy("<f4", &[2, 10], &f32s(&[3.0; 20])),
+            ),
+        ],
+    );
+    std::fs::write(d.join("twin-text.npz"), b"not a zip archive").unwrap();
+    let relu = |file: &str, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            "--data",
+            &path(&data),
+            "--arch",
+            "16-4-10",
+            "--epochs",
+            "1",
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        v.extend(["--init-from-relu".to_string(), path(&d.join(file))]);
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v.extend(["--out".to_string(), path(&d.join("m"))]);
+        v
+    };
+    let gain = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            "--data",
+            &path(&data),
+            "--arch",
+            "16-4-10",
+            "--epochs",
+            "1",
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
         v.extend(extra.iter().map(|x| x.to_string()));
         v.extend(["--out".to_string(), path(&d.join("m"))]);
         v
@@ -287,7 +376,8 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&good_bin), "--out".into(), s(&d.join("m"))], 1, "this is a model file, not a checkpoint"),
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
         (vec!["train".into(), "--resume".into(), s(&d.join("v8as7.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 8, 7, 6 or 5"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("v9as8.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 9, 8, 7, 6 or 5"),
         (teach("rows.npy", &[]), 1, "19 rows of teacher logits for 20 training images"),
         (teach("classes.npy", &[]), 1, "3 teacher logits per image for a network of 10 outputs"),
         (teach("flat.npy", &[]), 1, "the teacher's logits have shape (200,), expected (images, classes) = (20, 10)"),
@@ -301,6 +391,27 @@ fn bad_inputs_table() {
         (teach("good.npy", &["--distill-temperature=-2"]), 2, "the distillation temperature must be > 0"),
         (vec!["train".into(), "--data".into(), s(&data), "--arch".into(), "16-4-10".into(), "--distill-weight".into(), "0.5".into(), "--out".into(), s(&d.join("m"))], 2, "--distill-weight sets how to distil from a teacher: give the teacher's logits with --teacher FILE.npy"),
         (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--teacher".into(), s(&d.join("good.npy")), "--out".into(), s(&d.join("m"))], 2, "--teacher, but the checkpoint's run does not distil"),
+        (gain(&["--gain-band", "0.005:10"]), 2, "the gain band's lower edge must be a finite potential above the gradient floor denom_floor (0.01), got 0.005: below the floor the penalty is a straight line (--gain-band)"),
+        (gain(&["--gain-band", "0.2:0.1"]), 2, "the gain band's upper edge must be finite and above its lower edge 0.2, got 0.1 (--gain-band)"),
+        (gain(&["--gain-band", "0.1:inf"]), 2, "the gain band's upper edge must be finite"),
+        (gain(&["--gain-band", "0.1"]), 2, "expected two potentials LOW:HIGH in units of theta (e.g. 0.1:10), got \"0.1\""),
+        (gain(&["--gain-band", "0.1:10", "--gain-weight", "0"]), 2, "the gain penalty's weight must be a finite number > 0, got 0 (--gain-weight)"),
+        (gain(&["--gain-band", "0.1:10", "--gain-weight=-1"]), 2, "the gain penalty's weight must be a finite number > 0, got -1"),
+        (gain(&["--gain-weight", "1"]), 2, "--gain-weight sets the weight of the gain penalty: give its band with --gain-band LOW:HIGH (e.g. 0.1:10)"),
+        (gain(&["--gain-band", "0.1:10", "--denom-floor", "0.2"]), 2, "above the gradient floor denom_floor (0.2), got 0.1"),
+        (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--data".into(), s(&data), "--gain-band".into(), "0.1:10".into(), "--out".into(), s(&d.join("m"))], 2, "--gain-band, but the checkpoint's run has no gain control"),
+        (relu("twin-missing.npz", &[]), 1, "no array 'layer1.weight' (the dense layer 1, shape (10, 4))"),
+        (relu("twin-shape.npz", &[]), 1, "array 'layer0.weight' has shape (16, 4), expected (4, 16) for the run's network"),
+        (relu("twin-nan.npz", &[]), 1, "array 'layer1.weight': element 13 is NaN; every number must be finite"),
+        (relu("twin-extra.npz", &[]), 1, "array 'layer2.weight' is not one of the twin's: layer0.weight .. layer1.weight, their .bias, check.logits"),
+        (relu("twin-check.npz", &[]), 1, "the twin's logit 0 of training image 0 comes out 1.606275 here but 3.000000 in check.logits: the weights' layout, strides or padding are not the run's (16-4-10)"),
+        (relu("twin-text.npz", &[]), 1, "not an .npz file"),
+        (relu("twin-none.npz", &[]), 1, "twin-none.npz"),
+        (relu("twin-good.npz", &["--relu-images", "0"]), 2, "the ReLU start needs at least 1 training image to choose its scales on (--relu-images)"),
+        (relu("twin-good.npz", &["--relu-scale", "guess"]), 2, "invalid value 'guess' for '--relu-scale"),
+        (relu("twin-good.npz", &["--init", &s(&good_bin)]), 2, "cannot be used with"),
+        (gain(&["--relu-images", "10"]), 2, "--init-from-relu"),
+        (vec!["train".into(), "--resume".into(), s(&good_ckpt), "--init-from-relu".into(), s(&d.join("twin-good.npz")), "--out".into(), s(&d.join("m"))], 2, "cannot be used with"),
         (vec!["train".into(), "--resume".into(), s(&d.join("nan.ckpt")), "--out".into(), s(&d.join("m"))], 1, "layer 0: weights 5 is NaN"),
         (vec!["train".into(), "--resume".into(), s(&d.join("perm.ckpt")), "--out".into(), s(&d.join("m"))], 1, "not a permutation"),
         (vec!["train".into(), "--resume".into(), s(&d.join("avg.ckpt")), "--out".into(), s(&d.join("m"))], 1, "0 layers of weight averages for architecture 16-4-10"),

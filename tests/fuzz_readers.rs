@@ -463,6 +463,26 @@ fn nir_reader_survives_mutations() {
     report(&f, &[]);
 }
 
+/// The `.npz` reader (the ReLU twin's weights, `train --init-from-relu`) on archives NumPy
+/// wrote, stored and deflated.
+#[test]
+fn npz_reader_survives_mutations() {
+    for (k, f) in ["numpy-savez.npz", "numpy-savez-compressed.npz"]
+        .iter()
+        .enumerate()
+    {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/npz")
+            .join(f);
+        let b = std::fs::read(path).unwrap();
+        assert!(firstspike::npz::Npz::parse(&b).is_ok());
+        let f = fuzz(f, 10 + k as u64, &b, &[], ALLOC_LIMIT, |x| {
+            firstspike::npz::Npz::parse(x).map_or(Ok(()), |_| Ok(()))
+        });
+        report(&f, &[]);
+    }
+}
+
 #[test]
 fn the_valid_files_are_read_back() {
     let (img, lab) = to_idx_bytes(&small_data());

@@ -10,7 +10,10 @@ use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::encoding::{Encoding, EncodingKind};
 use firstspike::model::Model;
 use firstspike::trace::EngineKind;
-use firstspike::train::{Checkpoint, Distill, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::train::{
+    Checkpoint, Distill, GainBand, Progress, ReluStart, RunEnd, ScaleRule, Schedule, TrainConfig,
+    Trainer, CHECKPOINT_VERSION,
+};
 use firstspike::{Error, LossOrigin};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -231,13 +234,15 @@ fn a_run_with_mirrored_and_shifted_images_resumes_bit_for_bit() {
 
 /// The losses added after format version 5 (a fixed origin, the time softmax) and
 /// distillation from a teacher's logits on top of each loss, each resumed bit for bit through
-/// its checkpoints (all of format version 8 since the gain statistics), each a different run
+/// its checkpoints (all of the current format version), each a different run
 /// from the default loss's; the model records the loss and the distillation by name.
 #[test]
 fn runs_with_the_newer_losses_resume_bit_for_bit() {
     let (train, test) = (data(200, 1), data(40, 2));
     let (default, ckpts) = unstopped(&config(), &train, &test);
-    assert!(ckpts.iter().all(|c| c[8..12] == 8u32.to_le_bytes()));
+    assert!(ckpts
+        .iter()
+        .all(|c| c[8..12] == CHECKPOINT_VERSION.to_le_bytes()));
     let teacher = write_teacher(&train, "losses");
     let distill = |weight, temperature| {
         Some(Distill {
@@ -268,7 +273,9 @@ fn runs_with_the_newer_losses_resume_bit_for_bit() {
             ..config()
         };
         let (reference, ckpts) = unstopped(&cfg, &train, &test);
-        assert!(ckpts.iter().all(|c| c[8..12] == 8u32.to_le_bytes()));
+        assert!(ckpts
+            .iter()
+            .all(|c| c[8..12] == CHECKPOINT_VERSION.to_le_bytes()));
         let (model, _) = interrupted(&cfg, &train, &test, &stops);
         assert_eq!(bits(&model), bits(&reference), "{origin} {distill:?}");
         assert_ne!(bits(&default), bits(&reference), "{origin} {distill:?}");
@@ -286,6 +293,136 @@ fn runs_with_the_newer_losses_resume_bit_for_bit() {
             }
             None => assert!(rec["distill"].is_null(), "{rec}"),
         }
+    }
+}
+
+/// Gain control (`TrainConfig::gain_band`), on a dense and a convolutional net, resumes bit
+/// for bit, differs from the run without it, and is recorded in the model.
+#[test]
+fn runs_with_gain_control_resume_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let band = Some(GainBand {
+        low: 0.3,
+        high: 2.0,
+        weight: 1.0,
+    });
+    let dense = TrainConfig {
+        epochs: 2,
+        ..config()
+    };
+    let conv = TrainConfig {
+        arch: firstspike::network::Arch::parse("4x4-3c2-4").unwrap(),
+        init_mean: 8.0,
+        ..dense.clone()
+    };
+    for base in [dense, conv] {
+        let cfg = TrainConfig {
+            gain_band: band,
+            ..base.clone()
+        };
+        let (reference, _) = unstopped(&cfg, &train, &test);
+        let (model, _) = interrupted(&cfg, &train, &test, &[4, 9]);
+        assert_eq!(bits(&model), bits(&reference), "{}", cfg.arch);
+        assert_ne!(
+            bits(&unstopped(&base, &train, &test).0),
+            bits(&reference),
+            "{}",
+            cfg.arch
+        );
+        let rec = reference.meta.train.as_ref().unwrap();
+        assert_eq!(rec["gain_band"]["low"], 0.3, "{rec}");
+        assert_eq!(rec["gain_band"]["weight"], 1.0, "{rec}");
+    }
+}
+
+/// A ReLU twin of `config()`'s 16-12-4 net that solves its task: hidden unit k (k < 4) sums
+/// quadrant k's pixels, the other 8 have no weights, output k reads hidden unit k; biases of
+/// 0.01. PyTorch's layouts, float32.
+fn write_twin(name: &str) -> PathBuf {
+    let mut w0 = vec![0f32; 12 * 16];
+    for p in 0..16 {
+        let (r, c) = (p / 4, p % 4);
+        let q = 2 * (r / 2) + c / 2;
+        w0[q * 16 + p] = 1.0;
+    }
+    let mut w1 = vec![0f32; 4 * 12];
+    (0..4).for_each(|k| w1[k * 12 + k] = 1.0);
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let bytes = common::npz(&[
+        ("layer0.weight", common::npy("<f4", &[12, 16], &f32s(&w0))),
+        ("layer0.bias", common::npy("<f4", &[12], &f32s(&[0.01; 12]))),
+        ("layer1.weight", common::npy("<f4", &[4, 12], &f32s(&w1))),
+    ]);
+    let path = tmp(&format!("twin-{name}")).join("twin.npz");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A start from the ReLU twin: the mapped net follows the twin's logits (its first output is
+/// the twin's largest logit on most images, and so it classifies them), the record is filled
+/// in and kept in the model, and the run resumes bit for bit without the twin's file (the
+/// weights are in the checkpoint; nothing is mapped again).
+#[test]
+fn a_run_from_the_relu_twin_records_its_mapping_and_resumes_bit_for_bit() {
+    let (train, test) = (data(200, 1), data(40, 2));
+    let twin = write_twin("resume");
+    for rule in [ScaleRule::Norm, ScaleRule::Search] {
+        let cfg = TrainConfig {
+            epochs: 2,
+            validation: 40,
+            relu_start: Some(ReluStart {
+                file: twin.to_string_lossy().into_owned(),
+                sha256: String::new(),
+                rule,
+                images: 100,
+                scales: Vec::new(),
+                agreement: 0.0,
+                relu_accuracy: 0.0,
+                mapped_accuracy: 0.0,
+                mapped_validation_accuracy: None,
+                largest_bias_dropped: 0.0,
+            }),
+            ..config()
+        };
+        let t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
+        let r = t.config().relu_start.clone().unwrap();
+        assert_eq!((r.sha256.len(), r.scales.len(), r.images), (64, 2, 100));
+        assert_eq!(r.relu_accuracy, 1.0, "the twin solves the task");
+        assert!(r.agreement > 0.8, "{rule:?}: {r:?}");
+        assert!(r.mapped_accuracy > 0.8, "{rule:?}: {r:?}");
+        assert!(
+            r.mapped_validation_accuracy.unwrap() > 0.7,
+            "{rule:?}: {r:?}"
+        );
+        assert!((r.largest_bias_dropped - 0.01).abs() < 1e-6);
+        let (reference, _) = unstopped(&cfg, &train, &test);
+        let rec = reference.meta.train.as_ref().unwrap();
+        assert_eq!(rec["relu_start"]["agreement"], r.agreement, "{rec}");
+        assert_eq!(rec["relu_start"]["scales"][1], r.scales[1], "{rec}");
+        // Stopped after 3 batches; the file is gone by the time the run resumes.
+        let mut t = Trainer::new(&cfg, &train, Some(&test)).unwrap();
+        let mut last = None;
+        t.run(
+            &Schedule {
+                max_batches: Some(3),
+                ..Schedule::default()
+            },
+            |c| {
+                last = Some(c.to_bytes());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        let moved = twin.with_extension("moved");
+        std::fs::rename(&twin, &moved).unwrap();
+        let c = Checkpoint::from_bytes(&last.unwrap(), Path::new("mem.ckpt")).unwrap();
+        let mut t = Trainer::resume(c, &train, Some(&test)).unwrap();
+        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+        let model = t.finish().model;
+        std::fs::rename(&moved, &twin).unwrap();
+        assert_eq!(bits(&model), bits(&reference), "{rule:?}");
+        assert_eq!(model.meta.train, reference.meta.train);
     }
 }
 

@@ -25,6 +25,18 @@ on the same `--train-limit`:
     python3 tools/relu-cnn-reference.py --data data/fashion-mnist --train-limit 7000 \
         --validation 2000 --epochs 12 --no-test --save-logits teacher.npy
 
+`--save-weights FILE.npz` writes the kept epoch's weights for `firstspike train
+--init-from-relu FILE.npz`, in PyTorch's layouts, float32: `layer0.weight` (C1, 1, 5, 5) and
+`layer0.bias` (C1,) of the first convolution, `layer1.weight` (C2, C1, 5, 5) and `layer1.bias`
+(C2,) of the second, `layer2.weight` (10, 7 * 7 * C2) and `layer2.bias` (10,) of the dense
+layer, whose inputs are in `Flatten` order (c * 49 + y * 7 + x), and `check.logits`
+(16, 10), the logits of the first 16 training images loaded, which firstspike recomputes to
+check the layouts. `--no-bias` trains the twin without biases (the first-spike layers have
+none, so the mapping then drops nothing; the file has no `.bias` arrays):
+
+    python3 tools/relu-cnn-reference.py --data data/fashion-mnist --train-limit 7000 \
+        --validation 2000 --epochs 12 --no-test --no-bias --save-weights twin.npz
+
 It shows how much of the gap to the published accuracies is the architecture and how much is
 training first-spike neurons; it is not part of firstspike and no test runs it. It needs
 PyTorch and NumPy (`pip install torch numpy`, about 1 GB); the data is the four IDX files
@@ -82,6 +94,9 @@ def main():
     ap.add_argument("--no-test", action="store_true", help="do not read the test set")
     ap.add_argument("--save-logits", metavar="FILE.npy",
                     help="write the kept epoch's logits for every training image loaded")
+    ap.add_argument("--save-weights", metavar="FILE.npz",
+                    help="write the kept epoch's weights (for firstspike train --init-from-relu)")
+    ap.add_argument("--no-bias", action="store_true", help="layers without biases")
     args = ap.parse_args()
     try:
         import numpy as np
@@ -117,14 +132,17 @@ def main():
     x_train, y_train, x_val, y_val = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
     if args.save_logits and not args.save_logits.endswith(".npy"):
         sys.exit(f"error: --save-logits {args.save_logits!r}: give a FILE.npy")
+    if args.save_weights and not args.save_weights.endswith(".npz"):
+        sys.exit(f"error: --save-weights {args.save_weights!r}: give a FILE.npz")
 
+    bias = not args.no_bias
     net = nn.Sequential(
-        nn.Conv2d(1, c1, 5, 2, 2),
+        nn.Conv2d(1, c1, 5, 2, 2, bias=bias),
         nn.ReLU(),
-        nn.Conv2d(c1, c2, 5, 2, 2),
+        nn.Conv2d(c1, c2, 5, 2, 2, bias=bias),
         nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(7 * 7 * c2, 10),
+        nn.Linear(7 * 7 * c2, 10, bias=bias),
     )
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     decay = torch.optim.lr_scheduler.ExponentialLR(opt, args.lr_decay)
@@ -193,6 +211,20 @@ def main():
         right = (logits.argmax(1) == y).mean()
         print(f"wrote {args.save_logits}: logits {logits.shape} of the epoch-{best_epoch} weights "
               f"for every training image loaded (argmax accuracy {100 * right:.2f} %)")
+    if args.save_weights:
+        net.eval()
+        arrays = {}
+        for l, m in enumerate(m for m in net if isinstance(m, (nn.Conv2d, nn.Linear))):
+            arrays[f"layer{l}.weight"] = m.weight.detach().numpy().astype(np.float32)
+            if m.bias is not None:
+                arrays[f"layer{l}.bias"] = m.bias.detach().numpy().astype(np.float32)
+        with torch.no_grad():
+            arrays["check.logits"] = net(torch.from_numpy(x[:16, None])).numpy().astype(np.float32)
+        if not all(np.isfinite(a).all() for a in arrays.values()):
+            sys.exit("error: the weights are not all finite; nothing written")
+        np.savez(args.save_weights, **arrays)
+        print(f"wrote {args.save_weights}: the epoch-{best_epoch} weights "
+              + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "distill_weight" => "--distill-weight",
         "distill_temperature" => "--distill-temperature",
         "teacher" => "--teacher",
+        "gain_band" => "--gain-band",
+        "gain_weight" => "--gain-weight",
+        "init_from_relu" => "--init-from-relu",
+        "relu_images" => "--relu-images",
         // robustness
         "trials" => "--trials",
         "jitter" => "--jitter",

@@ -16,8 +16,8 @@ use firstspike::plot;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::trace::EngineKind;
 use firstspike::train::{
-    Checkpoint, Distill, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer,
-    DISTILL_TEMPERATURE, DISTILL_WEIGHT,
+    Checkpoint, Distill, EpochLog, GainBand, Progress, ReluStart, RunEnd, ScaleRule, Schedule,
+    TrainConfig, Trainer, DISTILL_TEMPERATURE, DISTILL_WEIGHT, GAIN_WEIGHT, RELU_IMAGES,
 };
 use firstspike::{fsio, Error, Result};
 use indicatif::ProgressStyle;
@@ -123,6 +123,27 @@ pub struct TrainArgs {
     distill_weight: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Temperature T > 0 of the distillation softmaxes (needs --teacher)", DISTILL_TEMPERATURE))]
     distill_temperature: Option<f64>,
+    /// Gain control: a penalty on log(S - theta) outside the band LOW:HIGH, for every neuron
+    /// that fires (S - theta at its crossing, potentials in units of theta, LOW above
+    /// --denom-floor; e.g. 0.1:10), added to the loss: weight x the sum over layers of each
+    /// layer's mean of (ln LOW - ln(S - theta))^2 below the band and (ln(S - theta) - ln HIGH)^2
+    /// above it [default: off; with --resume, the checkpoint's].
+    #[arg(long, value_name = "LOW:HIGH", value_parser = parse_gain_band)]
+    gain_band: Option<(f64, f64)>,
+    #[arg(long, allow_negative_numbers = true, help = with_default("Weight of the gain penalty (needs --gain-band)", GAIN_WEIGHT))]
+    gain_weight: Option<f64>,
+    /// Start from the ReLU twin's weights: an .npz of its layers (layer0.weight, layer0.bias,
+    /// ... in PyTorch's layouts, as `tools/relu-cnn-reference.py --save-weights` writes it),
+    /// each layer times one scale chosen on the first --relu-images training images so that
+    /// the first output spike is the twin's largest logit as often as possible; the twin's
+    /// biases are dropped. The mapped net's accuracy is printed before the first epoch and
+    /// recorded in the model card (train.relu_start) [default: drawn weights].
+    #[arg(long, value_name = "FILE.npz", conflicts_with_all = ["resume", "init"])]
+    init_from_relu: Option<PathBuf>,
+    #[arg(long, value_enum, requires = "init_from_relu", help = with_default("How --init-from-relu chooses each layer's scale: search (each layer's scale in turn, from norm's) or norm (the layers' 99th percentiles of activation, one global factor searched)", ScaleRule::Search))]
+    relu_scale: Option<ScaleRule>,
+    #[arg(long, requires = "init_from_relu", help = with_default("Training images --init-from-relu chooses its scales on (the first ones, all if there are fewer; never validation images)", RELU_IMAGES))]
+    relu_images: Option<usize>,
     /// Start from this model's weights (and its architecture, neuron parameters and encoding)
     /// instead of drawn ones: fine-tuning, e.g. with --quantise-bits.
     #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
@@ -146,6 +167,17 @@ pub struct TrainArgs {
     /// Print one JSON object at the end.
     #[arg(long)]
     json: bool,
+}
+
+/// `--gain-band LOW:HIGH`: two numbers (checked against each other and the floor by the
+/// settings' validation).
+fn parse_gain_band(s: &str) -> std::result::Result<(f64, f64), String> {
+    let nums = s
+        .split_once(':')
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)));
+    nums.ok_or_else(|| {
+        format!("expected two potentials LOW:HIGH in units of theta (e.g. 0.1:10), got {s:?}")
+    })
 }
 
 /// The defaults of the settings flags.
@@ -261,6 +293,22 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--average", a.average, &mut c.average);
     ap.set("--quantise-bits", a.quantise_bits, &mut c.quantise_bits);
     distill_settings(a, &mut c, &mut ap)?;
+    gain_settings(a, &mut c, &mut ap)?;
+    if let Some(f) = &a.init_from_relu {
+        // clap keeps it from --resume.
+        c.relu_start = Some(ReluStart {
+            file: f.to_string_lossy().into_owned(),
+            sha256: String::new(),
+            rule: a.relu_scale.unwrap_or(ScaleRule::Search),
+            images: a.relu_images.unwrap_or(RELU_IMAGES),
+            scales: Vec::new(),
+            agreement: 0.0,
+            relu_accuracy: 0.0,
+            mapped_accuracy: 0.0,
+            mapped_validation_accuracy: None,
+            largest_bias_dropped: 0.0,
+        });
+    }
     if !ap.clashes.is_empty() {
         return Err(Error::setting(
             "resume",
@@ -329,6 +377,67 @@ fn distill_settings(a: &TrainArgs, c: &mut TrainConfig, ap: &mut Apply) -> Resul
         }
     }
     Ok(())
+}
+
+/// `--gain-band` and `--gain-weight` onto `c`: a new run has gain control with
+/// `--gain-band`, and `--gain-weight` needs it; a resumed run keeps its band and weight (a flag
+/// given must repeat them).
+fn gain_settings(a: &TrainArgs, c: &mut TrainConfig, ap: &mut Apply) -> Result<()> {
+    match (&mut c.gain_band, a.gain_band) {
+        (Some(g), band) if ap.strict => {
+            if let Some((lo, hi)) = band {
+                if (lo, hi) != (g.low, g.high) {
+                    ap.clashes.push(format!(
+                        "--gain-band {lo}:{hi} differs from the checkpoint's {}:{}",
+                        g.low, g.high
+                    ));
+                }
+            }
+            ap.set("--gain-weight", a.gain_weight, &mut g.weight);
+        }
+        (None, Some(_)) if ap.strict => ap
+            .clashes
+            .push("--gain-band, but the checkpoint's run has no gain control".into()),
+        (_, Some((low, high))) => {
+            c.gain_band = Some(GainBand {
+                low,
+                high,
+                weight: a.gain_weight.unwrap_or(GAIN_WEIGHT),
+            })
+        }
+        (_, None) if a.gain_weight.is_some() => {
+            if ap.strict {
+                ap.clashes
+                    .push("--gain-weight, but the checkpoint's run has no gain control".into());
+            } else {
+                return Err(Error::setting(
+                    "gain_band",
+                    "--gain-weight sets the weight of the gain penalty: give its band with --gain-band LOW:HIGH (e.g. 0.1:10)",
+                ));
+            }
+        }
+        (_, None) => {}
+    }
+    Ok(())
+}
+
+/// The line `train` prints about a ReLU start before the first epoch.
+fn relu_start_line(r: &ReluStart) -> String {
+    let scales: Vec<String> = r.scales.iter().map(|s| format!("{s:.4}")).collect();
+    let val = r.mapped_validation_accuracy.map_or(String::new(), |v| {
+        format!(", validation acc {:.2} % before fine-tuning", 100.0 * v)
+    });
+    format!(
+        "ReLU start ({}): scales {} ({}); on {} training images the first output spike is the twin's largest logit on {:.2} %, accuracy {:.2} % (the twin {:.2} %){val}; biases dropped (largest |b| {:.3})",
+        r.file,
+        scales.join(", "),
+        r.rule,
+        r.images,
+        100.0 * r.agreement,
+        100.0 * r.mapped_accuracy,
+        100.0 * r.relu_accuracy,
+        r.largest_bias_dropped
+    )
 }
 
 /// `--checkpoint-every` as a duration.
@@ -560,8 +669,23 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     fsio::write_atomic(&out.log, lines.as_bytes())?;
     let (train_set, test_set) = load_sets(&plan)?;
-    let (cfg, every) = (plan.cfg.clone(), plan.every);
+    let every = plan.every;
+    if plan.ckpt.is_none() {
+        if let Some(r) = &plan.cfg.relu_start {
+            if !a.json {
+                eprintln!(
+                    "mapping the ReLU twin's weights ({}): choosing the scales on up to {} training images",
+                    r.file, r.images
+                );
+            }
+        }
+    }
     let mut trainer = start_trainer(plan, &train_set, test_set.as_ref())?;
+    // A ReLU start fills in its record when the trainer maps the weights.
+    let cfg = trainer.config().clone();
+    if let (Some(r), None) = (&cfg.relu_start, &a.resume) {
+        eprintln!("{}", relu_start_line(r));
+    }
     let run = Run {
         a: &a,
         cfg: &cfg,
@@ -878,6 +1002,7 @@ fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()>
             "seed": cfg.seed,
             // The last epoch's gain per layer (every epoch's is in the log).
             "gain": out.log.last().map(|e| &e.gain),
+            "relu_start": cfg.relu_start,
         }));
     } else {
         let held_out = match (&st, best) {

@@ -9,7 +9,7 @@
 
 use super::adam::AdamState;
 use super::gain::GainHist;
-use super::legacy::CheckpointV7;
+use super::legacy::{CheckpointV7, CheckpointV8};
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -36,8 +36,14 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// (`Checkpoint::gain`): new fields in the middle of the payload, so every run is written as
 /// version 8; versions 5 to 7 are still read (`super::legacy`), their runs resuming without
 /// distillation and with the gain statistics of the epoch in progress counting only what
-/// comes after the resume. Files of other versions are refused.
-pub const CHECKPOINT_VERSION: u32 = 8;
+/// comes after the resume. Version 9 added gain control ([`TrainConfig::gain_band`]) and the
+/// start from the ReLU twin ([`TrainConfig::relu_start`]) at the end of the settings: every
+/// run is written as version 9, and version 8 is read too (its runs resume with neither).
+/// Files of other versions are refused.
+pub const CHECKPOINT_VERSION: u32 = 9;
+/// The checkpoint format before gain control and the ReLU start (see
+/// [`CHECKPOINT_VERSION`]); read, no longer written.
+pub const CHECKPOINT_VERSION_NO_GAIN_BAND: u32 = 8;
 /// The checkpoint format before distillation and the gain statistics (see
 /// [`CHECKPOINT_VERSION`]); read, no longer written.
 pub const CHECKPOINT_VERSION_NO_GAIN: u32 = 7;
@@ -220,7 +226,7 @@ const CHECKPOINT_FORMAT: Format = Format {
     magic: CHECKPOINT_MAGIC,
     name: "a checkpoint",
     version: CHECKPOINT_VERSION,
-    also_reads: ", 7, 6 or 5",
+    also_reads: ", 8, 7, 6 or 5",
     other_version: "resume with the firstspike that wrote it, or start the run again",
 };
 
@@ -480,6 +486,15 @@ impl Checkpoint {
             fileformat::read::<Checkpoint>(bytes, CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES)
         };
         let c = match read(CHECKPOINT_VERSION) {
+            Err(FrameError::Version(CHECKPOINT_VERSION_NO_GAIN_BAND)) => {
+                fileformat::read::<CheckpointV8>(
+                    bytes,
+                    CHECKPOINT_MAGIC,
+                    CHECKPOINT_VERSION_NO_GAIN_BAND,
+                    MAX_CHECKPOINT_BYTES,
+                )
+                .map(Checkpoint::from)
+            }
             Err(FrameError::Version(
                 v @ (CHECKPOINT_VERSION_NO_GAIN
                 | CHECKPOINT_VERSION_NO_TIME_LOSS

@@ -83,7 +83,107 @@ pub struct TrainConfig {
     pub average: f64,
     /// Knowledge distillation from a teacher's logits (see [`Distill`]); `None` = off.
     pub distill: Option<Distill>,
+    /// Gain control: a penalty holding every firing neuron's `S - theta` at its crossing in a
+    /// band (see [`GainBand`]); `None` = off.
+    pub gain_band: Option<GainBand>,
+    /// A start from the ReLU twin's weights instead of drawn ones (see [`ReluStart`]);
+    /// `None` = off.
+    pub relu_start: Option<ReluStart>,
 }
+
+/// Gain control: the penalty `weight sum_l (1/N_l) sum_{j fired} phi(S_j - theta)` per
+/// sample, added to the loss, with `phi` zero inside `[low, high]` and the squared distance
+/// in log space outside it (see [`crate::loss::GainPenalty`]; below the gradient floor
+/// `denom_floor` it continues as its tangent line). Its gradient goes through Adam with the
+/// loss's. `low` and `high` are potentials, in the unit of theta (like `denom_floor`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GainBand {
+    /// Lower edge a of the band, > `denom_floor` (potential, unit of theta).
+    pub low: f64,
+    /// Upper edge b of the band, > `low` (potential, unit of theta).
+    pub high: f64,
+    /// Weight of the penalty (dimensionless: the loss is in nats), > 0.
+    pub weight: f64,
+}
+
+/// Default weight of the gain penalty (`firstspike train --gain-weight`, Python `train`'s
+/// `gain_weight`).
+pub const GAIN_WEIGHT: f64 = 0.1;
+
+impl GainBand {
+    /// The penalty this band sets for a run whose gradient floor is `denom_floor` (the knee
+    /// of the penalty).
+    pub fn penalty(&self, denom_floor: f64) -> crate::loss::GainPenalty {
+        crate::loss::GainPenalty {
+            low: self.low,
+            high: self.high,
+            knee: denom_floor,
+            weight: self.weight,
+        }
+    }
+}
+
+/// How [`ReluStart`] chooses the scale `s_l` of each layer (`w_l = s_l W_l`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum ScaleRule {
+    /// Start from `Norm`'s scales, then search each layer's scale in turn (two sweeps, a grid
+    /// of factors 2^(k/4), k in -8..=8) for the most images on which the first-spike net's
+    /// first output is the twin's largest logit (ties broken by how many pairs of outputs are
+    /// in the logits' order).
+    Search,
+    /// Data-based normalisation (as in ReLU-to-rate conversion): `s_l = g theta
+    /// lambda_{l-1} / lambda_l`, `lambda_l` the 99th percentile of layer l's positive ReLU
+    /// activations on the images (`lambda_0` = 1, the brightest pixel), and one global
+    /// factor `g` (a grid of 2^(k/4), k in -16..=16) searched for the same agreement.
+    Norm,
+}
+
+impl std::fmt::Display for ScaleRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScaleRule::Search => "search",
+            ScaleRule::Norm => "norm",
+        })
+    }
+}
+
+/// A start from the ReLU twin (`firstspike train --init-from-relu FILE.npz`): the twin's
+/// weights `W_l` (an `.npz` as `tools/relu-cnn-reference.py --save-weights` writes it, see
+/// `train::relu_start`), each layer multiplied by one scale `s_l` (threshold units per unit
+/// of ReLU activation), become the first-spike net's weights `w_l = s_l W_l`; the twin's
+/// biases are **dropped** (the first-spike layers have none). The scales are chosen on the
+/// first `images` training images (never validation ones) by `rule`; then training goes on
+/// from there with the run's settings. The fields after `images` are filled in when the run
+/// starts (a record of the mapping, kept in the model card).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReluStart {
+    /// The `.npz` file of the twin's weights and biases.
+    pub file: String,
+    /// sha256 of the file's bytes (hex); empty until the run starts.
+    pub sha256: String,
+    /// How the scales are chosen.
+    pub rule: ScaleRule,
+    /// Training images the scales are chosen on: the first ones of the training part (all of
+    /// it, if it has fewer; the record holds the number used).
+    pub images: usize,
+    /// The chosen scale of each layer (threshold units per unit of activation).
+    pub scales: Vec<f64>,
+    /// Of the `images`, the fraction on which the mapped net's first output spike is the
+    /// twin's largest logit.
+    pub agreement: f64,
+    /// The twin's accuracy on the `images` (with its biases).
+    pub relu_accuracy: f64,
+    /// The mapped first-spike net's accuracy on the `images`, before any training.
+    pub mapped_accuracy: f64,
+    /// The mapped net's accuracy on the validation images before any training, when the run
+    /// holds some out.
+    pub mapped_validation_accuracy: Option<f64>,
+    /// The largest |bias| of the twin, dropped by the mapping.
+    pub largest_bias_dropped: f64,
+}
+
+/// Default number of training images the ReLU start chooses its scales on (`--relu-images`).
+pub const RELU_IMAGES: usize = 1000;
 
 /// Knowledge distillation: the loss becomes `(1 - a) CE + a T^2 KL(softmax(u/T) ||
 /// softmax(s/T))`, `u` the teacher's logits for the sample, `s` the student's logits that the
@@ -148,6 +248,8 @@ impl Default for TrainConfig {
             validation: 0,
             average: 0.0,
             distill: None,
+            gain_band: None,
+            relu_start: None,
         }
     }
 }
@@ -281,6 +383,62 @@ impl TrainConfig {
                 );
             }
         }
+        if let Some(g) = &self.gain_band {
+            if !(g.low.is_finite() && g.low > self.denom_floor) {
+                return bad(
+                    "gain_band",
+                    format!(
+                        "the gain band's lower edge must be a finite potential above the gradient floor denom_floor ({}), got {}: below the floor the penalty is a straight line",
+                        self.denom_floor, g.low
+                    ),
+                );
+            }
+            if !(g.high.is_finite() && g.high > g.low) {
+                return bad(
+                    "gain_band",
+                    format!(
+                        "the gain band's upper edge must be finite and above its lower edge {}, got {}",
+                        g.low, g.high
+                    ),
+                );
+            }
+            if !(g.weight.is_finite() && g.weight > 0.0) {
+                return bad(
+                    "gain_weight",
+                    format!(
+                        "the gain penalty's weight must be a finite number > 0, got {}",
+                        g.weight
+                    ),
+                );
+            }
+        }
+        if let Some(r) = &self.relu_start {
+            if r.file.is_empty() {
+                return bad(
+                    "init_from_relu",
+                    "a start from the ReLU twin needs the path of its weights (FILE.npz)".into(),
+                );
+            }
+            if r.images == 0 {
+                return bad(
+                    "relu_images",
+                    "the ReLU start needs at least 1 training image to choose its scales on".into(),
+                );
+            }
+            let layers = self.arch.sizes().len() - 1;
+            if !r.scales.is_empty() && r.scales.len() != layers {
+                return bad(
+                    "init_from_relu",
+                    format!("{} ReLU start scales for {layers} layers", r.scales.len()),
+                );
+            }
+            if let Some(x) = r.scales.iter().find(|x| !(x.is_finite() && **x > 0.0)) {
+                return bad(
+                    "init_from_relu",
+                    format!("the ReLU start's scales must be finite and > 0, got {x}"),
+                );
+            }
+        }
         self.params
             .validate()
             .map_err(|w| Error::setting("params", w))?;
@@ -357,5 +515,80 @@ mod tests {
         for x in [1e-3, 0.2, 100.0] {
             with(x).validate().unwrap();
         }
+    }
+
+    /// The gain band must lie above the gradient floor, be ordered and finite, and its
+    /// weight be positive; checked here for every caller (checkpoints, Python, the library).
+    #[test]
+    fn a_gain_band_is_checked() {
+        let with = |low, high, weight| TrainConfig {
+            gain_band: Some(GainBand { low, high, weight }),
+            ..TrainConfig::default()
+        };
+        for (lo, hi, w, want) in [
+            (
+                0.01,
+                10.0,
+                1.0,
+                "lower edge must be a finite potential above the gradient floor",
+            ),
+            (f64::NAN, 10.0, 1.0, "lower edge"),
+            (
+                0.5,
+                0.5,
+                1.0,
+                "upper edge must be finite and above its lower edge",
+            ),
+            (0.5, f64::INFINITY, 1.0, "upper edge"),
+            (0.1, 10.0, 0.0, "weight must be a finite number > 0"),
+            (0.1, 10.0, f64::NAN, "weight must be a finite number > 0"),
+        ] {
+            let e = with(lo, hi, w).validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{lo} {hi} {w}: {e}");
+        }
+        with(0.011, 0.012, 1e-6).validate().unwrap();
+        let floor = TrainConfig {
+            denom_floor: 0.2,
+            ..with(0.1, 10.0, 1.0)
+        };
+        assert!(floor.validate().is_err());
+    }
+
+    /// A ReLU start needs a file and at least one image; recorded scales, one per layer, must
+    /// be positive.
+    #[test]
+    fn a_relu_start_is_checked() {
+        let with = |file: &str, images, scales: Vec<f64>| TrainConfig {
+            relu_start: Some(ReluStart {
+                file: file.into(),
+                sha256: String::new(),
+                rule: ScaleRule::Search,
+                images,
+                scales,
+                agreement: 0.0,
+                relu_accuracy: 0.0,
+                mapped_accuracy: 0.0,
+                mapped_validation_accuracy: None,
+                largest_bias_dropped: 0.0,
+            }),
+            ..TrainConfig::default()
+        };
+        for (c, want) in [
+            (with("", 10, vec![]), "needs the path of its weights"),
+            (with("t.npz", 0, vec![]), "at least 1 training image"),
+            (
+                with("t.npz", 10, vec![1.0]),
+                "1 ReLU start scales for 2 layers",
+            ),
+            (
+                with("t.npz", 10, vec![1.0, -1.0]),
+                "scales must be finite and > 0",
+            ),
+        ] {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        with("t.npz", 10, vec![]).validate().unwrap();
+        with("t.npz", 10, vec![0.5, 2.0]).validate().unwrap();
     }
 }

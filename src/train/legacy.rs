@@ -1,11 +1,17 @@
-//! The checkpoint payload of format versions 5 to 7, before distillation
-//! (`TrainConfig::distill`), the gain statistics (`EpochLog::gain`) and the workers' gain
-//! counts (`Checkpoint::gain`): bincode has no field names, so an older payload is read with
-//! the field list it was written with, then converted. The structures mirror those of version
-//! 7 field for field, in order; they are only read, never written.
+//! The checkpoint payloads of older format versions: bincode has no field names, so an older
+//! payload is read with the field list it was written with, then converted. The structures
+//! mirror those of their version field for field, in order; they are only read, never
+//! written.
+//!
+//! - Versions 5 to 7 ([`CheckpointV7`]): before distillation (`TrainConfig::distill`), the gain
+//!   statistics (`EpochLog::gain`) and the workers' gain counts (`Checkpoint::gain`).
+//! - Version 8 ([`CheckpointV8`]): before gain control (`TrainConfig::gain_band`) and the
+//!   start from the ReLU twin (`TrainConfig::relu_start`).
 
 use super::adam::AdamState;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
+use super::config::Distill;
+use super::gain::GainHist;
 use super::{EpochLog, TrainConfig};
 use crate::encoding::Encoding;
 use crate::loss::LossOrigin;
@@ -81,6 +87,70 @@ pub(super) struct CheckpointV7 {
     epoch_seconds: f64,
 }
 
+/// `TrainConfig` of version 8: version 7's and distillation.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct TrainConfigV8 {
+    v7: TrainConfigV7,
+    distill: Option<Distill>,
+}
+
+/// `Checkpoint` of version 8.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct CheckpointV8 {
+    config: TrainConfigV8,
+    dataset: String,
+    data_dir: String,
+    train_data: DataId,
+    test_data: Option<DataId>,
+    epoch: usize,
+    batch: usize,
+    weights: Vec<Vec<f32>>,
+    adam: AdamState,
+    average: Vec<Vec<f32>>,
+    order: Vec<u32>,
+    shuffle_rng: RngState,
+    totals: Vec<EpochTotals>,
+    log: Vec<EpochLog>,
+    train_seconds: f64,
+    epoch_seconds: f64,
+    gain: Vec<GainHist>,
+}
+
+impl From<TrainConfigV8> for TrainConfig {
+    fn from(c: TrainConfigV8) -> Self {
+        TrainConfig {
+            distill: c.distill,
+            ..c.v7.into()
+        }
+    }
+}
+
+impl From<CheckpointV8> for Checkpoint {
+    fn from(c: CheckpointV8) -> Self {
+        Checkpoint {
+            config: c.config.into(),
+            log: c.log,
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
+            gain: c.gain,
+        }
+    }
+}
+
 impl From<TrainConfigV7> for TrainConfig {
     fn from(c: TrainConfigV7) -> Self {
         TrainConfig {
@@ -108,6 +178,8 @@ impl From<TrainConfigV7> for TrainConfig {
             quantise_bits: c.quantise_bits,
             average: c.average,
             distill: None,
+            gain_band: None,
+            relu_start: None,
         }
     }
 }
@@ -286,5 +358,116 @@ mod tests {
             fileformat::write(CHECKPOINT_MAGIC, 6, MAX_CHECKPOINT_BYTES, &as_v7(&ckpt)).unwrap();
         let e = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap_err();
         assert!(e.to_string().contains("cannot hold its settings"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod v8_tests {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::fileformat;
+    use crate::train::checkpoint::{CHECKPOINT_MAGIC, MAX_CHECKPOINT_BYTES};
+    use crate::train::{Schedule, Trainer};
+
+    /// A checkpoint of today as version 8 wrote it (its settings without gain control and
+    /// the ReLU start).
+    fn as_v8(c: &Checkpoint) -> CheckpointV8 {
+        let c = c.clone();
+        let k = c.config;
+        CheckpointV8 {
+            config: TrainConfigV8 {
+                v7: TrainConfigV7 {
+                    arch: k.arch,
+                    epochs: k.epochs,
+                    batch_size: k.batch_size,
+                    lr: k.lr,
+                    lr_decay: k.lr_decay,
+                    weight_sum_k: k.weight_sum_k,
+                    l2: k.l2,
+                    jitter_sd: k.jitter_sd,
+                    shift: k.shift,
+                    flip: k.flip,
+                    init_mean: k.init_mean,
+                    init_sd: k.init_sd,
+                    denom_floor: k.denom_floor,
+                    clip_norm: k.clip_norm,
+                    loss_origin: k.loss_origin,
+                    engine: k.engine,
+                    seed: k.seed,
+                    threads: k.threads,
+                    params: k.params,
+                    encoding: k.encoding,
+                    validation: k.validation,
+                    quantise_bits: k.quantise_bits,
+                    average: k.average,
+                },
+                distill: k.distill,
+            },
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            log: c.log,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
+            gain: c.gain,
+        }
+    }
+
+    /// A file of version 8 is read (gain statistics and all, without gain control or a ReLU
+    /// start) and resumes to the very weights of a run never stopped; today's checkpoints
+    /// are version 9.
+    #[test]
+    fn version_8_checkpoints_are_read_and_resume_bit_for_bit() {
+        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
+        let labels = (0..96).map(|k| (k % 3) as u8).collect();
+        let data = Dataset {
+            images,
+            labels,
+            rows: 4,
+            cols: 4,
+        };
+        let cfg = TrainConfig {
+            arch: Arch::dense(&[16, 8, 3]),
+            epochs: 2,
+            batch_size: 16,
+            init_mean: 2.0,
+            loss_origin: LossOrigin::Time(0.2),
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(&cfg, &data, None).unwrap();
+        let mut ckpt = None;
+        let stop = Schedule {
+            max_batches: Some(8),
+            ..Schedule::default()
+        };
+        t.run(
+            &stop,
+            |c| {
+                ckpt = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+        let want = t.finish().model;
+        let ckpt = ckpt.unwrap();
+        assert_eq!(ckpt.format_version(), 9);
+        let bytes =
+            fileformat::write(CHECKPOINT_MAGIC, 8, MAX_CHECKPOINT_BYTES, &as_v8(&ckpt)).unwrap();
+        let read = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap();
+        assert_eq!(read, ckpt);
+        let mut t = Trainer::resume(read, &data, None).unwrap();
+        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+        assert_eq!(t.finish().model.layers, want.layers);
     }
 }

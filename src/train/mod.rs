@@ -48,17 +48,19 @@ pub(crate) mod driver;
 pub mod gain;
 mod init;
 mod legacy;
+pub(crate) mod relu_start;
 mod run;
 mod teacher;
 pub mod update;
 
 pub use checkpoint::{
     Checkpoint, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_FIXED_ORIGIN, CHECKPOINT_VERSION_NO_GAIN,
-    CHECKPOINT_VERSION_NO_TIME_LOSS,
+    CHECKPOINT_VERSION_NO_GAIN_BAND, CHECKPOINT_VERSION_NO_TIME_LOSS,
 };
 pub use config::{
-    Distill, TrainConfig, DISTILL_TEMPERATURE, DISTILL_TEMPERATURES, DISTILL_WEIGHT,
-    LOSS_TEMPERATURES, MAX_LOSS_ORIGIN,
+    Distill, GainBand, ReluStart, ScaleRule, TrainConfig, DISTILL_TEMPERATURE,
+    DISTILL_TEMPERATURES, DISTILL_WEIGHT, GAIN_WEIGHT, LOSS_TEMPERATURES, MAX_LOSS_ORIGIN,
+    RELU_IMAGES,
 };
 pub use init::init_model;
 pub use run::{train, TrainOutcome, Trainer};

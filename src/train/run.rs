@@ -14,6 +14,7 @@ use super::average;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
 use super::gain::{GainHist, LayerGain};
+use super::relu_start;
 use super::teacher::{self, Teacher};
 use super::update::{UpdateSettings, Updater};
 use super::{init_model, TrainConfig};
@@ -21,7 +22,7 @@ use crate::analytic::{evaluate, forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
-use crate::grad::{sample_grad, BackScratch, BackwardStats, SampleGrad};
+use crate::grad::{sample_grad_with_gain, BackScratch, BackwardStats, SampleGrad};
 use crate::loss::{distill_loss, output_loss, DistillTerm};
 use crate::model::Model;
 use crate::network::{quantise, Arch, Layer};
@@ -290,19 +291,27 @@ impl Worker {
             }
             _ => output_loss(&self.t_out, label, tau, cfg.loss_origin, &mut self.dl),
         };
-        if let Some(l) = loss {
-            tot.loss += l;
-            tot.loss_n += 1;
-            for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
-                *d = g as f32;
+        let gain = cfg.gain_band.map(|g| g.penalty(cfg.denom_floor));
+        if loss.is_some() || gain.is_some() {
+            match loss {
+                Some(l) => {
+                    tot.loss += l;
+                    tot.loss_n += 1;
+                    for (d, &g) in self.dl32.iter_mut().zip(&self.dl) {
+                        *d = g as f32;
+                    }
+                }
+                // No loss (the target never fired): the gain penalty alone.
+                None => self.dl32.iter_mut().for_each(|d| *d = 0.0),
             }
             let mut stats = BackwardStats::default();
-            sample_grad(
+            sample_grad_with_gain(
                 net,
                 &self.pass,
                 &self.dl32,
                 cfg.denom_floor as f32,
                 scale,
+                gain.as_ref(),
                 &mut self.back,
                 rec,
                 &mut stats,
@@ -425,13 +434,20 @@ fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {
 
 impl<'d> Trainer<'d> {
     /// A new run of `cfg` on `train_data`, measuring test accuracy after every epoch on
-    /// `test_data` if given. Weights are drawn from `cfg.seed` ([`init_model`]).
+    /// `test_data` if given. Weights are drawn from `cfg.seed` ([`init_model`]), or, with
+    /// `cfg.relu_start`, mapped from the ReLU twin's (see [`super::ReluStart`]; the run's
+    /// settings, [`Trainer::config`], then hold the mapping's record).
     pub fn new(
         cfg: &TrainConfig,
         train_data: &'d Dataset,
         test_data: Option<&'d Dataset>,
     ) -> Result<Self> {
         check_setup(cfg, train_data)?;
+        if cfg.relu_start.is_some() {
+            let mut cfg = cfg.clone();
+            let model = relu_start::map(&mut cfg, train_data)?;
+            return Self::start(&cfg, model, train_data, test_data);
+        }
         Self::start(cfg, init_model(cfg), train_data, test_data)
     }
 
@@ -564,7 +580,10 @@ impl<'d> Trainer<'d> {
                 train_data.dim()
             )));
         }
-        let mut t = Trainer::new(&c.config, train_data, test_data)?;
+        // The weights come from the checkpoint: drawn ones stand in until then (a ReLU start
+        // is not mapped again).
+        check_setup(&c.config, train_data)?;
+        let mut t = Self::start(&c.config, init_model(&c.config), train_data, test_data)?;
         if t.train_id != c.train_data {
             return Err(Error::setting(
                 "train_data",

@@ -113,3 +113,42 @@ pub fn npy_f64(shape: &[usize], v: &[f64]) -> Vec<u8> {
     let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
     npy("<f8", shape, &data)
 }
+
+/// `.npz` bytes (a stored ZIP archive, as `numpy.savez` writes) of `.npy` members
+/// `(name, bytes)`, each stored as `name.npy`.
+#[allow(dead_code)]
+pub fn npz(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut dir = Vec::new();
+    for (name, data) in members {
+        let name = format!("{name}.npy");
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let local = out.len() as u32;
+        let sizes = [crc.sum(), data.len() as u32, data.len() as u32];
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend([20u8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        sizes.iter().for_each(|v| out.extend(v.to_le_bytes()));
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend(data);
+        dir.extend(0x0201_4b50u32.to_le_bytes());
+        dir.extend([20u8, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        sizes.iter().for_each(|v| dir.extend(v.to_le_bytes()));
+        dir.extend((name.len() as u16).to_le_bytes());
+        dir.extend([0u8; 12]);
+        dir.extend(local.to_le_bytes());
+        dir.extend(name.as_bytes());
+    }
+    let dir_at = out.len() as u32;
+    out.extend(&dir);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((dir.len() as u32).to_le_bytes());
+    out.extend(dir_at.to_le_bytes());
+    out.extend([0u8; 2]);
+    out
+}

@@ -220,9 +220,24 @@ def test_train_equals_cli_train(tmp_path):
     np.save(teacher, np.random.default_rng(0).normal(size=(300, 10)).astype(np.float32))
     m_kd = both(["--teacher", teacher, "--distill-weight", 0.7, "--distill-temperature", 2],
                 teacher=str(teacher), distill_weight=0.7, distill_temperature=2.0)
-    for other in (m_avg, m_at, m_time, m_kd):
+    # Gain control, and a start from a (random) ReLU twin's weights.
+    m_gain = both(["--gain-band", "0.5:5", "--gain-weight", 1], gain_band=(0.5, 5),
+                  gain_weight=1.0)
+    twin = tmp_path / "twin.npz"
+    rng = np.random.default_rng(1)
+    np.savez(twin, **{"layer0.weight": rng.normal(0, 0.05, (20, 784)).astype(np.float32),
+                      "layer0.bias": np.zeros(20, np.float32),
+                      "layer1.weight": rng.normal(0, 0.3, (10, 20)).astype(np.float32)})
+    m_relu = both(["--init-from-relu", twin, "--relu-images", 50, "--relu-scale", "norm"],
+                  init_from_relu=str(twin), relu_images=50, relu_scale="norm")
+    for other in (m_avg, m_at, m_time, m_kd, m_gain, m_relu):
         for a, c in zip(other.weights, m.weights):
             assert not np.array_equal(a, c)
+    assert m_gain.meta["train"]["gain_band"] == {"low": 0.5, "high": 5.0, "weight": 1.0}
+    assert m.meta["train"]["gain_band"] is None and m.meta["train"]["relu_start"] is None
+    r = m_relu.meta["train"]["relu_start"]
+    assert (r["rule"], r["images"], len(r["scales"]), len(r["sha256"])) == ("Norm", 50, 2, 64)
+    assert 0 <= r["agreement"] <= 1 and r["largest_bias_dropped"] == 0
     kd = m_kd.meta["train"]["distill"]
     assert (kd["weight"], kd["temperature"], len(kd["teacher_sha256"])) == (0.7, 2.0, 64)
     assert m.meta["train"]["distill"] is None
@@ -293,6 +308,33 @@ def test_distillation_refuses_bad_teachers_and_settings(tmp_path):
         run(distill_weight=0.5)
     with pytest.raises(FileNotFoundError):
         run(teacher=str(tmp_path / "missing.npy"))
+
+
+def test_gain_control_and_relu_start_refuse_bad_settings(tmp_path):
+    x, y = firstspike.mnist_test_slice()
+    x, y = x[:100], y[:100]
+    run = lambda **kw: firstspike.train(x, y, arch=[784, 10, 10], epochs=1, progress=False, **kw)
+    with pytest.raises(ValueError, match="lower edge must be a finite potential above the gradient floor"):
+        run(gain_band=(0.001, 10))
+    with pytest.raises(ValueError, match="upper edge must be finite and above its lower edge"):
+        run(gain_band="2:1")
+    with pytest.raises(ValueError, match="gain_band must be two potentials"):
+        run(gain_band="wide")
+    with pytest.raises(ValueError, match="weight must be a finite number > 0"):
+        run(gain_band=(0.1, 10), gain_weight=-1.0)
+    with pytest.raises(ValueError, match="give its band with gain_band"):
+        run(gain_weight=1.0)
+    twin = tmp_path / "twin.npz"
+    np.savez(twin, **{"layer0.weight": np.zeros((10, 784), np.float32),
+                      "layer1.weight": np.zeros((10, 9), np.float32)})
+    with pytest.raises(ValueError, match=r"array 'layer1.weight' has shape \(10, 9\), expected \(10, 10\)"):
+        run(init_from_relu=str(twin))
+    with pytest.raises(ValueError, match="relu_scale must be"):
+        run(init_from_relu=str(twin), relu_scale="guess")
+    with pytest.raises(ValueError, match="give its weights with init_from_relu"):
+        run(relu_images=10)
+    with pytest.raises(FileNotFoundError):
+        run(init_from_relu=str(tmp_path / "missing.npz"))
 
 
 def test_ctrl_c_stops_training_with_keyboard_interrupt(tmp_path):
