@@ -40,7 +40,8 @@
 //! 0 for every input time, the record's `b_j` becomes `s (tau q_j - weight phi'(d_j) / N_l)`
 //! and every neuron that fired is kept in the record (with `a_j = 0` if it has no delta), so
 //! that `add_rows` adds `s weight phi'(d_j) / N_l` to each of its causal weights. The deltas of
-//! the layers below are unchanged. Neurons later than [`GRAD_TIME_LIMIT`] get no penalty.
+//! the layers below are unchanged. Neurons too late to pass gradient (`GRAD_TIME_LIMIT`) get
+//! no penalty.
 
 use crate::analytic::TargetTables;
 use crate::loss::GainPenalty;
@@ -281,7 +282,7 @@ fn neuron_terms<F: Real>(
         let silent = !fired || d_out[j] == F::zero();
         // Gain control: the penalty's gradient on each causal weight of a firing neuron.
         let push = match lim.gain {
-            Some(g) if fired && !(late > lim.late) => gain_push(g, pass.s_minus_theta[l][j], n_out),
+            Some(g) if fired && late <= lim.late => gain_push(g, pass.s_minus_theta[l][j], n_out),
             _ => F::zero(),
         };
         if silent || late > lim.late {

@@ -360,7 +360,9 @@ impl GainPenalty {
     }
 
     /// The penalty of one sample's forward record: `weight sum_l mean_j phi(d_j)` over the
-    /// neurons that fired (`times[l + 1]` finite), `s_minus_theta[l]` their `d`.
+    /// neurons that fired (`times[l + 1]` finite), `s_minus_theta[l]` their `d`. (The
+    /// gradient leaves out neurons more than 60 tau_syn after the layer's first input, as it
+    /// does for the loss.)
     pub fn of_pass<F: crate::real::Real>(&self, pass: &crate::pass::ForwardPass<F>) -> f64 {
         let mut total = 0.0;
         for (l, smt) in pass.s_minus_theta.iter().enumerate() {

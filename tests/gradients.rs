@@ -153,6 +153,7 @@ fn gain_penalty_gradients_match_finite_differences() {
     }
 }
 
+#[allow(clippy::needless_range_loop)] // index loops mirror the layer/weight indices
 fn check_gain_gradients(arch: &str, tau: f64, theta: f64, with_loss: bool) {
     let gain = GainPenalty {
         low: 0.5 * theta,

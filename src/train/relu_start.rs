@@ -307,7 +307,7 @@ impl Probe<'_> {
                 correct += usize::from(decision == Some(self.data.labels[i] as usize));
                 for a in 0..out.len() {
                     for b in 0..out.len() {
-                        if logits[a] > logits[b] && out[a].is_finite() && !(out[b] <= out[a]) {
+                        if logits[a] > logits[b] && out[a].is_finite() && out[b] > out[a] {
                             s.pairs += 1;
                         }
                     }
