@@ -146,6 +146,7 @@ pub mod event;
 pub mod fileformat;
 pub mod fsio;
 pub mod grad;
+mod grad_simd;
 pub mod inputs;
 pub mod loss;
 pub mod model;
