@@ -131,24 +131,28 @@ fn sort_inputs<F: Real>(t_in: &[F], scratch: &mut LayerScratch<F>, order: &mut V
 const RADIX_MIN: usize = 256;
 
 /// Sorts `keys` ascending (the same result as `sort_unstable`: any correct sort of distinct
-/// keys gives one order), by least-significant-digit radix passes of 8 bits, skipping a pass
-/// whose digit is the same in every key (the high bits of the indices, mostly). `tmp` is
-/// scratch. A layer's input keys are distinct (their low bits are the input's index).
+/// keys gives one order), by least-significant-digit radix passes of 8 bits over the time
+/// half (bits 32-63) only, skipping a pass whose digit is the same in every key. `tmp` is
+/// scratch. A layer's input keys are distinct (their low bits are the input's index) and
+/// [`sort_inputs`] lists them by ascending index; the passes are stable, so keys of equal
+/// time keep that index order and the index half needs no pass.
 fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     if keys.len() < RADIX_MIN {
         keys.sort_unstable();
         return;
     }
-    let mut counts = [[0u32; 256]; 8];
+    debug_assert!(keys.windows(2).all(|p| (p[0] as u32) < p[1] as u32));
+    const DIGITS: std::ops::Range<usize> = 4..8;
+    let mut counts = [[0u32; 256]; 4];
     for &k in keys.iter() {
-        for (d, c) in counts.iter_mut().enumerate() {
+        for (d, c) in DIGITS.zip(counts.iter_mut()) {
             c[((k >> (8 * d)) & 0xff) as usize] += 1;
         }
     }
     tmp.clear();
     tmp.resize(keys.len(), 0);
     let n = keys.len() as u32;
-    for (d, c) in counts.iter().enumerate() {
+    for (d, c) in DIGITS.zip(counts.iter()) {
         if c.contains(&n) {
             continue; // every key has the same digit here
         }
