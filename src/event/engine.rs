@@ -46,6 +46,7 @@ impl RunSummary {
 
 /// What is known of a neuron's pending spike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Status {
     /// No input yet, or `S <= theta` (V tends to S and never crosses). In a dense layer also
     /// `Deferred` when `S > theta` (the status is not written per input there).
@@ -383,6 +384,29 @@ pub struct Engine<'n> {
     reach: Vec<(u32, u32)>,
     /// Scratch of [`Engine::deliver_shared`]: the targets to predict exactly.
     to_predict: Vec<u32>,
+    /// Neuron i's targets as runs of consecutive ids `(first id, length)`:
+    /// `runs[run_off[i]..run_off[i + 1]]`, in target order (a convolution's source reaches
+    /// one run of its layer's channels per output position).
+    runs: Vec<(u32, u32)>,
+    run_off: Vec<u32>,
+}
+
+/// Every neuron's targets split into maximal runs of consecutive ids, `(runs, offsets)` as
+/// [`Engine`] keeps them.
+fn target_runs(net: &CompiledNet) -> (Vec<(u32, u32)>, Vec<u32>) {
+    let mut runs = Vec::new();
+    let mut off = vec![0u32];
+    for i in 0..net.len() {
+        let first = runs.len();
+        for &j in targets(net, i) {
+            match runs[first..].last_mut() {
+                Some((j0, len)) if *j0 + *len == j => *len += 1,
+                _ => runs.push((j, 1)),
+            }
+        }
+        off.push(runs.len() as u32);
+    }
+    (runs, off)
 }
 
 impl<'n> Engine<'n> {
@@ -400,6 +424,7 @@ impl<'n> Engine<'n> {
             })
             .collect();
         let (layers, row_of) = layer_states(net);
+        let (runs, run_off) = target_runs(net);
         Engine {
             net,
             s: vec![0.0; n],
@@ -416,6 +441,8 @@ impl<'n> Engine<'n> {
             row_of,
             reach,
             to_predict: Vec::new(),
+            runs,
+            run_off,
         }
     }
 
@@ -598,11 +625,28 @@ impl<'n> Engine<'n> {
     }
 
     /// Delivers neuron `src`'s spike at `t` to its targets, all in layer `l`, whose neurons
-    /// share one reference time ([`Self::feeds_shared`]): [`Self::deliver`]'s operations
-    /// target by target, with the layer's factors and bookkeeping looked up once.
-    /// [`Self::shared_input`] has already set or rebased the layer's reference time for this
-    /// spike, so `x = (t - t_ref)/tau` is within `REBASE_LIMIT` and no neuron rebases here.
+    /// share one reference time ([`Self::feeds_shared`]): [`Self::deliver`]'s operations,
+    /// with the layer's factors and bookkeeping looked up once, run by run of consecutive
+    /// targets (a convolution's channels at one position). [`Self::shared_input`] has already
+    /// set or rebased the layer's reference time for this spike, so `x = (t - t_ref)/tau` is
+    /// within `REBASE_LIMIT` and no neuron rebases here.
     fn deliver_shared(&mut self, l: usize, src: usize, t: f64) {
+        crate::cpu::best(
+            #[inline(always)]
+            || self.deliver_shared_body(l, src, t),
+        )
+    }
+
+    /// [`Self::deliver_shared`]'s body, inlined into the copy for each instruction set.
+    ///
+    /// Each run goes in one sweep without a branch per neuron: a neuron that ignores the
+    /// input (fired, or queued no later than `t`) keeps every value (selected, not branched
+    /// around); the others integrate and become `Silent` (`S <= theta`) or `Deferred`. Only
+    /// a run where some neuron fails test (1) at `T = t` or is deferred without being
+    /// watched is gone through again, neuron by neuron, to queue or watch it, in target
+    /// order as before.
+    #[inline(always)]
+    fn deliver_shared_body(&mut self, l: usize, src: usize, t: f64) {
         let net = self.net;
         let (theta, tau) = (net.params.theta, net.params.tau_syn);
         let sh = self.layers[l]
@@ -622,38 +666,55 @@ impl<'n> Engine<'n> {
             watched,
             layers,
             to_predict,
+            runs,
+            run_off,
             ..
         } = self;
-        // Slices, not the vectors: their headers would be reloaded after every store.
-        let (s, a, n_in, t_last) = (&mut s[..], &mut a[..], &mut n_in[..], &mut t_last[..]);
-        let (bound, status, pred, watched) =
-            (&mut bound[..], &mut status[..], &pred[..], &mut watched[..]);
         let layer = &mut layers[l];
         layer.guard = layer.guard.min(t);
-        let (lo, hi) = (net.offsets[src], net.offsets[src + 1]);
-        for (&tg, &w) in net.targets[lo..hi].iter().zip(&net.weights[lo..hi]) {
-            let j = tg as usize;
-            match status[j] {
-                Status::Fired => continue,
-                // The pending spike comes no later than this input: ignored.
-                Status::Exact if pred[j] <= t => continue,
-                _ => {}
+        let mut wo = net.offsets[src];
+        for &(j0, len) in &runs[run_off[src] as usize..run_off[src + 1] as usize] {
+            let (j0, len) = (j0 as usize, len as usize);
+            let w = &net.weights[wo..wo + len];
+            wo += len;
+            let r = j0..j0 + len;
+            let (s, a, n_in) = (&mut s[r.clone()], &mut a[r.clone()], &mut n_in[r.clone()]);
+            let (t_last, bound) = (&mut t_last[r.clone()], &mut bound[r.clone()]);
+            let (status, pred) = (&mut status[r.clone()], &pred[r.clone()]);
+            let watched = &mut watched[r];
+            let mut again = false;
+            for k in 0..len {
+                let st = status[k];
+                // The pending spike comes no later than this input, or it has fired: ignored.
+                let skip = st == Status::Fired || (st == Status::Exact && pred[k] <= t);
+                let (mut s1, mut a1) = (s[k], a[k]);
+                integrate(&mut s1, &mut a1, w[k], e);
+                let d = s1 - theta;
+                let open = !skip & (d > 0.0);
+                again |= open & (!holds(a1, ek, d) | !watched[k]);
+                s[k] = if skip { s[k] } else { s1 };
+                a[k] = if skip { a[k] } else { a1 };
+                n_in[k] += u32::from(!skip);
+                t_last[k] = if skip { t_last[k] } else { t };
+                bound[k] = if skip { bound[k] } else { delivered };
+                status[k] = match (skip, d > 0.0) {
+                    (true, _) => st,
+                    (false, false) => Status::Silent,
+                    (false, true) => Status::Deferred,
+                };
             }
-            integrate(&mut s[j], &mut a[j], w, e);
-            n_in[j] += 1;
-            t_last[j] = t;
-            bound[j] = delivered;
-            let d = s[j] - theta;
-            if d <= 0.0 {
-                status[j] = Status::Silent;
-            } else if holds(a[j], ek, d) {
-                status[j] = Status::Deferred;
-                if !watched[j] {
-                    watched[j] = true;
-                    layer.watch.push(tg);
+            if again {
+                for k in 0..len {
+                    if status[k] != Status::Deferred {
+                        continue;
+                    }
+                    if !holds(a[k], ek, s[k] - theta) {
+                        to_predict.push((j0 + k) as u32);
+                    } else if !watched[k] {
+                        watched[k] = true;
+                        layer.watch.push((j0 + k) as u32);
+                    }
                 }
-            } else {
-                to_predict.push(tg);
             }
         }
         self.predict_due(l);
