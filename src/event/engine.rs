@@ -177,8 +177,9 @@ struct Shared {
 struct LayerState {
     /// No deferred neuron of the layer fires at or before this time (+inf: none deferred).
     guard: f64,
-    /// Neurons that may be deferred, in a layer that is not dense (entries whose neuron
-    /// left that state are dropped at the next re-test).
+    /// Neurons that may be deferred, in a layer that is neither dense nor sharing one
+    /// reference time (entries whose neuron left that state are dropped at the next
+    /// re-test).
     watch: Vec<u32>,
     /// The layer's shape, if dense (then every neuron of it is watched, without a list).
     dense: Option<Dense>,
@@ -320,7 +321,8 @@ fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
 /// prediction is computed exactly (the same operations as `on_input`) and queued.
 ///
 /// A neuron whose prediction is known to be later than `T` this way is *deferred*: it is on
-/// its layer's watch list, and the layer's guard `G_l` is a time no later than any deferred
+/// its layer's watch list (or, in a dense layer or one sharing its reference time, found by
+/// a sweep over the layer), and the layer's guard `G_l` is a time no later than any deferred
 /// neuron's spike. Two tests use (1):
 ///
 /// - right after an input at `t` (with `T = t`; `exp((t - t_ref)/tau)` is the factor just
@@ -351,10 +353,11 @@ fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
 /// gets `S = -inf`: the sweep may go on adding to it (its sums are never read again; its
 /// causal set was recorded when it fired) and it never passes a test. When a neuron of the
 /// layer is queued at the input's time or earlier (it ignores the input), the sweep looks at
-/// each neuron's status instead. A layer sharing one reference time (a convolution's) goes
-/// target by target with the layer's factors computed once per spike
-/// (`Engine::deliver_shared`); other layers (sparse, skip connections) go target by target
-/// with each target's own.
+/// each neuron's status instead. A layer sharing one reference time (a convolution's) takes
+/// a spike run by run of consecutive targets (a position's channels), with the layer's
+/// factors computed once per spike and no branch per neuron (`Engine::deliver_shared`), and
+/// is re-tested by blocks as a dense layer is; other layers (sparse, skip connections) go
+/// target by target with each target's own factors and keep a watch list.
 pub struct Engine<'n> {
     net: &'n CompiledNet,
     // Per neuron (dense id), structure of arrays.
@@ -374,7 +377,7 @@ pub struct Engine<'n> {
     /// input among the layer's inputs (the causal bound that layer records).
     bound: Vec<u32>,
     status: Vec<Status>,
-    /// On its layer's watch list (outside dense layers).
+    /// On its layer's watch list (layers neither dense nor sharing a reference time).
     watched: Vec<bool>,
     queue: SpikeQueue,
     layers: Vec<LayerState>,
@@ -642,9 +645,9 @@ impl<'n> Engine<'n> {
     /// Each run goes in one sweep without a branch per neuron: a neuron that ignores the
     /// input (fired, or queued no later than `t`) keeps every value (selected, not branched
     /// around); the others integrate and become `Silent` (`S <= theta`) or `Deferred`. Only
-    /// a run where some neuron fails test (1) at `T = t` or is deferred without being
-    /// watched is gone through again, neuron by neuron, to queue or watch it, in target
-    /// order as before.
+    /// a run where some neuron fails test (1) at `T = t` is gone through again, neuron by
+    /// neuron, to predict it exactly. Deferred neurons need no watch list: the layer is
+    /// re-tested by blocks, as a dense one ([`Self::retest`]).
     #[inline(always)]
     fn deliver_shared_body(&mut self, l: usize, src: usize, t: f64) {
         let net = self.net;
@@ -663,7 +666,6 @@ impl<'n> Engine<'n> {
             bound,
             status,
             pred,
-            watched,
             layers,
             to_predict,
             runs,
@@ -681,7 +683,6 @@ impl<'n> Engine<'n> {
             let (s, a, n_in) = (&mut s[r.clone()], &mut a[r.clone()], &mut n_in[r.clone()]);
             let (t_last, bound) = (&mut t_last[r.clone()], &mut bound[r.clone()]);
             let (status, pred) = (&mut status[r.clone()], &pred[r.clone()]);
-            let watched = &mut watched[r];
             let mut again = false;
             for k in 0..len {
                 let st = status[k];
@@ -691,7 +692,7 @@ impl<'n> Engine<'n> {
                 integrate(&mut s1, &mut a1, w[k], e);
                 let d = s1 - theta;
                 let open = !skip & (d > 0.0);
-                again |= open & (!holds(a1, ek, d) | !watched[k]);
+                again |= open & !holds(a1, ek, d);
                 s[k] = if skip { s[k] } else { s1 };
                 a[k] = if skip { a[k] } else { a1 };
                 n_in[k] += u32::from(!skip);
@@ -705,14 +706,8 @@ impl<'n> Engine<'n> {
             }
             if again {
                 for k in 0..len {
-                    if status[k] != Status::Deferred {
-                        continue;
-                    }
-                    if !holds(a[k], ek, s[k] - theta) {
+                    if status[k] == Status::Deferred && !holds(a[k], ek, s[k] - theta) {
                         to_predict.push((j0 + k) as u32);
-                    } else if !watched[k] {
-                        watched[k] = true;
-                        layer.watch.push((j0 + k) as u32);
                     }
                 }
             }
@@ -891,14 +886,20 @@ impl<'n> Engine<'n> {
         let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
         let mut bound = BoundFactor::NONE;
         let mut deferred = false;
-        if let Some(d) = self.layers[l].dense {
-            let ek = bound.get(t_l, d.t_ref, tau);
+        // A dense layer, or one sharing its reference time: every neuron has the same t_ref.
+        let block = match (&self.layers[l].dense, &self.layers[l].shared) {
+            (Some(d), _) => Some((d.lo, d.hi, d.t_ref)),
+            (None, Some(sh)) => Some((sh.lo, sh.hi, self.t_ref[sh.lo])),
+            (None, None) => None,
+        };
+        if let Some((lo, hi, t_ref)) = block {
+            let ek = bound.get(t_l, t_ref, tau);
             // Blocks of RETEST_BLOCK neurons, each first tested as a whole without a branch per
             // neuron (fired neurons have S = -inf and drop out); only a block with a neuron
             // that fails test (1) is gone through one by one. A neuron with S > theta that
             // is queued or passes keeps the guard finite (at worst one more re-test).
-            for lo in (d.lo..d.hi).step_by(RETEST_BLOCK) {
-                let hi = (lo + RETEST_BLOCK).min(d.hi);
+            for lo in (lo..hi).step_by(RETEST_BLOCK) {
+                let hi = (lo + RETEST_BLOCK).min(hi);
                 let (s, a) = (&self.s[lo..hi], &self.a[lo..hi]);
                 let mut fails = false;
                 for (&s, &a) in s.iter().zip(a) {
