@@ -165,6 +165,7 @@ pub(crate) mod real;
 pub mod replay;
 pub mod robust;
 pub mod simulate;
+pub mod sparsity;
 pub mod trace;
 pub mod train;
 

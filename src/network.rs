@@ -284,6 +284,22 @@ impl<F> Layer<F> {
         }
     }
 
+    /// Targets of each input (its fan-out): `n_out` for every input of a dense layer; for a
+    /// convolution, the output positions it reaches times the channels (fewer at the
+    /// borders, none for an input no kernel covers).
+    pub fn fan_outs(&self) -> Vec<u64> {
+        match self {
+            Layer::Dense(d) => vec![d.n_out as u64; d.n_in],
+            Layer::Conv(c) => (0..c.input.len().unwrap_or(0))
+                .map(|i| {
+                    let mut n = 0u64;
+                    c.for_each_target(i, |_, _| n += 1);
+                    n * c.channels as u64
+                })
+                .collect(),
+        }
+    }
+
     /// The layer's trainable weights, in the kind's own layout.
     pub fn weights(&self) -> &[F] {
         match self {

@@ -5,12 +5,15 @@ use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::event::{EventNet, RunOptions, RunSummary};
 use firstspike::model::{Layer, Model, ModelMeta};
 use firstspike::progress::NO_PROGRESS;
-use firstspike::rate::compare::{rate_events_at, temporal_counts, temporal_full_counts};
+use firstspike::rate::compare::{
+    rate_events_at, temporal_counts, temporal_full_counts, FullCounts,
+};
 use firstspike::rate::model::{RateMeta, RateModel};
 use firstspike::rate::relu::{forward, pixels_into, Dense, Pass, ReluNet};
 use firstspike::rate::sim::{run_sample, sample_rng, simulate, InputMode, SimConfig, SimState};
 use firstspike::rate::{activation_scales, convert, train_relu, ReluTrainConfig, SpikingNet};
 use firstspike::simulate::{simulate as simulate_events, SimReport};
+use firstspike::sparsity::NetSize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -239,7 +242,8 @@ fn temporal_counts_include_input_spikes() {
     )
     .unwrap();
     let full = temporal_full_counts(&model, &data, 1, NO_PROGRESS).unwrap();
-    let tc = temporal_counts(&rep, &full, &model.arch());
+    let size = NetSize::of_layers(&model.layers);
+    let tc = temporal_counts(&rep, &full, &size);
     assert_eq!(tc.spikes_per_layer, vec![2.0, 1.0]);
     assert_eq!(tc.spikes, 3.0);
     assert_eq!(
@@ -249,6 +253,13 @@ fn temporal_counts_include_input_spikes() {
     assert_eq!(tc.spikes_per_layer_full[0], 4.0);
     assert_eq!(tc.synaptic_events_full, 8.0 + 0.0);
     assert_eq!(tc.accuracy, 1.0);
+    // In the literature's units: 3 spikes over 6 neurons up to the decision, 1 of 2 outputs;
+    // 4 synaptic events over the 8 multiply-accumulates of a 4-2 ReLU net.
+    assert_eq!(tc.sparsity.spikes_per_neuron, 0.5);
+    assert_eq!(tc.sparsity.spikes_per_neuron_per_layer, vec![0.5, 0.5]);
+    assert_eq!(tc.sparsity.spikes_per_hidden_neuron, None);
+    assert_eq!(tc.sparsity.synaptic_events_per_relu_mac, 0.5);
+    assert_eq!(tc.sparsity_full.synaptic_events_per_relu_mac, 1.0);
     // A summary built by hand is counted the same way.
     let hand = SimReport {
         runs: vec![RunSummary {
@@ -261,9 +272,19 @@ fn temporal_counts_include_input_spikes() {
         correct: 1,
         ..Default::default()
     };
-    let tc = temporal_counts(&hand, &vec![vec![5], vec![2], vec![1]], &[4, 3, 2]);
+    let full = FullCounts {
+        spikes: vec![vec![5], vec![2], vec![1]],
+        synaptic_events: vec![19],
+    };
+    let size = NetSize {
+        neurons: vec![5, 3, 2],
+        synapses: 5 * 3 + 3 * 2,
+    };
+    let tc = temporal_counts(&hand, &full, &size);
     assert_eq!(tc.spikes, 8.0);
     assert_eq!(tc.synaptic_events, 19.0);
+    assert_eq!(tc.sparsity.spikes_per_hidden_neuron, Some(2.0 / 3.0));
+    assert_eq!(tc.sparsity.spikes_per_neuron, 0.8);
 }
 
 #[test]
@@ -453,6 +474,29 @@ fn baseline_train_and_compare_end_to_end() {
         "{v}"
     );
     assert!(v["operating_point"]["reference"].is_string(), "{v}");
+    // The literature's units: the first-spike net (16-6-10) to the decision and in full, the
+    // rate net at the operating point; both against the 16 x 6 + 6 x 10 = 156 MACs of the
+    // temporal shape, and 16 x 12 + 12 x 10 = 312 for the rate net's own.
+    for (key, macs) in [
+        (&v["temporal"]["sparsity"]["to_decision"], 156),
+        (&v["temporal"]["sparsity"]["full_run"], 156),
+        (&v["rate"]["sparsity"], 312),
+        (&v["rate"]["final_sparsity"], 312),
+    ] {
+        assert_eq!(key["relu_macs"], macs, "{v}");
+        assert_eq!(
+            key["spikes_per_neuron_per_layer"].as_array().unwrap().len(),
+            3
+        );
+        let e = key["synaptic_events"].as_f64().unwrap();
+        let r = key["synaptic_events_per_relu_mac"].as_f64().unwrap();
+        assert!((r - e / macs as f64).abs() < 1e-12, "{v}");
+        assert!(key["spikes_per_hidden_neuron"].is_number(), "{v}");
+    }
+    assert_eq!(
+        v["temporal"]["sparsity"]["to_decision"]["synaptic_events"],
+        v["temporal"]["synaptic_events_per_inference"]
+    );
     for ext in ["md", "csv", "svg"] {
         let f = d.join(format!("c.{ext}"));
         assert!(f.is_file(), "{} missing", f.display());

@@ -115,6 +115,16 @@ impl SpikingNet {
         self.layers.len() + 1
     }
 
+    /// Neurons per layer and synapses, for [`crate::sparsity`].
+    pub(crate) fn size(&self) -> crate::sparsity::NetSize {
+        let mut neurons = vec![self.layers.first().map_or(0, |d| d.n_in)];
+        neurons.extend(self.layers.iter().map(|d| d.n_out));
+        crate::sparsity::NetSize {
+            neurons,
+            synapses: self.layers.iter().map(|d| (d.n_in * d.n_out) as u64).sum(),
+        }
+    }
+
     /// Synaptic targets of one spike of layer `l` (0 = inputs): the next layer's size, 0 for
     /// the output layer.
     pub(crate) fn fan_out(&self, l: usize) -> usize {
