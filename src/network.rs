@@ -3,7 +3,7 @@
 //! Owns the one layer type that every part of the crate shares: model files ([`crate::model`]),
 //! the analytic solver ([`crate::analytic::Net`], in f32 or f64), the event engine's compiled
 //! graph ([`crate::event::EventNet::from_model`]), the trainer, the rate-coded baseline's ReLU
-//! network ([`crate::rate::relu::ReluNet`], dense layers in f32), the NIR export and the checks of
+//! network ([`crate::rate::relu::ReluNet`], in f32), the NIR export and the checks of
 //! shapes on load. A layer is generic over its number type `F` (f64 in model files, f32 while
 //! training), so converting a network between precisions keeps its description.
 //!
@@ -867,17 +867,6 @@ fn check_conv<F>(c: &Conv<F>) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// [`check_layers`] for a stack of dense layers held as such (the ReLU baseline).
-pub(crate) fn check_dense<F: num_traits::Float + std::fmt::Display>(
-    layers: &[Dense<F>],
-) -> std::result::Result<(), String> {
-    check_shapes(
-        layers
-            .iter()
-            .map(|d| (d.n_in, d.n_out, d.n_in.checked_mul(d.n_out), &d.w[..])),
-    )
 }
 
 /// The checks of [`check_layers`] over (inputs, neurons, weights the shape needs or `None` if

@@ -4,14 +4,17 @@
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::event::{EventNet, RunOptions, RunSummary};
 use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::network::{Arch, Layer as NetLayer};
 use firstspike::progress::NO_PROGRESS;
 use firstspike::rate::compare::{
     rate_events_at, temporal_counts, temporal_full_counts, FullCounts,
 };
 use firstspike::rate::model::{RateMeta, RateModel};
-use firstspike::rate::relu::{forward, pixels_into, Dense, Pass, ReluNet};
+use firstspike::rate::relu::{forward, pixels_into, Pass, ReluNet};
 use firstspike::rate::sim::{run_sample, sample_rng, simulate, InputMode, SimConfig, SimState};
-use firstspike::rate::{activation_scales, convert, train_relu, ReluTrainConfig, SpikingNet};
+use firstspike::rate::{
+    activation_scales, convert, evaluate_relu, train_relu, ReluTrainConfig, SpikingNet,
+};
 use firstspike::simulate::{simulate as simulate_events, SimReport};
 use firstspike::sparsity::NetSize;
 use std::path::{Path, PathBuf};
@@ -61,7 +64,7 @@ fn quadrants(n: usize, seed: u64) -> Dataset {
 fn trained_small() -> (ReluNet, Dataset) {
     let data = quadrants(200, 3);
     let cfg = ReluTrainConfig {
-        arch: vec![16, 12, 4],
+        arch: Arch::dense(&[16, 12, 4]),
         epochs: 15,
         batch_size: 10,
         lr: 1e-2,
@@ -98,7 +101,9 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
         seed: 0,
     };
     let runs = simulate(&snet, &data, &cfg, 2, NO_PROGRESS).unwrap();
-    let w2 = &snet.layers[1];
+    let NetLayer::Dense(w2) = &snet.layers[1] else {
+        panic!("a dense layer")
+    };
     let b = (0..w2.n_out)
         .map(|k| {
             (0..w2.n_in)
@@ -158,20 +163,66 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
     assert_eq!(agreed, qualified);
 }
 
+/// A rate twin with a convolution, trained on the quadrants, runs as its dense form does:
+/// the simulator gives the same spikes and predictions step for step (the convolution's
+/// missing synapses are the dense form's zero weights), but counts only the synapses that
+/// exist, so its synaptic events are fewer; the converted net agrees with the ReLU net.
+#[test]
+fn a_conv_twin_simulates_as_its_dense_form() {
+    let data = quadrants(200, 5);
+    let cfg = ReluTrainConfig {
+        arch: Arch::parse("4x4-3c3s1p1-4").unwrap(),
+        epochs: 15,
+        batch_size: 10,
+        lr: 1e-2,
+        dropout: 0.0,
+        threads: 2,
+        ..Default::default()
+    };
+    let net = train_relu(&cfg, &data, None, |_| {}).unwrap();
+    let relu = evaluate_relu(&net, &data, 2);
+    assert!(relu.accuracy() > 0.9, "ReLU accuracy {}", relu.accuracy());
+    assert!(relu.sparse_macs_mean < net.dense_macs() as f64);
+    let scales = activation_scales(&net, &data, 99.9, 2).unwrap();
+    let conv = convert(&net, &scales).unwrap();
+    let NetLayer::Conv(c) = &conv.layers[0] else {
+        panic!("a convolution")
+    };
+    let dense = SpikingNet {
+        layers: vec![NetLayer::Dense(c.to_dense()), conv.layers[1].clone()],
+        scales: conv.scales.clone(),
+    };
+    let sim = SimConfig {
+        steps: 100,
+        input: InputMode::Poisson { rate: 1.0 },
+        seed: 3,
+    };
+    let a = simulate(&conv, &data, &sim, 2, NO_PROGRESS).unwrap();
+    let b = simulate(&dense, &data, &sim, 2, NO_PROGRESS).unwrap();
+    let mut fewer = 0;
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x.spikes, &x.preds), (&y.spikes, &y.preds));
+        assert!(x.events_at(100) <= y.events_at(100));
+        fewer += usize::from(x.events_at(100) < y.events_at(100));
+    }
+    assert!(fewer > 0, "border inputs have fewer targets");
+    let correct = a
+        .iter()
+        .zip(&data.labels)
+        .filter(|(r, &l)| r.preds[99] == Some(l))
+        .count();
+    assert!(
+        correct >= 180,
+        "converted conv net: {correct} of 200 correct"
+    );
+}
+
 /// A hand-made spiking net: 4 inputs -> 3 hidden -> 2 outputs.
 fn hand_net() -> SpikingNet {
     SpikingNet {
         layers: vec![
-            Dense {
-                n_in: 4,
-                n_out: 3,
-                w: vec![0.3; 12],
-            },
-            Dense {
-                n_in: 3,
-                n_out: 2,
-                w: vec![0.5, 0.2, 0.5, 0.2, 0.5, 0.2],
-            },
+            NetLayer::dense(4, 3, vec![0.3; 12]),
+            NetLayer::dense(3, 2, vec![0.5, 0.2, 0.5, 0.2, 0.5, 0.2]),
         ],
         scales: vec![1.0, 1.0],
     }
@@ -323,7 +374,7 @@ fn poisson_runs_depend_on_the_seed_only() {
 
 fn tiny_rate_model() -> RateModel {
     RateModel {
-        net: ReluNet::init(&[16, 8, 10], 5),
+        net: ReluNet::init(&Arch::dense(&[16, 8, 10]), 5),
         scales: vec![1.0, 2.0],
         meta: RateMeta::default(),
     }
@@ -364,7 +415,7 @@ fn corrupt_or_truncated_rate_model_is_a_clear_error() {
         );
     }
     let mut nan = m.clone();
-    nan.net.layers[1].w[3] = f32::NAN;
+    nan.net.layers[1].weights_mut()[3] = f32::NAN;
     std::fs::write(d.join("nan.bin"), nan.to_bytes()).unwrap();
     let e = RateModel::load(&d.join("nan.bin")).unwrap_err();
     assert!(e.to_string().contains("NaN"), "{e}");
@@ -441,6 +492,46 @@ fn baseline_train_and_compare_end_to_end() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["relu_test_accuracy"].as_f64().unwrap() > 0.5, "{v}");
+    // `--arch` takes the syntax of `train`, convolutions included.
+    let cp2 = s(d.join("rc"));
+    let (code, out, err) = run(&[
+        "baseline",
+        "train",
+        "--data",
+        &dd,
+        "--arch",
+        "4x4-3c3s2p1-10",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.01",
+        "--check-steps",
+        "20",
+        "--out",
+        &cp2,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cv: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cv["layers"], "4x4-3c3s2p1-10", "{cv}");
+    assert_eq!(cv["arch"], serde_json::json!([16, 12, 10]), "{cv}");
+    let conv = RateModel::load(Path::new(&format!("{cp2}.bin"))).unwrap();
+    assert!(matches!(conv.net.layers[0], NetLayer::Conv(_)));
+    let (code, _, err) = run(&[
+        "baseline",
+        "train",
+        "--data",
+        &dd,
+        "--arch",
+        "4x4-3c5-10",
+        "--out",
+        &cp2,
+    ]);
+    assert_eq!(
+        code, 2,
+        "a kernel larger than the map is a usage error: {err}"
+    );
+    assert!(err.contains("does not fit"), "{err}");
     let (code, out, err) = run(&[
         "compare",
         "--temporal",

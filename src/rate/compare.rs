@@ -64,13 +64,11 @@ impl RateCurve {
     }
 }
 
-/// Synaptic events of one sample after step `t`: sum over layers of spikes x fan-out, plus the
-/// input projection.
+/// Synaptic events of one sample after step `t`: every spike times its neuron's fan-out, plus
+/// the input projection. (`net` is the network `r` ran on.)
 pub fn rate_events_at(net: &SpikingNet, r: &SampleRun, t: usize) -> u64 {
-    let spikes: u64 = (0..r.n_layers)
-        .map(|l| r.spikes_at(t, l) as u64 * net.fan_out(l) as u64)
-        .sum();
-    spikes + r.input_projection_macs
+    debug_assert_eq!(net.n_layers(), r.n_layers);
+    r.events_at(t) + r.input_projection_macs
 }
 
 /// The curve of `runs` (all with the same step count) against `labels`.
