@@ -4,7 +4,7 @@
 //! Owns the network type ([`ReluNet`]), its forward pass and its backward pass (softmax
 //! cross-entropy), one sample at a time. It does not train (see [`super::train`]), convert
 //! (see [`mod@super::convert`]) or simulate spikes (see [`super::sim`]); one input's synapses
-//! are [`super::scatter`]'s.
+//! are the private `scatter` module's.
 //!
 //! **No biases**, on purpose (Diehl et al. 2015): in the converted spiking network a bias is a
 //! constant current into every neuron at every step, work that spike counts would not show.

@@ -22,9 +22,9 @@
 //! 2. Layer by layer, every neuron with `V >= 1` fires once and is reset by subtraction,
 //!    `V <- V - 1`; each spike adds its weights to the potentials of the next layer's neurons it
 //!    reaches **in the same step** (no synaptic delay). Only spiking neurons cost work
-//!    (event-driven). Dense layers and convolutions alike ([`super::scatter`]): a spike of a
-//!    convolution's input reaches its receptive fields' neurons only, and its synaptic events
-//!    are those neurons (its fan-out, [`crate::network::Layer::fan_outs`]).
+//!    (event-driven). Dense layers and convolutions alike (the private `scatter` module): a
+//!    spike of a convolution's input reaches its receptive fields' neurons only, and its
+//!    synaptic events are those neurons (its fan-out, [`crate::network::Layer::fan_outs`]).
 //! 3. The output layer's spike counts so far give the step's prediction: the class with the
 //!    most output spikes, `None` while no output has fired or while the top count is tied.
 
