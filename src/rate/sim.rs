@@ -144,7 +144,8 @@ pub struct SimState {
     fired: Vec<usize>,
     active: Vec<(usize, u64)>,
     out_counts: Vec<u32>,
-    /// `fan[k][i]`: the targets of input `i` of layer `k` (see [`crate::network::Layer::fan_outs`]).
+    /// `fan[k][i]`: the targets of input `i` of layer `k`
+    /// ([`crate::network::Layer::fan_outs`]).
     fan: Vec<Vec<u64>>,
     /// The architecture `fan` was computed for.
     fan_of: Option<Arch>,
