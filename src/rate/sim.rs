@@ -38,8 +38,9 @@ use crate::progress::Progress;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Largest record of one [`simulate`] call, in counters (`samples * steps * layers`, 4 bytes
-/// each): 512 MB. More is refused before running (use fewer samples or steps).
+/// Largest record of one [`simulate`] call, in 4-byte counters (`samples * steps * (layers +
+/// 2)`: a spike count per layer and the 8-byte synaptic-event count per step): 512 MB. More is
+/// refused before running (use fewer samples or steps).
 pub(crate) const MAX_RECORD_ENTRIES: usize = 1 << 27;
 
 /// How pixels drive the network.
@@ -336,12 +337,12 @@ pub fn simulate(
     let entries = data
         .len()
         .saturating_mul(cfg.steps)
-        .saturating_mul(net.n_layers());
+        .saturating_mul(net.n_layers() + 2);
     if entries > MAX_RECORD_ENTRIES {
         return Err(Error::setting(
             "steps",
             format!(
-                "{} samples x {} steps x {} layers is too large a record ({} counters, at most {}); use fewer steps or samples",
+                "{} samples x {} steps x ({} layers + 2 for the event count) is too large a record ({} counters, at most {}); use fewer steps or samples",
                 data.len(),
                 cfg.steps,
                 net.n_layers(),
