@@ -166,6 +166,7 @@ pub(crate) mod real;
 pub mod replay;
 pub mod robust;
 pub mod simulate;
+pub mod sparsity;
 pub mod trace;
 pub mod train;
 
