@@ -44,6 +44,7 @@
 //! no penalty.
 
 use crate::analytic::TargetTables;
+use crate::grad_simd::{conv_input_sum, LANES};
 use crate::loss::GainPenalty;
 use crate::network::{Conv, Dense, Layer, Net};
 use crate::pass::ForwardPass;
@@ -355,15 +356,22 @@ fn input_terms<F: Real>(
                 masked_dot(&w[i * n_out..(i + 1) * n_out], h, &lg.c, k)
             }
             Layer::Conv(conv) => {
-                // The targets as `for_each_target` lists them, from the layer's table.
+                // The targets as `for_each_target` lists them, from the layer's table, summed
+                // in LANES partial sums (see `LaneSum`), by the AVX-512 kernel where it runs.
                 let co = conv.channels;
-                let mut acc = F::zero();
-                for &(p, tap) in table.map_or(&[][..], |t| t.targets(i)) {
-                    let (j0, tap) = (p as usize * co, tap as usize);
-                    let row = &conv.w[tap * co..(tap + 1) * co];
-                    acc = acc + masked_dot(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
+                let targets = table.map_or(&[][..], |t| t.targets(i));
+                match conv_input_sum(targets, co, &conv.w, h, &lg.c, k) {
+                    Some(sum) => sum,
+                    None => {
+                        let mut acc = LaneSum::new();
+                        for &(p, tap) in targets {
+                            let (j0, tap) = (p as usize * co, tap as usize);
+                            let row = &conv.w[tap * co..(tap + 1) * co];
+                            acc.add_masked(row, &h[j0..j0 + co], &lg.c[j0..j0 + co], k);
+                        }
+                        acc.total()
+                    }
                 }
-                acc
             }
         };
         d_in[i] = e * acc;
@@ -380,6 +388,52 @@ fn masked_dot<F: Real>(w: &[F], h: &[F], c: &[u32], k: u32) -> F {
         .fold(F::zero(), |acc, ((&wj, &hj), &cj)| {
             acc + if k < cj { wj * hj } else { F::zero() }
         })
+}
+
+/// A sum `sum_j w_j h_j` kept as [`LANES`] partial sums, so that the products of a target
+/// row are added in vector lanes instead of one long chain: term j of a row goes to partial
+/// sum `j % LANES`, rows are added one after another in the order given, and
+/// [`LaneSum::total`] adds the partial sums pairwise (lane l and l + 8, then l + 4, ...).
+/// The order of additions is fixed by the row lengths alone, so the result does not depend
+/// on the thread count; [`crate::grad_simd`] makes the same operations with AVX-512.
+struct LaneSum<F> {
+    lanes: [F; LANES],
+}
+
+impl<F: Real> LaneSum<F> {
+    #[inline(always)]
+    fn new() -> Self {
+        Self {
+            lanes: [F::zero(); LANES],
+        }
+    }
+
+    /// Adds `w_j h_j` for the neurons j with `k < c_j` (those whose causal set holds the
+    /// input at position k); the other lanes keep their sums as they are.
+    #[inline(always)]
+    fn add_masked(&mut self, w: &[F], h: &[F], c: &[u32], k: u32) {
+        let n = w.len().min(h.len()).min(c.len());
+        for (j, ((&wj, &hj), &cj)) in w[..n].iter().zip(&h[..n]).zip(&c[..n]).enumerate() {
+            let l = j % LANES;
+            let prod = wj * hj;
+            if k < cj {
+                self.lanes[l] = self.lanes[l] + prod;
+            }
+        }
+    }
+
+    /// The sum of the partial sums, added pairwise.
+    #[inline(always)]
+    fn total(mut self) -> F {
+        let mut width = LANES / 2;
+        while width > 0 {
+            for l in 0..width {
+                self.lanes[l] = self.lanes[l] + self.lanes[l + width];
+            }
+            width /= 2;
+        }
+        self.lanes[0]
+    }
 }
 
 /// Adds the weight gradient of convolutional layer `layer` (`conv`) from every active record
@@ -604,4 +658,75 @@ pub fn backward_with_gain<F: Real>(
         }
     }
     scratch.record = rec;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LaneSum;
+    use crate::grad_simd::conv_input_sum;
+    use crate::real::Real;
+    use rand::{Rng, SeedableRng};
+
+    /// A convolution's input delta sums the same bit for bit in the AVX-512 kernel as in
+    /// the generic `LaneSum`: random target lists over channel counts with whole vectors,
+    /// tails and both (f32 and f64), masks from random causal-set sizes, signed zeros and
+    /// wide magnitudes so that the order of additions shows. Where the CPU has AVX-512 and
+    /// `FIRSTSPIKE_REQUIRE_KERNEL=1`, the kernel must run.
+    #[test]
+    fn the_input_delta_kernel_sums_as_the_generic_code() {
+        same_sums::<f32>(41);
+        same_sums::<f64>(42);
+    }
+
+    fn same_sums<F: Real>(seed: u64) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut ran, mut live, mut masked) = (0, 0, 0);
+        for co in [64, 32, 45, 16, 3, 21, 8, 9, 1] {
+            let (positions, taps) = (9, 25);
+            for _ in 0..40 {
+                let value = |rng: &mut rand_chacha::ChaCha8Rng| {
+                    F::of(match rng.gen_range(0..8) {
+                        0 => 0.0,
+                        1 => -0.0,
+                        _ => rng.gen_range(-1.0..1.0) * 10f64.powi(rng.gen_range(-6..6)),
+                    })
+                };
+                let w: Vec<F> = (0..taps * co).map(|_| value(&mut rng)).collect();
+                let h: Vec<F> = (0..positions * co).map(|_| value(&mut rng)).collect();
+                let c: Vec<u32> = (0..positions * co).map(|_| rng.gen_range(0..10)).collect();
+                let k = rng.gen_range(0..10);
+                let targets: Vec<(u32, u32)> = (0..rng.gen_range(0..10))
+                    .map(|_| {
+                        (
+                            rng.gen_range(0..positions) as u32,
+                            rng.gen_range(0..taps) as u32,
+                        )
+                    })
+                    .collect();
+                let mut generic = LaneSum::new();
+                for &(p, tap) in &targets {
+                    let (p, tap) = (p as usize * co, tap as usize * co);
+                    generic.add_masked(&w[tap..tap + co], &h[p..p + co], &c[p..p + co], k);
+                    live += c[p..p + co].iter().filter(|&&cj| k < cj).count();
+                    masked += c[p..p + co].iter().filter(|&&cj| k >= cj).count();
+                }
+                let generic = generic.total();
+                if let Some(kernel) = conv_input_sum(&targets, co, &w, &h, &c, k) {
+                    ran += 1;
+                    assert_eq!(
+                        kernel.f64().to_bits(),
+                        generic.f64().to_bits(),
+                        "co {co}, k {k}, targets {targets:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            live > 1000 && masked > 1000,
+            "{live} live, {masked} masked lanes"
+        );
+        if std::env::var("FIRSTSPIKE_REQUIRE_KERNEL").as_deref() == Ok("1") {
+            assert!(ran > 0, "the AVX-512 kernel did not run");
+        }
+    }
 }

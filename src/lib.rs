@@ -146,6 +146,7 @@ pub mod event;
 pub mod fileformat;
 pub mod fsio;
 pub mod grad;
+mod grad_simd;
 pub mod inputs;
 pub mod loss;
 pub mod model;
@@ -166,6 +167,7 @@ pub(crate) mod real;
 pub mod replay;
 pub mod robust;
 pub mod simulate;
+pub mod sparsity;
 pub mod trace;
 pub mod train;
 

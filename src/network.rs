@@ -3,7 +3,7 @@
 //! Owns the one layer type that every part of the crate shares: model files ([`crate::model`]),
 //! the analytic solver ([`crate::analytic::Net`], in f32 or f64), the event engine's compiled
 //! graph ([`crate::event::EventNet::from_model`]), the trainer, the rate-coded baseline's ReLU
-//! network ([`crate::rate::relu::ReluNet`], dense layers in f32), the NIR export and the checks of
+//! network ([`crate::rate::relu::ReluNet`], in f32), the NIR export and the checks of
 //! shapes on load. A layer is generic over its number type `F` (f64 in model files, f32 while
 //! training), so converting a network between precisions keeps its description.
 //!
@@ -281,6 +281,22 @@ impl<F> Layer<F> {
                 }
                 n * c.channels as u64
             }
+        }
+    }
+
+    /// Targets of each input (its fan-out): `n_out` for every input of a dense layer; for a
+    /// convolution, the output positions it reaches times the channels (fewer at the
+    /// borders, none for an input no kernel covers).
+    pub fn fan_outs(&self) -> Vec<u64> {
+        match self {
+            Layer::Dense(d) => vec![d.n_out as u64; d.n_in],
+            Layer::Conv(c) => (0..c.input.len().unwrap_or(0))
+                .map(|i| {
+                    let mut n = 0u64;
+                    c.for_each_target(i, |_, _| n += 1);
+                    n * c.channels as u64
+                })
+                .collect(),
         }
     }
 
@@ -851,17 +867,6 @@ fn check_conv<F>(c: &Conv<F>) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// [`check_layers`] for a stack of dense layers held as such (the ReLU baseline).
-pub(crate) fn check_dense<F: num_traits::Float + std::fmt::Display>(
-    layers: &[Dense<F>],
-) -> std::result::Result<(), String> {
-    check_shapes(
-        layers
-            .iter()
-            .map(|d| (d.n_in, d.n_out, d.n_in.checked_mul(d.n_out), &d.w[..])),
-    )
 }
 
 /// The checks of [`check_layers`] over (inputs, neurons, weights the shape needs or `None` if

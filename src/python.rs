@@ -17,6 +17,7 @@ use crate::loss::LossOrigin;
 use crate::network::{Arch, Layer};
 use crate::nir;
 use crate::simulate::run_summary_json;
+use crate::sparsity::NetSize;
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
 use crate::train::{
     Distill, EpochLog, GainBand, Progress, ReluStart, RunEnd, ScaleRule, Schedule, TrainConfig,
@@ -687,7 +688,11 @@ impl PyModel {
     ///     spikes_before_decision_mean, synaptic_events_per_sample_mean, decision_time_mean,
     ///     wall_seconds, threads, seconds_per_sample, synaptic_events_per_second,
     ///     synaptic_events_per_second_per_thread, counts (per-layer summaries: fired,
-    ///     fired_before_decision, spikes_total, ...), model, recorded (None).
+    ///     fired_before_decision, spikes_total, ...), sparsity (the literature's units:
+    ///     `to_decision` and `full_run`, None when stopped at the decision, each with
+    ///     spikes_per_neuron_per_layer, spikes_per_neuron, spikes_per_neuron_without_inputs,
+    ///     spikes_per_hidden_neuron, synaptic_events, relu_macs and
+    ///     synaptic_events_per_relu_mac), model, recorded (None).
     #[pyo3(signature = (x, until_decision=false, labels=None, threads=None))]
     fn simulate<'py>(
         &self,
@@ -719,6 +724,7 @@ impl PyModel {
         });
         let v = run_summary_json(
             self.model_key(),
+            &NetSize::of_layers(&self.model.layers),
             &summaries,
             correct,
             until_decision,

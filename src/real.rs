@@ -4,13 +4,10 @@
 //! analytic solver may also run in `f32` to train faster. [`Real`] is the small set of
 //! operations both need, plus two per-precision constants whose reasons are given below.
 
-use crate::analytic::DenseSimd;
 use num_traits::Float;
 
 /// A floating-point type the analytic solver can run in (`f32` or `f64`).
-pub trait Real:
-    Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum + DenseSimd + 'static
-{
+pub trait Real: Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum + 'static {
     /// Largest exponent (t - t_ref)/tau_syn kept before a neuron's running sum A is rebased to a
     /// later reference time. exp(x) overflows f64 near x = 709 and f32 near x = 88; rebasing
     /// well below that leaves headroom for A = sum w_i exp(x_i) with many terms.

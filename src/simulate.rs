@@ -15,6 +15,7 @@ use crate::inputs::{Picked, Samples};
 use crate::model::Model;
 use crate::parallel::par_chunks;
 use crate::progress::Progress;
+use crate::sparsity::{NetSize, Sparsity};
 use crate::trace::{EngineKind, SampleTrace, TraceRecorder};
 use serde::Serialize;
 
@@ -271,10 +272,13 @@ pub fn record_analytic<D: Samples + ?Sized>(
 }
 /// The summary of event-engine runs that `firstspike simulate --json` prints and the Python
 /// module's `Model.simulate` returns (one definition, so both have the same keys): accuracy
-/// (`None` without labels), counts per layer ([`CountReport`]), means, and speed over `secs`
+/// (`None` without labels), counts per layer ([`CountReport`]), means, sparsity in the
+/// literature's units against `size` (the network's; [`sparsity_json`]), and speed over `secs`
 /// of wall time on `threads` threads; `recorded` says where traces went (`null` if nowhere).
+#[allow(clippy::too_many_arguments)]
 pub fn run_summary_json(
     model: impl Serialize,
+    size: &NetSize,
     runs: &[RunSummary],
     correct: Option<usize>,
     until_decision: bool,
@@ -303,6 +307,100 @@ pub fn run_summary_json(
         "synaptic_events_per_second": eps,
         "synaptic_events_per_second_per_thread": eps / threads as f64,
         "counts": c,
+        "sparsity": sparsity_json(size, runs, until_decision),
         "recorded": recorded,
     })
+}
+
+/// The `sparsity` member of [`run_summary_json`]: [`Sparsity`] of the mean counts up to the
+/// decision (`to_decision`) and, unless the runs stopped there, of the full runs (`full_run`,
+/// else `null`).
+pub fn sparsity_json(
+    size: &NetSize,
+    runs: &[RunSummary],
+    until_decision: bool,
+) -> serde_json::Value {
+    let n = runs.len().max(1) as f64;
+    let nl = size.neurons.len();
+    let mean = |f: &dyn Fn(&RunSummary) -> &Vec<u64>| -> Vec<f64> {
+        (0..nl)
+            .map(|l| {
+                runs.iter()
+                    .map(|r| f(r).get(l).copied().unwrap_or(0))
+                    .sum::<u64>() as f64
+                    / n
+            })
+            .collect()
+    };
+    let total = |f: &dyn Fn(&RunSummary) -> &Vec<u64>| -> f64 {
+        runs.iter().map(|r| f(r).iter().sum::<u64>()).sum::<u64>() as f64 / n
+    };
+    let to_decision = Sparsity::of(
+        size,
+        &mean(&|r| &r.fired_before_decision),
+        total(&|r| &r.synaptic_events_before_decision),
+    );
+    let full = (!until_decision)
+        .then(|| Sparsity::of(size, &mean(&|r| &r.fired), total(&|r| &r.synaptic_events)));
+    serde_json::json!({ "to_decision": to_decision, "full_run": full })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two samples of a 4-3-2 net: the `sparsity` member of the summary divides the mean
+    /// counts by the layer sizes and the synapses, up to the decision and in the full run.
+    #[test]
+    fn summary_reports_the_literatures_units() {
+        let run = |fired: Vec<u64>, before: Vec<u64>| RunSummary {
+            decision: Some((0, 1.0)),
+            synaptic_events: vec![fired[0] * 3, fired[1] * 2, 0],
+            synaptic_events_before_decision: vec![before[0] * 3, before[1] * 2, 0],
+            fired,
+            fired_before_decision: before,
+        };
+        let runs = [
+            run(vec![4, 3, 2], vec![2, 1, 1]),
+            run(vec![4, 1, 1], vec![4, 1, 1]),
+        ];
+        let size = NetSize {
+            neurons: vec![4, 3, 2],
+            synapses: 4 * 3 + 3 * 2,
+        };
+        let v = run_summary_json(
+            "m",
+            &size,
+            &runs,
+            None,
+            false,
+            1.0,
+            1,
+            serde_json::Value::Null,
+        );
+        let d = &v["sparsity"]["to_decision"];
+        // Means up to the decision: 3 inputs, 1 hidden, 1 output spike; 11 synaptic events.
+        assert_eq!(
+            d["spikes_per_neuron_per_layer"],
+            serde_json::json!([0.75, 1.0 / 3.0, 0.5])
+        );
+        assert_eq!(d["spikes_per_neuron"], 5.0 / 9.0);
+        assert_eq!(d["spikes_per_hidden_neuron"], 1.0 / 3.0);
+        assert_eq!(d["synaptic_events"], 11.0);
+        assert_eq!(d["synaptic_events_per_relu_mac"], 11.0 / 18.0);
+        let f = &v["sparsity"]["full_run"];
+        assert_eq!(f["spikes_per_hidden_neuron"], 2.0 / 3.0);
+        assert_eq!(f["synaptic_events"], 16.0);
+        let stopped = run_summary_json(
+            "m",
+            &size,
+            &runs,
+            None,
+            true,
+            1.0,
+            1,
+            serde_json::Value::Null,
+        );
+        assert!(stopped["sparsity"]["full_run"].is_null());
+    }
 }

@@ -261,6 +261,9 @@ fn model_cards(models: &[Shipped]) -> String {
         if let Some(note) = d.get("note").and_then(Value::as_str) {
             decision += &format!(" ({note})");
         }
+        if let Some(h) = d.get("spikes_per_hidden_neuron").and_then(Value::as_f64) {
+            decision += &format!(" ({h:.3} spikes per hidden neuron)");
+        }
         if d.get("full_run_spikes").is_some_and(|v| !v.is_null()) {
             decision += &format!(
                 "; a full run (every neuron allowed to fire): {} spikes, {} synaptic events",

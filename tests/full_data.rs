@@ -141,3 +141,28 @@ fn shipped_fashion_model_scores_its_recorded_accuracy() {
     assert!(rep.spikes_compared > 1_000_000, "{rep:?}");
     assert!(rep.agree(), "{rep:?}");
 }
+
+/// The shipped rate twins' ReLU networks on the full test sets: the accuracy recorded in each
+/// file (and quoted in the README) to the image.
+#[test]
+#[ignore = "needs full MNIST and Fashion-MNIST (tools/fetch-mnist.sh)"]
+fn shipped_rate_twins_score_their_recorded_accuracy() {
+    use firstspike::rate::{evaluate_relu, RateModel};
+    let (digits, clothes) = (mnist(Split::Test), fashion(Split::Test));
+    for (name, test) in [
+        ("rate-784-800-10", &digits),
+        ("rate-mnist-conv-32c5s2p2-64c5s2p2-10", &digits),
+        ("rate-fashion-784-800-10", &clothes),
+        ("rate-fashion-conv-32c5s2p2-64c5s2p2-10", &clothes),
+    ] {
+        let m = RateModel::load(&repo(format!("models/{name}.bin"))).unwrap();
+        let recorded = m.meta.relu_test_accuracy.expect("a recorded accuracy");
+        assert_eq!(m.meta.test_samples, 10_000, "{name}");
+        let correct = (evaluate_relu(&m.net, test, 2).accuracy() * 10_000.0).round();
+        assert_eq!(
+            correct,
+            (recorded * 10_000.0).round(),
+            "{name}: measured {correct} / 10,000, recorded {recorded}"
+        );
+    }
+}

@@ -4,13 +4,19 @@
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::event::{EventNet, RunOptions, RunSummary};
 use firstspike::model::{Layer, Model, ModelMeta};
+use firstspike::network::{Arch, Layer as NetLayer};
 use firstspike::progress::NO_PROGRESS;
-use firstspike::rate::compare::{rate_events_at, temporal_counts, temporal_full_counts};
+use firstspike::rate::compare::{
+    rate_events_at, temporal_counts, temporal_full_counts, FullCounts,
+};
 use firstspike::rate::model::{RateMeta, RateModel};
-use firstspike::rate::relu::{forward, pixels_into, Dense, Pass, ReluNet};
+use firstspike::rate::relu::{forward, pixels_into, Pass, ReluNet};
 use firstspike::rate::sim::{run_sample, sample_rng, simulate, InputMode, SimConfig, SimState};
-use firstspike::rate::{activation_scales, convert, train_relu, ReluTrainConfig, SpikingNet};
+use firstspike::rate::{
+    activation_scales, convert, evaluate_relu, train_relu, ReluTrainConfig, SpikingNet,
+};
 use firstspike::simulate::{simulate as simulate_events, SimReport};
+use firstspike::sparsity::NetSize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -58,7 +64,7 @@ fn quadrants(n: usize, seed: u64) -> Dataset {
 fn trained_small() -> (ReluNet, Dataset) {
     let data = quadrants(200, 3);
     let cfg = ReluTrainConfig {
-        arch: vec![16, 12, 4],
+        arch: Arch::dense(&[16, 12, 4]),
         epochs: 15,
         batch_size: 10,
         lr: 1e-2,
@@ -95,7 +101,9 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
         seed: 0,
     };
     let runs = simulate(&snet, &data, &cfg, 2, NO_PROGRESS).unwrap();
-    let w2 = &snet.layers[1];
+    let NetLayer::Dense(w2) = &snet.layers[1] else {
+        panic!("a dense layer")
+    };
     let b = (0..w2.n_out)
         .map(|k| {
             (0..w2.n_in)
@@ -155,20 +163,66 @@ fn conversion_preserves_relu_predictions_in_the_long_run() {
     assert_eq!(agreed, qualified);
 }
 
+/// A rate twin with a convolution, trained on the quadrants, runs as its dense form does:
+/// the simulator gives the same spikes and predictions step for step (the convolution's
+/// missing synapses are the dense form's zero weights), but counts only the synapses that
+/// exist, so its synaptic events are fewer; the converted net agrees with the ReLU net.
+#[test]
+fn a_conv_twin_simulates_as_its_dense_form() {
+    let data = quadrants(200, 5);
+    let cfg = ReluTrainConfig {
+        arch: Arch::parse("4x4-3c3s1p1-4").unwrap(),
+        epochs: 15,
+        batch_size: 10,
+        lr: 1e-2,
+        dropout: 0.0,
+        threads: 2,
+        ..Default::default()
+    };
+    let net = train_relu(&cfg, &data, None, |_| {}).unwrap();
+    let relu = evaluate_relu(&net, &data, 2);
+    assert!(relu.accuracy() > 0.9, "ReLU accuracy {}", relu.accuracy());
+    assert!(relu.sparse_macs_mean < net.dense_macs() as f64);
+    let scales = activation_scales(&net, &data, 99.9, 2).unwrap();
+    let conv = convert(&net, &scales).unwrap();
+    let NetLayer::Conv(c) = &conv.layers[0] else {
+        panic!("a convolution")
+    };
+    let dense = SpikingNet {
+        layers: vec![NetLayer::Dense(c.to_dense()), conv.layers[1].clone()],
+        scales: conv.scales.clone(),
+    };
+    let sim = SimConfig {
+        steps: 100,
+        input: InputMode::Poisson { rate: 1.0 },
+        seed: 3,
+    };
+    let a = simulate(&conv, &data, &sim, 2, NO_PROGRESS).unwrap();
+    let b = simulate(&dense, &data, &sim, 2, NO_PROGRESS).unwrap();
+    let mut fewer = 0;
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x.spikes, &x.preds), (&y.spikes, &y.preds));
+        assert!(x.events_at(100) <= y.events_at(100));
+        fewer += usize::from(x.events_at(100) < y.events_at(100));
+    }
+    assert!(fewer > 0, "border inputs have fewer targets");
+    let correct = a
+        .iter()
+        .zip(&data.labels)
+        .filter(|(r, &l)| r.preds[99] == Some(l))
+        .count();
+    assert!(
+        correct >= 180,
+        "converted conv net: {correct} of 200 correct"
+    );
+}
+
 /// A hand-made spiking net: 4 inputs -> 3 hidden -> 2 outputs.
 fn hand_net() -> SpikingNet {
     SpikingNet {
         layers: vec![
-            Dense {
-                n_in: 4,
-                n_out: 3,
-                w: vec![0.3; 12],
-            },
-            Dense {
-                n_in: 3,
-                n_out: 2,
-                w: vec![0.5, 0.2, 0.5, 0.2, 0.5, 0.2],
-            },
+            NetLayer::dense(4, 3, vec![0.3; 12]),
+            NetLayer::dense(3, 2, vec![0.5, 0.2, 0.5, 0.2, 0.5, 0.2]),
         ],
         scales: vec![1.0, 1.0],
     }
@@ -239,7 +293,8 @@ fn temporal_counts_include_input_spikes() {
     )
     .unwrap();
     let full = temporal_full_counts(&model, &data, 1, NO_PROGRESS).unwrap();
-    let tc = temporal_counts(&rep, &full, &model.arch());
+    let size = NetSize::of_layers(&model.layers);
+    let tc = temporal_counts(&rep, &full, &size);
     assert_eq!(tc.spikes_per_layer, vec![2.0, 1.0]);
     assert_eq!(tc.spikes, 3.0);
     assert_eq!(
@@ -249,6 +304,13 @@ fn temporal_counts_include_input_spikes() {
     assert_eq!(tc.spikes_per_layer_full[0], 4.0);
     assert_eq!(tc.synaptic_events_full, 8.0 + 0.0);
     assert_eq!(tc.accuracy, 1.0);
+    // In the literature's units: 3 spikes over 6 neurons up to the decision, 1 of 2 outputs;
+    // 4 synaptic events over the 8 multiply-accumulates of a 4-2 ReLU net.
+    assert_eq!(tc.sparsity.spikes_per_neuron, 0.5);
+    assert_eq!(tc.sparsity.spikes_per_neuron_per_layer, vec![0.5, 0.5]);
+    assert_eq!(tc.sparsity.spikes_per_hidden_neuron, None);
+    assert_eq!(tc.sparsity.synaptic_events_per_relu_mac, 0.5);
+    assert_eq!(tc.sparsity_full.synaptic_events_per_relu_mac, 1.0);
     // A summary built by hand is counted the same way.
     let hand = SimReport {
         runs: vec![RunSummary {
@@ -261,9 +323,19 @@ fn temporal_counts_include_input_spikes() {
         correct: 1,
         ..Default::default()
     };
-    let tc = temporal_counts(&hand, &vec![vec![5], vec![2], vec![1]], &[4, 3, 2]);
+    let full = FullCounts {
+        spikes: vec![vec![5], vec![2], vec![1]],
+        synaptic_events: vec![19],
+    };
+    let size = NetSize {
+        neurons: vec![5, 3, 2],
+        synapses: 5 * 3 + 3 * 2,
+    };
+    let tc = temporal_counts(&hand, &full, &size);
     assert_eq!(tc.spikes, 8.0);
     assert_eq!(tc.synaptic_events, 19.0);
+    assert_eq!(tc.sparsity.spikes_per_hidden_neuron, Some(2.0 / 3.0));
+    assert_eq!(tc.sparsity.spikes_per_neuron, 0.8);
 }
 
 #[test]
@@ -302,7 +374,7 @@ fn poisson_runs_depend_on_the_seed_only() {
 
 fn tiny_rate_model() -> RateModel {
     RateModel {
-        net: ReluNet::init(&[16, 8, 10], 5),
+        net: ReluNet::init(&Arch::dense(&[16, 8, 10]), 5),
         scales: vec![1.0, 2.0],
         meta: RateMeta::default(),
     }
@@ -343,7 +415,7 @@ fn corrupt_or_truncated_rate_model_is_a_clear_error() {
         );
     }
     let mut nan = m.clone();
-    nan.net.layers[1].w[3] = f32::NAN;
+    nan.net.layers[1].weights_mut()[3] = f32::NAN;
     std::fs::write(d.join("nan.bin"), nan.to_bytes()).unwrap();
     let e = RateModel::load(&d.join("nan.bin")).unwrap_err();
     assert!(e.to_string().contains("NaN"), "{e}");
@@ -420,6 +492,46 @@ fn baseline_train_and_compare_end_to_end() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["relu_test_accuracy"].as_f64().unwrap() > 0.5, "{v}");
+    // `--arch` takes the syntax of `train`, convolutions included.
+    let cp2 = s(d.join("rc"));
+    let (code, out, err) = run(&[
+        "baseline",
+        "train",
+        "--data",
+        &dd,
+        "--arch",
+        "4x4-3c3s2p1-10",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.01",
+        "--check-steps",
+        "20",
+        "--out",
+        &cp2,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cv: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cv["layers"], "4x4-3c3s2p1-10", "{cv}");
+    assert_eq!(cv["arch"], serde_json::json!([16, 12, 10]), "{cv}");
+    let conv = RateModel::load(Path::new(&format!("{cp2}.bin"))).unwrap();
+    assert!(matches!(conv.net.layers[0], NetLayer::Conv(_)));
+    let (code, _, err) = run(&[
+        "baseline",
+        "train",
+        "--data",
+        &dd,
+        "--arch",
+        "4x4-3c5-10",
+        "--out",
+        &cp2,
+    ]);
+    assert_eq!(
+        code, 2,
+        "a kernel larger than the map is a usage error: {err}"
+    );
+    assert!(err.contains("does not fit"), "{err}");
     let (code, out, err) = run(&[
         "compare",
         "--temporal",
@@ -453,6 +565,29 @@ fn baseline_train_and_compare_end_to_end() {
         "{v}"
     );
     assert!(v["operating_point"]["reference"].is_string(), "{v}");
+    // The literature's units: the first-spike net (16-6-10) to the decision and in full, the
+    // rate net at the operating point; both against the 16 x 6 + 6 x 10 = 156 MACs of the
+    // temporal shape, and 16 x 12 + 12 x 10 = 312 for the rate net's own.
+    for (key, macs) in [
+        (&v["temporal"]["sparsity"]["to_decision"], 156),
+        (&v["temporal"]["sparsity"]["full_run"], 156),
+        (&v["rate"]["sparsity"], 312),
+        (&v["rate"]["final_sparsity"], 312),
+    ] {
+        assert_eq!(key["relu_macs"], macs, "{v}");
+        assert_eq!(
+            key["spikes_per_neuron_per_layer"].as_array().unwrap().len(),
+            3
+        );
+        let e = key["synaptic_events"].as_f64().unwrap();
+        let r = key["synaptic_events_per_relu_mac"].as_f64().unwrap();
+        assert!((r - e / macs as f64).abs() < 1e-12, "{v}");
+        assert!(key["spikes_per_hidden_neuron"].is_number(), "{v}");
+    }
+    assert_eq!(
+        v["temporal"]["sparsity"]["to_decision"]["synaptic_events"],
+        v["temporal"]["synaptic_events_per_inference"]
+    );
     for ext in ["md", "csv", "svg"] {
         let f = d.join(format!("c.{ext}"));
         assert!(f.is_file(), "{} missing", f.display());

@@ -69,7 +69,7 @@ fn quantised_layers_have_at_most_two_to_the_b_values() {
     for bits in [2u32, 4, 6] {
         let net = robust::rate::perturbed_net(&rate, Kind::WeightBits, bits as f64, 0).unwrap();
         for l in &net.layers {
-            let distinct: HashSet<u32> = l.w.iter().map(|w| w.to_bits()).collect();
+            let distinct: HashSet<u32> = l.weights().iter().map(|w| w.to_bits()).collect();
             assert!(
                 distinct.len() < 1 << bits,
                 "rate, {bits} bits: {}",

@@ -29,8 +29,9 @@
 //! neuron's causal set is its own inputs among the first `causal[j]` of that order, where
 //! `causal[j]` is one past the position of the last input it integrated.
 
-use super::conv_lanes::{sweep_positions, ConvOut};
-use super::forward::{LayerRecord, LayerScratch};
+use super::conv_lanes::sweep_positions;
+use super::conv_plan::ConvOut;
+use super::layer::{LayerRecord, LayerScratch};
 use crate::network::Conv;
 use crate::neuron::{arrival, bound_factor, crossing_time, integrate, provably_later};
 use crate::real::Real;

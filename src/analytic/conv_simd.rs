@@ -16,7 +16,7 @@
 
 #![allow(unsafe_code)]
 
-use super::conv_lanes::{decide_lanes, ConvOut, Due, RunArgs};
+use super::conv_plan::{decide_lanes, ConvOut, Due, RunArgs};
 use crate::cpu::Isa;
 use crate::real::Real;
 use std::any::TypeId;

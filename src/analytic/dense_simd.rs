@@ -19,15 +19,52 @@
 
 #![allow(unsafe_code)]
 
-use super::forward::{LayerRecord, LayerScratch};
+use super::layer::{LayerRecord, LayerScratch, Step, StepTimes};
 use crate::network::Dense;
 use crate::neuron::{arrival, crossing_time};
 use crate::real::Real;
+use std::any::TypeId;
 
 /// The dense layer's forward pass with the kernel of `F`, as `layer_forward` computes it:
 /// returns false, doing nothing, when this CPU has no kernel or the layer is narrower than a
 /// block (the generic sweep serves it better).
 pub(super) fn layer_forward_simd<F: Real>(
+    layer: &Dense<F>,
+    t_in: &[F],
+    theta: F,
+    tau: F,
+    scratch: &mut LayerScratch<F>,
+    rec: &mut LayerRecord<'_, F>,
+) -> bool {
+    /// The arguments as those of precision `$t`, which `F` is (same type id).
+    macro_rules! as_precision {
+        ($t:ty) => {
+            // SAFETY: F is $t (same type id), so these are the same types.
+            unsafe {
+                (
+                    &*(layer as *const Dense<F> as *const Dense<$t>),
+                    &*(t_in as *const [F] as *const [$t]),
+                    &mut *(scratch as *mut LayerScratch<F> as *mut LayerScratch<$t>),
+                    &mut *(rec as *mut LayerRecord<'_, F> as *mut LayerRecord<'_, $t>),
+                )
+            }
+        };
+    }
+    if TypeId::of::<F>() == TypeId::of::<f32>() {
+        let (layer, t_in, scratch, rec) = as_precision!(f32);
+        // theta and tau are f32 values: exact through f64.
+        let (theta, tau) = (theta.f64() as f32, tau.f64() as f32);
+        return forward_with_kernel(layer, t_in, theta, tau, scratch, rec);
+    }
+    if TypeId::of::<F>() == TypeId::of::<f64>() {
+        let (layer, t_in, scratch, rec) = as_precision!(f64);
+        return forward_with_kernel(layer, t_in, theta.f64(), tau.f64(), scratch, rec);
+    }
+    false
+}
+
+/// [`layer_forward_simd`] for a precision with a kernel.
+fn forward_with_kernel<F: Real + DenseSimd>(
     layer: &Dense<F>,
     t_in: &[F],
     theta: F,
@@ -59,7 +96,7 @@ pub(super) fn layer_forward_simd<F: Real>(
 }
 
 /// A layer's output buffers, as the kernels fill them.
-pub struct Outputs<'a, F> {
+pub(crate) struct Outputs<'a, F> {
     t_out: &'a mut [F],
     causal: &'a mut [u32],
     s_minus_theta: &'a mut [F],
@@ -73,32 +110,6 @@ impl<F: Real> Outputs<'_, F> {
         self.causal[j] = k as u32;
         self.s_minus_theta[j] = s_minus_theta;
     }
-}
-
-/// One input of a layer's sweep, in time order: what every block of neurons needs of it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Step<F> {
-    /// Offset of the input's weight row in the layer's weights.
-    pub(super) row: usize,
-    /// `z = exp((t_k - t_ref)/tau)`, with `t_ref` rebased before this input if due.
-    pub(super) z: F,
-    /// The candidate threshold after this input: the next input's `z` against this input's
-    /// `t_ref`, times `1 + margin`; `+inf` after the last input.
-    pub(super) zc: F,
-    /// Factor `exp(-(t_k - t_ref)/tau)` that rebases `A` before this input, or 1 if none.
-    pub(super) rebase: F,
-}
-
-/// Times of one input of the sweep, read only when some neuron may fire before it; one more
-/// entry after the last input holds that input's time and the final `t_ref`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StepTimes<F> {
-    /// This input's time (a pending crossing no later than it fires before it).
-    pub(super) t: F,
-    /// The previous input's time (a crossing is never earlier: it only absorbs rounding).
-    pub(super) t_prev: F,
-    /// The time origin of `A` until this input's rebase.
-    pub(super) t_ref: F,
 }
 
 /// Fills `steps` and `times` for the inputs in `order` (non-empty), with the same `exp`
@@ -154,8 +165,10 @@ fn plan_steps<F: Real>(
     });
 }
 
-/// The explicit-SIMD dense sweep of one precision.
-pub trait DenseSimd: Sized {
+/// The explicit-SIMD dense sweep of one precision (f32 and f64; generic code reaches it
+/// through [`layer_forward_simd`], which dispatches on the type, so that [`Real`] stays a
+/// numeric trait and does not depend on a kernel).
+pub(crate) trait DenseSimd: Sized {
     /// Neurons per block of this CPU's kernel (4 vectors), 0 if it has none.
     fn block() -> usize;
 
@@ -514,7 +527,7 @@ mod tests {
         same_outputs::<f32>(22, &[3.0, 300.0]);
     }
 
-    fn same_outputs<F: Real>(seed: u64, spans: &[f64]) {
+    fn same_outputs<F: Real + DenseSimd>(seed: u64, spans: &[f64]) {
         let block = F::block();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let (mut fired, mut total) = (0, 0);

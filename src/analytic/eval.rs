@@ -1,6 +1,7 @@
 //! Accuracy of a network on a data set with the analytic solver, on several threads.
 
-use super::forward::{forward, LayerScratch};
+use super::forward::forward;
+use super::layer::LayerScratch;
 use crate::encoding::Encoding;
 use crate::inputs::Samples;
 use crate::network::Net;

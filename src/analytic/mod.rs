@@ -15,15 +15,17 @@
 
 mod conv;
 mod conv_lanes;
+mod conv_plan;
 mod conv_simd;
 mod dense_simd;
 mod eval;
 mod forward;
+mod layer;
 
 pub use crate::network::Net;
 pub use crate::pass::{argmin_finite, ForwardPass};
-pub(crate) use conv_lanes::TargetTables;
+pub(crate) use conv_plan::TargetTables;
 #[doc(hidden)] // an implementation detail of `Real`: the AVX-512 dense sweep
-pub use dense_simd::DenseSimd;
 pub use eval::{evaluate, EvalStats};
-pub use forward::{forward, layer_forward, LayerRecord, LayerScratch};
+pub use forward::{forward, layer_forward};
+pub use layer::{LayerRecord, LayerScratch};

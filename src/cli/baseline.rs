@@ -5,7 +5,8 @@
 use super::common::{load_split, print_json, progress_bar, say_above, threads, JsonlLog};
 use clap::{Args, Subcommand, ValueEnum};
 use firstspike::data::{Dataset, Split};
-use firstspike::model::{parse_arch, with_ext};
+use firstspike::model::with_ext;
+use firstspike::network::Arch;
 use firstspike::rate::compare::rate_curve;
 use firstspike::rate::convert::{activation_scales, DEFAULT_PERCENTILE};
 use firstspike::rate::model::{ConversionCheck, RateMeta, RateModel};
@@ -49,7 +50,8 @@ pub struct BaselineTrainArgs {
     /// Name of the data set, recorded in the model.
     #[arg(long, default_value = "mnist")]
     dataset: String,
-    /// Layer sizes, input first.
+    /// Architecture, as for 'firstspike train': layer sizes input first, or an input map and
+    /// convolutions (e.g. 28x28-32c5s2p2-64c5s2p2-10).
     #[arg(long, default_value = "784-800-10")]
     arch: String,
     /// Passes over the training set.
@@ -135,6 +137,7 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
             "card": card,
             "log": log_path,
             "arch": model.net.arch(),
+            "layers": model.net.arch_string(),
             "epochs": cfg.epochs,
             "seed": cfg.seed,
             "train_seconds": train_seconds,
@@ -155,7 +158,7 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
 /// The training settings of the flags, checked, and the checks of the conversion flags.
 fn plan(a: &BaselineTrainArgs) -> Result<ReluTrainConfig> {
     let cfg = ReluTrainConfig {
-        arch: parse_arch(&a.arch)?,
+        arch: Arch::parse(&a.arch)?,
         epochs: a.epochs,
         batch_size: a.batch,
         lr: a.lr,

@@ -13,6 +13,7 @@ use firstspike::rate::plot;
 use firstspike::rate::report::{self, operating_point_text, Context};
 use firstspike::rate::sim::{self, InputMode, SimConfig};
 use firstspike::rate::train::evaluate_relu;
+use firstspike::sparsity::NetSize;
 use firstspike::{fsio, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -155,9 +156,9 @@ fn measure(p: &Plan, quiet: bool) -> Result<Measured> {
         dense_macs: p.rate.net.dense_macs(),
         sparse_macs_mean: relu.sparse_macs_mean,
     };
-    let arch = p.temporal.arch();
+    let size = NetSize::of_layers(&p.temporal.layers);
     let c =
-        Comparison::new(&snet, &runs, &data.labels, &trep, &full, &arch, ann).expect("steps >= 1");
+        Comparison::new(&snet, &runs, &data.labels, &trep, &full, &size, ann).expect("steps >= 1");
     Ok(Measured {
         c,
         ann,
@@ -220,6 +221,7 @@ fn summary_json(a: &CompareArgs, p: &Plan, m: &Measured, files: &Files) -> serde
             "synaptic_events_per_inference_full_run": tc.synaptic_events_full,
             "spikes_per_layer_full_run": tc.spikes_per_layer_full,
             "decision_time_mean_tau_syn": tc.decision_time_mean,
+            "sparsity": { "to_decision": tc.sparsity, "full_run": tc.sparsity_full },
             "counted": "spikes of all layers (inputs included) up to and including the first output spike",
             "wall_seconds": m.temporal_secs,
         },
@@ -262,6 +264,8 @@ fn rate_json(a: &CompareArgs, p: &Plan, m: &Measured) -> serde_json::Value {
         "final_accuracy": c.curve.accuracy[last],
         "final_spikes_per_inference": c.curve.spikes[last],
         "final_synaptic_events_per_inference": c.curve.synaptic_events[last],
+        "sparsity": c.rate_sparsity,
+        "final_sparsity": c.rate_sparsity_final,
         "oracle_stop": {
             "decided": c.decisions.decided,
             "decision_steps": c.decisions.steps,

@@ -5,6 +5,7 @@ use clap::Args;
 use firstspike::counts::{layer_name, CountReport, Summary};
 use firstspike::event::{EventNet, RunOptions};
 use firstspike::simulate::{run_summary_json, simulate, verify, SimReport};
+use firstspike::sparsity::NetSize;
 use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result, Samples};
 use serde_json::json;
@@ -70,6 +71,7 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         let recorded = recorded.unwrap_or(serde_json::Value::Null);
         print_json(&run_summary_json(
             &a.on.model,
+            &NetSize::of_layers(&model.layers),
             &rep.runs,
             correct,
             a.until_decision,

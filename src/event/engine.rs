@@ -1,11 +1,34 @@
-//! The simulation loop.
+//! The simulation loop: [`Engine::run`] pops the earliest spike, records it and hands it to
+//! delivery, until nothing can fire any more (or the first output spike, on request).
+//!
+//! # For a newcomer
+//!
+//! The engine keeps, per neuron, the two running sums of the closed-form neuron (`S`, the sum
+//! of the weights of the inputs so far, and `A`, their weights times `exp((t_i - t_ref)/tau)`;
+//! units of theta), a status (`layers.rs`) saying what is known of its first spike, and
+//! its exact predicted time once computed. One run goes:
+//!
+//! 1. the input spikes are queued at their times (layer 0);
+//! 2. the earliest spike is popped ([`Engine::next_spike`]), unless some layer's deferred
+//!    neurons might fire before it: that layer is re-tested first (`retest.rs`), which may
+//!    queue an earlier spike;
+//! 3. the popped neuron fires: it is recorded (time, causal set) and counted;
+//! 4. its spike is delivered (`deliver.rs`) to every target: `S += w`, `A += w exp(x)`, then
+//!    one of three outcomes: `S <= theta` (it will never fire on these inputs: silent), a
+//!    test without `ln` shows its crossing is later than now (deferred), or its crossing is
+//!    computed exactly and queued;
+//! 5. back to 2.
+//!
+//! How each layer is served (one by one, by runs, or in one sweep) is decided once per
+//! network (`layers.rs`). The argument that the spikes are bit for bit those of predicting
+//! exactly on every input is in [`Engine`]'s docs.
 
+use super::layers::{layer_states, target_runs, targets, InputFactor, LayerState, Status, GENERAL};
 use super::network::CompiledNet;
 use super::queue::SpikeQueue;
 use super::recorder::Recorder;
 use crate::error::{Error, Result};
-// `holds`: test (1) below, `A > exp((T - t_ref)/tau) k(T) (S - theta)`.
-use crate::neuron::{arrival, crossing_time, integrate, provably_later as holds};
+use crate::neuron::crossing_time;
 use crate::real::Real;
 
 /// How far to run.
@@ -42,227 +65,6 @@ impl RunSummary {
     pub fn total_events(&self) -> u64 {
         self.synaptic_events.iter().sum()
     }
-}
-
-/// What is known of a neuron's pending spike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    /// No input yet, or `S <= theta` (V tends to S and never crosses). In a dense layer also
-    /// `Deferred` when `S > theta` (the status is not written per input there).
-    Silent,
-    /// The exact prediction is in `pred` and queued.
-    Exact,
-    /// Deferred: the prediction is later than the layer's guard.
-    Deferred,
-    /// Fired; ignores every later input.
-    Fired,
-}
-
-/// `exp((T - t_ref)/tau) k(T)` of test (1), for one `(T, t_ref)` pair; memoised, since every
-/// neuron of a fully connected layer has the same `t_ref`.
-#[derive(Clone, Copy)]
-struct BoundFactor {
-    t: f64,
-    t_ref: f64,
-    ek: f64,
-}
-
-impl BoundFactor {
-    const NONE: BoundFactor = BoundFactor {
-        t: f64::NAN,
-        t_ref: f64::NAN,
-        ek: 0.0,
-    };
-
-    /// `exp((T - t_ref)/tau) k(T)` of test (1), from `e = exp((T - t_ref)/tau)`.
-    #[inline]
-    fn of(e: f64, t: f64, t_ref: f64, tau: f64) -> f64 {
-        crate::neuron::bound_factor(e, t, t_ref, tau)
-    }
-
-    /// `exp((t - t_ref)/tau) k(t)`, computed again only when `(t, t_ref)` changes.
-    #[inline]
-    fn get(&mut self, t: f64, t_ref: f64, tau: f64) -> f64 {
-        if t != self.t || t_ref != self.t_ref {
-            let e = ((t - t_ref) / tau).exp();
-            *self = BoundFactor {
-                t,
-                t_ref,
-                ek: Self::of(e, t, t_ref, tau),
-            };
-        }
-        self.ek
-    }
-}
-
-/// The factors of one input at time `t` for neurons of reference time `t_ref`, computed as
-/// `on_input` does: the rebase factor `exp(-x)` if `x = (t - t_ref)/tau > REBASE_LIMIT`,
-/// then `exp(x)` (1 after a rebase), and the factor of test (1) at `T = t`.
-#[derive(Clone, Copy)]
-struct InputFactor {
-    t: f64,
-    t_ref: f64,
-    rebase: Option<f64>,
-    e: f64,
-    ek: f64,
-}
-
-impl InputFactor {
-    const NONE: InputFactor = InputFactor {
-        t: f64::NAN,
-        t_ref: f64::NAN,
-        rebase: None,
-        e: 0.0,
-        ek: 0.0,
-    };
-
-    /// The factors of `(t, t_ref)`, computed again only when they change (memoised: the
-    /// targets of one spike mostly share `t_ref`).
-    #[inline]
-    fn get(&mut self, t: f64, t_ref: f64, tau: f64) -> &InputFactor {
-        if t != self.t || t_ref != self.t_ref {
-            *self = Self::new(t, t_ref, tau);
-        }
-        self
-    }
-
-    fn new(t: f64, t_ref: f64, tau: f64) -> InputFactor {
-        let (mut x, rebase) = arrival(t, t_ref, tau);
-        let mut tr = t_ref;
-        if rebase.is_some() {
-            tr = t;
-            x = 0.0;
-        }
-        let e = x.exp();
-        InputFactor {
-            t,
-            t_ref,
-            rebase,
-            e,
-            ek: BoundFactor::of(e, t, tr, tau),
-        }
-    }
-}
-
-/// A dense layer: neurons `lo..hi`, each fed by exactly the same sources, each of which
-/// reaches exactly this layer's neurons in id order (a fully connected layer). Every neuron
-/// that has not fired then has the same `t_ref` and `t_last`, kept once for the layer, and an
-/// input is one sweep over the layer's rows of `S`, `A` and input counts.
-#[derive(Clone, Copy, Debug)]
-struct Dense {
-    lo: usize,
-    hi: usize,
-    /// Whether an input has reached the layer (`t_ref` is then set).
-    started: bool,
-    /// The layer's `t_ref`.
-    t_ref: f64,
-    /// The layer's last input time.
-    t_last: f64,
-}
-
-/// A layer (not dense) whose neurons share one reference time: neurons `lo..hi`.
-#[derive(Clone, Copy, Debug)]
-struct Shared {
-    lo: usize,
-    hi: usize,
-    /// Whether an input has reached the layer (`t_ref` of its neurons is then set).
-    started: bool,
-    /// Input spikes delivered to the layer so far.
-    delivered: u32,
-}
-
-/// Per layer: its deferred neurons and their guard.
-#[derive(Clone, Debug)]
-struct LayerState {
-    /// No deferred neuron of the layer fires at or before this time (+inf: none deferred).
-    guard: f64,
-    /// Neurons that may be deferred, in a layer that is not dense (entries whose neuron
-    /// left that state are dropped at the next re-test).
-    watch: Vec<u32>,
-    /// The layer's shape, if dense (then every neuron of it is watched, without a list).
-    dense: Option<Dense>,
-    /// The layer's neurons, if not dense and they share one reference time.
-    shared: Option<Shared>,
-}
-
-/// Neurons per block of a dense layer's re-test.
-const RETEST_BLOCK: usize = 64;
-
-/// How one neuron's spike is delivered.
-const GENERAL: u32 = u32::MAX;
-
-/// The synapses' targets of neuron `i`.
-fn targets(net: &CompiledNet, i: usize) -> &[u32] {
-    &net.targets[net.offsets[i]..net.offsets[i + 1]]
-}
-
-/// Each layer's state (dense, sharing a reference time, or general) and, per neuron, the
-/// dense layer whose row its synapses are (or `GENERAL`).
-fn layer_states(net: &CompiledNet) -> (Vec<LayerState>, Vec<u32>) {
-    let (n, nl) = (net.len(), net.n_layers());
-    // Layer l's ids: first[l]..first[l + 1] (ids are by layer).
-    let mut first = vec![0usize; nl + 1];
-    for l in 0..nl {
-        first[l + 1] = first[l] + net.layer_sizes[l];
-    }
-    // A source whose synapses are exactly layer l's neurons, in id order, is a row of l.
-    let mut row_of: Vec<u32> = (0..n)
-        .map(|i| {
-            let tg = targets(net, i);
-            let Some(&j0) = tg.first() else {
-                return GENERAL;
-            };
-            let l = net.layer[j0 as usize] as usize;
-            let whole = tg.len() == net.layer_sizes[l]
-                && tg
-                    .iter()
-                    .enumerate()
-                    .all(|(k, &j)| j as usize == first[l] + k);
-            if whole {
-                l as u32
-            } else {
-                GENERAL
-            }
-        })
-        .collect();
-    // Layer l is dense iff every neuron of it has exactly as many synapses in as l has
-    // rows (so that all of its synapses come from its rows).
-    let mut fan_in = vec![0usize; n];
-    net.targets.iter().for_each(|&j| fan_in[j as usize] += 1);
-    let mut rows = vec![0usize; nl];
-    row_of
-        .iter()
-        .filter(|&&l| l != GENERAL)
-        .for_each(|&l| rows[l as usize] += 1);
-    let layers: Vec<LayerState> = (0..nl)
-        .map(|l| {
-            let ids = first[l]..first[l + 1];
-            let dense = l > 0 && rows[l] > 0 && ids.clone().all(|j| fan_in[j] == rows[l]);
-            LayerState {
-                guard: f64::INFINITY,
-                watch: Vec::new(),
-                dense: dense.then_some(Dense {
-                    lo: ids.start,
-                    hi: ids.end,
-                    started: false,
-                    t_ref: 0.0,
-                    t_last: 0.0,
-                }),
-                shared: (!dense && net.shared_ref[l]).then_some(Shared {
-                    lo: ids.start,
-                    hi: ids.end,
-                    started: false,
-                    delivered: 0,
-                }),
-            }
-        })
-        .collect();
-    for r in &mut row_of {
-        if *r != GENERAL && layers[*r as usize].dense.is_none() {
-            *r = GENERAL;
-        }
-    }
-    (layers, row_of)
 }
 
 /// Checks one sample's input times: one per network input, each >= 0 or +inf.
@@ -319,7 +121,8 @@ fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
 /// prediction is computed exactly (the same operations as `on_input`) and queued.
 ///
 /// A neuron whose prediction is known to be later than `T` this way is *deferred*: it is on
-/// its layer's watch list, and the layer's guard `G_l` is a time no later than any deferred
+/// its layer's watch list (or, in a dense layer or one sharing its reference time, found by
+/// a sweep over the layer), and the layer's guard `G_l` is a time no later than any deferred
 /// neuron's spike. Two tests use (1):
 ///
 /// - right after an input at `t` (with `T = t`; `exp((t - t_ref)/tau)` is the factor just
@@ -350,39 +153,45 @@ fn check_inputs(net: &CompiledNet, inputs: &[f64]) -> Result<()> {
 /// gets `S = -inf`: the sweep may go on adding to it (its sums are never read again; its
 /// causal set was recorded when it fired) and it never passes a test. When a neuron of the
 /// layer is queued at the input's time or earlier (it ignores the input), the sweep looks at
-/// each neuron's status instead. A layer sharing one reference time (a convolution's) goes
-/// target by target with the layer's factors computed once per spike
-/// (`Engine::deliver_shared`); other layers (sparse, skip connections) go target by target
-/// with each target's own.
+/// each neuron's status instead. A layer sharing one reference time (a convolution's) takes
+/// a spike run by run of consecutive targets (a position's channels), with the layer's
+/// factors computed once per spike and no branch per neuron (`Engine::deliver_shared`), and
+/// is re-tested by blocks as a dense layer is; other layers (sparse, skip connections) go
+/// target by target with each target's own factors and keep a watch list.
 pub struct Engine<'n> {
-    net: &'n CompiledNet,
+    pub(super) net: &'n CompiledNet,
     // Per neuron (dense id), structure of arrays.
     /// S (`-inf` once fired, which keeps a fired neuron of a dense layer out of every test).
-    s: Vec<f64>,
+    pub(super) s: Vec<f64>,
     /// A, relative to `t_ref`.
-    a: Vec<f64>,
+    pub(super) a: Vec<f64>,
     /// `t_ref` (outside dense layers).
-    t_ref: Vec<f64>,
+    pub(super) t_ref: Vec<f64>,
     /// Last integrated input's time (outside dense layers).
-    t_last: Vec<f64>,
+    pub(super) t_last: Vec<f64>,
     /// The exact prediction, when the status is `Exact` (for inputs: their time).
-    pred: Vec<f64>,
+    pub(super) pred: Vec<f64>,
     /// Inputs integrated (the causal set's size once fired).
-    n_in: Vec<u32>,
+    pub(super) n_in: Vec<u32>,
     /// In a layer sharing its reference time: one past the position of the last integrated
     /// input among the layer's inputs (the causal bound that layer records).
-    bound: Vec<u32>,
-    status: Vec<Status>,
-    /// On its layer's watch list (outside dense layers).
-    watched: Vec<bool>,
-    queue: SpikeQueue,
-    layers: Vec<LayerState>,
+    pub(super) bound: Vec<u32>,
+    pub(super) status: Vec<Status>,
+    /// On its layer's watch list (layers neither dense nor sharing a reference time).
+    pub(super) watched: Vec<bool>,
+    pub(super) queue: SpikeQueue,
+    pub(super) layers: Vec<LayerState>,
     /// Per neuron: the dense layer its synapses are exactly (a row of it), or `GENERAL`.
-    row_of: Vec<u32>,
+    pub(super) row_of: Vec<u32>,
     /// Per neuron: the layers its synapses reach, `lo..hi` (empty for none).
-    reach: Vec<(u32, u32)>,
+    pub(super) reach: Vec<(u32, u32)>,
     /// Scratch of [`Engine::deliver_shared`]: the targets to predict exactly.
-    to_predict: Vec<u32>,
+    pub(super) to_predict: Vec<u32>,
+    /// Neuron i's targets as runs of consecutive ids `(first id, length)`:
+    /// `runs[run_off[i]..run_off[i + 1]]`, in target order (a convolution's source reaches
+    /// one run of its layer's channels per output position).
+    pub(super) runs: Vec<(u32, u32)>,
+    pub(super) run_off: Vec<u32>,
 }
 
 impl<'n> Engine<'n> {
@@ -400,6 +209,7 @@ impl<'n> Engine<'n> {
             })
             .collect();
         let (layers, row_of) = layer_states(net);
+        let (runs, run_off) = target_runs(net);
         Engine {
             net,
             s: vec![0.0; n],
@@ -416,6 +226,8 @@ impl<'n> Engine<'n> {
             row_of,
             reach,
             to_predict: Vec::new(),
+            runs,
+            run_off,
         }
     }
 
@@ -512,234 +324,9 @@ impl<'n> Engine<'n> {
         }
     }
 
-    /// A spike at `t` of the layer before layer `l`, which shares one reference time: every
-    /// spike of that layer counts as one of `l`'s inputs (whether or not it reaches a neuron),
-    /// the first sets the reference time, a later one past `REBASE_LIMIT` rebases the whole
-    /// layer (as `on_input` rebases one neuron), before any neuron integrates it.
-    fn shared_input(&mut self, l: usize, t: f64) {
-        let tau = self.net.params.tau_syn;
-        let Some(sh) = &mut self.layers[l].shared else {
-            return;
-        };
-        let ids = sh.lo..sh.hi;
-        sh.delivered += 1;
-        if !sh.started {
-            sh.started = true;
-            self.t_ref[ids].fill(t);
-        } else {
-            if let (_, Some(r)) = arrival(t, self.t_ref[sh.lo], tau) {
-                self.a[ids.clone()].iter_mut().for_each(|a| *a *= r);
-                self.t_ref[ids].fill(t);
-            }
-        }
-    }
-
-    /// Delivers neuron `src`'s spike at `t` to each of its targets, one by one.
-    fn deliver(&mut self, src: usize, t: f64, factor: &mut InputFactor) {
-        let net = self.net;
-        let (theta, tau) = (net.params.theta, net.params.tau_syn);
-        // Every neuron this spike defers has its spike after t: the guards of the layers it
-        // reaches come down to t (at most; a layer may have no new deferral).
-        let (lo, hi) = self.reach[src];
-        for l in &mut self.layers[lo as usize..hi as usize] {
-            l.guard = l.guard.min(t);
-        }
-        let (a, b) = (net.offsets[src], net.offsets[src + 1]);
-        for (&tg, &w) in net.targets[a..b].iter().zip(&net.weights[a..b]) {
-            let j = tg as usize;
-            match self.status[j] {
-                Status::Fired => continue,
-                // The pending spike comes no later than this input: ignored.
-                Status::Exact if self.pred[j] <= t => continue,
-                _ => {}
-            }
-            // Integrate: the operations of `NeuronState::on_input`, in its order (in a layer
-            // sharing its reference time, `t_ref` was set above).
-            if self.n_in[j] == 0 && self.layers[net.layer[j] as usize].shared.is_none() {
-                self.t_ref[j] = t;
-            }
-            let f = factor.get(t, self.t_ref[j], tau);
-            if let Some(r) = f.rebase {
-                self.a[j] *= r;
-                self.t_ref[j] = t;
-            }
-            integrate(&mut self.s[j], &mut self.a[j], w, f.e);
-            self.n_in[j] += 1;
-            self.t_last[j] = t;
-            if let Some(sh) = &self.layers[net.layer[j] as usize].shared {
-                self.bound[j] = sh.delivered;
-            }
-            let d = self.s[j] - theta;
-            if d <= 0.0 {
-                // No crossing (`S <= theta`): nothing pending, nothing queued.
-                self.status[j] = Status::Silent;
-            } else if holds(self.a[j], f.ek, d) {
-                // Test (1) at T = t: the spike comes after t. Deferred, guard t.
-                self.status[j] = Status::Deferred;
-                if !self.watched[j] {
-                    self.watched[j] = true;
-                    self.layers[net.layer[j] as usize].watch.push(tg);
-                }
-            } else {
-                self.predict(j, net.layer[j] as usize);
-            }
-        }
-    }
-
-    /// Whether neuron `src` of layer `layer` reaches only layer `layer + 1`, a layer sharing
-    /// one reference time (a convolution's).
-    #[inline]
-    fn feeds_shared(&self, src: usize, layer: usize) -> bool {
-        let next = layer as u32 + 1;
-        self.reach[src] == (next, next + 1)
-            && self.layers[next as usize]
-                .shared
-                .is_some_and(|sh| sh.started)
-    }
-
-    /// Delivers neuron `src`'s spike at `t` to its targets, all in layer `l`, whose neurons
-    /// share one reference time ([`Self::feeds_shared`]): [`Self::deliver`]'s operations
-    /// target by target, with the layer's factors and bookkeeping looked up once.
-    /// [`Self::shared_input`] has already set or rebased the layer's reference time for this
-    /// spike, so `x = (t - t_ref)/tau` is within `REBASE_LIMIT` and no neuron rebases here.
-    fn deliver_shared(&mut self, l: usize, src: usize, t: f64) {
-        let net = self.net;
-        let (theta, tau) = (net.params.theta, net.params.tau_syn);
-        let sh = self.layers[l]
-            .shared
-            .expect("a layer sharing its reference time");
-        let f = InputFactor::new(t, self.t_ref[sh.lo], tau);
-        debug_assert!(f.rebase.is_none(), "the layer was rebased for this spike");
-        let (e, ek, delivered) = (f.e, f.ek, sh.delivered);
-        let Engine {
-            s,
-            a,
-            n_in,
-            t_last,
-            bound,
-            status,
-            pred,
-            watched,
-            layers,
-            to_predict,
-            ..
-        } = self;
-        // Slices, not the vectors: their headers would be reloaded after every store.
-        let (s, a, n_in, t_last) = (&mut s[..], &mut a[..], &mut n_in[..], &mut t_last[..]);
-        let (bound, status, pred, watched) =
-            (&mut bound[..], &mut status[..], &pred[..], &mut watched[..]);
-        let layer = &mut layers[l];
-        layer.guard = layer.guard.min(t);
-        let (lo, hi) = (net.offsets[src], net.offsets[src + 1]);
-        for (&tg, &w) in net.targets[lo..hi].iter().zip(&net.weights[lo..hi]) {
-            let j = tg as usize;
-            match status[j] {
-                Status::Fired => continue,
-                // The pending spike comes no later than this input: ignored.
-                Status::Exact if pred[j] <= t => continue,
-                _ => {}
-            }
-            integrate(&mut s[j], &mut a[j], w, e);
-            n_in[j] += 1;
-            t_last[j] = t;
-            bound[j] = delivered;
-            let d = s[j] - theta;
-            if d <= 0.0 {
-                status[j] = Status::Silent;
-            } else if holds(a[j], ek, d) {
-                status[j] = Status::Deferred;
-                if !watched[j] {
-                    watched[j] = true;
-                    layer.watch.push(tg);
-                }
-            } else {
-                to_predict.push(tg);
-            }
-        }
-        self.predict_due(l);
-    }
-
-    /// Delivers neuron `src`'s spike at `t` to dense layer `l`, whose every neuron it reaches:
-    /// one sweep `S += w`, `A += w exp((t - t_ref)/tau)` over the layer, with the factor (and
-    /// a rebase) computed once. Test (1) at `T = t` runs in the same sweep; the rare neurons
-    /// that fail it are predicted exactly afterwards.
-    fn deliver_dense(&mut self, l: usize, src: usize, t: f64) {
-        crate::cpu::best(
-            #[inline(always)]
-            || self.deliver_dense_body(l, src, t),
-        )
-    }
-
-    /// [`Self::deliver_dense`]'s body, inlined into the copy for each instruction set.
-    #[inline(always)]
-    fn deliver_dense_body(&mut self, l: usize, src: usize, t: f64) {
-        let net = self.net;
-        let (theta, tau) = (net.params.theta, net.params.tau_syn);
-        // A neuron of the layer whose exact prediction is no later than t ignores the input;
-        // only then does the sweep need to look at statuses.
-        let exact_due = self.valid_top(l).is_some_and(|(tp, _)| tp <= t);
-        let exact_any = self.valid_top(l).is_some();
-        let d = self.layers[l].dense.as_mut().expect("a dense layer");
-        if !d.started {
-            d.started = true;
-            d.t_ref = t;
-        }
-        let (lo, hi) = (d.lo, d.hi);
-        let f = InputFactor::new(t, d.t_ref, tau);
-        if let Some(r) = f.rebase {
-            self.a[lo..hi].iter_mut().for_each(|a| *a *= r);
-            d.t_ref = t;
-        }
-        d.t_last = t;
-        let (e, ek) = (f.e, f.ek);
-        let w = &net.weights[net.offsets[src]..net.offsets[src + 1]];
-        let s = &mut self.s[lo..hi];
-        let a = &mut self.a[lo..hi];
-        let n_in = &mut self.n_in[lo..hi];
-        let mut fails = false;
-        if !exact_any {
-            // No neuron of the layer is queued: every one that has not fired integrates.
-            // Fired ones (S = -inf) integrate too, harmlessly (never read again) and never
-            // pass the test; no branch per neuron.
-            for (((s, a), n), &w) in s.iter_mut().zip(a.iter_mut()).zip(n_in).zip(w) {
-                integrate(s, a, w, e);
-                *n += 1;
-                let d = *s - theta;
-                fails |= (d > 0.0) & !holds(*a, ek, d);
-            }
-        } else {
-            let status = &mut self.status[lo..hi];
-            let pred = &self.pred[lo..hi];
-            for k in 0..s.len() {
-                match status[k] {
-                    Status::Fired => continue,
-                    Status::Exact if exact_due && pred[k] <= t => continue,
-                    // Its prediction is later than t: integrates, no longer queued.
-                    Status::Exact => status[k] = Status::Deferred,
-                    _ => {}
-                }
-                integrate(&mut s[k], &mut a[k], w[k], e);
-                n_in[k] += 1;
-                let d = s[k] - theta;
-                fails |= (d > 0.0) & !holds(a[k], ek, d);
-            }
-        }
-        if fails {
-            for j in lo..hi {
-                let d = self.s[j] - theta;
-                let open = matches!(self.status[j], Status::Silent | Status::Deferred);
-                if open && d > 0.0 && !holds(self.a[j], ek, d) {
-                    self.predict(j, l);
-                }
-            }
-        }
-        let g = &mut self.layers[l].guard;
-        *g = g.min(t);
-    }
-
     /// Predicts (and queues) every neuron of layer `l` in `to_predict`, which it empties.
     /// The order does not matter: the queue orders by time and id, not by push.
-    fn predict_due(&mut self, l: usize) {
+    pub(super) fn predict_due(&mut self, l: usize) {
         let mut due = std::mem::take(&mut self.to_predict);
         for &j in &due {
             self.predict(j as usize, l);
@@ -750,7 +337,7 @@ impl<'n> Engine<'n> {
 
     /// Neuron `j` (of layer `l`) predicted exactly, as `on_input` does,
     /// `max(t_ref + tau ln(A / (S - theta)), t_last)` (`S > theta`), and queued.
-    fn predict(&mut self, j: usize, l: usize) {
+    pub(super) fn predict(&mut self, j: usize, l: usize) {
         let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
         let (t_ref, t_last) = match &self.layers[l].dense {
             Some(d) => (d.t_ref, d.t_last),
@@ -767,7 +354,7 @@ impl<'n> Engine<'n> {
     /// The earliest queued spike is popped only if no layer's guard is earlier; otherwise the
     /// lowest such layer's deferred neurons are re-tested first ([`Engine::retest`]), which may
     /// queue earlier spikes.
-    fn next_spike(&mut self) -> Option<(u32, f64)> {
+    pub(super) fn next_spike(&mut self) -> Option<(u32, f64)> {
         loop {
             let head = self.head();
             let t_head = head.map_or(f64::INFINITY, |(_, t, _)| t);
@@ -786,7 +373,7 @@ impl<'n> Engine<'n> {
     /// queue, stale entries (of neurons that were re-predicted or have fired) dropped on the
     /// way.
     #[inline]
-    fn head(&mut self) -> Option<(usize, f64, u32)> {
+    pub(super) fn head(&mut self) -> Option<(usize, f64, u32)> {
         loop {
             let (l, key, id) = self.queue.peek_min()?;
             if self.live(key, id) {
@@ -798,7 +385,7 @@ impl<'n> Engine<'n> {
 
     /// The earliest valid entry of layer `l`'s queue, stale entries dropped.
     #[inline]
-    fn valid_top(&mut self, l: usize) -> Option<(f64, u32)> {
+    pub(super) fn valid_top(&mut self, l: usize) -> Option<(f64, u32)> {
         while let Some((key, id)) = self.queue.peek(l) {
             if self.live(key, id) {
                 return Some((self.pred[id as usize], id));
@@ -811,81 +398,8 @@ impl<'n> Engine<'n> {
     /// Whether the queue entry `(key, id)` is live: its neuron is still pending at exactly
     /// that time.
     #[inline(always)]
-    fn live(&self, key: u64, id: u32) -> bool {
+    pub(super) fn live(&self, key: u64, id: u32) -> bool {
         let j = id as usize;
         self.status[j] == Status::Exact && self.pred[j].order_key() == key
-    }
-
-    /// Re-tests layer `l`'s deferred neurons against `T_l`, the earliest time a neuron of an
-    /// earlier layer can fire (none of them can receive an input before): those that pass
-    /// test (1) stay deferred with guard `T_l`, the others are predicted exactly and queued.
-    fn retest(&mut self, l: usize) {
-        let mut t_l = f64::INFINITY;
-        for lower in 0..l {
-            if let Some((t, _)) = self.valid_top(lower) {
-                t_l = t_l.min(t);
-            }
-            t_l = t_l.min(self.layers[lower].guard);
-        }
-        let (theta, tau) = (self.net.params.theta, self.net.params.tau_syn);
-        let mut bound = BoundFactor::NONE;
-        let mut deferred = false;
-        if let Some(d) = self.layers[l].dense {
-            let ek = bound.get(t_l, d.t_ref, tau);
-            // Blocks of RETEST_BLOCK neurons, each first tested as a whole without a branch per
-            // neuron (fired neurons have S = -inf and drop out); only a block with a neuron
-            // that fails test (1) is gone through one by one. A neuron with S > theta that
-            // is queued or passes keeps the guard finite (at worst one more re-test).
-            for lo in (d.lo..d.hi).step_by(RETEST_BLOCK) {
-                let hi = (lo + RETEST_BLOCK).min(d.hi);
-                let (s, a) = (&self.s[lo..hi], &self.a[lo..hi]);
-                let mut fails = false;
-                for (&s, &a) in s.iter().zip(a) {
-                    let dd = s - theta;
-                    deferred |= dd > 0.0;
-                    fails |= (dd > 0.0) & !holds(a, ek, dd);
-                }
-                if !fails {
-                    continue;
-                }
-                for j in lo..hi {
-                    let dd = self.s[j] - theta;
-                    let open = matches!(self.status[j], Status::Silent | Status::Deferred);
-                    if open && dd > 0.0 && !holds(self.a[j], ek, dd) {
-                        self.predict(j, l);
-                    }
-                }
-            }
-        } else {
-            let Engine {
-                s,
-                a,
-                t_ref,
-                status,
-                watched,
-                layers,
-                to_predict,
-                ..
-            } = self;
-            // Slices, not the vectors: their headers would be reloaded after every store.
-            let (s, a, t_ref, status) = (&s[..], &a[..], &t_ref[..], &status[..]);
-            let watched = &mut watched[..];
-            layers[l].watch.retain(|&id| {
-                let j = id as usize;
-                if status[j] != Status::Deferred {
-                    watched[j] = false;
-                    return false;
-                }
-                if holds(a[j], bound.get(t_l, t_ref[j], tau), s[j] - theta) {
-                    deferred = true;
-                    return true;
-                }
-                watched[j] = false;
-                to_predict.push(id);
-                false
-            });
-            self.predict_due(l);
-        }
-        self.layers[l].guard = if deferred { t_l } else { f64::INFINITY };
     }
 }

@@ -32,10 +32,13 @@
 //! input whatever the pop order, so the spikes do not depend on the tie rule; only the order
 //! of simultaneous spikes in a record does.
 
+mod deliver;
 mod engine;
+mod layers;
 mod network;
 mod queue;
 mod recorder;
+mod retest;
 
 pub use engine::{Engine, RunOptions, RunSummary};
 pub use network::{CompiledNet, EventNet, NeuronKey};

@@ -20,6 +20,10 @@
 //!   Stopping each sample there needs hindsight (an oracle), so it bounds the rate network's
 //!   cost from below; the fair fixed-T figure is the operating point.
 //! - **ANN work**: the ReLU network's multiply-accumulates per image, dense and skipping zeros.
+//! - **The literature's units** ([`Sparsity`]): spikes per neuron, per layer and overall, and
+//!   synaptic events per multiply-accumulate of the ReLU network of the same shape, for both
+//!   codings (the first-spike network up to the decision and in full, the rate network at
+//!   the operating point and at T).
 
 use super::convert::SpikingNet;
 use super::sim::SampleRun;
@@ -31,6 +35,7 @@ use crate::model::Model;
 use crate::parallel::par_chunks;
 use crate::progress::Progress;
 use crate::simulate::SimReport;
+use crate::sparsity::{NetSize, Sparsity};
 use serde::Serialize;
 
 /// How close (absolute, as a fraction: 0.005 = 0.5 percentage points) the rate network's
@@ -59,13 +64,11 @@ impl RateCurve {
     }
 }
 
-/// Synaptic events of one sample after step `t`: sum over layers of spikes x fan-out, plus the
-/// input projection.
+/// Synaptic events of one sample after step `t`: every spike times its neuron's fan-out, plus
+/// the input projection. (`net` is the network `r` ran on.)
 pub fn rate_events_at(net: &SpikingNet, r: &SampleRun, t: usize) -> u64 {
-    let spikes: u64 = (0..r.n_layers)
-        .map(|l| r.spikes_at(t, l) as u64 * net.fan_out(l) as u64)
-        .sum();
-    spikes + r.input_projection_macs
+    debug_assert_eq!(net.n_layers(), r.n_layers);
+    r.events_at(t) + r.input_projection_macs
 }
 
 /// The curve of `runs` (all with the same step count) against `labels`.
@@ -157,45 +160,76 @@ pub struct TemporalCounts {
     pub synaptic_events_full: f64,
     /// Mean decision time (tau_syn), over samples with a decision.
     pub decision_time_mean: Option<f64>,
+    /// Up to the decision, in the literature's units.
+    pub sparsity: Sparsity,
+    /// The full run, in the literature's units.
+    pub sparsity_full: Sparsity,
 }
 
-/// Spikes per layer and sample of complete runs (not stopped at the decision) of a first-spike
-/// model, `counts[l][sample]` (layer 0 = inputs). Computed with the analytic solver in f64,
-/// which fires the same neurons as the event engine (`firstspike verify` checks it on every
-/// spike) about ten times faster than a complete event-engine run.
+/// Counts of complete runs (not stopped at the decision) of a first-spike model, per sample.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FullCounts {
+    /// Spikes per layer and sample, `spikes[l][sample]` (layer 0 = inputs).
+    pub spikes: LayerCounts,
+    /// Synaptic events per sample: each spike times its neuron's fan-out.
+    pub synaptic_events: Vec<u64>,
+}
+
+/// Spikes per layer and sample, and synaptic events per sample, of complete runs (not stopped
+/// at the decision) of a first-spike model. Computed with the analytic solver in f64, which
+/// fires the same neurons as the event engine (`firstspike verify` checks it on every spike)
+/// about ten times faster than a complete event-engine run; a spike's synaptic events are its
+/// neuron's fan-out ([`crate::network::Layer::fan_outs`]), as the event engine counts them.
 pub fn temporal_full_counts(
     model: &Model,
     data: &Dataset,
     threads: usize,
     progress: Progress,
-) -> Result<LayerCounts> {
+) -> Result<FullCounts> {
     model.check_input_dim(data.dim())?;
     let net = Net::<f64>::from_model(model);
     let nl = model.layers.len() + 1;
+    let fan: Vec<Vec<u64>> = model.layers.iter().map(|l| l.fan_outs()).collect();
     let parts = par_chunks(data.len(), threads, |range| {
         let mut scratch = LayerScratch::default();
         let mut pass = ForwardPass::default();
         let mut t_in = vec![0.0; data.dim()];
         let mut out: LayerCounts = vec![Vec::new(); nl];
+        let mut events = Vec::new();
         for i in range {
             model.encoding.encode_into(data.image(i), &mut t_in);
             forward(&net, &t_in, &mut scratch, &mut pass);
             for (l, o) in out.iter_mut().enumerate() {
                 o.push(pass.fired(l) as u64);
             }
+            events.push(
+                fan.iter()
+                    .enumerate()
+                    .map(|(l, f)| {
+                        pass.times[l]
+                            .iter()
+                            .zip(f)
+                            .filter(|(t, _)| t.is_finite())
+                            .map(|(_, &k)| k)
+                            .sum::<u64>()
+                    })
+                    .sum(),
+            );
             progress(1);
         }
-        out
+        (out, events)
     });
-    Ok((0..nl)
-        .map(|l| parts.iter().flat_map(|p| p[l].iter().copied()).collect())
-        .collect())
+    Ok(FullCounts {
+        spikes: (0..nl)
+            .map(|l| parts.iter().flat_map(|p| p.0[l].iter().copied()).collect())
+            .collect(),
+        synaptic_events: parts.iter().flat_map(|p| p.1.iter().copied()).collect(),
+    })
 }
 
 /// Counts of the first-spike network: `rep` from the event engine (stopped at the decision or
-/// not), `full` from [`temporal_full_counts`], `arch` its layer sizes (for the fan-outs of the
-/// full-run synaptic events: a fully connected layer's spike reaches every neuron of the next).
-pub fn temporal_counts(rep: &SimReport, full: &LayerCounts, arch: &[usize]) -> TemporalCounts {
+/// not), `full` from [`temporal_full_counts`], `size` its size (for the literature's units).
+pub fn temporal_counts(rep: &SimReport, full: &FullCounts, size: &NetSize) -> TemporalCounts {
     let runs = &rep.runs;
     let n = runs.len().max(1) as f64;
     let nl = runs.first().map_or(0, |r| r.fired.len());
@@ -205,8 +239,9 @@ pub fn temporal_counts(rep: &SimReport, full: &LayerCounts, arch: &[usize]) -> T
         .map(|l| mean(&|r| r.fired_before_decision[l]))
         .collect();
     let mean_of = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
-    let spikes_per_layer_full: Vec<f64> = full.iter().map(|v| mean_of(v)).collect();
-    let fan_out = |l: usize| arch.get(l + 1).copied().unwrap_or(0) as f64;
+    let spikes_per_layer_full: Vec<f64> = full.spikes.iter().map(|v| mean_of(v)).collect();
+    let synaptic_events = mean(&|r| r.synaptic_events_before_decision.iter().sum());
+    let synaptic_events_full = mean_of(&full.synaptic_events);
     let dts: Vec<f64> = runs
         .iter()
         .filter_map(|r| r.decision.map(|d| d.1))
@@ -217,12 +252,10 @@ pub fn temporal_counts(rep: &SimReport, full: &LayerCounts, arch: &[usize]) -> T
         no_output_spike: rep.no_output_spike,
         spikes: spikes_per_layer.iter().sum(),
         spikes_full: spikes_per_layer_full.iter().sum(),
-        synaptic_events: mean(&|r| r.synaptic_events_before_decision.iter().sum()),
-        synaptic_events_full: spikes_per_layer_full
-            .iter()
-            .enumerate()
-            .map(|(l, s)| s * fan_out(l))
-            .sum(),
+        synaptic_events,
+        synaptic_events_full,
+        sparsity: Sparsity::of(size, &spikes_per_layer, synaptic_events),
+        sparsity_full: Sparsity::of(size, &spikes_per_layer_full, synaptic_events_full),
         spikes_per_layer,
         spikes_per_layer_full,
         decision_time_mean: (!dts.is_empty()).then(|| dts.iter().sum::<f64>() / dts.len() as f64),
@@ -329,6 +362,10 @@ pub struct Comparison {
     pub synaptic_event_ratio: f64,
     /// The ReLU network.
     pub(crate) ann: AnnWork,
+    /// The rate network at the operating point, in the literature's units.
+    pub rate_sparsity: Sparsity,
+    /// The rate network after the last step T, in the literature's units.
+    pub rate_sparsity_final: Sparsity,
     /// Temporal spikes per layer and sample, up to the decision.
     #[serde(skip)]
     pub(crate) temporal_hist: LayerCounts,
@@ -340,26 +377,37 @@ pub struct Comparison {
 impl Comparison {
     /// Assembles the comparison from finished runs on the same images (`labels`): the rate
     /// network's, and the first-spike network's (`temporal` from the event engine, `full` from
-    /// [`temporal_full_counts`], `arch` its layer sizes). `None` if there are no rate steps.
+    /// [`temporal_full_counts`], `size` its size). `None` if there are no rate steps.
     pub fn new(
         net: &SpikingNet,
         rate_runs: &[SampleRun],
         labels: &[u8],
         temporal: &SimReport,
-        full: &LayerCounts,
-        arch: &[usize],
+        full: &FullCounts,
+        size: &NetSize,
         ann: AnnWork,
     ) -> Option<Comparison> {
         let curve = rate_curve(net, rate_runs, labels);
-        let tc = temporal_counts(temporal, full, arch);
+        let tc = temporal_counts(temporal, full, size);
         let op = operating_point(&curve, tc.accuracy)?;
         let k = op.step - 1;
+        let last = curve.steps() - 1;
+        let rate_size = net.size();
+        let rate_at = |t: usize| {
+            Sparsity::of(
+                &rate_size,
+                &curve.spikes_per_layer[t],
+                curve.synaptic_events[t],
+            )
+        };
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
         Some(Comparison {
             samples: labels.len(),
             spike_ratio: ratio(curve.spikes[k], tc.spikes),
             synaptic_event_ratio: ratio(curve.synaptic_events[k], tc.synaptic_events),
             decisions: rate_decisions(net, rate_runs),
+            rate_sparsity: rate_at(k),
+            rate_sparsity_final: rate_at(last),
             rate_hist: rate_layer_counts(rate_runs, op.step),
             temporal_hist: temporal_layer_counts(temporal),
             temporal: tc,

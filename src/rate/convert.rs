@@ -17,12 +17,16 @@
 //! ReLU activation is `a` then fires at about `a / lambda_l` spikes per step when its inputs
 //! fire at their normalised rates; the percentile (rather than the maximum) keeps a few
 //! outliers from slowing every other neuron down, at the price of saturating those outliers
-//! at one spike per step.
+//! at one spike per step. The rule is the same for every layer kind: a convolution's
+//! activations are pooled over all its positions and channels, as a dense layer's over its
+//! neurons, and its shared kernel is scaled like a dense layer's weights.
 
-use super::relu::{forward, pixels_into, Dense, Pass, ReluNet};
+use super::relu::{forward, pixels_into, Pass, ReluNet};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::network::Layer;
 use crate::parallel::par_chunks;
+use crate::sparsity::NetSize;
 
 /// Percentile of the positive training activations that maps to one spike per step (Rueckauer
 /// et al. 2017 recommend 99.9 to 99.999).
@@ -100,8 +104,8 @@ pub fn activation_scales(
 /// `SpikingNet::THRESHOLD`, reset by subtraction, no leak, no bias.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikingNet {
-    /// Normalised weights `W'_l`, input-major.
-    pub layers: Vec<Dense>,
+    /// Normalised weights `W'_l`, in the layouts of [`crate::network::Layer`].
+    pub layers: Vec<Layer<f32>>,
     /// The `lambda_l` used, one per layer.
     pub scales: Vec<f32>,
 }
@@ -115,10 +119,14 @@ impl SpikingNet {
         self.layers.len() + 1
     }
 
-    /// Synaptic targets of one spike of layer `l` (0 = inputs): the next layer's size, 0 for
-    /// the output layer.
-    pub(crate) fn fan_out(&self, l: usize) -> usize {
-        self.layers.get(l).map_or(0, |d| d.n_out)
+    /// Neurons per layer and synapses, for [`crate::sparsity`].
+    pub(crate) fn size(&self) -> NetSize {
+        NetSize::of_layers(&self.layers)
+    }
+
+    /// Inputs of the first layer.
+    pub(crate) fn n_inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.n_in())
     }
 }
 
@@ -151,11 +159,7 @@ pub fn convert(net: &ReluNet, lambda: &[f32]) -> Result<SpikingNet> {
         .map(|(l, d)| {
             let prev = if l == 0 { 1.0 } else { lambda[l - 1] };
             let f = prev / lambda[l];
-            Dense {
-                n_in: d.n_in,
-                n_out: d.n_out,
-                w: d.w.iter().map(|w| w * f).collect(),
-            }
+            d.map(|w| w * f)
         })
         .collect();
     Ok(SpikingNet {
@@ -180,22 +184,11 @@ mod tests {
     #[test]
     fn convert_scales_by_neighbouring_lambdas() {
         let net = ReluNet {
-            layers: vec![
-                Dense {
-                    n_in: 1,
-                    n_out: 1,
-                    w: vec![2.0],
-                },
-                Dense {
-                    n_in: 1,
-                    n_out: 1,
-                    w: vec![3.0],
-                },
-            ],
+            layers: vec![Layer::dense(1, 1, vec![2.0]), Layer::dense(1, 1, vec![3.0])],
         };
         let s = convert(&net, &[4.0, 6.0]).unwrap();
-        assert_eq!(s.layers[0].w, vec![0.5]); // 2 * 1 / 4
-        assert_eq!(s.layers[1].w, vec![2.0]); // 3 * 4 / 6
+        assert_eq!(s.layers[0].weights(), [0.5]); // 2 * 1 / 4
+        assert_eq!(s.layers[1].weights(), [2.0]); // 3 * 4 / 6
         assert!(convert(&net, &[4.0, 0.0]).is_err());
     }
 }

@@ -1,9 +1,9 @@
 //! The rate-coded baseline: how much sparser is first-spike coding really?
 //!
 //! Owns the standard alternative to first-spike coding and its comparison with it: a ReLU
-//! network of the same shape ([`relu`], trained by [`train`]), converted to integrate-and-fire
-//! neurons with reset by subtraction and data-based weight normalisation ([`mod@convert`]; Diehl
-//! et al. 2015, Rueckauer et al. 2017), simulated in time steps with Poisson or constant-current
+//! network of the same shape, dense or convolutional ([`relu`], trained by [`train`]),
+//! converted to integrate-and-fire neurons with reset by subtraction and data-based weight
+//! normalisation ([`mod@convert`]; Diehl et al. 2015, Rueckauer et al. 2017), simulated in time steps with Poisson or constant-current
 //! input ([`sim`], the only place in the crate where a dt lives), saved in its own model files
 //! ([`model`]), and counted the same way as the first-spike network ([`compare`]), with a
 //! Markdown/CSV report ([`report`]) and an SVG picture ([`plot`]). The first-spike side is the
@@ -31,6 +31,7 @@ pub mod model;
 pub mod plot;
 pub mod relu;
 pub mod report;
+pub(crate) mod scatter;
 pub mod sim;
 pub mod train;
 

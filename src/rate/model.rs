@@ -16,13 +16,20 @@ use super::train::ReluTrainConfig;
 use crate::error::{Error, Result};
 use crate::fileformat::{self, Format, FrameError};
 use crate::model::{read_bin, save_bin_and_card};
+use crate::network::Layer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub(crate) use crate::fileformat::RATE_MAGIC;
-/// Current rate model format version. Files of another version are refused.
-pub(crate) const RATE_VERSION: u32 = 1;
+/// Current rate model format version: version 2 stores each layer as a kind with its
+/// parameters ([`crate::network::Layer`]) and is written for a network with a convolution,
+/// so that a build from before convolutions refuses such a file by its version; a network of
+/// dense layers only is still written as version 1 (a stack of dense layers), which every
+/// build reads. Other versions are refused.
+pub(crate) const RATE_VERSION: u32 = 2;
+/// The first format: a stack of dense layers.
+const RATE_VERSION_DENSE_ONLY: u32 = 1;
 /// Largest rate model file we read (bytes). A 784-800-10 model is about 2.5 MB.
 pub(crate) const MAX_RATE_MODEL_BYTES: u64 = 1 << 31;
 
@@ -81,6 +88,10 @@ pub(crate) struct RateCard {
     pub(crate) version: u32,
     /// Layer sizes, e.g. [784, 800, 10].
     pub(crate) arch: Vec<usize>,
+    /// The layers as `--arch` writes them, e.g. `784-800-10` or `28x28-32c5s2p2-64c5s2p2-10`.
+    /// Missing in cards written before.
+    #[serde(default)]
+    pub(crate) layers: String,
     /// `lambda_l` per layer.
     pub(crate) scales: Vec<f32>,
     /// The spiking neuron the scales are for.
@@ -100,12 +111,20 @@ struct RateBin {
     meta_json: String,
 }
 
+/// The payload of format version 1: the same, with every layer dense.
+#[derive(Serialize, Deserialize)]
+struct RateBinDenseOnly {
+    layers: Vec<crate::network::Dense<f32>>,
+    scales: Vec<f32>,
+    meta_json: String,
+}
+
 /// This build's rate model format, as messages name it.
 const RATE_FORMAT: Format = Format {
     magic: RATE_MAGIC,
     name: "a rate model file",
     version: RATE_VERSION,
-    also_reads: "",
+    also_reads: " or 1",
     other_version: "train it again with this firstspike",
 };
 
@@ -157,13 +176,26 @@ impl RateModel {
         convert(&self.net, &self.scales)
     }
 
-    /// sha256 of all weights and scales (little-endian f32, layer by layer), hex.
+    /// sha256 of all weights and scales (little-endian f32, layer by layer), hex. A dense
+    /// layer hashes `n_in`, `n_out` (u64) before its weights; a convolution the tag `conv2d`
+    /// and its input h, w, c, channels, kernel, stride and padding (u64).
     pub(crate) fn weights_hash(&self) -> String {
         let mut h = Sha256::new();
         for l in &self.net.layers {
-            h.update((l.n_in as u64).to_le_bytes());
-            h.update((l.n_out as u64).to_le_bytes());
-            for w in &l.w {
+            match l {
+                Layer::Dense(d) => {
+                    h.update((d.n_in as u64).to_le_bytes());
+                    h.update((d.n_out as u64).to_le_bytes());
+                }
+                Layer::Conv(c) => {
+                    h.update(b"conv2d");
+                    let i = c.input;
+                    for x in [i.h, i.w, i.c, c.channels, c.kernel, c.stride, c.pad] {
+                        h.update((x as u64).to_le_bytes());
+                    }
+                }
+            }
+            for w in l.weights() {
                 h.update(w.to_le_bytes());
             }
         }
@@ -177,8 +209,9 @@ impl RateModel {
     pub(crate) fn card(&self) -> RateCard {
         RateCard {
             format: "firstspike-rate-model".into(),
-            version: RATE_VERSION,
+            version: self.format_version(),
             arch: self.net.arch(),
+            layers: self.net.arch_string(),
             scales: self.scales.clone(),
             neuron: "integrate-and-fire, threshold 1, reset by subtraction, no leak, no bias; weights W'_l = W_l lambda_{l-1} / lambda_l, lambda_0 = 1; inputs x = pixel / 255".into(),
             meta: self.meta.clone(),
@@ -186,21 +219,77 @@ impl RateModel {
         }
     }
 
+    /// The dense layers, if every layer is one.
+    fn dense_layers(&self) -> Option<Vec<crate::network::Dense<f32>>> {
+        self.net
+            .layers
+            .iter()
+            .map(|l| match l {
+                Layer::Dense(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The format version this model is written with (see [`RATE_VERSION`]).
+    fn format_version(&self) -> u32 {
+        match self.dense_layers() {
+            Some(_) => RATE_VERSION_DENSE_ONLY,
+            None => RATE_VERSION,
+        }
+    }
+
     /// Serialises to the `.bin` format (magic, version, bincode).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let bin = RateBin {
-            net: self.net.clone(),
-            scales: self.scales.clone(),
-            meta_json: serde_json::to_string(&self.meta).expect("meta serialises"),
+        let meta_json = serde_json::to_string(&self.meta).expect("meta serialises");
+        let scales = self.scales.clone();
+        let written = match self.dense_layers() {
+            Some(layers) => fileformat::write(
+                RATE_MAGIC,
+                RATE_VERSION_DENSE_ONLY,
+                MAX_RATE_MODEL_BYTES,
+                &RateBinDenseOnly {
+                    layers,
+                    scales,
+                    meta_json,
+                },
+            ),
+            None => fileformat::write(
+                RATE_MAGIC,
+                RATE_VERSION,
+                MAX_RATE_MODEL_BYTES,
+                &RateBin {
+                    net: self.net.clone(),
+                    scales,
+                    meta_json,
+                },
+            ),
         };
-        fileformat::write(RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES, &bin)
-            .expect("a rate model always serialises")
+        written.expect("a rate model always serialises")
     }
 
     /// Parses and validates the `.bin` format. `path` only names the source in errors.
     pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<RateModel> {
-        let b: RateBin = fileformat::read(bytes, RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES)
-            .map_err(|e| frame_error(path, bytes, e))?;
+        let b: RateBin =
+            match fileformat::read(bytes, RATE_MAGIC, RATE_VERSION, MAX_RATE_MODEL_BYTES) {
+                Err(FrameError::Version(RATE_VERSION_DENSE_ONLY)) => {
+                    let d: RateBinDenseOnly = fileformat::read(
+                        bytes,
+                        RATE_MAGIC,
+                        RATE_VERSION_DENSE_ONLY,
+                        MAX_RATE_MODEL_BYTES,
+                    )
+                    .map_err(|e| frame_error(path, bytes, e))?;
+                    RateBin {
+                        net: ReluNet {
+                            layers: d.layers.into_iter().map(Layer::Dense).collect(),
+                        },
+                        scales: d.scales,
+                        meta_json: d.meta_json,
+                    }
+                }
+                read => read.map_err(|e| frame_error(path, bytes, e))?,
+            };
         let meta = serde_json::from_str(&b.meta_json)
             .map_err(|e| Error::rate_model(path, format!("corrupt provenance record: {e}")))?;
         let m = RateModel {
@@ -234,7 +323,7 @@ mod tests {
 
     fn tiny() -> RateModel {
         RateModel {
-            net: ReluNet::init(&[3, 2, 2], 1),
+            net: ReluNet::init(&crate::network::Arch::dense(&[3, 2, 2]), 1),
             scales: vec![1.5, 2.0],
             meta: RateMeta::default(),
         }
@@ -247,6 +336,23 @@ mod tests {
             RateModel::from_bytes(&m.to_bytes(), Path::new("m")).unwrap(),
             m
         );
+    }
+
+    /// A network with a convolution is written as version 2, and read back the same; a dense
+    /// one as version 1, as before convolutions.
+    #[test]
+    fn conv_round_trip_and_versions() {
+        let arch = crate::network::Arch::parse("4x4-2c3s1p1-3").unwrap();
+        let m = RateModel {
+            net: ReluNet::init(&arch, 2),
+            scales: vec![1.0, 2.0],
+            meta: RateMeta::default(),
+        };
+        let b = m.to_bytes();
+        assert_eq!(b[8], 2, "version byte");
+        assert_eq!(RateModel::from_bytes(&b, Path::new("m")).unwrap(), m);
+        assert_eq!(tiny().to_bytes()[8], 1);
+        assert_eq!(m.card().layers, "4x4-2c3p1-3");
     }
 
     #[test]

@@ -420,6 +420,8 @@ mod tests {
             spike_ratio: 4.5,
             synaptic_event_ratio: 5.0,
             ann: Default::default(),
+            rate_sparsity: Default::default(),
+            rate_sparsity_final: Default::default(),
             temporal_hist: vec![vec![100, 120, 90], vec![30, 40, 0], vec![1, 1, 1]],
             rate_hist: vec![vec![800, 900, 1000], vec![300, 200, 250], vec![5, 7, 9]],
         }

@@ -5,6 +5,7 @@
 
 use super::compare::{Comparison, Reference, MATCH_TOLERANCE};
 use crate::counts::layer_name;
+use crate::sparsity::Sparsity;
 use std::fmt::Write;
 
 /// What the numbers are about, for the captions.
@@ -38,6 +39,15 @@ pub fn count(x: f64) -> String {
         out.insert(0, '-');
     }
     out
+}
+
+/// A ratio for people: three significant digits.
+fn ratio(x: f64) -> String {
+    if x.is_finite() && x.abs() < 10.0 {
+        format!("{x:.3}")
+    } else {
+        count(x)
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -134,6 +144,25 @@ fn markdown_table(s: &mut String, c: &Comparison) {
         count(c.curve.synaptic_events[last]),
         count(c.decisions.synaptic_events_mean)
     );
+    let units = [
+        &t.sparsity,
+        &t.sparsity_full,
+        &c.rate_sparsity,
+        &c.rate_sparsity_final,
+    ];
+    let row = |s: &mut String, what: &str, f: &dyn Fn(&Sparsity) -> String| {
+        let cells: Vec<String> = units.iter().map(|u| f(u)).collect();
+        let _ = writeln!(s, "| {what} | {} | – |", cells.join(" | "));
+    };
+    row(s, "spikes per neuron, all layers (inputs included)", &|u| {
+        ratio(u.spikes_per_neuron)
+    });
+    row(s, "spikes per hidden neuron", &|u| {
+        u.spikes_per_hidden_neuron.map_or("–".into(), ratio)
+    });
+    row(s, "synaptic events per ReLU multiply-accumulate", &|u| {
+        ratio(u.synaptic_events_per_relu_mac)
+    });
     let _ = writeln!(
         s,
         "| time to decision | {} tau_syn (mean first output spike) | – | {} steps (fixed) | {} steps (fixed) | {:.1} steps mean, {:.0} median, {:.0} p90 ({} of {} decided) |\n",
@@ -170,7 +199,11 @@ fn markdown_notes(s: &mut String, c: &Comparison) {
          samples with no output spike count as errors; rate samples whose top output count is \
          tied or zero count as errors. The oracle column stops each sample at the step after which \
          its prediction never changes again, which needs hindsight: a lower bound on the rate \
-         network's cost at its final accuracy."
+         network's cost at its final accuracy. Spikes per neuron: the spikes of the layers named \
+         over their neurons (pixels for the inputs); synaptic events per ReLU \
+         multiply-accumulate: over the {} multiply-accumulates per image of the ReLU network of \
+         the first-spike network's shape.",
+        count(c.temporal.sparsity.relu_macs as f64)
     );
 }
 

@@ -15,25 +15,32 @@
 //! # One step
 //!
 //! 1. The inputs drive the first layer: with [`InputMode::Poisson`] pixel `i` spikes with
-//!    probability `min(1, rate * x_i)` (`x_i = p_i / 255`) and each input spike adds its weight
-//!    row to the first layer's potentials; with [`InputMode::Current`] the constant current
-//!    `sum_i x_i W'_0[i, :]` (computed once per sample) is added.
+//!    probability `min(1, rate * x_i)` (`x_i = p_i / 255`) and each input spike adds its
+//!    weights `W'_0[i, j]` to the potentials of the neurons `j` it reaches; with
+//!    [`InputMode::Current`] the constant current `sum_i x_i W'_0[i, :]` (computed once per
+//!    sample) is added.
 //! 2. Layer by layer, every neuron with `V >= 1` fires once and is reset by subtraction,
-//!    `V <- V - 1`; each spike adds its weight row to the next layer's potentials **in the same
-//!    step** (no synaptic delay). Only spiking neurons cost work (event-driven).
+//!    `V <- V - 1`; each spike adds its weights to the potentials of the next layer's neurons it
+//!    reaches **in the same step** (no synaptic delay). Only spiking neurons cost work
+//!    (event-driven). Dense layers and convolutions alike (the private `scatter` module): a
+//!    spike of a convolution's input reaches its receptive fields' neurons only, and its
+//!    synaptic events are those neurons (its fan-out, [`crate::network::Layer::fan_outs`]).
 //! 3. The output layer's spike counts so far give the step's prediction: the class with the
 //!    most output spikes, `None` while no output has fired or while the top count is tied.
 
 use super::convert::SpikingNet;
+use super::scatter::scatter;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::network::Arch;
 use crate::parallel::par_chunks;
 use crate::progress::Progress;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Largest record of one [`simulate`] call, in counters (`samples * steps * layers`, 4 bytes
-/// each): 512 MB. More is refused before running (use fewer samples or steps).
+/// Largest record of one [`simulate`] call, in 4-byte counters (`samples * steps * (layers +
+/// 2)`: a spike count per layer and the 8-byte synaptic-event count per step): 512 MB. More is
+/// refused before running (use fewer samples or steps).
 pub(crate) const MAX_RECORD_ENTRIES: usize = 1 << 27;
 
 /// How pixels drive the network.
@@ -88,6 +95,9 @@ pub struct SampleRun {
     /// Cumulative spikes per layer after each step, step-major: `spikes[t * n_layers + l]` is
     /// layer `l`'s spikes in steps 1..=t+1 (layer 0 = input spikes).
     pub spikes: Vec<u32>,
+    /// Cumulative synaptic events after each step (every spike times its neuron's fan-out;
+    /// the input projection of constant currents not included): `events[t]` is steps 1..=t+1.
+    pub events: Vec<u64>,
     /// Multiply-accumulates of the constant-current input projection (`[non-zero pixels] *
     /// n_out`), done once per sample; 0 with Poisson input.
     pub(crate) input_projection_macs: u64,
@@ -97,6 +107,16 @@ impl SampleRun {
     /// Steps simulated.
     pub(crate) fn steps(&self) -> usize {
         self.preds.len()
+    }
+
+    /// Synaptic events of spikes in steps 1..=t (t = 0 gives 0), the input projection not
+    /// included.
+    pub fn events_at(&self, t: usize) -> u64 {
+        if t == 0 {
+            0
+        } else {
+            self.events[t - 1]
+        }
     }
 
     /// Spikes of layer `l` in steps 1..=t (t = 0 gives 0).
@@ -125,6 +145,13 @@ pub struct SimState {
     fired: Vec<usize>,
     active: Vec<(usize, u64)>,
     out_counts: Vec<u32>,
+    /// `fan[k][i]`: the targets of input `i` of layer `k`
+    /// ([`crate::network::Layer::fan_outs`]).
+    fan: Vec<Vec<u64>>,
+    /// The architecture `fan` was computed for.
+    fan_of: Option<Arch>,
+    /// Synaptic events so far in this sample.
+    events: u64,
 }
 
 /// Prediction from output spike counts: the unique largest count, `None` if all are zero or
@@ -143,14 +170,6 @@ pub(crate) fn count_prediction(counts: &[u32]) -> Option<u8> {
     (counts.first().is_some_and(|_| counts[best] > 0) && !tied).then_some(best as u8)
 }
 
-/// `v += row`.
-#[inline]
-fn add_row(v: &mut [f32], row: &[f32]) {
-    for (a, &b) in v.iter_mut().zip(row) {
-        *a += b;
-    }
-}
-
 /// Simulates one image (`pixels`, one byte each, `n_inputs` of them) for `cfg.steps` steps.
 /// Poisson input spikes are drawn from `rng`, in pixel order within a step.
 pub fn run_sample<R: RngCore>(
@@ -160,7 +179,7 @@ pub fn run_sample<R: RngCore>(
     rng: &mut R,
     st: &mut SimState,
 ) -> SampleRun {
-    debug_assert_eq!(pixels.len(), net.layers[0].n_in);
+    debug_assert_eq!(pixels.len(), net.n_inputs());
     let nl = net.n_layers();
     st.reset(net);
     let (current, projection) = input_drive(net, pixels, cfg, st);
@@ -168,6 +187,7 @@ pub fn run_sample<R: RngCore>(
         n_layers: nl,
         preds: Vec::with_capacity(cfg.steps),
         spikes: Vec::with_capacity(cfg.steps * nl),
+        events: Vec::with_capacity(cfg.steps),
         input_projection_macs: projection,
     };
     let mut cum = vec![0u32; nl];
@@ -179,13 +199,15 @@ pub fn run_sample<R: RngCore>(
                 for &(i, thr) in &st.active {
                     if (rng.next_u32() as u64) < thr {
                         cum[0] += 1;
-                        add_row(&mut st.v[0], first.row(i));
+                        st.events += scatter(first, i, 1.0, &mut st.v[0]);
                     }
                 }
             }
             InputMode::Current => {
                 if !current.is_empty() {
-                    add_row(&mut st.v[0], &current);
+                    for (a, &b) in st.v[0].iter_mut().zip(&current) {
+                        *a += b;
+                    }
                 }
             }
         }
@@ -194,6 +216,7 @@ pub fn run_sample<R: RngCore>(
         }
         run.preds.push(pred);
         run.spikes.extend_from_slice(&cum);
+        run.events.push(st.events);
     }
     run
 }
@@ -224,11 +247,8 @@ fn input_drive(
                 st.active.push((i, thr));
             }
             InputMode::Current => {
-                current.resize(first.n_out, 0.0f32);
-                for (c, &w) in current.iter_mut().zip(first.row(i)) {
-                    *c += x as f32 * w;
-                }
-                projection += first.n_out as u64;
+                current.resize(first.n_out(), 0.0f32);
+                projection += scatter(first, i, x as f32, &mut current);
             }
         }
     }
@@ -236,16 +256,23 @@ fn input_drive(
 }
 
 impl SimState {
-    /// Zeroes the potentials and output counts, sized for `net`.
+    /// Zeroes the potentials, output counts and events, sized for `net` (and finds its
+    /// fan-outs, once per architecture).
     fn reset(&mut self, net: &SpikingNet) {
         let depth = net.layers.len();
         self.v.resize_with(depth, Vec::new);
         for (v, d) in self.v.iter_mut().zip(&net.layers) {
             v.clear();
-            v.resize(d.n_out, 0.0);
+            v.resize(d.n_out(), 0.0);
         }
         self.out_counts.clear();
-        self.out_counts.resize(net.layers[depth - 1].n_out, 0);
+        self.out_counts.resize(net.layers[depth - 1].n_out(), 0);
+        self.events = 0;
+        let arch = Arch::of_layers(&net.layers);
+        if self.fan_of.as_ref() != Some(&arch) {
+            self.fan = net.layers.iter().map(|l| l.fan_outs()).collect();
+            self.fan_of = Some(arch);
+        }
     }
 
     /// One step after the input: each layer in turn fires every neuron at or above threshold
@@ -268,7 +295,7 @@ impl SimState {
                 let next = &net.layers[l + 1];
                 let next_v = &mut self.v[l + 1];
                 for &j in &self.fired {
-                    add_row(next_v, next.row(j));
+                    self.events += scatter(next, j, 1.0, next_v);
                 }
             } else if !self.fired.is_empty() {
                 for &j in &self.fired {
@@ -300,7 +327,7 @@ pub fn simulate(
     progress: Progress,
 ) -> Result<Vec<SampleRun>> {
     cfg.validate()?;
-    let n_in = net.layers.first().map_or(0, |l| l.n_in);
+    let n_in = net.n_inputs();
     if n_in != data.dim() {
         return Err(Error::dimension(format!(
             "the rate network takes {n_in} inputs but the images have {} pixels",
@@ -310,12 +337,12 @@ pub fn simulate(
     let entries = data
         .len()
         .saturating_mul(cfg.steps)
-        .saturating_mul(net.n_layers());
+        .saturating_mul(net.n_layers() + 2);
     if entries > MAX_RECORD_ENTRIES {
         return Err(Error::setting(
             "steps",
             format!(
-                "{} samples x {} steps x {} layers is too large a record ({} counters, at most {}); use fewer steps or samples",
+                "{} samples x {} steps x ({} layers + 2 for the event count) is too large a record ({} counters, at most {}); use fewer steps or samples",
                 data.len(),
                 cfg.steps,
                 net.n_layers(),
@@ -346,7 +373,7 @@ pub fn simulate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rate::relu::Dense;
+    use crate::network::Layer;
 
     #[test]
     fn prediction_needs_a_unique_leader() {
@@ -371,16 +398,57 @@ mod tests {
         assert_eq!(r(vec![Some(2), None]).decision_steps(), None);
     }
 
+    /// A white corner pixel of a 3 x 3 image into a 2-channel 3 x 3 convolution (padding 1)
+    /// reaches 4 positions x 2 channels: 8 synaptic events per input spike; with weights
+    /// 1 on every tap those 8 neurons fire in the same step, each into one output (fan-out 1).
+    #[test]
+    fn a_convolutions_spike_counts_its_own_targets() {
+        let conv = crate::network::Conv {
+            input: crate::network::Shape { h: 3, w: 3, c: 1 },
+            channels: 2,
+            kernel: 3,
+            stride: 1,
+            pad: 1,
+            w: vec![1.0; 18],
+        };
+        let net = SpikingNet {
+            layers: vec![Layer::Conv(conv), Layer::dense(18, 1, vec![0.01; 18])],
+            scales: vec![1.0, 1.0],
+        };
+        let cfg = SimConfig {
+            steps: 1,
+            input: InputMode::Poisson { rate: 1.0 },
+            seed: 0,
+        };
+        let mut px = [0u8; 9];
+        px[0] = 255;
+        let r = run_sample(
+            &net,
+            &px,
+            &cfg,
+            &mut sample_rng(0, 0),
+            &mut SimState::default(),
+        );
+        assert_eq!((r.spikes_at(1, 0), r.spikes_at(1, 1)), (1, 8));
+        assert_eq!(r.events_at(1), 8 + 8);
+        px[0] = 0;
+        px[4] = 255; // the centre reaches all 9 positions
+        let r = run_sample(
+            &net,
+            &px,
+            &cfg,
+            &mut sample_rng(0, 0),
+            &mut SimState::default(),
+        );
+        assert_eq!(r.events_at(1), 18 + 18);
+    }
+
     /// One input -> one neuron with weight 0.25, constant current from a white pixel: the
     /// neuron integrates 0.25 per step and fires at steps 4, 8, ...
     #[test]
     fn constant_current_fires_at_the_integrated_rate() {
         let net = SpikingNet {
-            layers: vec![Dense {
-                n_in: 1,
-                n_out: 1,
-                w: vec![0.25],
-            }],
+            layers: vec![Layer::dense(1, 1, vec![0.25])],
             scales: vec![1.0],
         };
         let cfg = SimConfig {
@@ -399,6 +467,7 @@ mod tests {
         assert_eq!(out, vec![0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3]);
         assert_eq!(r.spikes_at(12, 0), 0, "current input sends no spikes");
         assert_eq!(r.input_projection_macs, 1);
+        assert_eq!(r.events_at(12), 0, "output spikes have no targets");
         assert_eq!(r.decision_steps(), Some(4));
     }
 }

@@ -14,6 +14,7 @@
 use super::relu::{argmax, backward, forward, pixels_into, BackScratch, Dropout, Pass, ReluNet};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::network::Arch;
 use crate::parallel::{par_chunks, par_each_mut};
 use crate::train::adam::Adam;
 use crate::train::driver::{self, EpochSteps};
@@ -41,8 +42,10 @@ pub enum Optimizer {
 /// Settings of a ReLU training run, recorded in the rate model file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReluTrainConfig {
-    /// Layer sizes, input first.
-    pub arch: Vec<usize>,
+    /// The architecture, in the syntax of `train --arch` (dense layers and convolutions).
+    /// Files written before convolutions held the layer sizes of a dense stack, read as such.
+    #[serde(deserialize_with = "arch_or_sizes")]
+    pub arch: Arch,
     /// Passes over the training set.
     pub epochs: usize,
     /// Samples per step.
@@ -70,7 +73,7 @@ pub struct ReluTrainConfig {
 impl Default for ReluTrainConfig {
     fn default() -> Self {
         ReluTrainConfig {
-            arch: vec![784, 800, 10],
+            arch: Arch::dense(&[784, 800, 10]),
             epochs: 20,
             batch_size: 100,
             lr: 1e-3,
@@ -84,15 +87,27 @@ impl Default for ReluTrainConfig {
     }
 }
 
+/// Reads an architecture written as `train --arch` writes it, or as the layer sizes of a dense
+/// stack (`[784, 800, 10]`, the files of before convolutions).
+fn arch_or_sizes<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Arch, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Sizes(Vec<usize>),
+        Text(String),
+    }
+    match Written::deserialize(d)? {
+        Written::Sizes(v) => Ok(Arch::dense(&v)),
+        Written::Text(t) => Arch::parse(&t).map_err(serde::de::Error::custom),
+    }
+}
+
 impl ReluTrainConfig {
     /// Checks the settings ([`Error::InvalidSetting`] naming the field).
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
-        if self.arch.len() < 2 || self.arch.contains(&0) {
-            return bad(
-                "arch",
-                format!("arch {:?} needs at least two non-zero sizes", self.arch),
-            );
+        if let Err(e) = self.arch.check() {
+            return bad("arch", format!("arch {}: {e}", self.arch));
         }
         if self.epochs == 0 {
             return bad("epochs", "epochs must be at least 1".into());
@@ -213,13 +228,13 @@ impl OptState {
         match self {
             OptState::Adam(a) => {
                 let mut ps: Vec<&mut [f32]> =
-                    net.layers.iter_mut().map(|l| l.w.as_mut_slice()).collect();
+                    net.layers.iter_mut().map(|l| l.weights_mut()).collect();
                 let gs: Vec<&[f32]> = grads.iter().map(|g| g.as_slice()).collect();
                 a.step(&mut ps, &gs, lr);
             }
             OptState::Sgd { momentum, v } => {
                 for ((l, g), v) in net.layers.iter_mut().zip(grads).zip(v.iter_mut()) {
-                    for ((w, &g), v) in l.w.iter_mut().zip(g).zip(v.iter_mut()) {
+                    for ((w, &g), v) in l.weights_mut().iter_mut().zip(g).zip(v.iter_mut()) {
                         *v = *momentum * *v - lr * g;
                         *w += *v;
                     }
@@ -255,14 +270,14 @@ fn check_setup(cfg: &ReluTrainConfig, train: &Dataset) -> Result<()> {
             ),
         ));
     }
-    if cfg.arch[0] != train.dim() {
+    if cfg.arch.n_inputs() != train.dim() {
         return Err(Error::dimension(format!(
             "the architecture takes {} inputs but the images have {} pixels",
-            cfg.arch[0],
+            cfg.arch.n_inputs(),
             train.dim()
         )));
     }
-    let outputs = *cfg.arch.last().unwrap();
+    let outputs = cfg.arch.n_outputs();
     if let Some(&bad) = train.labels.iter().find(|&&l| l as usize >= outputs) {
         return Err(Error::dimension(format!(
             "label {bad} but the network has only {outputs} outputs"
@@ -303,7 +318,7 @@ impl<'d> ReluTrainer<'d> {
     ) -> Result<Self> {
         check_setup(cfg, train)?;
         let net = ReluNet::init(&cfg.arch, cfg.seed);
-        let sizes: Vec<usize> = net.layers.iter().map(|l| l.w.len()).collect();
+        let sizes: Vec<usize> = net.layers.iter().map(|l| l.weights().len()).collect();
         let zeros = || sizes.iter().map(|&n| vec![0.0; n]).collect::<Vec<_>>();
         let opt = match cfg.optimizer {
             Optimizer::Adam => OptState::Adam(Adam::new(&sizes)),
@@ -506,7 +521,7 @@ mod tests {
     fn learns_a_separable_problem_and_is_thread_independent() {
         let d = halves(64);
         let cfg = ReluTrainConfig {
-            arch: vec![4, 8, 2],
+            arch: Arch::dense(&[4, 8, 2]),
             epochs: 30,
             batch_size: 8,
             lr: 1e-2,
@@ -538,7 +553,7 @@ mod tests {
         let d = halves(64);
         let test = halves(10);
         let cfg = ReluTrainConfig {
-            arch: vec![4, 8, 2],
+            arch: Arch::dense(&[4, 8, 2]),
             epochs: 3,
             batch_size: 8,
             lr: 1e-2,
@@ -574,7 +589,7 @@ mod tests {
     fn sgd_also_learns() {
         let d = halves(64);
         let cfg = ReluTrainConfig {
-            arch: vec![4, 8, 2],
+            arch: Arch::dense(&[4, 8, 2]),
             epochs: 30,
             batch_size: 8,
             lr: 0.05,
@@ -592,17 +607,17 @@ mod tests {
         let d = halves(4);
         for cfg in [
             ReluTrainConfig {
-                arch: vec![4, 2],
+                arch: Arch::dense(&[4, 2]),
                 epochs: 0,
                 ..Default::default()
             },
             ReluTrainConfig {
-                arch: vec![4, 2],
+                arch: Arch::dense(&[4, 2]),
                 dropout: 1.0,
                 ..Default::default()
             },
             ReluTrainConfig {
-                arch: vec![4, 2],
+                arch: Arch::dense(&[4, 2]),
                 lr: f64::NAN,
                 ..Default::default()
             },
@@ -611,7 +626,7 @@ mod tests {
         }
         let e = train_relu(
             &ReluTrainConfig {
-                arch: vec![5, 2],
+                arch: Arch::dense(&[5, 2]),
                 ..Default::default()
             },
             &d,

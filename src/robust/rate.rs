@@ -16,13 +16,13 @@ pub fn perturbed_net(rate: &RateModel, kind: Kind, level: f64, key: u64) -> Resu
     let mut net = rate.spiking()?;
     let mut g = perturb::rng(key, u64::MAX);
     for l in &mut net.layers {
-        let mut w: Vec<f64> = l.w.iter().map(|&x| x as f64).collect();
+        let mut w: Vec<f64> = l.weights().iter().map(|&x| x as f64).collect();
         match kind {
             Kind::WeightBits => perturb::quantise(&mut w, level as u32),
             Kind::WeightNoise => perturb::weight_noise(&mut w, level, &mut g),
             _ => {}
         }
-        for (d, s) in l.w.iter_mut().zip(&w) {
+        for (d, s) in l.weights_mut().iter_mut().zip(&w) {
             *d = *s as f32;
         }
     }

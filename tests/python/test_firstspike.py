@@ -176,8 +176,16 @@ def test_simulate_counts_equal_cli_simulate(model, test_digits, until_decision):
     assert cli_keys <= set(p)
     for k in ("accuracy", "correct", "samples", "no_output_spike", "until_decision",
               "spikes_per_sample_mean", "spikes_before_decision_mean",
-              "synaptic_events_per_sample_mean", "decision_time_mean", "counts", "threads"):
+              "synaptic_events_per_sample_mean", "decision_time_mean", "counts", "threads",
+              "sparsity"):
         assert p[k] == c[k], k
+    # The literature's units: spikes per neuron of the 784-800-10 net, and synaptic events
+    # per multiply-accumulate of its ReLU twin (784 x 800 + 800 x 10).
+    sp = p["sparsity"]["to_decision"]
+    assert sp["relu_macs"] == 784 * 800 + 800 * 10
+    assert sp["synaptic_events_per_relu_mac"] == sp["synaptic_events"] / sp["relu_macs"]
+    assert sp["spikes_per_neuron_per_layer"][2] == p["counts"]["fired_before_decision"][2]["mean"] / 10
+    assert (p["sparsity"]["full_run"] is None) == until_decision
     # Per-sample rows agree with the counts.
     per_sample = np.bincount(p["sample"], minlength=n)
     assert per_sample.mean() == c["spikes_per_sample_mean"]
