@@ -72,11 +72,15 @@ impl Engine<'_> {
                 // No crossing (`S <= theta`): nothing pending, nothing queued.
                 self.status[j] = Status::Silent;
             } else if holds(self.a[j], f.ek, d) {
-                // Test (1) at T = t: the spike comes after t. Deferred, guard t.
+                // Test (1) at T = t: the spike comes after t. Deferred, guard t. Only a
+                // general layer keeps a watch list: a dense one or one sharing its
+                // reference time is re-tested by blocks over all its neurons.
                 self.status[j] = Status::Deferred;
-                if !self.watched[j] {
+                let layer = &mut self.layers[net.layer[j] as usize];
+                let listed = layer.dense.is_none() && layer.shared.is_none();
+                if listed && !self.watched[j] {
                     self.watched[j] = true;
-                    self.layers[net.layer[j] as usize].watch.push(tg);
+                    layer.watch.push(tg);
                 }
             } else {
                 self.predict(j, net.layer[j] as usize);
