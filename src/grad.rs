@@ -43,10 +43,11 @@
 //! the layers below are unchanged. Neurons too late to pass gradient (`GRAD_TIME_LIMIT`) get
 //! no penalty.
 
+use crate::analytic::Net;
 use crate::analytic::TargetTables;
 use crate::grad_simd::{conv_input_sum, LANES};
 use crate::loss::GainPenalty;
-use crate::network::{Conv, Dense, Layer, Net};
+use crate::network::{Conv, Dense, Layer};
 use crate::pass::ForwardPass;
 use crate::real::Real;
 use std::ops::Range;

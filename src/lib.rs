@@ -173,6 +173,7 @@ pub mod train;
 
 // The API a user of the library needs, at the crate root: the network and its files, data,
 // both engines, traces, training, counts and errors. The modules hold the rest.
+pub use analytic::Net;
 pub use analytic::{evaluate, forward, EvalStats};
 pub use counts::CountReport;
 pub use cpu::{Isa, ISA_VAR};
@@ -184,7 +185,7 @@ pub use event::{Engine, EventNet, RunOptions, RunSummary};
 pub use inputs::{Inputs, Samples};
 pub use loss::LossOrigin;
 pub use model::{Model, ModelMeta};
-pub use network::{Arch, Conv, Dense, Layer, LayerSpec, Net, Shape};
+pub use network::{Arch, Conv, Dense, Layer, LayerSpec, Shape};
 pub use neuron::NeuronParams;
 pub use pass::ForwardPass;
 pub use progress::{Progress, NO_PROGRESS};

@@ -106,9 +106,7 @@ impl ReluTrainConfig {
     /// Checks the settings ([`Error::InvalidSetting`] naming the field).
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
-        if let Err(e) = self.arch.check() {
-            return bad("arch", format!("arch {}: {e}", self.arch));
-        }
+        self.arch.check()?;
         if self.epochs == 0 {
             return bad("epochs", "epochs must be at least 1".into());
         }

@@ -14,6 +14,7 @@ use super::average;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
 use super::driver::{self, EpochSteps};
 use super::gain::{GainHist, LayerGain};
+use super::quantise::quantise;
 use super::relu_start;
 use super::teacher::{self, Teacher};
 use super::update::{UpdateSettings, Updater};
@@ -25,7 +26,7 @@ use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{sample_grad_with_gain, BackScratch, BackwardStats, SampleGrad};
 use crate::loss::{distill_loss, output_loss, DistillTerm};
 use crate::model::Model;
-use crate::network::{quantise, Arch, Layer};
+use crate::network::{Arch, Layer};
 use crate::parallel::par_each_mut;
 use crate::trace::{EngineKind, TraceRecorder};
 use rand::seq::SliceRandom;
@@ -568,10 +569,7 @@ impl<'d> Trainer<'d> {
                 ),
             ));
         }
-        c.validate().map_err(|w| Error::Checkpoint {
-            path: None,
-            what: w,
-        })?;
+        c.validate()?;
         if train_data.dim() != c.config.arch.n_inputs() {
             return Err(Error::dimension(format!(
                 "the checkpoint's network ({}) takes {} inputs but the images have {} pixels; resume on the data of the interrupted run",
