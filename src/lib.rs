@@ -136,6 +136,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod analytic;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod counts;
 pub(crate) mod cpu;
 pub mod data;
@@ -143,7 +144,8 @@ pub mod embedded;
 pub mod encoding;
 pub(crate) mod error;
 pub mod event;
-pub mod fileformat;
+pub(crate) mod fileformat;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod fsio;
 pub mod grad;
 mod grad_simd;
@@ -153,18 +155,21 @@ pub mod model;
 pub mod network;
 pub mod neuron;
 pub mod nir;
-pub mod npy;
+pub(crate) mod npy;
 pub mod npz;
 pub(crate) mod parallel;
 pub(crate) mod pass;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod plot;
 pub mod progress;
 #[cfg(feature = "python")]
 mod python;
 pub mod raster;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod rate;
 pub(crate) mod real;
 pub mod replay;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod robust;
 pub mod simulate;
 pub mod sparsity;

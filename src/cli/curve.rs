@@ -126,7 +126,7 @@ pub fn run(a: CurveArgs) -> Result<()> {
             "test_accuracy": logs.iter().map(|e| e.test_accuracy).collect::<Vec<_>>(),
         }));
     } else {
-        println!("wrote {} ({} epochs)", a.out.display(), logs.len());
+        outln!("wrote {} ({} epochs)", a.out.display(), logs.len());
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     // Text goes out as each step finishes; with --json, one object at the end.
     let say = |line: String| {
         if !a.json {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     say(model_line(&path, &model));

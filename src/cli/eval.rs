@@ -73,7 +73,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             "saved_to": saved,
         }));
     } else if !labelled {
-        println!(
+        outln!(
             "{}: {} samples without labels (no accuracy), no output spike on {}, {:.2} s ({:.0} samples/s)",
             a.on.model.display(),
             st.total,
@@ -82,7 +82,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             st.total as f64 / secs
         );
     } else {
-        println!(
+        outln!(
             "{}: accuracy {:.2} % ({} / {}), no output spike on {}, {:.2} s ({:.0} samples/s)",
             a.on.model.display(),
             100.0 * st.accuracy(),
@@ -94,7 +94,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         );
     }
     if let (Some(bin), false) = (&saved, a.json) {
-        println!(
+        outln!(
             "recorded test accuracy {:.2} % ({} images) in {}",
             100.0 * st.accuracy(),
             st.total,

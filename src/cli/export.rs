@@ -98,9 +98,9 @@ pub fn run(a: ExportArgs) -> Result<()> {
     if a.json {
         print_json(&report);
     } else {
-        println!("wrote {} ({format})", a.out.display());
+        outln!("wrote {} ({format})", a.out.display());
         if let Some(eps) = report.get("synaptic_events_per_second") {
-            println!(
+            outln!(
                 "event engine: {} samples, {} synaptic events in {:.3} s ({:.1} M events/s on {} threads)",
                 report["samples"],
                 report["synaptic_events"],

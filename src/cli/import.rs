@@ -40,7 +40,7 @@ pub fn run(a: ImportArgs) -> Result<()> {
             "import": info,
         }));
     } else {
-        println!(
+        outln!(
             "imported {} as {} (tau_syn = {}, theta = {}): wrote {} and {}",
             a.nir.display(),
             model.arch_string(),
@@ -49,8 +49,8 @@ pub fn run(a: ImportArgs) -> Result<()> {
             bin.display(),
             card.display()
         );
-        println!("theta: {}", info["theta"].as_str().unwrap_or("?"));
-        println!(
+        outln!("theta: {}", info["theta"].as_str().unwrap_or("?"));
+        outln!(
             "input encoding: {}",
             info["encoding"].as_str().unwrap_or("?")
         );

@@ -4,10 +4,11 @@
 //! Ctrl-C (or SIGTERM) stops after the current batch, writes a checkpoint and exits with
 //! code 130; a second Ctrl-C quits at once, keeping the last checkpoint written.
 
+use super::common::resolve_data_dir;
 use super::common::{default_threads, load_split, print_json, progress_bar};
 use clap::{Args, ValueEnum};
 use firstspike::analytic::{evaluate, Net};
-use firstspike::data::{resolve_data_dir, Dataset, Split};
+use firstspike::data::{Dataset, Split};
 use firstspike::encoding::EncodingKind;
 use firstspike::loss::LossOrigin;
 use firstspike::model::{with_ext, Model};
@@ -1023,7 +1024,7 @@ fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()>
                 .into(),
             (None, None) => "no epoch was validated".into(),
         };
-        println!(
+        outln!(
             "trained {} for {} epochs in {:.1} s ({:.0} samples/s); {held_out}; wrote {} and {}",
             model.arch_string(),
             cfg.epochs,

@@ -85,7 +85,7 @@ pub(crate) fn load(path: &Path, geometry: &[Layer<f64>]) -> Result<(Twin, String
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let npz = Npz::parse(&bytes).map_err(|w| Error::data(path, w))?;
+    let npz = Npz::parse(&bytes, path)?;
     let bad = |w: String| Error::data(path, w);
     let n = geometry.len();
     let known = |name: &str| {
