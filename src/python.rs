@@ -905,6 +905,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             "lr_decay" => cfg.lr_decay = f()?,
             "weight_sum_k" => cfg.weight_sum_k = f()?,
             "l2" => cfg.l2 = f()?,
+            "decision_cost" => cfg.decision_cost = f()?,
             "jitter_sd" | "jitter" => cfg.jitter_sd = f()?,
             "shift" => cfg.shift = count_setting("shift", v.extract()?)?,
             "flip" => cfg.flip = v.extract::<bool>()?,
@@ -979,7 +980,7 @@ fn apply_settings(cfg: &mut TrainConfig, settings: &Bound<'_, PyDict>) -> PyResu
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
-                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below, teacher, distill_weight, distill_temperature, gain_band, gain_weight, init_from_relu, relu_scale, relu_images"
+                    "train() got an unexpected keyword argument '{other}'; the settings are batch_size, lr, lr_decay, weight_sum_k, l2, decision_cost, jitter_sd, shift, flip, init_mean, init_sd, denom_floor, clip_norm, average, loss_origin, engine, quantise_bits, tau_syn, theta, encoding, t_max, silent_below, teacher, distill_weight, distill_temperature, gain_band, gain_weight, init_from_relu, relu_scale, relu_images"
                 )))
             }
         }

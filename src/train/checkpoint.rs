@@ -35,8 +35,13 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// comes after the resume. Version 9 added gain control ([`TrainConfig::gain_band`]) and the
 /// start from the ReLU twin ([`TrainConfig::relu_start`]) at the end of the settings: every
 /// run is written as version 9, and version 8 is read too (its runs resume with neither).
-/// Files of other versions are refused.
-pub const CHECKPOINT_VERSION: u32 = 9;
+/// Version 10 added the decision cost ([`TrainConfig::decision_cost`]) at the end of the
+/// settings: every run is written as version 10, and version 9 is read too (its runs resume
+/// without it). Files of other versions are refused.
+pub const CHECKPOINT_VERSION: u32 = 10;
+/// The checkpoint format before the decision cost (see [`CHECKPOINT_VERSION`]); read, no
+/// longer written.
+pub const CHECKPOINT_VERSION_NO_DECISION_COST: u32 = 9;
 /// The checkpoint format before gain control and the ReLU start (see
 /// [`CHECKPOINT_VERSION`]); read, no longer written.
 pub const CHECKPOINT_VERSION_NO_GAIN_BAND: u32 = 8;

@@ -6,11 +6,11 @@
 //! (`legacy.rs`), which therefore need not know each other's reader.
 
 use super::checkpoint::{
-    Checkpoint, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
-    CHECKPOINT_VERSION_NO_GAIN, CHECKPOINT_VERSION_NO_GAIN_BAND, CHECKPOINT_VERSION_NO_TIME_LOSS,
-    MAX_CHECKPOINT_BYTES,
+    Checkpoint, CHECKPOINT_MAGIC, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_DECISION_COST,
+    CHECKPOINT_VERSION_NO_FIXED_ORIGIN, CHECKPOINT_VERSION_NO_GAIN,
+    CHECKPOINT_VERSION_NO_GAIN_BAND, CHECKPOINT_VERSION_NO_TIME_LOSS, MAX_CHECKPOINT_BYTES,
 };
-use super::legacy::{CheckpointV7, CheckpointV8};
+use super::legacy::{CheckpointV7, CheckpointV8, CheckpointV9};
 use crate::error::{Error, Result};
 use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
@@ -26,7 +26,7 @@ const CHECKPOINT_FORMAT: Format = Format {
     magic: CHECKPOINT_MAGIC,
     name: "a checkpoint",
     version: CHECKPOINT_VERSION,
-    also_reads: ", 8, 7, 6 or 5",
+    also_reads: ", 9, 8, 7, 6 or 5",
     other_version: "resume with the firstspike that wrote it, or start the run again",
 };
 
@@ -59,6 +59,15 @@ impl Checkpoint {
             fileformat::read::<Checkpoint>(bytes, CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES)
         };
         let c = match read(CHECKPOINT_VERSION) {
+            Err(FrameError::Version(CHECKPOINT_VERSION_NO_DECISION_COST)) => {
+                fileformat::read::<CheckpointV9>(
+                    bytes,
+                    CHECKPOINT_MAGIC,
+                    CHECKPOINT_VERSION_NO_DECISION_COST,
+                    MAX_CHECKPOINT_BYTES,
+                )
+                .map(Checkpoint::from)
+            }
             Err(FrameError::Version(CHECKPOINT_VERSION_NO_GAIN_BAND)) => {
                 fileformat::read::<CheckpointV8>(
                     bytes,

@@ -12,7 +12,7 @@ use crate::analytic::{forward, ForwardPass, LayerScratch, Net};
 use crate::data::Dataset;
 use crate::event::{Engine, RunOptions};
 use crate::grad::{sample_grad_with_gain, BackScratch, BackwardStats, SampleGrad};
-use crate::loss::{distill_loss, output_loss, DistillTerm};
+use crate::loss::{decision_cost, distill_loss, output_loss, DistillTerm};
 use crate::model::Model;
 use crate::trace::TraceRecorder;
 use rand::{Rng, SeedableRng};
@@ -153,7 +153,8 @@ impl Worker {
                 distill_loss(&self.t_out, label, tau, cfg.loss_origin, kd, &mut self.dl)
             }
             _ => output_loss(&self.t_out, label, tau, cfg.loss_origin, &mut self.dl),
-        };
+        }
+        .map(|l| l + decision_cost(&self.t_out, label, tau, cfg.decision_cost, &mut self.dl));
         let gain = cfg.gain_band.map(|g| g.penalty(cfg.denom_floor));
         if loss.is_some() || gain.is_some() {
             match loss {
