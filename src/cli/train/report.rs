@@ -1,0 +1,158 @@
+//! The end of a run: the saved model's summary, the final accuracy and the `--json` object.
+
+use super::super::common::print_json;
+use super::drive::*;
+use firstspike::analytic::{evaluate, Net};
+use firstspike::data::Dataset;
+use firstspike::model::with_ext;
+use firstspike::progress::NO_PROGRESS;
+use firstspike::train::{ReluStart, RunEnd, Trainer};
+use firstspike::{Error, Result};
+use serde_json::json;
+use std::path::Path;
+
+/// The line `train` prints about a ReLU start before the first epoch.
+pub(super) fn relu_start_line(r: &ReluStart) -> String {
+    let scales: Vec<String> = r.scales.iter().map(|s| format!("{s:.4}")).collect();
+    let val = r.mapped_validation_accuracy.map_or(String::new(), |v| {
+        format!(", validation acc {:.2} % before fine-tuning", 100.0 * v)
+    });
+    format!(
+        "ReLU start ({}): scales {} ({}); on {} training images the first output spike is the twin's largest logit on {:.2} %, accuracy {:.2} % (the twin {:.2} %){val}; biases dropped (largest |b| {:.3})",
+        r.file,
+        scales.join(", "),
+        r.rule,
+        r.images,
+        100.0 * r.agreement,
+        100.0 * r.mapped_accuracy,
+        100.0 * r.relu_accuracy,
+        r.largest_bias_dropped
+    )
+}
+
+/// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to
+/// resume from (exit 130), a divergence says which checkpoint, if any, is the last good one.
+pub(super) fn run_end(
+    res: Result<RunEnd>,
+    ckpt_path: &Path,
+    last_ckpt: Option<(usize, usize)>,
+    per_epoch: usize,
+) -> Result<()> {
+    match res {
+        Ok(RunEnd::Finished) => Ok(()),
+        // The hint (see hint.rs) gives the command that continues from the checkpoint.
+        Ok(RunEnd::Stopped { epoch, batch }) => Err(Error::Interrupted {
+            checkpoint: Some(ckpt_path.to_path_buf()),
+            what: format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}"),
+        }),
+        Err(Error::Diverged { epoch, batch, what }) => {
+            let kept = match last_ckpt {
+                Some((e, b)) => format!(
+                    "the last good checkpoint, {} (epoch {e}, batch {b}), is kept",
+                    ckpt_path.display()
+                ),
+                None => "no checkpoint had been written yet".into(),
+            };
+            Err(Error::Diverged {
+                epoch,
+                batch,
+                what: format!("{what} ({kept})"),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves the trained model and says what was done. Without a validation split the model is
+/// evaluated on the test set, unless the run has none (`--no-test`). With a validation split,
+/// the test set is not read at all: the user picks a
+/// model on validation accuracy (this run's `PREFIX.best.bin`, or one of several runs) and
+/// reads the test set once for that model, with `eval --save-accuracy`.
+pub(super) fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) -> Result<()> {
+    let (a, cfg, train_len) = (run.a, run.cfg, run.train_len);
+    let (bin, log_path, ckpt_path) = (&run.out.bin, &run.out.log, &run.out.ckpt);
+    let out = trainer.finish();
+    let mut model = out.model;
+    let st = test_set.filter(|_| cfg.validation == 0).map(|test_set| {
+        evaluate(
+            &Net::<f64>::from_model(&model),
+            &model.encoding,
+            test_set,
+            cfg.threads,
+            NO_PROGRESS,
+        )
+    });
+    if let Some(st) = &st {
+        model.meta.test_accuracy = Some(st.accuracy());
+        model.meta.test_samples = st.total;
+    }
+    // The best validation epoch (the first of equals), kept as PREFIX.best.bin.
+    let best = out
+        .log
+        .iter()
+        .filter_map(|e| e.validation_accuracy.map(|v| (e.epoch, v)))
+        .fold(None, |b: Option<(usize, f64)>, (k, v)| match b {
+            Some((_, bv)) if bv >= v => b,
+            _ => Some((k, v)),
+        });
+    if let Some(v) = out.log.last().and_then(|e| e.validation_accuracy) {
+        model.meta.validation_accuracy = Some(v);
+        model.meta.validation_samples = cfg.validation;
+    }
+    let (bin_w, json_w) = model.save(&a.out)?;
+    debug_assert_eq!(&bin_w, bin);
+    let best_bin = best.map(|_| with_ext(&best_prefix(&a.out), "bin"));
+    let n = train_len * cfg.epochs;
+    if a.json {
+        print_json(&json!({
+            "model": bin_w,
+            "card": json_w,
+            "log": log_path,
+            "checkpoint": ckpt_path,
+            "resumed_from": a.resume,
+            "epochs": cfg.epochs,
+            "train_seconds": out.train_seconds,
+            "samples_per_second": n as f64 / out.train_seconds,
+            "test_accuracy": st.as_ref().map(|s| s.accuracy()),
+            "test_samples": st.as_ref().map_or(0, |s| s.total),
+            "no_output_spike": st.as_ref().map(|s| s.no_output_spike),
+            "validation_accuracy": model.meta.validation_accuracy,
+            "best_epoch": best.map(|b| b.0),
+            "best_validation_accuracy": best.map(|b| b.1),
+            "best_model": best_bin,
+            "seed": cfg.seed,
+            // The last epoch's gain per layer (every epoch's is in the log).
+            "gain": out.log.last().map(|e| &e.gain),
+            "relu_start": cfg.relu_start,
+        }));
+    } else {
+        let held_out = match (&st, best) {
+            (Some(st), _) => format!(
+                "test accuracy {:.2} % on {} images",
+                100.0 * st.accuracy(),
+                st.total
+            ),
+            (None, Some((k, v))) => format!(
+                "best validation accuracy {:.2} % at epoch {k}, kept as {}; the test set was not \
+                 read: measure the model you choose once, with `firstspike eval --model MODEL.bin \
+                 --save-accuracy`",
+                100.0 * v,
+                best_bin.as_ref().expect("a best epoch").display()
+            ),
+            (None, None) if cfg.validation == 0 => "the test set was not read (--no-test): \
+                 measure the model once, with `firstspike eval --model MODEL.bin --save-accuracy`"
+                .into(),
+            (None, None) => "no epoch was validated".into(),
+        };
+        outln!(
+            "trained {} for {} epochs in {:.1} s ({:.0} samples/s); {held_out}; wrote {} and {}",
+            model.arch_string(),
+            cfg.epochs,
+            out.train_seconds,
+            n as f64 / out.train_seconds,
+            bin_w.display(),
+            json_w.display()
+        );
+    }
+    Ok(())
+}
