@@ -154,6 +154,7 @@ pub mod loss;
 pub mod model;
 pub mod network;
 pub mod neuron;
+#[cfg(feature = "nir")]
 pub mod nir;
 pub(crate) mod npy;
 pub mod npz;

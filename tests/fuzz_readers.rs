@@ -439,6 +439,7 @@ fn checkpoint_reader_survives_mutations() {
 
 /// A small conv model's NIR graph: every kind of node the import reads (Conv2d, Flatten,
 /// Affine, LI, IF, Input with metadata, Output), strings, i64 and f64 arrays.
+#[cfg(feature = "nir")]
 fn small_nir_graph() -> Vec<u8> {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let arch = firstspike::Arch::parse("5x5x2-3c3s2p1-4").unwrap();
@@ -451,6 +452,7 @@ fn small_nir_graph() -> Vec<u8> {
 }
 
 #[test]
+#[cfg(feature = "nir")]
 fn nir_reader_survives_mutations() {
     let b = small_nir_graph();
     let f = fuzz("nir graph", 9, &b, &[], ALLOC_LIMIT, |x| {

@@ -4,6 +4,8 @@
 //! (the official `nir` package reading these files) is `tools/nir-roundtrip.py`, run by
 //! `.ci/interop`.
 
+#![cfg(feature = "nir")]
+
 mod common;
 use common::tmp;
 

@@ -6,6 +6,8 @@
 //! node and kind; and the `import` command. The same check against the official `nir` package
 //! is `tools/nir-import-check.py`, run by `.ci/interop`.
 
+#![cfg(feature = "nir")]
+
 mod common;
 use common::tmp;
 

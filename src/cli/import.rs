@@ -1,8 +1,12 @@
 //! `firstspike import --nir FILE --out PREFIX`: a NIR graph as a model (PREFIX.bin and
 //! PREFIX.json), or the reason it cannot be one (see `firstspike::nir::import`).
 
+// Without the `nir` feature only the arguments and the refusal are compiled.
+#![cfg_attr(not(feature = "nir"), allow(dead_code, unused_imports))]
+
 use super::common::print_json;
 use clap::Args;
+#[cfg(feature = "nir")]
 use firstspike::nir;
 use firstspike::Result;
 use serde_json::json;
@@ -23,6 +27,27 @@ pub struct ImportArgs {
 }
 
 pub fn run(a: ImportArgs) -> Result<()> {
+    #[cfg(not(feature = "nir"))]
+    {
+        let _ = a;
+        Err(no_nir())
+    }
+    #[cfg(feature = "nir")]
+    run_nir(a)
+}
+
+/// The error of a command that needs NIR in a build without it.
+#[cfg(not(feature = "nir"))]
+fn no_nir() -> firstspike::Error {
+    firstspike::Error::setting(
+        "nir",
+        "this firstspike was built without NIR support (the cargo feature `nir`, on by default); build it with default features",
+    )
+}
+
+/// `run` with NIR built in.
+#[cfg(feature = "nir")]
+fn run_nir(a: ImportArgs) -> Result<()> {
     let model = nir::read_model(&a.nir)?;
     let (bin, card) = model.save(&a.out)?;
     let info = model.meta.import.clone().unwrap_or_default();
