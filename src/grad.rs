@@ -1,3 +1,6 @@
+// Longer than 600 lines on purpose: one concern, the backward pass over a recorded forward
+// pass; its dense and convolution sums share the per-layer limits and the causal masks, and
+// splitting them would put the two halves of one formula in two files.
 //! Backward pass: gradients of the loss with respect to every weight, from a forward record.
 //!
 //! Owns only differentiation. It reads a [`ForwardPass`] (from the analytic solver, or rebuilt

@@ -59,8 +59,11 @@ pub fn threads(t: Option<usize>) -> Result<usize> {
 }
 
 /// Prints one JSON object on stdout.
-pub fn print_json(v: &serde_json::Value) {
-    outln!("{}", serde_json::to_string_pretty(v).expect("json"));
+pub fn print_json(v: &impl serde::Serialize) {
+    // Through a `Value`, whose members are sorted by key: every command's object prints its
+    // keys in the same (alphabetical) order, whether it comes from a struct or from `json!`.
+    let v = serde_json::to_value(v).expect("json");
+    outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
 }
 
 /// The flags shared by the commands that run a model on the test set.

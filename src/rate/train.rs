@@ -1,3 +1,5 @@
+// Longer than 600 lines on purpose: one concern, training the rate baseline's ReLU network
+// (about 500 lines), with its tests beside it.
 //! Training and evaluating the baseline's ReLU network: mini-batch gradient descent (Adam or
 //! SGD with momentum) on softmax cross-entropy, optional hidden dropout.
 //!

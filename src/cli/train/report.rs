@@ -6,9 +6,10 @@ use firstspike::analytic::{evaluate, Net};
 use firstspike::data::Dataset;
 use firstspike::model::with_ext;
 use firstspike::progress::NO_PROGRESS;
+use firstspike::train::gain::LayerGain;
 use firstspike::train::{ReluStart, RunEnd, Trainer};
 use firstspike::{Error, Result};
-use serde_json::json;
+use serde::Serialize;
 use std::path::Path;
 
 /// The line `train` prints about a ReLU start before the first epoch.
@@ -63,6 +64,47 @@ pub(super) fn run_end(
     }
 }
 
+/// The `--json` object of `train`.
+#[derive(Serialize)]
+struct TrainJson<'a> {
+    /// The model file written (PREFIX.bin).
+    model: &'a Path,
+    /// Its card (PREFIX.json).
+    card: &'a Path,
+    /// The training log, one JSON object per epoch (PREFIX.log.jsonl).
+    log: &'a Path,
+    /// The last checkpoint (PREFIX.ckpt).
+    checkpoint: &'a Path,
+    /// The checkpoint the run was resumed from, if it was.
+    resumed_from: Option<&'a Path>,
+    /// Epochs of the run.
+    epochs: usize,
+    /// Seconds of training steps (evaluation excluded).
+    train_seconds: f64,
+    /// Training samples per second of training steps.
+    samples_per_second: f64,
+    /// Accuracy on the test set at the end; `null` when the test set was not read.
+    test_accuracy: Option<f64>,
+    /// Test images evaluated (0 when none).
+    test_samples: usize,
+    /// Test images on which no output neuron fired; `null` when the test set was not read.
+    no_output_spike: Option<usize>,
+    /// The last epoch's accuracy on the validation split; `null` without one.
+    validation_accuracy: Option<f64>,
+    /// The epoch of the best validation accuracy (the first of equals); `null` without one.
+    best_epoch: Option<usize>,
+    /// That accuracy.
+    best_validation_accuracy: Option<f64>,
+    /// The best epoch's model (PREFIX.best.bin); `null` without a validation split.
+    best_model: Option<&'a Path>,
+    /// The run's seed.
+    seed: u64,
+    /// The last epoch's gain statistics per layer (every epoch's are in the log).
+    gain: Option<&'a [LayerGain]>,
+    /// The start from the ReLU twin, if the run made one.
+    relu_start: Option<&'a ReluStart>,
+}
+
 /// Saves the trained model and says what was done. Without a validation split the model is
 /// evaluated on the test set, unless the run has none (`--no-test`). With a validation split,
 /// the test set is not read at all: the user picks a
@@ -104,27 +146,26 @@ pub(super) fn report(run: &Run, trainer: Trainer, test_set: Option<&Dataset>) ->
     let best_bin = best.map(|_| with_ext(&best_prefix(&a.out), "bin"));
     let n = train_len * cfg.epochs;
     if a.json {
-        print_json(&json!({
-            "model": bin_w,
-            "card": json_w,
-            "log": log_path,
-            "checkpoint": ckpt_path,
-            "resumed_from": a.resume,
-            "epochs": cfg.epochs,
-            "train_seconds": out.train_seconds,
-            "samples_per_second": n as f64 / out.train_seconds,
-            "test_accuracy": st.as_ref().map(|s| s.accuracy()),
-            "test_samples": st.as_ref().map_or(0, |s| s.total),
-            "no_output_spike": st.as_ref().map(|s| s.no_output_spike),
-            "validation_accuracy": model.meta.validation_accuracy,
-            "best_epoch": best.map(|b| b.0),
-            "best_validation_accuracy": best.map(|b| b.1),
-            "best_model": best_bin,
-            "seed": cfg.seed,
-            // The last epoch's gain per layer (every epoch's is in the log).
-            "gain": out.log.last().map(|e| &e.gain),
-            "relu_start": cfg.relu_start,
-        }));
+        print_json(&TrainJson {
+            model: &bin_w,
+            card: &json_w,
+            log: log_path,
+            checkpoint: ckpt_path,
+            resumed_from: a.resume.as_deref(),
+            epochs: cfg.epochs,
+            train_seconds: out.train_seconds,
+            samples_per_second: n as f64 / out.train_seconds,
+            test_accuracy: st.as_ref().map(|s| s.accuracy()),
+            test_samples: st.as_ref().map_or(0, |s| s.total),
+            no_output_spike: st.as_ref().map(|s| s.no_output_spike),
+            validation_accuracy: model.meta.validation_accuracy,
+            best_epoch: best.map(|b| b.0),
+            best_validation_accuracy: best.map(|b| b.1),
+            best_model: best_bin.as_deref(),
+            seed: cfg.seed,
+            gain: out.log.last().map(|e| &e.gain[..]),
+            relu_start: cfg.relu_start.as_ref(),
+        });
     } else {
         let held_out = match (&st, best) {
             (Some(st), _) => format!(
