@@ -46,7 +46,7 @@
 //! trace 1, checkpoint 7 for a run with the time softmax loss, 6 for one with a fixed loss
 //! origin, else 5;
 //! model files of version 1 are still read) and a bincode 1.3 payload with
-//! fixed-width little-endian integers ([`fileformat`]). A file of another magic or version is
+//! fixed-width little-endian integers (`fileformat.rs`). A file of another magic or version is
 //! refused with a message saying so. Beside each model, `NAME.json` describes it in readable form
 //! (architecture, units, encoding, training settings, seed, measured accuracy, the sha256 of
 //! the weights). Dense weights are stored input-major:

@@ -4,10 +4,10 @@
 //! Owns the archive only: the end-of-central-directory record (and its ZIP64 form), the
 //! central directory's entries (ZIP64 sizes and offsets included), each entry's local header,
 //! the two compression methods NumPy uses (0, stored; 8, deflate) and each entry's CRC-32.
-//! Each member is then parsed by [`crate::npy`]. Refused, each with a message: not a ZIP
+//! Each member is then parsed by the `.npy` reader (`npy.rs`). Refused, each with a message: not a ZIP
 //! archive, encrypted or otherwise compressed members, members that are not `NAME.npy`, names
 //! given twice, sizes or offsets outside the file, a wrong CRC, and archives that unpack to
-//! more than [`crate::npy::MAX_NPY_BYTES`]. Nothing larger than the declared (and bounded)
+//! more than `MAX_NPY_BYTES` (4 GiB). Nothing larger than the declared (and bounded)
 //! sizes is allocated, and no byte sequence makes it panic.
 
 use crate::error::{Error, Result};

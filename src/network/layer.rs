@@ -140,7 +140,7 @@ impl<F> Layer<F> {
     }
 }
 
-/// A layer's kind and size, without weights: one step of an [`Arch`].
+/// A layer's kind and size, without weights: one step of an [`Arch`](super::Arch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LayerSpec {
     /// A fully connected layer of this many neurons (`800`).

@@ -74,7 +74,7 @@ pub enum Progress<'a> {
     },
 }
 
-/// The result of [`train`] and [`Trainer::finish`].
+/// The result of [`train`](super::train) and [`Trainer::finish`](super::Trainer::finish).
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
     /// The trained model (weights in f64, settings in its metadata).
@@ -86,7 +86,7 @@ pub struct TrainOutcome {
     pub train_seconds: f64,
 }
 
-/// When [`Trainer::run`] hands out checkpoints and when it stops early.
+/// When [`Trainer::run`](super::Trainer::run) hands out checkpoints and when it stops early.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Schedule<'a> {
     /// Also hand out a checkpoint once this much wall time has passed since the last one
@@ -100,7 +100,7 @@ pub struct Schedule<'a> {
     pub stop: Option<&'a AtomicBool>,
 }
 
-/// How [`Trainer::run`] ended.
+/// How [`Trainer::run`](super::Trainer::run) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunEnd {
     /// Every epoch is done.
