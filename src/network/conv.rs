@@ -2,7 +2,7 @@
 //! row-major, channel fastest) and a [`Conv`] layer with its output size, taps and weight
 //! layout.
 
-use super::layer::Dense;
+use super::dense::Dense;
 use serde::{Deserialize, Serialize};
 
 /// The shape of a feature map: height, width, channels (neurons numbered

@@ -21,17 +21,20 @@
 //! It does not run networks, hold neuron parameters (see [`crate::neuron::NeuronParams`]) or
 //! know how a network was trained.
 //!
-//! The files: `layer.rs` the layer kinds ([`Dense`], [`Layer`], [`LayerSpec`]), `conv.rs` the
+//! The files: `layer.rs` the layer kinds ([`Layer`], [`LayerSpec`]), `dense.rs` a fully
+//! connected layer ([`Dense`]), `conv.rs` the
 //! geometry of a convolution ([`Shape`], [`Conv`]), `arch.rs` the one architecture syntax and
 //! its parser ([`Arch`]), `check.rs` the checks of a stack of layers where it enters.
 
 mod arch;
 mod check;
 mod conv;
+mod dense;
 mod layer;
 
 pub use arch::Arch;
 pub(crate) use check::{check_layers, MAX_WEIGHTS};
 pub use conv::{Conv, Shape};
+pub use dense::Dense;
 pub(crate) use layer::sizes;
-pub use layer::{Dense, Layer, LayerSpec};
+pub use layer::{Layer, LayerSpec};

@@ -19,7 +19,6 @@ use super::driver::{self, EpochSteps};
 use super::gain::GainHist;
 use super::log::{EpochLog, Progress, RunEnd, Schedule, Step, TrainOutcome};
 use super::quantise::quantise;
-use super::setup::{deployed, epoch_lr};
 use super::teacher::Teacher;
 use super::update::{UpdateSettings, Updater};
 use super::worker::{EventSide, Worker};
@@ -76,6 +75,23 @@ pub struct Trainer<'d> {
     pub(super) average: Vec<Vec<f32>>,
     /// The teacher's logits, when the run distils (`TrainConfig::distill`).
     pub(super) teacher: Option<Teacher>,
+}
+
+/// The model as it is run and saved: with quantisation-aware training, every layer's weights
+/// quantised to `cfg.quantise_bits` bits; else the model itself.
+fn deployed(model: &Model, cfg: &TrainConfig) -> Model {
+    let mut m = model.clone();
+    if cfg.quantise_bits > 0 {
+        m.layers
+            .iter_mut()
+            .for_each(|l| quantise(l.weights_mut(), cfg.quantise_bits));
+    }
+    m
+}
+
+/// The Adam step size of `epoch` (from 1): `lr lr_decay^(epoch - 1)`.
+fn epoch_lr(cfg: &TrainConfig, epoch: usize) -> f64 {
+    cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1)
 }
 
 impl<'d> Trainer<'d> {

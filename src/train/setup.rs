@@ -5,10 +5,9 @@
 
 use super::adam::Adam;
 use super::checkpoint::DataId;
-use super::quantise::quantise;
 use super::relu_start;
 use super::run::{Trainer, MAX_THREADS};
-use super::teacher::{self};
+use super::teacher;
 use super::update::Updater;
 use super::worker::Worker;
 use super::{init_model, TrainConfig};
@@ -22,23 +21,6 @@ use crate::network::Arch;
 use crate::trace::EngineKind;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-/// The model as it is run and saved: with quantisation-aware training, every layer's weights
-/// quantised to `cfg.quantise_bits` bits; else the model itself.
-pub(super) fn deployed(model: &Model, cfg: &TrainConfig) -> Model {
-    let mut m = model.clone();
-    if cfg.quantise_bits > 0 {
-        m.layers
-            .iter_mut()
-            .for_each(|l| quantise(l.weights_mut(), cfg.quantise_bits));
-    }
-    m
-}
-
-/// The Adam step size of `epoch` (from 1): `lr lr_decay^(epoch - 1)`.
-pub(super) fn epoch_lr(cfg: &TrainConfig, epoch: usize) -> f64 {
-    cfg.lr * cfg.lr_decay.powi(epoch as i32 - 1)
-}
 
 /// Checks `cfg` and the data against each other and against the limits of what we can hold.
 pub(super) fn check_setup(cfg: &TrainConfig, train_data: &Dataset) -> Result<()> {

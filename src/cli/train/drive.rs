@@ -2,12 +2,12 @@
 //! bar, the per-epoch line and log, and the best model on a validation split.
 
 use super::super::common::progress_bar;
-use super::{args::*, plan::*, report::*};
+use super::{args::*, plan::*};
 use firstspike::data::Dataset;
 use firstspike::model::with_ext;
 use firstspike::plot;
-use firstspike::train::{Checkpoint, EpochLog, Progress, Schedule, TrainConfig, Trainer};
-use firstspike::{fsio, Result};
+use firstspike::train::{Checkpoint, EpochLog, Progress, RunEnd, Schedule, TrainConfig, Trainer};
+use firstspike::{fsio, Error, Result};
 use indicatif::ProgressStyle;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -188,4 +188,37 @@ pub(super) fn write_epoch(run: &Run, e: &EpochLog, lines: &mut String) -> Result
     fsio::write_atomic(&with_ext(&run.a.out, "curve.svg"), svg.as_bytes())?;
     let both = super::super::curve::curve_and_gain(&title, &logs, run.cfg.denom_floor);
     fsio::write_atomic(&with_ext(&run.a.out, "gain.svg"), both.as_bytes())
+}
+
+/// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to
+/// resume from (exit 130), a divergence says which checkpoint, if any, is the last good one.
+pub(super) fn run_end(
+    res: Result<RunEnd>,
+    ckpt_path: &Path,
+    last_ckpt: Option<(usize, usize)>,
+    per_epoch: usize,
+) -> Result<()> {
+    match res {
+        Ok(RunEnd::Finished) => Ok(()),
+        // The hint (see hint.rs) gives the command that continues from the checkpoint.
+        Ok(RunEnd::Stopped { epoch, batch }) => Err(Error::Interrupted {
+            checkpoint: Some(ckpt_path.to_path_buf()),
+            what: format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}"),
+        }),
+        Err(Error::Diverged { epoch, batch, what }) => {
+            let kept = match last_ckpt {
+                Some((e, b)) => format!(
+                    "the last good checkpoint, {} (epoch {e}, batch {b}), is kept",
+                    ckpt_path.display()
+                ),
+                None => "no checkpoint had been written yet".into(),
+            };
+            Err(Error::Diverged {
+                epoch,
+                batch,
+                what: format!("{what} ({kept})"),
+            })
+        }
+        Err(e) => Err(e),
+    }
 }

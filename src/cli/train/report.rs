@@ -7,8 +7,8 @@ use firstspike::data::Dataset;
 use firstspike::model::with_ext;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::train::gain::LayerGain;
-use firstspike::train::{ReluStart, RunEnd, Trainer};
-use firstspike::{Error, Result};
+use firstspike::train::{ReluStart, Trainer};
+use firstspike::Result;
 use serde::Serialize;
 use std::path::Path;
 
@@ -29,39 +29,6 @@ pub(super) fn relu_start_line(r: &ReluStart) -> String {
         100.0 * r.relu_accuracy,
         r.largest_bias_dropped
     )
-}
-
-/// How a run ended, as the command reports it: a stop by Ctrl-C names the checkpoint to
-/// resume from (exit 130), a divergence says which checkpoint, if any, is the last good one.
-pub(super) fn run_end(
-    res: Result<RunEnd>,
-    ckpt_path: &Path,
-    last_ckpt: Option<(usize, usize)>,
-    per_epoch: usize,
-) -> Result<()> {
-    match res {
-        Ok(RunEnd::Finished) => Ok(()),
-        // The hint (see hint.rs) gives the command that continues from the checkpoint.
-        Ok(RunEnd::Stopped { epoch, batch }) => Err(Error::Interrupted {
-            checkpoint: Some(ckpt_path.to_path_buf()),
-            what: format!("stopped at epoch {epoch}, batch {batch} of {per_epoch}"),
-        }),
-        Err(Error::Diverged { epoch, batch, what }) => {
-            let kept = match last_ckpt {
-                Some((e, b)) => format!(
-                    "the last good checkpoint, {} (epoch {e}, batch {b}), is kept",
-                    ckpt_path.display()
-                ),
-                None => "no checkpoint had been written yet".into(),
-            };
-            Err(Error::Diverged {
-                epoch,
-                batch,
-                what: format!("{what} ({kept})"),
-            })
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// The `--json` object of `train`.
