@@ -180,7 +180,7 @@ pub use cpu::{Isa, ISA_VAR};
 pub use data::{Dataset, Split};
 pub use embedded::mnist_test_slice;
 pub use encoding::{Encoding, EncodingKind};
-pub use error::{Error, NirRefusal, Result};
+pub use error::{Error, FileKind, NirRefusal, Result};
 pub use event::{Engine, EventNet, RunOptions, RunSummary};
 pub use inputs::{Inputs, Samples};
 pub use loss::LossOrigin;
