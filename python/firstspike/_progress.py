@@ -75,7 +75,7 @@ def resolve(progress: ProgressArg, total: int, desc: str, lines: bool) -> Option
         return None
     if progress is True:
         try:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped, import-not-found, unused-ignore]
         except ImportError:
             return _Lines(desc, lines)
         return _Tqdm(tqdm, total, desc)

@@ -183,9 +183,9 @@ pub(super) fn train(
     let (train_set, shape) = images(x)?;
     let n = train_set.images.len() / shape.iter().product::<usize>().max(1);
     let arch = train_arch(arch)?;
-    let classes = arch.as_ref().map_or(256, Arch::n_outputs);
+    // Labels fit in a byte here; the trainer checks them against the architecture's outputs.
     let l = npy_of(labels)?.map_err(|what| value_err(format!("labels: {what}")))?;
-    let labels = labels_of(&l, n, classes).map_err(|what| value_err(format!("labels: {what}")))?;
+    let labels = labels_of(&l, n, 256).map_err(|what| value_err(format!("labels: {what}")))?;
     let dim: usize = shape.iter().product();
     let validation = count_setting("validation", validation)?;
     if validation >= n {
