@@ -6,7 +6,7 @@
 //! - [`dataset`]: the event engine on every sample ([`simulate`], counts and accuracy, and
 //!   each run's trace if [`Record::Traces`] is asked for);
 //! - [`mod@verify`]: spike-by-spike agreement of the event engine with the analytic solver (f64)
-//!   ([`verify`], [`compare`], [`VerifyReport`]);
+//!   ([`verify()`], [`compare`], [`VerifyReport`]);
 //! - [`record`]: the traces of a data set by the analytic solver ([`record_analytic`]) or of
 //!   chosen samples by either engine ([`record_samples`]);
 //! - [`summary`]: the results as the command line's `--json` prints them and the Python
