@@ -151,6 +151,33 @@ pub fn output_loss(
     Some(loss)
 }
 
+/// The cost of a late decision: the label's output spike time, in units of tau_syn, times a
+/// weight `w` (a linear form of the time cost of Göltz et al., "Fast and energy-efficient
+/// neuromorphic deep learning with first-spike times", Nature Machine Intelligence 2021, who
+/// use `w (exp(t_g/(beta tau)) - 1)`):
+///
+/// ```text
+/// L_decision = w t_g / tau          (dimensionless, like the loss: nats)
+/// dL_decision/dt_g = w / tau        (per unit of time; 0 for every other output)
+/// ```
+///
+/// The softmax losses see only the outputs' relative times ([`LossOrigin::Time`] and
+/// [`LossOrigin::FirstOutput`] exactly, the others nearly), so nothing else in training
+/// rewards a decision that comes early, after fewer input and hidden spikes. The input spikes
+/// start at t = 0, so `t_g >= 0` and the cost is never negative.
+///
+/// Adds dL/dt to `dl_dt[target]` (it does not clear `dl_dt`) and returns the cost; a target
+/// that never fired (`t_g = inf`) gets neither (the sample has no loss, as in
+/// [`output_loss`]). `w >= 0` (the trainer checks it once).
+pub fn decision_cost(t_out: &[f64], target: usize, tau: f64, w: f64, dl_dt: &mut [f64]) -> f64 {
+    let t = t_out[target];
+    if w == 0.0 || !t.is_finite() {
+        return 0.0;
+    }
+    dl_dt[target] += w / tau;
+    w * t / tau
+}
+
 /// Knowledge distillation ([`distill_loss`]): the teacher's softened probabilities for one
 /// sample, the mixing weight and the temperature.
 #[derive(Clone, Copy, Debug)]
@@ -464,6 +491,59 @@ mod tests {
                 assert_eq!(g[3], 0.0);
             }
         }
+    }
+
+    /// The loss with the decision cost: dL/dt of the sum against central differences, for
+    /// every kind of origin and tau, with a silent output (no gradient) and a silent target
+    /// (no cost); the cost moves only the target's derivative, by w / tau.
+    #[test]
+    fn decision_cost_gradient_matches_finite_differences() {
+        let total = |t: &[f64; 4], w: f64, tau: f64, origin: LossOrigin, g: &mut [f64; 4]| {
+            let l = output_loss(t, 2, tau, origin, g).unwrap();
+            l + decision_cost(t, 2, tau, w, g)
+        };
+        for p in UNIT_CASES {
+            let tau = p.tau_syn;
+            for origin in [
+                LossOrigin::Input,
+                LossOrigin::FirstOutput,
+                LossOrigin::At(0.8),
+                LossOrigin::Time(0.3),
+            ] {
+                for w in [0.0, 0.05, 1.0] {
+                    let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
+                    let mut g = [0.0; 4];
+                    let l = total(&t, w, tau, origin, &mut g);
+                    let mut g0 = [0.0; 4];
+                    let l0 = output_loss(&t, 2, tau, origin, &mut g0).unwrap();
+                    assert!((l - l0 - w * 0.9).abs() < 1e-12, "{l} {l0} {w}");
+                    for k in 0..4 {
+                        let want = g0[k] + if k == 2 { w / tau } else { 0.0 };
+                        assert!((g[k] - want).abs() < 1e-12 * want.abs().max(1.0));
+                    }
+                    let h = FD_STEP * tau;
+                    for k in 0..3 {
+                        let (mut pl, mut mi) = (t, t);
+                        pl[k] += h;
+                        mi[k] -= h;
+                        let mut s = [0.0; 4];
+                        let fd = (total(&pl, w, tau, origin, &mut s)
+                            - total(&mi, w, tau, origin, &mut s))
+                            / (2.0 * h);
+                        assert!(
+                            (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
+                            "{p:?} {origin:?} w {w} output {k}: {fd} vs {}",
+                            g[k]
+                        );
+                    }
+                    assert_eq!(g[3], 0.0);
+                }
+            }
+        }
+        let silent = [0.5, f64::INFINITY];
+        let mut g = [0.0; 2];
+        assert_eq!(decision_cost(&silent, 1, 1.0, 0.5, &mut g), 0.0);
+        assert_eq!(g, [0.0; 2]);
     }
 
     /// The distillation loss's dL/dt against central differences, for every kind of origin,

@@ -151,7 +151,7 @@ fn bad_inputs_table() {
     let mut avg = ck.clone();
     avg.config.average = 0.999;
     std::fs::write(d.join("avg.ckpt"), avg.to_bytes()).unwrap();
-    // Every checkpoint is written as version 9; its bytes headed with version 7 (whose
+    // Every checkpoint is written as version 10; its bytes headed with version 7 (whose
     // payload lacks distillation and the gain counts) do not parse as that version's.
     let mut old = cbytes.clone();
     old[8..12].copy_from_slice(&7u32.to_le_bytes());
@@ -159,6 +159,9 @@ fn bad_inputs_table() {
     // ... nor with version 8 (whose payload lacks gain control and the ReLU start).
     old[8..12].copy_from_slice(&8u32.to_le_bytes());
     std::fs::write(d.join("v9as8.ckpt"), &old).unwrap();
+    // ... nor with version 9 (whose payload lacks the decision cost).
+    old[8..12].copy_from_slice(&9u32.to_le_bytes());
+    std::fs::write(d.join("v10as9.ckpt"), &old).unwrap();
     // Teachers' logits for `data` (20 images, 10 outputs) that do not fit, or are not numbers.
     let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut nan_logits = vec![0.5f32; 200];
@@ -377,7 +380,8 @@ fn bad_inputs_table() {
         (vec!["train".into(), "--resume".into(), s(&d.join("trunc.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
         (vec!["train".into(), "--resume".into(), s(&d.join("v8as7.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
         (vec!["train".into(), "--resume".into(), s(&d.join("v9as8.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
-        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 9, 8, 7, 6 or 5"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("v10as9.ckpt")), "--out".into(), s(&d.join("m"))], 1, "corrupt or truncated"),
+        (vec!["train".into(), "--resume".into(), s(&d.join("version.ckpt")), "--out".into(), s(&d.join("m"))], 1, "format version 42, this build reads version 10, 9, 8, 7, 6 or 5"),
         (teach("rows.npy", &[]), 1, "19 rows of teacher logits for 20 training images"),
         (teach("classes.npy", &[]), 1, "3 teacher logits per image for a network of 10 outputs"),
         (teach("flat.npy", &[]), 1, "the teacher's logits have shape (200,), expected (images, classes) = (20, 10)"),

@@ -231,3 +231,48 @@ fn shift_augmentation_is_reproducible_and_changes_the_run() {
     let e = train(&cfg, &flat, None, |_| {}).unwrap_err().to_string();
     assert!(e.contains("shift moves 2-D images"), "{e}");
 }
+
+/// The decision cost pulls the label's output spike, and so the decision, earlier. With the
+/// time softmax (which does not see a shift of every output) and the same seed, one epoch on
+/// the bundled slice (784-100-10) with `decision_cost` 0.5 must bring the mean decision time on
+/// the test slice at least 10 % before the run without it. Measured: 2.10 tau_syn without,
+/// 1.58 with (accuracy 84.9 % and 85.7 %).
+#[test]
+fn the_decision_cost_brings_decisions_earlier() {
+    use firstspike::analytic::{forward, ForwardPass, LayerScratch};
+    use firstspike::loss::LossOrigin;
+    let tr = common::mnist_slice(Split::Train);
+    let te = common::mnist_slice(Split::Test);
+    let mean_decision = |w: f64| {
+        let cfg = TrainConfig {
+            arch: firstspike::network::Arch::dense(&[784, 100, 10]),
+            epochs: 1,
+            threads: 2,
+            loss_origin: LossOrigin::Time(0.2),
+            decision_cost: w,
+            ..TrainConfig::default()
+        };
+        let out = train(&cfg, &tr, None, |_| {}).unwrap();
+        assert_eq!(out.model.meta.train.as_ref().unwrap()["decision_cost"], w);
+        let net = Net::<f64>::from_model(&out.model);
+        let (mut sum, mut n, mut correct) = (0.0, 0usize, 0usize);
+        let (mut scratch, mut pass) = (LayerScratch::default(), ForwardPass::default());
+        for i in 0..te.len() {
+            let t: Vec<f64> = te.image(i).iter().map(|&p| cfg.encoding.time(p)).collect();
+            forward(&net, &t, &mut scratch, &mut pass);
+            if let Some(d) = pass.decision() {
+                sum += pass.outputs()[d];
+                n += 1;
+                correct += (d == te.labels[i] as usize) as usize;
+            }
+        }
+        (sum / n as f64, correct as f64 / te.len() as f64)
+    };
+    let (t0, acc0) = mean_decision(0.0);
+    let (t1, acc1) = mean_decision(0.5);
+    assert!(acc0 > 0.7 && acc1 > 0.7, "accuracy {acc0} and {acc1}");
+    assert!(
+        t1 < 0.9 * t0,
+        "mean decision time {t1} with the cost, {t0} without"
+    );
+}

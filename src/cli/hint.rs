@@ -26,6 +26,7 @@ fn flag(name: &str, cmd: &str) -> Option<&'static str> {
         "lr_decay" => "--lr-decay",
         "weight_sum_k" => "--weight-sum-k",
         "l2" => "--l2",
+        "decision_cost" => "--decision-cost",
         "jitter_sd" => "--jitter",
         "shift" => "--shift",
         "flip" => "--flip",

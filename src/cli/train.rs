@@ -79,6 +79,8 @@ pub struct TrainArgs {
     weight_sum_k: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("L2 cost lambda", dflt().l2))]
     l2: Option<f64>,
+    #[arg(long, allow_negative_numbers = true, help = with_default("Weight W >= 0 of the decision cost W t_g / tau_syn on the label output's spike time t_g, added to the loss: rewards an early decision (0 = off)", dflt().decision_cost))]
+    decision_cost: Option<f64>,
     #[arg(long, allow_negative_numbers = true, help = with_default("Gaussian jitter of input times while training (tau_syn units)", dflt().jitter_sd))]
     jitter: Option<f64>,
     #[arg(long, help = with_default("Data augmentation: move each training image by up to N pixels in x and y, drawn anew each time it is used", dflt().shift))]
@@ -274,6 +276,7 @@ fn settings(a: &TrainArgs, base: &TrainConfig, resuming: bool) -> Result<TrainCo
     ap.set("--lr-decay", a.lr_decay, &mut c.lr_decay);
     ap.set("--weight-sum-k", a.weight_sum_k, &mut c.weight_sum_k);
     ap.set("--l2", a.l2, &mut c.l2);
+    ap.set("--decision-cost", a.decision_cost, &mut c.decision_cost);
     ap.set("--jitter", a.jitter, &mut c.jitter_sd);
     ap.set("--shift", a.shift, &mut c.shift);
     ap.set("--flip", a.flip.then_some(true), &mut c.flip);

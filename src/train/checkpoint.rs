@@ -9,7 +9,7 @@
 
 use super::adam::AdamState;
 use super::gain::GainHist;
-use super::legacy::{CheckpointV7, CheckpointV8};
+use super::legacy::{CheckpointV7, CheckpointV8, CheckpointV9};
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -39,8 +39,13 @@ pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// comes after the resume. Version 9 added gain control ([`TrainConfig::gain_band`]) and the
 /// start from the ReLU twin ([`TrainConfig::relu_start`]) at the end of the settings: every
 /// run is written as version 9, and version 8 is read too (its runs resume with neither).
-/// Files of other versions are refused.
-pub const CHECKPOINT_VERSION: u32 = 9;
+/// Version 10 added the decision cost ([`TrainConfig::decision_cost`]) at the end of the
+/// settings: every run is written as version 10, and version 9 is read too (its runs resume
+/// without it). Files of other versions are refused.
+pub const CHECKPOINT_VERSION: u32 = 10;
+/// The checkpoint format before the decision cost (see [`CHECKPOINT_VERSION`]); read, no
+/// longer written.
+pub const CHECKPOINT_VERSION_NO_DECISION_COST: u32 = 9;
 /// The checkpoint format before gain control and the ReLU start (see
 /// [`CHECKPOINT_VERSION`]); read, no longer written.
 pub const CHECKPOINT_VERSION_NO_GAIN_BAND: u32 = 8;
@@ -226,7 +231,7 @@ const CHECKPOINT_FORMAT: Format = Format {
     magic: CHECKPOINT_MAGIC,
     name: "a checkpoint",
     version: CHECKPOINT_VERSION,
-    also_reads: ", 8, 7, 6 or 5",
+    also_reads: ", 9, 8, 7, 6 or 5",
     other_version: "resume with the firstspike that wrote it, or start the run again",
 };
 
@@ -486,6 +491,15 @@ impl Checkpoint {
             fileformat::read::<Checkpoint>(bytes, CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES)
         };
         let c = match read(CHECKPOINT_VERSION) {
+            Err(FrameError::Version(CHECKPOINT_VERSION_NO_DECISION_COST)) => {
+                fileformat::read::<CheckpointV9>(
+                    bytes,
+                    CHECKPOINT_MAGIC,
+                    CHECKPOINT_VERSION_NO_DECISION_COST,
+                    MAX_CHECKPOINT_BYTES,
+                )
+                .map(Checkpoint::from)
+            }
             Err(FrameError::Version(CHECKPOINT_VERSION_NO_GAIN_BAND)) => {
                 fileformat::read::<CheckpointV8>(
                     bytes,

@@ -89,6 +89,11 @@ pub struct TrainConfig {
     /// A start from the ReLU twin's weights instead of drawn ones (see [`ReluStart`]);
     /// `None` = off.
     pub relu_start: Option<ReluStart>,
+    /// Weight w of the decision cost `w t_g / tau_syn` on the label output's spike time,
+    /// added to every sample's loss ([`crate::loss::decision_cost`]): it rewards an early
+    /// decision, which the softmax losses do not see. Dimensionless (nats per tau_syn of
+    /// delay); 0 = off (the default).
+    pub decision_cost: f64,
 }
 
 /// Gain control: the penalty `weight sum_l (1/N_l) sum_{j fired} phi(S_j - theta)` per
@@ -250,6 +255,7 @@ impl Default for TrainConfig {
             distill: None,
             gain_band: None,
             relu_start: None,
+            decision_cost: 0.0,
         }
     }
 }
@@ -292,6 +298,7 @@ impl TrainConfig {
             ("jitter_sd", self.jitter_sd),
             ("init_sd", self.init_sd),
             ("clip_norm", self.clip_norm),
+            ("decision_cost", self.decision_cost),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(

@@ -7,10 +7,11 @@
 //!   statistics (`EpochLog::gain`) and the workers' gain counts (`Checkpoint::gain`).
 //! - Version 8 ([`CheckpointV8`]): before gain control (`TrainConfig::gain_band`) and the
 //!   start from the ReLU twin (`TrainConfig::relu_start`).
+//! - Version 9 ([`CheckpointV9`]): before the decision cost (`TrainConfig::decision_cost`).
 
 use super::adam::AdamState;
 use super::checkpoint::{Checkpoint, DataId, EpochTotals, RngState};
-use super::config::Distill;
+use super::config::{Distill, GainBand, ReluStart};
 use super::gain::GainHist;
 use super::{EpochLog, TrainConfig};
 use crate::encoding::Encoding;
@@ -118,6 +119,72 @@ pub(super) struct CheckpointV8 {
     gain: Vec<GainHist>,
 }
 
+/// `TrainConfig` of version 9: version 8's, gain control and the ReLU start.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct TrainConfigV9 {
+    v8: TrainConfigV8,
+    gain_band: Option<GainBand>,
+    relu_start: Option<ReluStart>,
+}
+
+/// `Checkpoint` of version 9: today's payload with version 9's settings.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(super) struct CheckpointV9 {
+    config: TrainConfigV9,
+    dataset: String,
+    data_dir: String,
+    train_data: DataId,
+    test_data: Option<DataId>,
+    epoch: usize,
+    batch: usize,
+    weights: Vec<Vec<f32>>,
+    adam: AdamState,
+    average: Vec<Vec<f32>>,
+    order: Vec<u32>,
+    shuffle_rng: RngState,
+    totals: Vec<EpochTotals>,
+    log: Vec<EpochLog>,
+    train_seconds: f64,
+    epoch_seconds: f64,
+    gain: Vec<GainHist>,
+}
+
+impl From<TrainConfigV9> for TrainConfig {
+    fn from(c: TrainConfigV9) -> Self {
+        TrainConfig {
+            gain_band: c.gain_band,
+            relu_start: c.relu_start,
+            ..c.v8.into()
+        }
+    }
+}
+
+impl From<CheckpointV9> for Checkpoint {
+    fn from(c: CheckpointV9) -> Self {
+        Checkpoint {
+            config: c.config.into(),
+            log: c.log,
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
+            gain: c.gain,
+        }
+    }
+}
+
 impl From<TrainConfigV8> for TrainConfig {
     fn from(c: TrainConfigV8) -> Self {
         TrainConfig {
@@ -180,6 +247,7 @@ impl From<TrainConfigV7> for TrainConfig {
             distill: None,
             gain_band: None,
             relu_start: None,
+            decision_cost: 0.0,
         }
     }
 }
@@ -422,9 +490,96 @@ mod v8_tests {
         }
     }
 
+    /// A checkpoint of today as version 9 wrote it (its settings without the decision cost).
+    fn as_v9(c: &Checkpoint) -> CheckpointV9 {
+        let v8 = as_v8(c);
+        let c = c.clone();
+        CheckpointV9 {
+            config: TrainConfigV9 {
+                v8: v8.config,
+                gain_band: c.config.gain_band,
+                relu_start: c.config.relu_start,
+            },
+            dataset: c.dataset,
+            data_dir: c.data_dir,
+            train_data: c.train_data,
+            test_data: c.test_data,
+            epoch: c.epoch,
+            batch: c.batch,
+            weights: c.weights,
+            adam: c.adam,
+            average: c.average,
+            order: c.order,
+            shuffle_rng: c.shuffle_rng,
+            totals: c.totals,
+            log: c.log,
+            train_seconds: c.train_seconds,
+            epoch_seconds: c.epoch_seconds,
+            gain: c.gain,
+        }
+    }
+
+    /// A file of version 9 is read (with its gain band, without a decision cost) and equals
+    /// today's checkpoint of the same run; a decision cost changes the payload, so a version-9
+    /// reader could not take today's file.
+    #[test]
+    fn version_9_checkpoints_are_read() {
+        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
+        let labels = (0..96).map(|k| (k % 3) as u8).collect();
+        let data = Dataset {
+            images,
+            labels,
+            rows: 4,
+            cols: 4,
+        };
+        let cfg = TrainConfig {
+            arch: Arch::dense(&[16, 8, 3]),
+            epochs: 1,
+            batch_size: 16,
+            init_mean: 2.0,
+            gain_band: Some(GainBand {
+                low: 0.1,
+                high: 10.0,
+                weight: 0.1,
+            }),
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(&cfg, &data, None).unwrap();
+        let mut ckpt = None;
+        let stop = Schedule {
+            max_batches: Some(3),
+            ..Schedule::default()
+        };
+        t.run(
+            &stop,
+            |c| {
+                ckpt = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        let ckpt = ckpt.unwrap();
+        let bytes =
+            fileformat::write(CHECKPOINT_MAGIC, 9, MAX_CHECKPOINT_BYTES, &as_v9(&ckpt)).unwrap();
+        let read = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap();
+        assert_eq!(read, ckpt);
+        assert!(read.config.gain_band.is_some());
+        let costly = Checkpoint {
+            config: TrainConfig {
+                decision_cost: 0.05,
+                ..ckpt.config.clone()
+            },
+            ..ckpt.clone()
+        };
+        let today = Checkpoint::from_bytes(&costly.to_bytes(), "new.ckpt".as_ref()).unwrap();
+        assert_eq!(today.config.decision_cost, 0.05);
+        assert_ne!(costly.to_bytes(), bytes);
+    }
+
     /// A file of version 8 is read (gain statistics and all, without gain control or a ReLU
     /// start) and resumes to the very weights of a run never stopped; today's checkpoints
-    /// are version 9.
+    /// are version 10.
     #[test]
     fn version_8_checkpoints_are_read_and_resume_bit_for_bit() {
         let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
@@ -461,7 +616,7 @@ mod v8_tests {
         t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
         let want = t.finish().model;
         let ckpt = ckpt.unwrap();
-        assert_eq!(ckpt.format_version(), 9);
+        assert_eq!(ckpt.format_version(), 10);
         let bytes =
             fileformat::write(CHECKPOINT_MAGIC, 8, MAX_CHECKPOINT_BYTES, &as_v8(&ckpt)).unwrap();
         let read = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap();

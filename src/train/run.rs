@@ -23,7 +23,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::event::{CompiledNet, Engine, EventNet, RunOptions};
 use crate::grad::{sample_grad_with_gain, BackScratch, BackwardStats, SampleGrad};
-use crate::loss::{distill_loss, output_loss, DistillTerm};
+use crate::loss::{decision_cost, distill_loss, output_loss, DistillTerm};
 use crate::model::Model;
 use crate::network::{quantise, Arch, Layer};
 use crate::parallel::par_each_mut;
@@ -290,7 +290,8 @@ impl Worker {
                 distill_loss(&self.t_out, label, tau, cfg.loss_origin, kd, &mut self.dl)
             }
             _ => output_loss(&self.t_out, label, tau, cfg.loss_origin, &mut self.dl),
-        };
+        }
+        .map(|l| l + decision_cost(&self.t_out, label, tau, cfg.decision_cost, &mut self.dl));
         let gain = cfg.gain_band.map(|g| g.penalty(cfg.denom_floor));
         if loss.is_some() || gain.is_some() {
             match loss {
