@@ -148,6 +148,7 @@ def train(
     lr_decay: float = 0.8,
     weight_sum_k: float = 1.0,
     l2: float = 0.0001,
+    decision_cost: float = 0.0,
     jitter_sd: float = 0.25,
     shift: int = 0,
     flip: bool = False,

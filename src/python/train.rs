@@ -65,6 +65,7 @@ pub(super) fn train_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("lr_decay", c.lr_decay)?;
     d.set_item("weight_sum_k", c.weight_sum_k)?;
     d.set_item("l2", c.l2)?;
+    d.set_item("decision_cost", c.decision_cost)?;
     d.set_item("jitter_sd", c.jitter_sd)?;
     d.set_item("shift", c.shift)?;
     d.set_item("flip", c.flip)?;
@@ -87,7 +88,7 @@ pub(super) fn train_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 
 /// train(x, labels, *, arch=None, epochs=24, seed=1, validation=0, threads=None,
 ///       progress=None, on_epoch=None, batch_size=32, lr=0.001, lr_decay=0.8,
-///       weight_sum_k=1.0, l2=0.0001, jitter_sd=0.25, shift=0, flip=False, init_mean=4.0,
+///       weight_sum_k=1.0, l2=0.0001, decision_cost=0.0, jitter_sd=0.25, shift=0, flip=False, init_mean=4.0,
 ///       init_sd=1.0, denom_floor=0.01, clip_norm=0.0, average=0.0, loss_origin=None,
 ///       engine="analytic", quantise_bits=0, tau_syn=1.0, theta=1.0, encoding="linear",
 ///       t_max=3.0, silent_below=0, teacher=None, distill_weight=None,
@@ -111,7 +112,8 @@ pub(super) fn train_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 ///   on_epoch: a callable called with each epoch's EpochLog as it ends.
 /// The optimiser and the loss:
 ///   batch_size (--batch), lr (Adam step), lr_decay (per epoch), weight_sum_k (the
-///   weight-sum cost K), l2, clip_norm (0: no clipping), average (weight averaging, 0: off),
+///   weight-sum cost K), l2, decision_cost (the weight W >= 0 of the cost W t_g / tau_syn on
+///   the label output's spike time t_g, which rewards an early decision; 0: off), clip_norm (0: no clipping), average (weight averaging, 0: off),
 ///   init_mean, init_sd (initial weights, units of theta), denom_floor (the floor of S - theta
 ///   in the gradients), quantise_bits (0: off), engine ("analytic" or "event"),
 ///   loss_origin: None or "input" (the default), "first-output", a number (a fixed origin,
@@ -132,7 +134,7 @@ pub(super) fn train_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 #[pyfunction]
 #[pyo3(signature = (x, labels, *, arch=None, epochs=24, seed=1, validation=0, threads=None,
     progress=None, on_epoch=None, batch_size=32, lr=0.001, lr_decay=0.8, weight_sum_k=1.0,
-    l2=0.0001, jitter_sd=0.25, shift=0, flip=false, init_mean=4.0, init_sd=1.0,
+    l2=0.0001, decision_cost=0.0, jitter_sd=0.25, shift=0, flip=false, init_mean=4.0, init_sd=1.0,
     denom_floor=0.01, clip_norm=0.0, average=0.0, loss_origin=None, engine="analytic",
     quantise_bits=0, tau_syn=1.0, theta=1.0, encoding="linear", t_max=3.0, silent_below=0,
     teacher=None, distill_weight=None, distill_temperature=None, gain_band=None,
@@ -154,6 +156,7 @@ pub(super) fn train(
     lr_decay: f64,
     weight_sum_k: f64,
     l2: f64,
+    decision_cost: f64,
     jitter_sd: f64,
     shift: i64,
     flip: bool,
@@ -203,6 +206,7 @@ pub(super) fn train(
         lr_decay,
         weight_sum_k,
         l2,
+        decision_cost,
         jitter_sd,
         shift: count_setting("shift", shift)?,
         flip,

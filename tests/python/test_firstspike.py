@@ -227,6 +227,7 @@ def test_train_equals_cli_train(tmp_path):
     m_avg = both(["--average", 0.99], average=0.99)
     m_at = both(["--loss-origin", 1.5], loss_origin=1.5)
     m_time = both(["--loss", "time:0.2"], loss_origin="time:0.2")
+    m_dc = both(["--decision-cost", 0.5], decision_cost=0.5)
     # Distillation from a teacher's logits (one row per image, in order).
     teacher = tmp_path / "teacher.npy"
     np.save(teacher, np.random.default_rng(0).normal(size=(300, 10)).astype(np.float32))
@@ -242,7 +243,8 @@ def test_train_equals_cli_train(tmp_path):
                       "layer1.weight": rng.normal(0, 0.3, (10, 20)).astype(np.float32)})
     m_relu = both(["--init-from-relu", twin, "--relu-images", 50, "--relu-scale", "norm"],
                   init_from_relu=str(twin), relu_images=50, relu_scale="norm")
-    for other in (m_avg, m_at, m_time, m_kd, m_gain, m_relu):
+    assert m_dc.meta["train"]["decision_cost"] == 0.5 and m.meta["train"]["decision_cost"] == 0
+    for other in (m_avg, m_at, m_time, m_dc, m_kd, m_gain, m_relu):
         for a, c in zip(other.weights, m.weights):
             assert not np.array_equal(a, c)
     assert m_gain.meta["train"]["gain_band"] == {"low": 0.5, "high": 5.0, "weight": 1.0}
@@ -619,6 +621,8 @@ def test_bad_training_settings():
         (dict(kw, epochs=0), "epochs must be at least 1"),
         (dict(kw, epochs=-3), "epochs must be"),
         (dict(kw, lr=-1.0), "lr must be"),
+        (dict(kw, decision_cost=-0.5), "decision_cost"),
+        (dict(kw, decision_cost=float("inf")), "decision_cost"),
         (dict(kw, batch_size=0), "batch_size must be at least 1"),
         (dict(kw, validation=50), "validation 50 leaves no training sample"),
         (dict(kw, arch=[100, 5, 10]), "starts with 100 inputs but the images have 784"),
