@@ -6,7 +6,7 @@ use super::common::{
 use clap::Args;
 use firstspike::analytic::EvalStats;
 use firstspike::model::Model;
-use firstspike::simulate::record_analytic;
+use firstspike::simulate::{record_analytic, EvalSummary};
 use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result, Samples};
 use serde_json::json;
@@ -59,19 +59,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
     // Without labels there is no accuracy: `null` in JSON, said so in text.
     let labelled = test.has_labels();
     if a.json {
-        print_json(&json!({
-            "model": a.on.model,
-            "accuracy": labelled.then(|| st.accuracy()),
-            "correct": labelled.then_some(st.correct),
-            "total": st.total,
-            "no_output_spike": st.no_output_spike,
-            "fired_mean_per_layer": st.fired_mean,
-            "seconds": secs,
-            "samples_per_second": st.total as f64 / secs,
-            "threads": threads,
-            "recorded": recorded,
-            "saved_to": saved,
-        }));
+        let summary = EvalSummary::of(Some(a.on.model.clone()), &st, labelled, secs, threads);
+        let mut v = serde_json::to_value(&summary).expect("json");
+        v["recorded"] = json!(recorded);
+        v["saved_to"] = json!(saved);
+        print_json(&v);
     } else if !labelled {
         println!(
             "{}: {} samples without labels (no accuracy), no output spike on {}, {:.2} s ({:.0} samples/s)",
