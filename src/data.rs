@@ -7,7 +7,7 @@
 //! Standard names: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
 //! `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each optionally with `.gz`.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FileKind, Result};
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -178,10 +178,10 @@ fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    Err(Error::data(
-        dir.join(format!("{stem}.gz")),
-        "file not found (looked for it with and without .gz); see docs/getting-started.md, \"Getting MNIST and Fashion-MNIST\"",
-    ))
+    Err(Error::NotFound {
+        path: dir.join(format!("{stem}.gz")),
+        file: FileKind::Data,
+    })
 }
 
 fn open_bytes(bytes: &[u8]) -> Box<dyn Read + '_> {

@@ -31,6 +31,16 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A file the call reads does not exist: a model, a rate model, or one of a data set's
+    /// IDX files. The message is the file's kind, its path and `file not found`, with a word on
+    /// where the file comes from for a data file.
+    #[error("{}{}: file not found{}", .file.prefix(), .path.display(), .file.suffix())]
+    NotFound {
+        /// The file looked for.
+        path: PathBuf,
+        /// What it should have held.
+        file: FileKind,
+    },
     /// The data folder does not exist.
     #[error("{path}: data folder not found (it should hold the MNIST IDX files)")]
     DataNotFound {
@@ -182,6 +192,38 @@ pub enum NirRefusal {
     /// a nonzero `v_leak`, a non-positive threshold, a convolution geometry it lacks
     /// (non-square kernel, dilation, groups, ...).
     Unrepresentable,
+}
+
+/// What a missing file ([`Error::NotFound`]) should have held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A first-spike model (`NAME.bin`).
+    Model,
+    /// A rate-coded (ReLU) model (`NAME.bin`).
+    RateModel,
+    /// An IDX file of a data set (looked for with and without `.gz`).
+    Data,
+}
+
+impl FileKind {
+    /// What the message says before the path.
+    fn prefix(self) -> &'static str {
+        match self {
+            FileKind::Model => "model ",
+            FileKind::RateModel => "rate model ",
+            FileKind::Data => "",
+        }
+    }
+    /// What the message says after `file not found`.
+    fn suffix(self) -> &'static str {
+        match self {
+            FileKind::Data => {
+                " (looked for it with and without .gz); see docs/getting-started.md, \"Getting MNIST and Fashion-MNIST\""
+            }
+            FileKind::Model | FileKind::RateModel => "",
+        }
+    }
 }
 
 /// `Result` with the crate's [`Error`].
@@ -360,6 +402,20 @@ mod tests {
             (
                 Error::DataNotFound { path: p() },
                 vec!["dir/file.bin", "data folder not found"],
+            ),
+            (
+                Error::NotFound {
+                    path: p(),
+                    file: FileKind::Model,
+                },
+                vec!["model dir/file.bin: file not found"],
+            ),
+            (
+                Error::NotFound {
+                    path: p(),
+                    file: FileKind::Data,
+                },
+                vec!["dir/file.bin: file not found (looked for it with and without .gz)"],
             ),
             (
                 Error::model(p(), "layer 2: weights 5 is NaN"),

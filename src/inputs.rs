@@ -154,30 +154,51 @@ impl Inputs {
     /// Errors name the file and say what it should hold.
     pub fn load(inputs: &Path, labels: Option<&Path>, arch: &Arch) -> Result<Inputs> {
         let a = Npy::load(inputs)?;
-        let bad = |what: String| Error::data(inputs, what);
-        let (n, dim) = rows(&a.shape, arch).map_err(bad)?;
+        let mut out = Inputs::from_npy(&a, arch).map_err(|what| Error::data(inputs, what))?;
+        if let Some(p) = labels {
+            let l = Npy::load(p)?;
+            out.set_labels(&l, arch.n_outputs())
+                .map_err(|what| Error::data(p, what))?;
+        }
+        Ok(out)
+    }
+
+    /// The samples of the array `a` for a network of architecture `arch`, unlabelled: the one
+    /// check of every front end's inputs (a `.npy` file's, a numpy array's). Uint8 values are
+    /// images, float64 or float32 values spike times; the shape must fit `arch`'s input, times
+    /// must be times. The error says what is wrong, naming no file.
+    pub(crate) fn from_npy(a: &Npy, arch: &Arch) -> std::result::Result<Inputs, String> {
+        let (_, dim) = rows(&a.shape, arch)?;
         let values = match a.dtype {
             Dtype::U8 => Values::Pixels(a.to_u8().expect("uint8")),
             Dtype::F64 | Dtype::F32 => {
                 let t = a.to_f64().expect("float");
-                check_times(&t, dim).map_err(bad)?;
+                check_times(&t, dim)?;
                 Values::Times(t)
             }
             d => {
-                return Err(bad(format!(
+                return Err(format!(
                     "dtype {}: inputs must be float64 spike times (units of tau_syn, inf for no spike) or uint8 images",
                     d.name()
-                )))
+                ))
             }
         };
-        let labels = labels
-            .map(|p| load_labels(p, n, arch.n_outputs()))
-            .transpose()?;
         Ok(Inputs {
             values,
-            labels,
+            labels: None,
             dim,
         })
+    }
+
+    /// Labels the samples with the array `l`: integers of shape `(N,)`, one per sample, in
+    /// `0..classes`. The error says what is wrong, naming no file.
+    pub(crate) fn set_labels(
+        &mut self,
+        l: &Npy,
+        classes: usize,
+    ) -> std::result::Result<(), String> {
+        self.labels = Some(labels_of(l, self.len(), classes)?);
+        Ok(())
     }
 
     /// Whether the samples carry labels.
@@ -297,21 +318,19 @@ fn check_times(times: &[f64], dim: usize) -> std::result::Result<(), String> {
     ))
 }
 
-/// Loads the labels file `path`: integers of shape `(n,)` in `0..classes`.
-fn load_labels(path: &Path, n: usize, classes: usize) -> Result<Vec<u8>> {
-    let a = Npy::load(path)?;
-    let bad = |what: String| Error::data(path, what);
+/// The labels of the array `a`: integers of shape `(n,)` in `0..classes`.
+pub(crate) fn labels_of(a: &Npy, n: usize, classes: usize) -> std::result::Result<Vec<u8>, String> {
     let Some(ints) = a.to_ints() else {
-        return Err(bad(format!(
+        return Err(format!(
             "dtype {}: labels must be integers (e.g. int64 or uint8)",
             a.dtype.name()
-        )));
+        ));
     };
     if a.shape != [n] {
-        return Err(bad(format!(
+        return Err(format!(
             "shape {}: the labels must have shape ({n},), one per input sample",
             shape_text(&a.shape)
-        )));
+        ));
     }
     let top = classes.min(256);
     if let Some((i, &l)) = ints
@@ -319,11 +338,11 @@ fn load_labels(path: &Path, n: usize, classes: usize) -> Result<Vec<u8>> {
         .enumerate()
         .find(|(_, &l)| l < 0 || l >= top as i128)
     {
-        return Err(bad(format!(
+        return Err(format!(
             "label {l} of sample {i} is out of range: the model has {classes} outputs, so labels are 0..{}{}",
             classes.saturating_sub(1),
             if classes > 256 { " (at most 255 here)" } else { "" }
-        )));
+        ));
     }
     Ok(ints.into_iter().map(|l| l as u8).collect())
 }

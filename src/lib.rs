@@ -81,13 +81,14 @@
 //!
 //! ```
 //! use firstspike::{mnist_test_slice, simulate, verify, EventNet, Model, RunOptions, NO_PROGRESS};
+//! use firstspike::simulate::Record;
 //! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist-784-800-10.bin");
 //! # let model = Model::load(path.as_ref())?;
 //! let mut digits = mnist_test_slice()?;
 //! digits.truncate(20)?;
 //! let net = EventNet::from_model(&model)?.compile()?;
 //! let opts = RunOptions { until_decision: true };
-//! let report = simulate(&net, &model.encoding, &digits, opts, 1, false, NO_PROGRESS)?;
+//! let report = simulate(&net, &model.encoding, &digits, opts, 1, Record::CountsOnly, NO_PROGRESS)?;
 //! let spikes: u64 = report.runs.iter().map(|r| r.total_spikes()).sum();
 //! assert!(report.correct >= 19 && spikes < 20 * 1594, "{} correct, {spikes} spikes", report.correct);
 //! // The two engines agree on every spike of the full runs.
@@ -186,7 +187,7 @@ pub use cpu::{Isa, ISA_VAR};
 pub use data::{Dataset, Split};
 pub use embedded::mnist_test_slice;
 pub use encoding::{Encoding, EncodingKind};
-pub use error::{Error, NirRefusal, Result};
+pub use error::{Error, FileKind, NirRefusal, Result};
 pub use event::{Engine, EventNet, RunOptions, RunSummary};
 pub use inputs::{Inputs, Samples};
 pub use loss::LossOrigin;

@@ -7,7 +7,7 @@
 //! It does not run networks (see [`crate::analytic`] and [`crate::event`]).
 
 use crate::encoding::Encoding;
-use crate::error::{Error, Result};
+use crate::error::{Error, FileKind, Result};
 use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
 use crate::network::{self, Dense};
@@ -296,8 +296,9 @@ impl Model {
 
     /// Loads a model from `NAME.bin` (or from `NAME.json`/`NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<Model> {
-        let (bin, bytes) = read_bin(path, MAX_MODEL_BYTES, |bin| {
-            Error::model(bin, "file not found")
+        let (bin, bytes) = read_bin(path, MAX_MODEL_BYTES, |bin| Error::NotFound {
+            path: bin.to_path_buf(),
+            file: FileKind::Model,
         })?;
         Model::from_bytes(&bytes, &bin)
     }

@@ -224,6 +224,28 @@ impl Npy {
         })
     }
 
+    /// An array handed over in memory (by the Python module, from numpy): its dtype as NumPy
+    /// spells it (`arr.dtype.str`, e.g. `<f8`, `|u1`), its shape, and its elements' bytes in C
+    /// order. The dtype is checked as a file's header is; the bytes must be the shape's.
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
+    pub(crate) fn from_parts(
+        descr: &str,
+        shape: Vec<usize>,
+        data: Vec<u8>,
+    ) -> std::result::Result<Npy, String> {
+        let dtype = Dtype::parse(descr)?;
+        let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if count.and_then(|n| n.checked_mul(dtype.size())) != Some(data.len()) {
+            return Err(format!(
+                "{} bytes do not make an array of shape {} of {}",
+                data.len(),
+                shape_text(&shape),
+                dtype.name()
+            ));
+        }
+        Ok(Npy { shape, dtype, data })
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.data.len() / self.dtype.size()

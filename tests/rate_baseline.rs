@@ -18,7 +18,7 @@ use firstspike::rate::sim::{run_sample, sample_rng, simulate, InputMode, SimConf
 use firstspike::rate::{
     activation_scales, convert, evaluate_relu, train_relu, ReluTrainConfig, SpikingNet,
 };
-use firstspike::simulate::{simulate as simulate_events, SimReport};
+use firstspike::simulate::{simulate as simulate_events, Record, SimReport};
 use firstspike::sparsity::NetSize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -284,7 +284,7 @@ fn temporal_counts_include_input_spikes() {
             until_decision: true,
         },
         1,
-        false,
+        Record::CountsOnly,
         NO_PROGRESS,
     )
     .unwrap();

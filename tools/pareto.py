@@ -71,7 +71,7 @@ def main():
         else:
             if not series:
                 series.append(("first-spike", []))
-            label, _, path = value.partition("=")
+            label, _, path = value.rpartition("=")
             if not path:
                 sys.exit(f"--point {value!r}: give LABEL=FILE.json")
             series[-1][1].append(read_point(label, path))
@@ -113,24 +113,32 @@ def main():
         y += step
     out.append(f'<text x="{(L+W-R)/2}" y="{H-18}" text-anchor="middle">synaptic events per image to the decision (rate: in T steps), log scale</text>')
     out.append(f'<text transform="translate(16,{(T+H-B)/2}) rotate(-90)" text-anchor="middle">accuracy</text>')
-    legend_y = T + 16
+    entries = len(series) + (1 if rate else 0)
+    legend_x, legend_y = L + 10, H - B - 10 - 18 * (entries - 1)
     if rate:
         vis = [(x, yy) for x, yy in rate if yy >= ymin]
         if vis:
             d = " ".join(f"{px(x):.1f},{py(yy):.1f}" for x, yy in vis)
             out.append(f'<polyline points="{d}" fill="none" stroke="#ff7f0e" stroke-width="2"/>')
-        out.append(legend(W - R - 250, legend_y, "#ff7f0e", a.rate_label))
+        out.append(legend(legend_x, legend_y, "#ff7f0e", a.rate_label))
         legend_y += 18
     for k, (name, ps) in enumerate(series):
         c = COLOURS[k % len(COLOURS)]
         if len(ps) > 1:
             d = " ".join(f"{px(p['events']):.1f},{py(p['accuracy']):.1f}" for p in ps)
             out.append(f'<polyline points="{d}" fill="none" stroke="{c}" stroke-dasharray="4 3"/>')
-        for p in ps:
+        # Labels in a column to the right of the series, in the order of the points'
+        # heights, at least 14 px apart, each joined to its point by a thin line.
+        col = max(px(p["events"]) for p in ps) + 40
+        last = -1e9
+        for p in sorted(ps, key=lambda p: -p["accuracy"]):
             x, yy = px(p["events"]), py(p["accuracy"])
+            ly = max(yy, last + 14)
+            last = ly
             out.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="4" fill="{c}"/>')
-            out.append(f'<text x="{x+6:.1f}" y="{yy-6:.1f}" fill="{c}">{esc(p["label"])}</text>')
-        out.append(legend(W - R - 250, legend_y, c, f"first-spike: {name}"))
+            out.append(f'<line x1="{x:.1f}" y1="{yy:.1f}" x2="{col-3:.1f}" y2="{ly-4:.1f}" stroke="{c}" stroke-width="0.5"/>')
+            out.append(f'<text x="{col:.1f}" y="{ly:.1f}" fill="{c}">{esc(p["label"])}</text>')
+        out.append(legend(legend_x, legend_y, c, f"first-spike: {name}"))
         legend_y += 18
     out.append("</svg>")
     tmp = a.out + ".tmp"

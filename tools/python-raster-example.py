@@ -37,8 +37,8 @@ def main():
     images, labels = firstspike.mnist_test_slice()
     x, y = images[: a.digits], labels[: a.digits]
     run = model.simulate(x, labels=y)  # event engine, every spike of every digit
-    print(f"{model}: {run['correct']}/{run['samples']} correct, "
-          f"{run['spikes_per_sample_mean']:.0f} spikes per digit")
+    print(f"{model}: {run.summary.correct}/{run.summary.samples} correct, "
+          f"{run.summary.spikes_per_sample_mean:.0f} spikes per digit")
 
     arch = model.arch
     names = ["input pixels", "hidden neurons", "output neurons"] if len(arch) == 3 else \
@@ -55,13 +55,13 @@ def main():
     axes[0].set_title("digits")
     axes[0].axis("off")
     for k, ax in enumerate(axes[1:]):
-        sel = run["sample"] == k
-        layer, neuron, time = run["layer"][sel], run["neuron"][sel], run["time"][sel]
+        sel = run.sample == k
+        layer, neuron, time = run.layer[sel], run.neuron[sel], run.time[sel]
         for l, n in enumerate(arch):
             m = layer == l
             ypos = base[l] + (neuron[m] + 0.5) / n * heights[l]
             ax.scatter(time[m], ypos, s=2 if n > 50 else 14, color=colors[l % 4])
-        d, t = run["decision"][k], run["decision_time"][k]
+        d, t = run.decision[k], run.decision_time[k]
         if d >= 0:
             ax.axvline(t, color="k", lw=0.8, ls="--")
             ax.annotate(f"decision: {d} at t = {t:.2f}", (t, base[-1] + heights[-1] + 2.5),

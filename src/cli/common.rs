@@ -6,7 +6,7 @@ use firstspike::data::{Dataset, Split};
 use firstspike::event::{CompiledNet, RunOptions};
 use firstspike::model::Model;
 use firstspike::progress::Progress;
-use firstspike::simulate::{simulate, SimReport};
+use firstspike::simulate::{simulate, Record, SimReport};
 use firstspike::trace::{write_traces, SampleTrace, TraceHeader};
 use firstspike::{fsio, Arch, Error, Inputs, Result, Samples};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -177,7 +177,15 @@ pub fn simulate_to_decision<D: Samples + ?Sized>(
     let opts = RunOptions {
         until_decision: true,
     };
-    simulate(net, &model.encoding, data, opts, threads, false, progress)
+    simulate(
+        net,
+        &model.encoding,
+        data,
+        opts,
+        threads,
+        Record::CountsOnly,
+        progress,
+    )
 }
 
 /// A JSON-lines training log rewritten in full (atomically) after every line, so that an

@@ -6,39 +6,12 @@ use super::common::{
 use clap::Args;
 use firstspike::analytic::EvalStats;
 use firstspike::model::Model;
-use firstspike::simulate::record_analytic;
+use firstspike::simulate::{record_analytic, EvalSummary};
 use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result, Samples};
-use serde::Serialize;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// The `--json` object of `eval`.
-#[derive(Serialize)]
-struct EvalJson<'a> {
-    /// The model file evaluated.
-    model: &'a Path,
-    /// Fraction of samples classified correctly; `null` for inputs without labels.
-    accuracy: Option<f64>,
-    /// Samples classified correctly; `null` for inputs without labels.
-    correct: Option<usize>,
-    /// Samples evaluated.
-    total: usize,
-    /// Samples on which no output neuron fired (counted as errors).
-    no_output_spike: usize,
-    /// Mean number of neurons that fired per sample, per layer (index 0: input spikes).
-    fired_mean_per_layer: &'a [f64],
-    /// Wall time of the evaluation (seconds).
-    seconds: f64,
-    /// Samples per second of wall time.
-    samples_per_second: f64,
-    /// Worker threads.
-    threads: usize,
-    /// With `--record`: the folder, traces and files written; else `null`.
-    recorded: Option<serde_json::Value>,
-    /// With `--save-accuracy`: the model file rewritten; else `null`.
-    saved_to: Option<&'a Path>,
-}
 
 /// Flags of `eval`.
 #[derive(Args)]
@@ -86,19 +59,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
     // Without labels there is no accuracy: `null` in JSON, said so in text.
     let labelled = test.has_labels();
     if a.json {
-        print_json(&EvalJson {
-            model: &a.on.model,
-            accuracy: labelled.then(|| st.accuracy()),
-            correct: labelled.then_some(st.correct),
-            total: st.total,
-            no_output_spike: st.no_output_spike,
-            fired_mean_per_layer: &st.fired_mean,
-            seconds: secs,
-            samples_per_second: st.total as f64 / secs,
-            threads,
-            recorded,
-            saved_to: saved.as_deref(),
-        });
+        let summary = EvalSummary::of(Some(a.on.model.clone()), &st, labelled, secs, threads);
+        let mut v = serde_json::to_value(&summary).expect("json");
+        v["recorded"] = json!(recorded);
+        v["saved_to"] = json!(saved);
+        print_json(&v);
     } else if !labelled {
         outln!(
             "{}: {} samples without labels (no accuracy), no output spike on {}, {:.2} s ({:.0} samples/s)",

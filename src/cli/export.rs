@@ -17,7 +17,7 @@ use firstspike::event::{EventNet, RunOptions};
 use firstspike::model::Model;
 #[cfg(feature = "nir")]
 use firstspike::nir;
-use firstspike::simulate::simulate as run_events;
+use firstspike::simulate::{simulate as run_events, Record};
 use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader};
 use firstspike::{fsio, Error, Result};
 use serde_json::json;
@@ -218,7 +218,7 @@ fn simulate(
         &digits,
         RunOptions::default(),
         threads,
-        true,
+        Record::Traces,
         &|k| bar.inc(k),
     )?;
     let secs = start.elapsed().as_secs_f64();

@@ -4,7 +4,7 @@
 //! variable or the file convention that fixes the error.
 
 use super::common::{DATA_ENV, DEFAULT_DATA_DIR};
-use firstspike::Error;
+use firstspike::{Error, FileKind};
 use std::path::Path;
 
 /// The message the user sees for `e`, raised by command `cmd` (e.g. `train`, `baseline`).
@@ -108,19 +108,22 @@ fn hint(e: &Error, cmd: &str) -> Option<String> {
         Error::DataNotFound { .. } => format!(
             "; pass --data DIR or set {DATA_ENV} to a folder holding the MNIST IDX files, or run tools/fetch-mnist.sh to fill {DEFAULT_DATA_DIR}"
         ),
+        Error::NotFound {
+            file: FileKind::Model,
+            ..
+        } => model_hint(cmd),
+        Error::NotFound {
+            file: FileKind::RateModel,
+            ..
+        } => RATE_HINT.into(),
         Error::Model {
             path: Some(_),
             what,
-        } if wrong_file(what) => {
-            let flag = if cmd == "compare" { "--temporal" } else { "--model" };
-            format!("; give {flag} the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)")
-        }
+        } if wrong_file(what) => model_hint(cmd),
         Error::RateModel {
             path: Some(_),
             what,
-        } if wrong_file(what) => {
-            "; give --rate the NAME.bin written by 'firstspike baseline train' (e.g. models/rate-784-800-10.bin)".into()
-        }
+        } if wrong_file(what) => RATE_HINT.into(),
         Error::Checkpoint {
             path: Some(_),
             what,
@@ -149,6 +152,21 @@ fn hint(e: &Error, cmd: &str) -> Option<String> {
         _ => return None,
     })
 }
+
+/// The hint for a model file that is missing or not a model, naming the flag of `cmd` that
+/// takes it.
+fn model_hint(cmd: &str) -> String {
+    let flag = if cmd == "compare" {
+        "--temporal"
+    } else {
+        "--model"
+    };
+    format!("; give {flag} the NAME.bin written by 'firstspike train' (e.g. models/mnist-784-800-10.bin)")
+}
+
+/// The hint for a rate model file that is missing or not a rate model.
+const RATE_HINT: &str =
+    "; give --rate the NAME.bin written by 'firstspike baseline train' (e.g. models/rate-784-800-10.bin)";
 
 /// Whether a file error says the file is missing or of another kind (where naming the file
 /// the command wants helps), rather than damaged.

@@ -4,7 +4,7 @@ use super::common::{print_json, progress_bar, write_recorded, ModelOnTest, NpyIn
 use clap::Args;
 use firstspike::counts::{layer_name, CountReport, Summary};
 use firstspike::event::{EventNet, RunOptions};
-use firstspike::simulate::{run_summary_json, simulate, verify, SimReport};
+use firstspike::simulate::{simulate, verify, Record, SimReport, SimSummary};
 use firstspike::sparsity::NetSize;
 use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result, Samples};
@@ -56,7 +56,11 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         &data,
         opts,
         threads,
-        a.record.is_some(),
+        if a.record.is_some() {
+            Record::Traces
+        } else {
+            Record::CountsOnly
+        },
         &|k| bar.inc(k),
     )?;
     bar.finish_and_clear();
@@ -68,17 +72,18 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let secs = start.elapsed().as_secs_f64();
     let correct = data.has_labels().then_some(rep.correct);
     if a.json {
-        let recorded = recorded.unwrap_or(serde_json::Value::Null);
-        print_json(&run_summary_json(
-            &a.on.model,
+        let summary = SimSummary::of(
+            Some(a.on.model.clone()),
             &NetSize::of_layers(&model.layers),
             &rep.runs,
             correct,
             a.until_decision,
             secs,
             threads,
-            recorded,
-        ));
+        );
+        let mut v = serde_json::to_value(&summary).expect("json");
+        v["recorded"] = recorded.unwrap_or(serde_json::Value::Null);
+        print_json(&v);
     } else {
         print_text(&rep, correct, a.until_decision, secs, threads);
     }

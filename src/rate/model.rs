@@ -13,7 +13,7 @@
 use super::convert::{convert, SpikingNet};
 use super::relu::ReluNet;
 use super::train::ReluTrainConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, FileKind, Result};
 use crate::fileformat::{self, Format, FrameError};
 use crate::model::{read_bin, save_bin_and_card};
 use crate::network::Layer;
@@ -310,8 +310,9 @@ impl RateModel {
 
     /// Loads from `NAME.bin` (or from `NAME.json` / `NAME`, finding `NAME.bin`).
     pub fn load(path: &Path) -> Result<RateModel> {
-        let (bin, bytes) = read_bin(path, MAX_RATE_MODEL_BYTES, |bin| {
-            Error::rate_model(bin, "file not found")
+        let (bin, bytes) = read_bin(path, MAX_RATE_MODEL_BYTES, |bin| Error::NotFound {
+            path: bin.to_path_buf(),
+            file: FileKind::RateModel,
         })?;
         RateModel::from_bytes(&bytes, &bin)
     }
