@@ -20,11 +20,6 @@ pub(crate) const IDX1_UBYTE: u32 = 0x0000_0801;
 /// before anything is allocated. Full MNIST training images are 47 MB.
 pub(crate) const MAX_PAYLOAD: u64 = 1 << 30;
 
-/// Environment variable naming the data folder when `--data` is not given.
-pub const DATA_ENV: &str = "FIRSTSPIKE_DATA";
-/// Data folder used when neither `--data` nor [`DATA_ENV`] is given.
-pub const DEFAULT_DATA_DIR: &str = "data/mnist";
-
 /// Which standard split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
@@ -173,17 +168,6 @@ impl Dataset {
             rows,
             cols,
         })
-    }
-}
-
-/// Resolves the data folder: the flag, else `FIRSTSPIKE_DATA`, else `data/mnist`.
-pub fn resolve_data_dir(flag: Option<&Path>) -> PathBuf {
-    if let Some(p) = flag {
-        return p.to_path_buf();
-    }
-    match std::env::var_os(DATA_ENV) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(DEFAULT_DATA_DIR),
     }
 }
 

@@ -340,6 +340,7 @@ impl Error {
         }
     }
     /// A NIR graph refused on import; `node` is the node concerned, if one is.
+    #[cfg(feature = "nir")]
     pub(crate) fn nir_import(
         node: Option<&str>,
         refusal: NirRefusal,

@@ -85,10 +85,33 @@ pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// A missing folder is refused by the early check, with a message naming the folder.
     #[test]
-    fn missing_folder_is_an_error_and_writes_nothing() {
+    fn missing_folder_is_refused_by_name() {
         let p = Path::new("/nonexistent-firstspike-dir/x.bin");
-        assert!(write_atomic(p, b"x").is_err());
+        let e = write_atomic(p, b"x").unwrap_err().to_string();
+        assert!(
+            e.contains("output folder /nonexistent-firstspike-dir does not exist"),
+            "{e}"
+        );
+    }
+
+    /// A write that fails after the temporary file was made (here the rename: the target is
+    /// a folder) leaves what was there as it was and no temporary file behind.
+    #[test]
+    fn failed_write_keeps_the_old_and_leaves_no_temporary() {
+        let d = std::env::temp_dir().join(format!("fs-atomic-fail-{}", std::process::id()));
+        let target = d.join("out");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("kept.txt"), b"old").unwrap();
+        assert!(write_atomic(&target, b"new").is_err());
+        let names: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["out"], "a temporary file was left behind");
+        assert_eq!(std::fs::read(target.join("kept.txt")).unwrap(), b"old");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

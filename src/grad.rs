@@ -1,3 +1,6 @@
+// Longer than 600 lines on purpose: one concern, the backward pass over a recorded forward
+// pass; its dense and convolution sums share the per-layer limits and the causal masks, and
+// splitting them would put the two halves of one formula in two files.
 //! Backward pass: gradients of the loss with respect to every weight, from a forward record.
 //!
 //! Owns only differentiation. It reads a [`ForwardPass`] (from the analytic solver, or rebuilt
@@ -43,10 +46,11 @@
 //! the layers below are unchanged. Neurons too late to pass gradient (`GRAD_TIME_LIMIT`) get
 //! no penalty.
 
+use crate::analytic::Net;
 use crate::analytic::TargetTables;
 use crate::grad_simd::{conv_input_sum, LANES};
 use crate::loss::GainPenalty;
-use crate::network::{Conv, Dense, Layer, Net};
+use crate::network::{Conv, Dense, Layer};
 use crate::pass::ForwardPass;
 use crate::real::Real;
 use std::ops::Range;

@@ -8,7 +8,7 @@
 //! images are) or of spike times used as given, with optional `.npy` labels. It checks arrays
 //! where they enter: shape against the model's input, times (no NaN, none negative, finite ones
 //! at most [`MAX_INPUT_TIME`]; `+inf` is "no spike"), labels in `0..n_outputs`. It does not
-//! parse files (see [`crate::npy`], [`crate::data`]) or run anything.
+//! parse files (see `npy.rs`, [`crate::data`]) or run anything.
 
 use crate::data::Dataset;
 use crate::encoding::Encoding;

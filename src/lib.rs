@@ -46,7 +46,7 @@
 //! trace 1, checkpoint 7 for a run with the time softmax loss, 6 for one with a fixed loss
 //! origin, else 5;
 //! model files of version 1 are still read) and a bincode 1.3 payload with
-//! fixed-width little-endian integers ([`fileformat`]). A file of another magic or version is
+//! fixed-width little-endian integers (`fileformat.rs`). A file of another magic or version is
 //! refused with a message saying so. Beside each model, `NAME.json` describes it in readable form
 //! (architecture, units, encoding, training settings, seed, measured accuracy, the sha256 of
 //! the weights). Dense weights are stored input-major:
@@ -137,6 +137,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod analytic;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod counts;
 pub(crate) mod cpu;
 pub mod data;
@@ -144,7 +145,8 @@ pub mod embedded;
 pub mod encoding;
 pub(crate) mod error;
 pub mod event;
-pub mod fileformat;
+pub(crate) mod fileformat;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod fsio;
 pub mod grad;
 mod grad_simd;
@@ -153,19 +155,23 @@ pub mod loss;
 pub mod model;
 pub mod network;
 pub mod neuron;
+#[cfg(feature = "nir")]
 pub mod nir;
-pub mod npy;
+pub(crate) mod npy;
 pub mod npz;
 pub(crate) mod parallel;
 pub(crate) mod pass;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod plot;
 pub mod progress;
 #[cfg(feature = "python")]
 mod python;
 pub mod raster;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod rate;
 pub(crate) mod real;
 pub mod replay;
+#[doc(hidden)] // support of the command line, not the library's API
 pub mod robust;
 pub mod simulate;
 pub mod sparsity;
@@ -174,6 +180,7 @@ pub mod train;
 
 // The API a user of the library needs, at the crate root: the network and its files, data,
 // both engines, traces, training, counts and errors. The modules hold the rest.
+pub use analytic::Net;
 pub use analytic::{evaluate, forward, EvalStats};
 pub use counts::CountReport;
 pub use cpu::{Isa, ISA_VAR};
@@ -185,7 +192,7 @@ pub use event::{Engine, EventNet, RunOptions, RunSummary};
 pub use inputs::{Inputs, Samples};
 pub use loss::LossOrigin;
 pub use model::{Model, ModelMeta};
-pub use network::{Arch, Conv, Dense, Layer, LayerSpec, Net, Shape};
+pub use network::{Arch, Conv, Dense, Layer, LayerSpec, Shape};
 pub use neuron::NeuronParams;
 pub use pass::ForwardPass;
 pub use progress::{Progress, NO_PROGRESS};

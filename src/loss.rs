@@ -1,3 +1,6 @@
+// Longer than 600 lines on purpose: one concern, the loss terms on output spike times with
+// their gradients (about 450 lines), and beside them the tests that check each gradient
+// against finite differences at every unit case (about 390 lines).
 //! The training loss on output spike times and the weight costs.
 //!
 //! Owns formulas only: no network, no optimiser.

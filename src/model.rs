@@ -10,10 +10,8 @@ use crate::encoding::Encoding;
 use crate::error::{Error, FileKind, Result};
 use crate::fileformat::{self, Format, FrameError};
 use crate::fsio;
-use crate::network::{self, Dense, Net};
-pub use crate::network::{format_arch, parse_arch};
+use crate::network::{self, Dense};
 use crate::neuron::NeuronParams;
-use crate::real::Real;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -155,7 +153,7 @@ fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
 impl Model {
     /// Layer sizes, input first.
     pub fn arch(&self) -> Vec<usize> {
-        network::arch(&self.layers)
+        network::sizes(&self.layers)
     }
 
     /// Architecture as a string, e.g. `784-800-10` or `28x28-16c5s2-10` (the syntax of
@@ -303,26 +301,6 @@ impl Model {
             file: FileKind::Model,
         })?;
         Model::from_bytes(&bytes, &bin)
-    }
-}
-
-impl<F: Real> Net<F> {
-    /// Converts a model's weights to `F`.
-    pub fn from_model(m: &Model) -> Self {
-        Net {
-            layers: m.layers.iter().map(|l| l.map(|&w| F::of(w))).collect(),
-            theta: F::of(m.params.theta),
-            tau: F::of(m.params.tau_syn),
-        }
-    }
-
-    /// Writes the weights back into a model (same shapes).
-    pub(crate) fn write_to(&self, m: &mut Model) {
-        for (l, mine) in m.layers.iter_mut().zip(&self.layers) {
-            for (d, s) in l.weights_mut().iter_mut().zip(mine.weights()) {
-                *d = s.f64();
-            }
-        }
     }
 }
 
@@ -487,13 +465,5 @@ pub(crate) mod tests {
         let mut old = b.clone();
         old[8..12].copy_from_slice(&2u32.to_le_bytes());
         assert_eq!(Model::from_bytes(&old, Path::new("c")).unwrap(), conv);
-    }
-
-    #[test]
-    fn arch_strings() {
-        assert_eq!(parse_arch("784-800-10").unwrap(), vec![784, 800, 10]);
-        assert!(parse_arch("784-0-10").is_err());
-        assert!(parse_arch("784").is_err());
-        assert!(parse_arch("784-x-10").is_err());
     }
 }

@@ -69,11 +69,14 @@ impl NeuronParams {
     }
 }
 
-/// The parameters the unit tests of formulas run at, `(tau_syn, theta)`: the defaults, where a
-/// misplaced unit cannot show, and two pairs away from 1 on opposite sides (the same list as
-/// the integration tests' `UNIT_CASES`).
-#[cfg(test)]
-pub(crate) const UNIT_CASES: [NeuronParams; 3] = [
+/// The neuron parameters every test of a formula runs at, `(tau_syn, theta)`, in the unit
+/// tests and the integration tests alike: the defaults (1, 1), where a misplaced unit cannot
+/// show, then two pairs away from 1 and from each other, one with tau_syn > 1 > theta and one
+/// with tau_syn < 1 < theta. A `/ tau` dropped, a tau multiplying where it should divide, or a
+/// theta where a tau belongs changes the numbers at both; that the two sit on opposite sides
+/// of 1 keeps such errors from cancelling. For tests, not part of the API.
+#[doc(hidden)]
+pub const UNIT_CASES: [NeuronParams; 3] = [
     NeuronParams {
         tau_syn: 1.0,
         theta: 1.0,

@@ -13,7 +13,7 @@ use crate::fsio;
 use std::path::Path;
 
 /// Largest `.npy` file read (bytes): 4 GiB.
-pub const MAX_NPY_BYTES: u64 = 1 << 32;
+pub(crate) const MAX_NPY_BYTES: u64 = 1 << 32;
 /// The 6-byte magic string every `.npy` file starts with.
 const MAGIC: &[u8] = b"\x93NUMPY";
 /// Dimensions accepted in a shape.
@@ -131,11 +131,18 @@ impl Npy {
     /// Reads and checks the `.npy` file at `path`; errors name it.
     pub fn load(path: &Path) -> Result<Npy> {
         let bytes = fsio::read_limited(path, MAX_NPY_BYTES)?;
-        Npy::parse(&bytes).map_err(|what| Error::data(path, what))
+        Npy::parse(&bytes, path)
     }
 
-    /// Parses the bytes of a `.npy` file, or says what is wrong with them.
-    pub fn parse(bytes: &[u8]) -> std::result::Result<Npy, String> {
+    /// Parses the bytes of a `.npy` file; `path` only names the source in errors (an
+    /// [`Error::Data`] saying what is wrong).
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Npy> {
+        Npy::decode(bytes).map_err(|what| Error::data(path, what))
+    }
+
+    /// Parses the bytes of a `.npy` file, or says what is wrong with them in words (for a
+    /// reader that names the source its own way, such as an `.npz` member).
+    pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<Npy, String> {
         if !bytes.starts_with(MAGIC) {
             return Err(
                 "not a .npy file (it does not start with \\x93NUMPY); save arrays with numpy.save"
@@ -298,7 +305,7 @@ fn ints<const N: usize>(d: &[u8], f: impl Fn([u8; N]) -> i128) -> Vec<i128> {
 }
 
 /// A shape as NumPy prints it: `(3, 4)`, `(5,)`, `()`.
-pub fn shape_text(shape: &[usize]) -> String {
+pub(crate) fn shape_text(shape: &[usize]) -> String {
     match shape {
         [n] => format!("({n},)"),
         _ => format!(
@@ -496,12 +503,12 @@ mod tests {
             0,
             "the data starts at a multiple of 64 bytes"
         );
-        let a = Npy::parse(&b).unwrap();
+        let a = Npy::decode(&b).unwrap();
         assert_eq!(a.shape, [2, 3]);
         assert_eq!(a.to_f64().unwrap()[2], f64::INFINITY);
         assert!(a.to_u8().is_none() && a.to_ints().is_none());
         let b = to_bytes("|u1", &[4], &[1, 2, 3, 255]);
-        let a = Npy::parse(&b).unwrap();
+        let a = Npy::decode(&b).unwrap();
         assert_eq!(
             (a.dtype, a.to_u8().unwrap()),
             (Dtype::U8, vec![1, 2, 3, 255])
@@ -521,7 +528,7 @@ mod tests {
             ("|u1", vec![7]),
         ];
         for (d, bytes) in cases {
-            let a = Npy::parse(&to_bytes(d, &[1], &bytes)).unwrap();
+            let a = Npy::decode(&to_bytes(d, &[1], &bytes)).unwrap();
             let want = if d.contains('i') { -3 } else { 7 };
             assert_eq!(a.to_ints().unwrap(), [want], "{d}");
         }
@@ -536,7 +543,7 @@ mod tests {
             b.extend_from_slice(&(h.len() as u32).to_le_bytes());
             b.extend_from_slice(h.as_bytes());
             b.extend_from_slice(&1.5f32.to_le_bytes());
-            assert_eq!(Npy::parse(&b).unwrap().to_f64().unwrap(), [1.5], "v{v}");
+            assert_eq!(Npy::decode(&b).unwrap().to_f64().unwrap(), [1.5], "v{v}");
         }
     }
 
@@ -560,7 +567,7 @@ mod tests {
             (b"\x93NUMPY\x04\x00".to_vec(), "version 4.0"),
         ];
         for (b, why) in cases {
-            let e = Npy::parse(&b).unwrap_err();
+            let e = Npy::decode(&b).unwrap_err();
             assert!(e.contains(why), "{why}: {e}");
         }
     }
@@ -571,7 +578,7 @@ mod tests {
     fn corrupt_files_never_panic() {
         let good = to_bytes("<f8", &[3, 2], &f64_bytes(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
         for n in 0..good.len() {
-            assert!(Npy::parse(&good[..n]).is_err(), "truncated at {n}");
+            assert!(Npy::decode(&good[..n]).is_err(), "truncated at {n}");
         }
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15; // a fixed xorshift seed
         for _ in 0..20_000 {
@@ -585,7 +592,7 @@ mod tests {
                 let k2 = ((x >> 16) % b.len() as u64) as usize;
                 b[k2] = (x >> 40) as u8;
             }
-            if let Ok(a) = Npy::parse(&b) {
+            if let Ok(a) = Npy::decode(&b) {
                 assert!(a.len() * a.dtype.size() <= b.len());
             }
         }

@@ -4,10 +4,10 @@
 //! Owns the archive only: the end-of-central-directory record (and its ZIP64 form), the
 //! central directory's entries (ZIP64 sizes and offsets included), each entry's local header,
 //! the two compression methods NumPy uses (0, stored; 8, deflate) and each entry's CRC-32.
-//! Each member is then parsed by [`crate::npy`]. Refused, each with a message: not a ZIP
+//! Each member is then parsed by the `.npy` reader (`npy.rs`). Refused, each with a message: not a ZIP
 //! archive, encrypted or otherwise compressed members, members that are not `NAME.npy`, names
 //! given twice, sizes or offsets outside the file, a wrong CRC, and archives that unpack to
-//! more than [`crate::npy::MAX_NPY_BYTES`]. Nothing larger than the declared (and bounded)
+//! more than `MAX_NPY_BYTES` (4 GiB). Nothing larger than the declared (and bounded)
 //! sizes is allocated, and no byte sequence makes it panic.
 
 use crate::error::{Error, Result};
@@ -70,7 +70,7 @@ impl Npz {
     /// Reads and checks the `.npz` file at `path`; errors name it.
     pub fn load(path: &Path) -> Result<Npz> {
         let bytes = crate::fsio::read_limited(path, MAX_NPY_BYTES)?;
-        Npz::parse(&bytes).map_err(|what| Error::data(path, what))
+        Npz::parse(&bytes, path)
     }
 
     /// The array called `name`, if the archive has one.
@@ -78,8 +78,14 @@ impl Npz {
         self.arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a)
     }
 
-    /// Parses the bytes of a `.npz` file, or says what is wrong with them.
-    pub fn parse(bytes: &[u8]) -> std::result::Result<Npz, String> {
+    /// Parses the bytes of a `.npz` file; `path` only names the source in errors (an
+    /// [`Error::Data`] saying what is wrong).
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Npz> {
+        Npz::decode(bytes).map_err(|what| Error::data(path, what))
+    }
+
+    /// Parses the bytes of a `.npz` file, or says what is wrong with them in words.
+    fn decode(bytes: &[u8]) -> std::result::Result<Npz, String> {
         let entries = central_directory(bytes)?;
         let mut arrays: Vec<(String, Npy)> = Vec::with_capacity(entries.len());
         let mut unpacked = 0u64;
@@ -100,7 +106,7 @@ impl Npz {
                 ));
             }
             let raw = member(bytes, &e)?;
-            let npy = Npy::parse(&raw).map_err(|w| format!("member '{}': {w}", e.name))?;
+            let npy = Npy::decode(&raw).map_err(|w| format!("member '{}': {w}", e.name))?;
             arrays.push((stem.to_string(), npy));
         }
         Ok(Npz { arrays })
@@ -341,7 +347,7 @@ mod tests {
         let b = npy_f32(&[3], &[0.5, -0.5, 0.25]);
         for deflate in [false, true] {
             let z = zip(&[("w.npy", a.clone()), ("b.npy", b.clone())], deflate);
-            let npz = Npz::parse(&z).unwrap();
+            let npz = Npz::decode(&z).unwrap();
             assert_eq!(npz.arrays.len(), 2);
             let w = npz.get("w").unwrap();
             assert_eq!(w.shape, [2, 3]);
@@ -389,12 +395,12 @@ mod tests {
             ),
         ];
         for (bytes, want) in cases {
-            let e = Npz::parse(&bytes).unwrap_err();
+            let e = Npz::decode(&bytes).unwrap_err();
             assert!(e.contains(want), "expected '{want}' in: {e}");
         }
         // Every truncation is refused, none panics.
         for n in 0..good.len() {
-            assert!(Npz::parse(&good[..n]).is_err());
+            assert!(Npz::decode(&good[..n]).is_err());
         }
     }
 }

@@ -6,8 +6,27 @@
 
 use num_traits::Float;
 
+/// The seal of [`Real`]: a public trait in a private module, so that code outside the crate
+/// can name `Real` as a bound but cannot implement it.
+mod sealed {
+    /// Implemented for `f32` and `f64` only.
+    #[allow(unreachable_pub)] // public on purpose: a bound of the public trait `Real`
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
 /// A floating-point type the analytic solver can run in (`f32` or `f64`).
-pub trait Real: Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum + 'static {
+///
+/// **Sealed on purpose**: implemented for `f32` and `f64` and for no other type, inside or
+/// outside the crate. The solver's SIMD kernels are chosen by the concrete type (a dense
+/// layer in `f32` or `f64` takes the AVX-512 sweep of that precision), and the constants
+/// below are tuned to each type's exponent range and rounding; a third type would compile and
+/// then silently take the generic path with constants nobody chose for it. Numeric only: this
+/// trait knows nothing of kernels.
+pub trait Real:
+    sealed::Sealed + Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum + 'static
+{
     /// Largest exponent (t - t_ref)/tau_syn kept before a neuron's running sum A is rebased to a
     /// later reference time. exp(x) overflows f64 near x = 709 and f32 near x = 88; rebasing
     /// well below that leaves headroom for A = sum w_i exp(x_i) with many terms.

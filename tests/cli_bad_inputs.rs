@@ -2,6 +2,7 @@
 //! (2 usage, 1 other), never a panic, never a half-written output.
 
 mod common;
+use common::tmp;
 
 use common::run_for;
 use firstspike::data::{to_idx_bytes, Dataset};
@@ -10,15 +11,8 @@ use firstspike::progress::NO_PROGRESS;
 use firstspike::simulate::record_samples;
 use firstspike::trace::{EngineKind, TraceFile, TraceHeader};
 use firstspike::train::{Checkpoint, TrainConfig, Trainer};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("firstspike-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn small_model(n_in: usize) -> Model {
     Model {

@@ -3,6 +3,7 @@
 //! without labels there is no accuracy; every bad array exits 1 naming its file.
 
 mod common;
+use common::tmp;
 
 use common::{mnist_slice, npy, npy_f64};
 use firstspike::data::{to_idx_bytes, Dataset, Split};
@@ -15,13 +16,6 @@ use std::process::Command;
 const MODEL: &str = "models/mnist-784-800-10.bin";
 /// Digits compared: enough for errors and silent outputs to be possible, quick to run.
 const N: usize = 40;
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("firstspike-npy-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Runs the binary: (exit code, stdout, stderr).
 fn run(args: &[&str]) -> (i32, String, String) {

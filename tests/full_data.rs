@@ -7,7 +7,7 @@
 //! `$FIRSTSPIKE_FASHION_DATA` (else `data/fashion-mnist`), relative to the repository.
 
 use firstspike::analytic::{evaluate, Net};
-use firstspike::data::{resolve_data_dir, Dataset, Split};
+use firstspike::data::{Dataset, Split};
 use firstspike::model::Model;
 use firstspike::progress::NO_PROGRESS;
 use firstspike::simulate::verify;
@@ -23,7 +23,11 @@ fn repo(p: impl AsRef<Path>) -> PathBuf {
 }
 
 fn mnist(split: Split) -> Dataset {
-    let dir = repo(resolve_data_dir(None));
+    let dir = repo(
+        std::env::var_os("FIRSTSPIKE_DATA")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from),
+    );
     Dataset::load(&dir, split).unwrap_or_else(|e| panic!("{e}: run tools/fetch-mnist.sh first"))
 }
 

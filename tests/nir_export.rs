@@ -4,7 +4,10 @@
 //! (the official `nir` package reading these files) is `tools/nir-roundtrip.py`, run by
 //! `.ci/interop`.
 
+#![cfg(feature = "nir")]
+
 mod common;
+use common::tmp;
 
 use common::{random_layers, UNIT_CASES};
 use firstspike::data::{to_idx_bytes, Dataset};
@@ -18,7 +21,7 @@ use firstspike::nir::{
 use firstspike::trace::{EngineKind, SampleTrace, TraceFile, TraceHeader, TraceRecorder};
 use hdf5_pure::{AttrValue, File};
 use rand::{Rng, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// A random network with parameters other than the defaults, so that a parameter taken from
@@ -64,13 +67,6 @@ fn traces(m: &Model, seed: u64, count: usize) -> Vec<SampleTrace> {
             rec.trace.clone()
         })
         .collect()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("firstspike-nir-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn string(f: &File, path: &str) -> String {

@@ -6,6 +6,11 @@
 //! node and kind; and the `import` command. The same check against the official `nir` package
 //! is `tools/nir-import-check.py`, run by `.ci/interop`.
 
+#![cfg(feature = "nir")]
+
+mod common;
+use common::tmp;
+
 use firstspike::event::{Engine, EventNet, RunOptions};
 use firstspike::model::{Layer, Model};
 use firstspike::network::{Arch, Shape};
@@ -15,7 +20,7 @@ use firstspike::{mnist_test_slice, Error};
 use hdf5_pure::{FileBuilder, GroupBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 // ------------------------------------------------------- a NIR writer for the tests
@@ -1202,16 +1207,6 @@ fn a_file_that_is_not_a_nir_graph_is_malformed() {
 }
 
 // ------------------------------------------------------- the command
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "firstspike-nirimport-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn firstspike(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_firstspike"))

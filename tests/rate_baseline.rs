@@ -1,6 +1,9 @@
 //! The rate-coded baseline by scenario: conversion fidelity, fair counting, seeded Poisson
 //! input, bad model files, and the two commands end to end on a tiny data set.
 
+mod common;
+use common::tmp;
+
 use firstspike::data::{to_idx_bytes, Dataset};
 use firstspike::event::{EventNet, RunOptions, RunSummary};
 use firstspike::model::{Layer, Model, ModelMeta};
@@ -19,13 +22,6 @@ use firstspike::simulate::{simulate as simulate_events, Record, SimReport};
 use firstspike::sparsity::NetSize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("firstspike-rate-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Four classes on 4 x 4 images: class k lights quadrant k (values 120..255) over faint noise.
 fn quadrants(n: usize, seed: u64) -> Dataset {

@@ -4,6 +4,7 @@
 //! silent layers, Ctrl-C.
 
 mod common;
+use common::tmp;
 
 use common::run_for;
 use firstspike::data::{to_idx_bytes, Dataset};
@@ -757,16 +758,6 @@ fn a_layer_that_never_fires_is_reported_by_name() {
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_firstspike")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "firstspike-resume-cli-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn write_idx(dir: &Path, train: &Dataset, test: &Dataset) {

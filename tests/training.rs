@@ -116,7 +116,7 @@ fn quantisation_aware_fine_tuning_recovers_low_bit_accuracy() {
     };
     let mut rounded = float.clone();
     for l in &mut rounded.layers {
-        firstspike::network::quantise(l.weights_mut(), 3);
+        firstspike::train::quantise::quantise(l.weights_mut(), 3);
     }
     let qat_cfg = TrainConfig {
         epochs: 1,

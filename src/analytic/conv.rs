@@ -279,8 +279,9 @@ impl<F: Real> Sweep<'_, F> {
 
 #[cfg(test)]
 mod tests {
+    use crate::analytic::Net;
     use crate::analytic::{forward, ForwardPass, LayerScratch};
-    use crate::network::{Arch, Layer, Net};
+    use crate::network::{Arch, Layer};
     use crate::neuron::UNIT_CASES;
     use rand::{Rng, SeedableRng};
 

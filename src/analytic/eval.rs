@@ -2,9 +2,9 @@
 
 use super::forward::forward;
 use super::layer::LayerScratch;
+use super::net::Net;
 use crate::encoding::Encoding;
 use crate::inputs::Samples;
-use crate::network::Net;
 use crate::parallel::par_chunks;
 use crate::pass::ForwardPass;
 use crate::progress::Progress;

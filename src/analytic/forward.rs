@@ -3,7 +3,8 @@
 use super::conv::conv_forward;
 use super::dense_simd::layer_forward_simd;
 use super::layer::{LayerRecord, LayerScratch};
-use crate::network::{Dense, Layer, Net};
+use super::net::Net;
+use crate::network::{Dense, Layer};
 use crate::neuron::{arrival, crossing_time, integrate, may_cross_by};
 use crate::pass::ForwardPass;
 use crate::real::Real;

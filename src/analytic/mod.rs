@@ -21,11 +21,12 @@ mod dense_simd;
 mod eval;
 mod forward;
 mod layer;
+mod net;
 
-pub use crate::network::Net;
 pub use crate::pass::{argmin_finite, ForwardPass};
 pub(crate) use conv_plan::TargetTables;
 #[doc(hidden)] // an implementation detail of `Real`: the AVX-512 dense sweep
 pub use eval::{evaluate, EvalStats};
 pub use forward::{forward, layer_forward};
 pub use layer::{LayerRecord, LayerScratch};
+pub use net::Net;

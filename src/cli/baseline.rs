@@ -150,7 +150,7 @@ fn run_train(a: BaselineTrainArgs) -> Result<()> {
         }));
     } else {
         print_text(&cfg, &model, &relu, train_seconds);
-        println!("wrote {} and {}", bin.display(), card.display());
+        outln!("wrote {} and {}", bin.display(), card.display());
     }
     Ok(())
 }
@@ -282,7 +282,7 @@ fn check_conversion(
 
 /// The text report, up to the files written.
 fn print_text(cfg: &ReluTrainConfig, model: &RateModel, relu: &ReluEval, train_seconds: f64) {
-    println!(
+    outln!(
         "trained ReLU {} for {} epochs in {:.1} s (seed {}); test accuracy {:.2} % on {} images",
         model.net.arch_string(),
         cfg.epochs,
@@ -291,12 +291,14 @@ fn print_text(cfg: &ReluTrainConfig, model: &RateModel, relu: &ReluEval, train_s
         100.0 * relu.accuracy(),
         relu.total
     );
-    println!(
+    outln!(
         "normalisation scales (p{} of positive activations on {} training images): {:?}",
-        model.meta.percentile, model.meta.norm_samples, model.scales
+        model.meta.percentile,
+        model.meta.norm_samples,
+        model.scales
     );
     if let Some(c) = &model.meta.conversion_check {
-        println!(
+        outln!(
             "converted network, constant-current input, T = {}: accuracy {:.2} % on {} images",
             c.steps,
             100.0 * c.accuracy,

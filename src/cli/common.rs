@@ -2,7 +2,7 @@
 //! runs to the decision, training logs, recorded traces, picking recorded samples.
 
 use firstspike::analytic::{evaluate, EvalStats, Net};
-use firstspike::data::{resolve_data_dir, Dataset, Split};
+use firstspike::data::{Dataset, Split};
 use firstspike::event::{CompiledNet, RunOptions};
 use firstspike::model::Model;
 use firstspike::progress::Progress;
@@ -13,6 +13,23 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+
+/// Environment variable naming the data folder when `--data` is not given. The command line
+/// reads it; the library takes folders as arguments and reads no environment.
+pub const DATA_ENV: &str = "FIRSTSPIKE_DATA";
+/// Data folder used when neither `--data` nor [`DATA_ENV`] is given.
+pub const DEFAULT_DATA_DIR: &str = "data/mnist";
+
+/// Resolves the data folder: the flag, else `FIRSTSPIKE_DATA`, else `data/mnist`.
+pub fn resolve_data_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    match std::env::var_os(DATA_ENV) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from(DEFAULT_DATA_DIR),
+    }
+}
 
 /// Samples per trace file written by `--record`.
 const TRACES_PER_FILE: usize = 1000;
@@ -42,8 +59,11 @@ pub fn threads(t: Option<usize>) -> Result<usize> {
 }
 
 /// Prints one JSON object on stdout.
-pub fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).expect("json"));
+pub fn print_json(v: &impl serde::Serialize) {
+    // Through a `Value`, whose members are sorted by key: every command's object prints its
+    // keys in the same (alphabetical) order, whether it comes from a struct or from `json!`.
+    let v = serde_json::to_value(v).expect("json");
+    outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
 }
 
 /// The flags shared by the commands that run a model on the test set.

@@ -282,7 +282,7 @@ fn print_text(p: &Plan, m: &Measured, files: &Files) {
     let tc = &c.temporal;
     let k = c.op.step - 1;
     let last = c.curve.steps() - 1;
-    println!(
+    outln!(
         "{} images. first-spike: accuracy {:.2} %, {} spikes and {} synaptic events per inference up to the decision ({} / {} full run), decision at {:.3} tau_syn; {:.1} s",
         c.samples,
         100.0 * tc.accuracy,
@@ -293,7 +293,7 @@ fn print_text(p: &Plan, m: &Measured, files: &Files) {
         tc.decision_time_mean.unwrap_or(f64::NAN),
         m.temporal_secs
     );
-    println!(
+    outln!(
         "rate ({}): ReLU accuracy {:.2} %; after T = {} steps {:.2} %; {:.1} s",
         input_text(&p.sim),
         100.0 * m.ann.accuracy,
@@ -301,17 +301,18 @@ fn print_text(p: &Plan, m: &Measured, files: &Files) {
         100.0 * c.curve.accuracy[last],
         m.rate_secs
     );
-    println!("operating point: {}", operating_point_text(c));
-    println!(
+    outln!("operating point: {}", operating_point_text(c));
+    outln!(
         "  there: {} spikes, {} synaptic events per inference",
         report::count(c.curve.spikes[k]),
         report::count(c.curve.synaptic_events[k])
     );
-    println!(
+    outln!(
         "spike ratio (rate / first-spike) {:.1} x, synaptic-event ratio {:.1} x",
-        c.spike_ratio, c.synaptic_event_ratio
+        c.spike_ratio,
+        c.synaptic_event_ratio
     );
-    println!(
+    outln!(
         "wrote {}, {} and {}",
         files.md.display(),
         files.csv.display(),

@@ -96,6 +96,23 @@ fn default_title(log: &Path) -> String {
     plot::curve_title(&name, arch.as_deref())
 }
 
+/// The `--json` object of `curve`.
+#[derive(serde::Serialize)]
+struct CurveJson<'a> {
+    /// The picture written (SVG).
+    out: &'a Path,
+    /// With `--gain`: the second picture written; else `null`.
+    gain: Option<&'a Path>,
+    /// The picture's title.
+    title: &'a str,
+    /// Epochs in the log.
+    epochs: usize,
+    /// Each epoch's training accuracy.
+    train_accuracy: Vec<f64>,
+    /// Each epoch's held-out accuracy (test or validation); `null` where none was measured.
+    test_accuracy: Vec<Option<f64>>,
+}
+
 pub fn run(a: CurveArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.log).map_err(|e| Error::io(&a.log, e))?;
     let logs = parse_log(&text);
@@ -117,16 +134,16 @@ pub fn run(a: CurveArgs) -> Result<()> {
         )?;
     }
     if a.json {
-        super::common::print_json(&serde_json::json!({
-            "out": a.out,
-            "gain": a.gain,
-            "title": title,
-            "epochs": logs.len(),
-            "train_accuracy": logs.iter().map(|e| e.train_accuracy).collect::<Vec<_>>(),
-            "test_accuracy": logs.iter().map(|e| e.test_accuracy).collect::<Vec<_>>(),
-        }));
+        super::common::print_json(&CurveJson {
+            out: &a.out,
+            gain: a.gain.as_deref(),
+            title: &title,
+            epochs: logs.len(),
+            train_accuracy: logs.iter().map(|e| e.train_accuracy).collect(),
+            test_accuracy: logs.iter().map(|e| e.test_accuracy).collect(),
+        });
     } else {
-        println!("wrote {} ({} epochs)", a.out.display(), logs.len());
+        outln!("wrote {} ({} epochs)", a.out.display(), logs.len());
     }
     Ok(())
 }

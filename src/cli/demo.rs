@@ -15,7 +15,7 @@ use firstspike::raster;
 use firstspike::simulate::{record_samples, verify, SimReport, VerifyReport};
 use firstspike::trace::{EngineKind, TraceHeader};
 use firstspike::{Error, Result};
-use serde_json::json;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -48,7 +48,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     // Text goes out as each step finishes; with --json, one object at the end.
     let say = |line: String| {
         if !a.json {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     say(model_line(&path, &model));
@@ -81,23 +81,93 @@ pub fn run(a: DemoArgs) -> Result<()> {
         csv.display()
     ));
     if a.json {
-        print_json(&json!({
-            "model": path,
-            "arch": model.arch(),
-            "samples": data.len(),
-            "analytic": {
-                "accuracy": st.accuracy(),
-                "correct": st.correct,
-                "no_output_spike": st.no_output_spike,
-                "fired_mean_per_layer": st.fired_mean,
+        print_json(&DemoJson {
+            model: &path,
+            arch: model.arch(),
+            samples: data.len(),
+            analytic: AnalyticJson {
+                accuracy: st.accuracy(),
+                correct: st.correct,
+                no_output_spike: st.no_output_spike,
+                fired_mean_per_layer: &st.fired_mean,
             },
-            "event_until_decision": ev.json(),
-            "verify": v,
-            "agree": v.agree(),
-            "raster": { "csv": csv, "json": json, "svg": svg },
-        }));
+            event_until_decision: ev.json(),
+            verify: &v,
+            agree: v.agree(),
+            raster: RasterFiles {
+                csv: &csv,
+                json: &json,
+                svg: &svg,
+            },
+        });
     }
     Ok(())
+}
+
+/// The `--json` object of `demo`.
+#[derive(Serialize)]
+struct DemoJson<'a> {
+    /// The model run (the embedded one is named `<embedded models/NAME>`).
+    model: &'a Path,
+    /// Neurons per layer, input first.
+    arch: Vec<usize>,
+    /// Bundled digits run.
+    samples: usize,
+    /// The analytic solver's results.
+    analytic: AnalyticJson<'a>,
+    /// The event engine's, each digit stopped at its decision.
+    event_until_decision: EventJson,
+    /// Both engines compared spike by spike on full runs.
+    verify: &'a VerifyReport,
+    /// Whether they agree.
+    agree: bool,
+    /// The raster of digit 0.
+    raster: RasterFiles<'a>,
+}
+
+/// The analytic solver's part of `demo --json`.
+#[derive(Serialize)]
+struct AnalyticJson<'a> {
+    /// Fraction of digits classified correctly.
+    accuracy: f64,
+    /// Digits classified correctly.
+    correct: usize,
+    /// Digits on which no output neuron fired.
+    no_output_spike: usize,
+    /// Mean number of neurons that fired per digit, per layer (index 0: input spikes).
+    fired_mean_per_layer: &'a [f64],
+}
+
+/// The event engine's part of `demo --json` (each digit stopped at its decision).
+#[derive(Serialize)]
+struct EventJson {
+    /// Fraction of digits classified correctly.
+    accuracy: f64,
+    /// Digits classified correctly.
+    correct: usize,
+    /// Mean spikes per digit, input spikes included.
+    spikes_per_sample_mean: f64,
+    /// Mean input spikes per digit.
+    input_spikes_per_sample_mean: f64,
+    /// Mean synaptic events per digit.
+    synaptic_events_per_sample_mean: f64,
+    /// Mean decision time (units of tau_syn); `null` if no digit was decided.
+    decision_time_mean: Option<f64>,
+    /// Synaptic events per second of wall time.
+    synaptic_events_per_second: f64,
+    /// Worker threads.
+    threads: usize,
+}
+
+/// The raster files `demo` writes.
+#[derive(Serialize)]
+struct RasterFiles<'a> {
+    /// Spikes, one per line.
+    csv: &'a Path,
+    /// The sidecar describing them.
+    json: &'a Path,
+    /// The picture.
+    svg: &'a Path,
 }
 
 /// The model's file, architecture and trained accuracy.
@@ -171,18 +241,18 @@ impl EventRun {
         )
     }
 
-    fn json(&self) -> serde_json::Value {
+    fn json(&self) -> EventJson {
         let c = &self.counts;
-        json!({
-            "accuracy": self.accuracy,
-            "correct": self.rep.correct,
-            "spikes_per_sample_mean": c.spikes_total.mean,
-            "input_spikes_per_sample_mean": c.fired[0].mean,
-            "synaptic_events_per_sample_mean": c.synaptic_events_total.mean,
-            "decision_time_mean": c.decision_time_mean,
-            "synaptic_events_per_second": self.events_per_second,
-            "threads": self.threads,
-        })
+        EventJson {
+            accuracy: self.accuracy,
+            correct: self.rep.correct,
+            spikes_per_sample_mean: c.spikes_total.mean,
+            input_spikes_per_sample_mean: c.fired[0].mean,
+            synaptic_events_per_sample_mean: c.synaptic_events_total.mean,
+            decision_time_mean: c.decision_time_mean,
+            synaptic_events_per_second: self.events_per_second,
+            threads: self.threads,
+        }
     }
 }
 

@@ -65,7 +65,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         v["saved_to"] = json!(saved);
         print_json(&v);
     } else if !labelled {
-        println!(
+        outln!(
             "{}: {} samples without labels (no accuracy), no output spike on {}, {:.2} s ({:.0} samples/s)",
             a.on.model.display(),
             st.total,
@@ -74,7 +74,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             st.total as f64 / secs
         );
     } else {
-        println!(
+        outln!(
             "{}: accuracy {:.2} % ({} / {}), no output spike on {}, {:.2} s ({:.0} samples/s)",
             a.on.model.display(),
             100.0 * st.accuracy(),
@@ -86,7 +86,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         );
     }
     if let (Some(bin), false) = (&saved, a.json) {
-        println!(
+        outln!(
             "recorded test accuracy {:.2} % ({} images) in {}",
             100.0 * st.accuracy(),
             st.total,

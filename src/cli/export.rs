@@ -7,11 +7,15 @@
 //!   (`nir.read_data`), one node per layer; or `--model M --index K,...` to simulate those test
 //!   digits with the event engine first (its time is reported with `--json`).
 
+// Without the `nir` feature only the arguments and the refusal are compiled.
+#![cfg_attr(not(feature = "nir"), allow(dead_code, unused_imports))]
+
 use super::common::{load_split, pick_samples, print_json, progress_bar, threads};
 use clap::{Args, ValueEnum};
 use firstspike::data::Split;
 use firstspike::event::{EventNet, RunOptions};
 use firstspike::model::Model;
+#[cfg(feature = "nir")]
 use firstspike::nir;
 use firstspike::simulate::{simulate as run_events, Record};
 use firstspike::trace::{trace_files, EngineKind, SampleTrace, TraceFile, TraceHeader};
@@ -62,6 +66,27 @@ pub struct ExportArgs {
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
+    #[cfg(not(feature = "nir"))]
+    {
+        let _ = a;
+        Err(no_nir())
+    }
+    #[cfg(feature = "nir")]
+    run_nir(a)
+}
+
+/// The error of a command that needs NIR in a build without it.
+#[cfg(not(feature = "nir"))]
+fn no_nir() -> firstspike::Error {
+    firstspike::Error::setting(
+        "nir",
+        "this firstspike was built without NIR support (the cargo feature `nir`, on by default); build it with default features",
+    )
+}
+
+/// `run` with NIR built in.
+#[cfg(feature = "nir")]
+fn run_nir(a: ExportArgs) -> Result<()> {
     let mut report = match a.format {
         Format::Nir | Format::Json => {
             let Some(mp) = &a.model else {
@@ -98,9 +123,9 @@ pub fn run(a: ExportArgs) -> Result<()> {
     if a.json {
         print_json(&report);
     } else {
-        println!("wrote {} ({format})", a.out.display());
+        outln!("wrote {} ({format})", a.out.display());
         if let Some(eps) = report.get("synaptic_events_per_second") {
-            println!(
+            outln!(
                 "event engine: {} samples, {} synaptic events in {:.3} s ({:.1} M events/s on {} threads)",
                 report["samples"],
                 report["synaptic_events"],
@@ -114,6 +139,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
 }
 
 /// Writes the EventData file; returns what to report.
+#[cfg(feature = "nir")]
 fn export_events(a: &ExportArgs) -> Result<serde_json::Value> {
     let (header, samples, mut report) = match (&a.trace, &a.model) {
         (Some(tp), model) => {

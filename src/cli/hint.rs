@@ -3,7 +3,7 @@
 //! name into the flag that sets it, and appends a hint naming the flag, the environment
 //! variable or the file convention that fixes the error.
 
-use firstspike::data::{DATA_ENV, DEFAULT_DATA_DIR};
+use super::common::{DATA_ENV, DEFAULT_DATA_DIR};
 use firstspike::{Error, FileKind};
 use std::path::Path;
 

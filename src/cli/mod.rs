@@ -3,6 +3,23 @@
 //! 1 failure, 2 usage error, 130 training stopped by Ctrl-C (after writing a checkpoint). Errors
 //! are printed with the hint `hint` adds (the flag, variable or file that fixes them).
 
+/// `println!` for the commands' output. A write to a closed stdout (e.g. `| head`) unwinds
+/// with the typed payload [`BrokenPipe`], which [`run`] recognises by its type (no panic
+/// message is printed or matched); any other write error is a panic, reported as a bug.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for the commands' output (see `outln!`).
+#[allow(unused_macros)]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod baseline;
 mod common;
 mod compare;
@@ -115,8 +132,8 @@ pub fn run() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        // The hook has already said what happened (or stayed quiet for a broken pipe).
-        Err(_) if BROKEN_PIPE.load(Ordering::SeqCst) => ExitCode::SUCCESS,
+        // A closed stdout: quiet success. Otherwise the hook has said what happened.
+        Err(payload) if payload.is::<BrokenPipe>() => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
     }
 }
@@ -125,14 +142,26 @@ pub fn run() -> ExitCode {
 /// running: how the documentation test checks every command shown in the README and `docs/`.
 const PARSE_ONLY: &str = "FIRSTSPIKE_PARSE_ONLY";
 
-/// Set when a panic came from writing to a closed stdout.
-static BROKEN_PIPE: AtomicBool = AtomicBool::new(false);
+/// The unwind payload of a write to a closed stdout (see `outln!`): not a panic, so the panic
+/// hook never sees it.
+struct BrokenPipe;
+
+/// Writes the commands' output to stdout; on a closed stdout unwinds with [`BrokenPipe`].
+pub(crate) fn write_stdout(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::panic::resume_unwind(Box::new(BrokenPipe));
+        }
+        panic!("failed printing to stdout: {e}");
+    }
+}
 /// Set once a panic has been reported, so that a panic it causes (a worker's panic
 /// re-raised by the thread that joins it) adds no second message.
 static REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Reports the first panic as one line instead of Rust's panic dump (with a backtrace if
-/// `RUST_BACKTRACE` is set); says nothing for a broken pipe.
+/// `RUST_BACKTRACE` is set). A closed stdout is no panic (see [`write_stdout`]).
 fn panic_hook(info: &std::panic::PanicHookInfo) {
     let msg = info
         .payload()
@@ -140,10 +169,6 @@ fn panic_hook(info: &std::panic::PanicHookInfo) {
         .map(|s| s.to_string())
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown cause".into());
-    if msg.contains("Broken pipe") || msg.contains("os error 32") {
-        BROKEN_PIPE.store(true, Ordering::SeqCst);
-        return;
-    }
     if REPORTED.swap(true, Ordering::SeqCst) {
         return;
     }

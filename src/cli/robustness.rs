@@ -214,18 +214,19 @@ fn event_check(ts: &TemporalSweep) -> (usize, bool) {
 
 /// The text report: the table, the check, the losses, the times, the files written.
 fn print_text(sw: &Sweeps, checked: usize, agree: bool, obj: &serde_json::Value, threads: usize) {
-    print!("{}", text_report(&sw.ts, sw.rs.as_ref()));
-    println!(
+    out!("{}", text_report(&sw.ts, sw.rs.as_ref()));
+    outln!(
         "event engine re-ran {checked} perturbed samples: {}",
         if agree { "agrees exactly" } else { "DISAGREES" }
     );
-    println!("loses 1 point at: {}", obj["loses_one_point"]);
-    println!(
+    outln!("loses 1 point at: {}", obj["loses_one_point"]);
+    outln!(
         "time: first-spike {:.1} s, rate {:.1} s ({threads} threads)",
-        sw.secs_temporal, sw.secs_rate
+        sw.secs_temporal,
+        sw.secs_rate
     );
     if let Some(f) = obj["files"].as_array() {
-        println!(
+        outln!(
             "wrote {}",
             f.iter()
                 .filter_map(|v| v.as_str())
@@ -347,7 +348,7 @@ fn redraw(prefix: &Path) -> Result<()> {
         e => e,
     })?;
     write_atomic(&svg, picture.as_bytes())?;
-    println!("wrote {}", svg.display());
+    outln!("wrote {}", svg.display());
     Ok(())
 }
 

@@ -107,7 +107,7 @@ fn print_text(
         Some(k) => format!("accuracy {:.2} % ({k} / {n})", 100.0 * k as f64 / n as f64),
         None => "no labels (no accuracy)".into(),
     };
-    println!(
+    outln!(
         "event engine, {} samples{}: {accuracy}, no output spike on {}",
         n,
         if until_decision {
@@ -117,11 +117,14 @@ fn print_text(
         },
         rep.no_output_spike
     );
-    println!("per sample        mean     median   p90      max");
+    outln!("per sample        mean     median   p90      max");
     let row = |name: &str, s: &Summary| {
-        println!(
+        outln!(
             "{name:<17} {:<8.1} {:<8.0} {:<8.0} {:<8.0}",
-            s.mean, s.median, s.p90, s.max
+            s.mean,
+            s.median,
+            s.p90,
+            s.max
         )
     };
     let nl = c.fired.len();
@@ -134,9 +137,9 @@ fn print_text(
     row("before decision", &c.spikes_before_decision_total);
     row("synaptic events", &c.synaptic_events_total);
     if let Some(t) = c.decision_time_mean {
-        println!("mean decision time {t:.3} tau_syn");
+        outln!("mean decision time {t:.3} tau_syn");
     }
-    println!(
+    outln!(
         "{:.2} s on {} threads: {:.1} us per sample, {:.1} M synaptic events/s ({:.1} M per thread)",
         secs,
         threads,
@@ -161,7 +164,7 @@ pub fn run_verify(a: VerifyArgs) -> Result<()> {
         v["threads"] = json!(threads);
         print_json(&v);
     } else {
-        println!(
+        outln!(
             "verify {} samples ({} spikes compared): prediction mismatches {}, fired-status mismatches {}, causal-set mismatches {}, max |dt| {:.3e}, max rel dt {:.3e} (tolerance {:.0e}), {:.1} s",
             rep.samples,
             rep.spikes_compared,
@@ -173,7 +176,7 @@ pub fn run_verify(a: VerifyArgs) -> Result<()> {
             rep.tolerance,
             secs
         );
-        println!(
+        outln!(
             "{}",
             if rep.agree() {
                 "the engines agree"

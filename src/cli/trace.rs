@@ -73,7 +73,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
         v["accuracy"] = serde_json::json!(rep.correct as f64 / rep.labelled.max(1) as f64);
         print_json(&v);
     } else {
-        println!(
+        outln!(
             "replayed {} samples from {} files: decision mismatches {}, accuracy {:.2} % ({} / {}), mean spikes per layer {}",
             rep.samples,
             files.len(),
@@ -84,7 +84,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
             rep.spikes_per_layer_mean.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(", ")
         );
         match rep.loss_mean {
-            Some(l) => println!(
+            Some(l) => outln!(
                 "gradients replayed on {} samples: mean loss {:.4}, gradient norm per layer {}",
                 rep.gradients_replayed,
                 l,
@@ -95,7 +95,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<()> {
                     .join(", ")
             ),
             None => {
-                println!("no gradients replayed (traces stopped at the decision, or no labels)")
+                outln!("no gradients replayed (traces stopped at the decision, or no labels)")
             }
         }
     }
@@ -135,7 +135,7 @@ pub fn run_raster(a: RasterArgs) -> Result<()> {
             "arch": header.arch,
         }));
     } else {
-        println!(
+        outln!(
             "wrote {}, {} and {}",
             csv.display(),
             json.display(),

@@ -1,3 +1,5 @@
+// Longer than 600 lines on purpose: one concern, mapping a NIR graph onto a model; its first
+// hundred lines are the documentation of that mapping (every accepted node and formula).
 //! The import of a feedforward NIR graph as a firstspike model.
 //!
 //! [`read_model`] reads a NIR graph file (HDF5, whoever wrote it) and returns the model that

@@ -2,7 +2,6 @@
 //! never a folder.
 
 use super::{LinearAxis, Svg};
-use crate::network::format_arch;
 use std::path::Path;
 
 const W: f64 = 640.0;
@@ -42,7 +41,14 @@ pub fn model_name(path: &Path) -> String {
 /// already spells it, e.g. `mnist-784-800-10: accuracy per epoch` or
 /// `run3 (784-20-10): accuracy per epoch`.
 pub fn curve_title(name: &str, arch: Option<&[usize]>) -> String {
-    match arch.map(format_arch) {
+    let joined = |sizes: &[usize]| {
+        sizes
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    match arch.map(joined) {
         Some(a) if !a.is_empty() && !name.contains(&a) => {
             format!("{name} ({a}): accuracy per epoch")
         }

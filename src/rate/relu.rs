@@ -48,7 +48,7 @@ impl ReluNet {
 
     /// Layer sizes, input first.
     pub fn arch(&self) -> Vec<usize> {
-        crate::network::arch(&self.layers)
+        crate::network::sizes(&self.layers)
     }
 
     /// Architecture as a string, e.g. `784-800-10` or `28x28-32c5s2p2-64c5s2p2-10`.

@@ -1,3 +1,5 @@
+// Longer than 600 lines on purpose: one concern, training the rate baseline's ReLU network
+// (about 500 lines), with its tests beside it.
 //! Training and evaluating the baseline's ReLU network: mini-batch gradient descent (Adam or
 //! SGD with momentum) on softmax cross-entropy, optional hidden dropout.
 //!
@@ -106,9 +108,7 @@ impl ReluTrainConfig {
     /// Checks the settings ([`Error::InvalidSetting`] naming the field).
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
-        if let Err(e) = self.arch.check() {
-            return bad("arch", format!("arch {}: {e}", self.arch));
-        }
+        self.arch.check()?;
         if self.epochs == 0 {
             return bad("epochs", "epochs must be at least 1".into());
         }

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-pub(crate) use crate::network::{quantise, BITS_RANGE};
+pub(crate) use crate::train::quantise::{quantise, BITS_RANGE};
 
 /// Gaussian spike-time jitter: every finite time becomes `max(0, t + tau * sd * n)` with
 /// `n ~ N(0, 1)` drawn independently per input, in input order. `sd` is in units of tau_syn
@@ -78,7 +78,7 @@ pub(crate) fn rng(key: u64, stream: u64) -> ChaCha8Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::quant_step;
+    use crate::train::quantise::quant_step;
 
     #[test]
     fn quantised_layer_has_at_most_two_to_the_b_values_and_keeps_its_maximum() {

@@ -1,27 +1,23 @@
 //! Training checkpoints: everything a run needs to continue exactly where it stopped.
 //!
-//! Owns the [`Checkpoint`] type and its file: magic, format version, bincode payload (floats
-//! bit for bit, so a resumed run continues with the very same numbers), written atomically,
-//! with the checkpoint it replaces kept beside it as `NAME.prev`. Loading validates
-//! everything before returning (magic, version, sizes, shapes, finite numbers, a real
-//! permutation, a consistent position), so that [`super::Trainer::resume`] can trust it.
+//! Owns the [`Checkpoint`] type, its format versions and its validation (sizes, shapes, finite
+//! numbers, a real permutation, a consistent position), so that [`super::Trainer::resume`] can
+//! trust it. The file (magic, format version, bincode payload with floats bit for bit,
+//! written atomically with the checkpoint it replaces kept as `NAME.prev`, read in any
+//! supported version) is `checkpoint_file.rs`; older payloads are `legacy.rs`.
 //! It does not decide when to checkpoint or run anything (see [`super::Trainer::run`]).
 
 use super::adam::AdamState;
 use super::gain::GainHist;
-use super::legacy::{CheckpointV7, CheckpointV8, CheckpointV9};
 use super::{EpochLog, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::fileformat::{self, Format, FrameError};
-use crate::fsio;
 use crate::loss::LossOrigin;
-use crate::model::{with_ext, MAX_MODEL_BYTES};
+use crate::model::MAX_MODEL_BYTES;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::Path;
 
 pub(crate) use crate::fileformat::CHECKPOINT_MAGIC;
 /// Current checkpoint format version. The payload is bincode of [`Checkpoint`], so any change
@@ -222,30 +218,6 @@ pub struct Checkpoint {
     pub(crate) gain: Vec<GainHist>,
 }
 
-fn bad(path: &Path, what: impl Into<String>) -> Error {
-    Error::checkpoint(path, what)
-}
-
-/// This build's checkpoint format, as messages name it.
-const CHECKPOINT_FORMAT: Format = Format {
-    magic: CHECKPOINT_MAGIC,
-    name: "a checkpoint",
-    version: CHECKPOINT_VERSION,
-    also_reads: ", 9, 8, 7, 6 or 5",
-    other_version: "resume with the firstspike that wrote it, or start the run again",
-};
-
-/// The error for `bytes` that are not a checkpoint of this version (naming a file of another
-/// of the crate's formats as such).
-fn frame_error(path: &Path, bytes: &[u8], e: FrameError) -> Error {
-    let corrupt = matches!(e, FrameError::Payload(_));
-    let mut what = e.describe(bytes, &CHECKPOINT_FORMAT);
-    if corrupt {
-        what.push_str("; resume from the previous checkpoint (.prev) or start again");
-    }
-    bad(path, what)
-}
-
 impl Checkpoint {
     /// Continues the run on `threads` threads. The thread count changes no result (samples and
     /// weight rows are split between threads, never the order of a sum), so the weights go on
@@ -276,8 +248,15 @@ impl Checkpoint {
         self.order.len().div_ceil(self.config.batch_size.max(1))
     }
 
-    /// Checks everything a resume relies on; the message says what is wrong.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    /// Checks everything a resume relies on: an [`Error::Checkpoint`] (of a checkpoint in
+    /// memory) says what is wrong.
+    pub fn validate(&self) -> Result<()> {
+        self.problems()
+            .map_err(|what| Error::Checkpoint { path: None, what })
+    }
+
+    /// What [`Checkpoint::validate`] finds wrong, if anything, in words.
+    pub(super) fn problems(&self) -> std::result::Result<(), String> {
         self.config
             .validate()
             .map_err(|e| format!("holds invalid settings: {e}"))?;
@@ -466,108 +445,12 @@ impl Checkpoint {
 
     /// The oldest format version that can hold this run's loss origin (a version 5-7 file
     /// claiming an origin its version did not know is corrupt).
-    fn least_version(&self) -> u32 {
+    pub(super) fn least_version(&self) -> u32 {
         match self.config.loss_origin {
             LossOrigin::Time(_) => CHECKPOINT_VERSION_NO_GAIN,
             LossOrigin::At(_) => CHECKPOINT_VERSION_NO_TIME_LOSS,
             LossOrigin::Input | LossOrigin::FirstOutput => CHECKPOINT_VERSION_NO_FIXED_ORIGIN,
         }
-    }
-
-    /// Serialises (magic, version, bincode).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        fileformat::write(
-            CHECKPOINT_MAGIC,
-            self.format_version(),
-            MAX_CHECKPOINT_BYTES,
-            self,
-        )
-        .expect("a checkpoint always serialises")
-    }
-
-    /// Parses and validates; `path` only names the source in errors.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
-        let read = |version| {
-            fileformat::read::<Checkpoint>(bytes, CHECKPOINT_MAGIC, version, MAX_CHECKPOINT_BYTES)
-        };
-        let c = match read(CHECKPOINT_VERSION) {
-            Err(FrameError::Version(CHECKPOINT_VERSION_NO_DECISION_COST)) => {
-                fileformat::read::<CheckpointV9>(
-                    bytes,
-                    CHECKPOINT_MAGIC,
-                    CHECKPOINT_VERSION_NO_DECISION_COST,
-                    MAX_CHECKPOINT_BYTES,
-                )
-                .map(Checkpoint::from)
-            }
-            Err(FrameError::Version(CHECKPOINT_VERSION_NO_GAIN_BAND)) => {
-                fileformat::read::<CheckpointV8>(
-                    bytes,
-                    CHECKPOINT_MAGIC,
-                    CHECKPOINT_VERSION_NO_GAIN_BAND,
-                    MAX_CHECKPOINT_BYTES,
-                )
-                .map(Checkpoint::from)
-            }
-            Err(FrameError::Version(
-                v @ (CHECKPOINT_VERSION_NO_GAIN
-                | CHECKPOINT_VERSION_NO_TIME_LOSS
-                | CHECKPOINT_VERSION_NO_FIXED_ORIGIN),
-            )) => {
-                fileformat::read::<CheckpointV7>(bytes, CHECKPOINT_MAGIC, v, MAX_CHECKPOINT_BYTES)
-                    .map(Checkpoint::from)
-            }
-            other => other,
-        }
-        .map_err(|e| frame_error(path, bytes, e))?;
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("a read header"));
-        if version < c.least_version() {
-            return Err(bad(
-                path,
-                format!(
-                    "format version {version} cannot hold its settings (loss origin {}); the file is corrupt, resume from the previous checkpoint (.prev)",
-                    c.config.loss_origin
-                ),
-            ));
-        }
-        c.validate().map_err(|w| {
-            bad(
-                path,
-                format!("{w}; the file is corrupt, resume from the previous checkpoint (.prev)"),
-            )
-        })?;
-        Ok(c)
-    }
-
-    /// Writes `path` atomically, first keeping the checkpoint it replaces as `path.prev`
-    /// (also atomically): at every moment both files, where present, are complete.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes();
-        if path.is_file() {
-            let prev = with_ext(path, "prev");
-            let tmp = with_ext(path, "prev.tmp");
-            let _ = std::fs::remove_file(&tmp);
-            std::fs::hard_link(path, &tmp)
-                .or_else(|_| std::fs::copy(path, &tmp).map(|_| ()))
-                .and_then(|()| std::fs::rename(&tmp, &prev))
-                .map_err(|e| Error::io(&prev, e))?;
-        }
-        fsio::write_atomic(path, &bytes)
-    }
-
-    /// Reads and validates a checkpoint file.
-    pub fn load(path: &Path) -> Result<Checkpoint> {
-        if !path.is_file() {
-            let prev = with_ext(path, "prev");
-            let hint = if prev.is_file() {
-                format!("; {} exists: the checkpoint before it", prev.display())
-            } else {
-                String::new()
-            };
-            return Err(bad(path, format!("file not found{hint}")));
-        }
-        let bytes = fsio::read_limited(path, MAX_CHECKPOINT_BYTES)?;
-        Checkpoint::from_bytes(&bytes, path)
     }
 }
 

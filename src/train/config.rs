@@ -73,7 +73,7 @@ pub struct TrainConfig {
     pub validation: usize,
     /// Quantisation-aware training: 0 = off; else every batch runs its forward and backward
     /// passes with each layer's weights quantised to this many bits
-    /// ([`crate::network::quantise`]) while the update goes to the full-precision weights
+    /// ([`crate::train::quantise::quantise`]) while the update goes to the full-precision weights
     /// (a straight-through estimator). The trained model is saved quantised.
     pub quantise_bits: u32,
     /// Weight averaging: 0 = off (the model is the last step's weights); else the model
@@ -275,9 +275,7 @@ impl TrainConfig {
     /// Checks every setting; the error ([`Error::InvalidSetting`]) names the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &'static str, m: String| Err(Error::setting(name, m));
-        if let Err(e) = self.arch.check() {
-            return bad("arch", format!("arch {}: {e}", self.arch));
-        }
+        self.arch.check()?;
         if self.epochs == 0 {
             return bad("epochs", "epochs must be at least 1".into());
         }
@@ -353,7 +351,7 @@ impl TrainConfig {
                 );
             }
         }
-        if self.quantise_bits != 0 && !crate::network::BITS_RANGE.contains(&self.quantise_bits) {
+        if self.quantise_bits != 0 && !super::quantise::BITS_RANGE.contains(&self.quantise_bits) {
             return bad(
                 "quantise_bits",
                 format!(

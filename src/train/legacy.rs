@@ -1,3 +1,5 @@
+// Longer than 600 lines on purpose: the older checkpoint payloads (about 300 lines) and the
+// tests that read a file of each older version (about 330 lines).
 //! The checkpoint payloads of older format versions: bincode has no field names, so an older
 //! payload is read with the field list it was written with, then converted. The structures
 //! mirror those of their version field for field, in order; they are only read, never

@@ -43,15 +43,21 @@ pub mod adam;
 mod augment;
 mod average;
 mod checkpoint;
+mod checkpoint_file;
 mod config;
 pub(crate) mod driver;
 pub mod gain;
 mod init;
 mod legacy;
+mod log;
+pub mod quantise;
 pub(crate) mod relu_start;
+mod resume;
 mod run;
+mod setup;
 mod teacher;
 pub mod update;
+mod worker;
 
 pub use checkpoint::{
     Checkpoint, CHECKPOINT_VERSION, CHECKPOINT_VERSION_NO_DECISION_COST,
@@ -64,5 +70,6 @@ pub use config::{
     RELU_IMAGES,
 };
 pub use init::init_model;
-pub use run::{train, TrainOutcome, Trainer};
-pub use run::{EpochLog, Progress, RunEnd, Schedule, Step, MAX_THREADS};
+pub use log::{EpochLog, Progress, RunEnd, Schedule, Step, TrainOutcome};
+pub use run::MAX_THREADS;
+pub use run::{train, Trainer};

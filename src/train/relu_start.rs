@@ -85,7 +85,7 @@ pub(crate) fn load(path: &Path, geometry: &[Layer<f64>]) -> Result<(Twin, String
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let npz = Npz::parse(&bytes).map_err(|w| Error::data(path, w))?;
+    let npz = Npz::parse(&bytes, path)?;
     let bad = |w: String| Error::data(path, w);
     let n = geometry.len();
     let known = |name: &str| {
@@ -486,6 +486,7 @@ pub(crate) fn map(cfg: &mut TrainConfig, train_data: &Dataset) -> Result<Model> 
 mod tests {
     use super::*;
     use crate::network::Arch;
+    #[cfg(feature = "nir")]
     use crate::nir::nir_weights;
 
     /// The twin's layouts are NIR's (PyTorch's): a model's weights written in NIR's layout
@@ -493,6 +494,7 @@ mod tests {
     /// `from_torch`, for a padded strided convolution, a second one and a dense layer that
     /// reads its map.
     #[test]
+    #[cfg(feature = "nir")]
     fn torch_layouts_invert_the_nir_export() {
         let arch = Arch::parse("9x9x2-3c3s2p1-4c3s2p1-5").unwrap();
         let mut k = 0.0;

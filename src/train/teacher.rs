@@ -48,7 +48,7 @@ pub(crate) fn load(d: &Distill, data: &Dataset, outputs: usize) -> Result<(Teach
             ),
         ));
     }
-    let npy = Npy::parse(&bytes).map_err(|w| Error::data(path, w))?;
+    let npy = Npy::parse(&bytes, path)?;
     let bad = |w: String| Err(Error::data(path, w));
     let Some(logits) = npy.to_f64() else {
         return bad(format!(

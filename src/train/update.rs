@@ -1,3 +1,5 @@
+// Longer than 600 lines on purpose: one concern, the weight update (gradient sums and Adam
+// steps split into row blocks across threads, about 480 lines), with its tests beside it.
 //! Applying one batch to the weights, split by weight rows over the threads.
 //!
 //! Each thread owns a contiguous range of rows (inputs) of every layer. For each block of

@@ -9,26 +9,24 @@ use firstspike::neuron::NeuronParams;
 use firstspike::train::{Checkpoint, RunEnd, Schedule, Trainer};
 use rand::{Rng, SeedableRng};
 use std::ops::Range;
+use std::path::PathBuf;
 
-/// The neuron parameters every test of a formula runs at, `(tau_syn, theta)`: the defaults
-/// (1, 1), where a misplaced unit cannot show, then two pairs away from 1 and from each other,
-/// one with tau_syn > 1 > theta and one with tau_syn < 1 < theta. A `/ tau` dropped, a tau
-/// multiplying where it should divide, or a theta where a tau belongs changes the numbers at
-/// both; that the two sit on opposite sides of 1 keeps such errors from cancelling.
-pub const UNIT_CASES: [NeuronParams; 3] = [
-    NeuronParams {
-        tau_syn: 1.0,
-        theta: 1.0,
-    },
-    NeuronParams {
-        tau_syn: 2.5,
-        theta: 0.7,
-    },
-    NeuronParams {
-        tau_syn: 0.4,
-        theta: 1.8,
-    },
-];
+/// A fresh, empty folder for one test: `firstspike-<test file>-<process id>-<name>` in the
+/// system's temporary folder (an old one of that name is removed first).
+pub fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "firstspike-{}-{}-{name}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The neuron parameters every test of a formula runs at (see the library's definition).
+#[allow(unused_imports)] // each test file uses only some of these
+pub use firstspike::neuron::UNIT_CASES;
 
 /// A model of `arch` (any layer kinds, e.g. `28x28-6c5s2-10`) at neuron parameters `params`,
 /// with weights drawn from `seed` so that most neurons fire: each weight is theta * 6 / fan-in
