@@ -297,6 +297,62 @@ impl From<CheckpointV7> for Checkpoint {
 }
 
 #[cfg(test)]
+mod fixture {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::model::Model;
+    use crate::train::{Schedule, Trainer};
+
+    /// 96 images of 4 x 4 pixels, three classes.
+    pub(super) fn data() -> Dataset {
+        Dataset {
+            images: (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect(),
+            labels: (0..96).map(|k| (k % 3) as u8).collect(),
+            rows: 4,
+            cols: 4,
+        }
+    }
+
+    /// Two epochs of a small dense net with the time softmax (which versions 5 and 6 lack).
+    pub(super) fn config() -> TrainConfig {
+        TrainConfig {
+            arch: Arch::dense(&[16, 8, 3]),
+            epochs: 2,
+            batch_size: 16,
+            init_mean: 2.0,
+            loss_origin: LossOrigin::Time(0.2),
+            ..TrainConfig::default()
+        }
+    }
+
+    /// The checkpoint of `cfg`'s run after `batches` batches, and the model of the same run
+    /// never stopped.
+    pub(super) fn stopped_run(
+        cfg: &TrainConfig,
+        data: &Dataset,
+        batches: u64,
+    ) -> (Checkpoint, Model) {
+        let mut t = Trainer::new(cfg, data, None).unwrap();
+        let mut ckpt = None;
+        let stop = Schedule {
+            max_batches: Some(batches),
+            ..Schedule::default()
+        };
+        t.run(
+            &stop,
+            |c| {
+                ckpt = Some(c.clone());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
+        (ckpt.unwrap(), t.finish().model)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::train::{Schedule, Trainer};
@@ -368,43 +424,10 @@ mod tests {
     /// and resume to the very weights of a run never stopped.
     #[test]
     fn older_checkpoints_are_read_and_resume_bit_for_bit() {
-        use crate::data::Dataset;
         use crate::fileformat;
         use crate::train::checkpoint::{CHECKPOINT_MAGIC, MAX_CHECKPOINT_BYTES};
-        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
-        let labels = (0..96).map(|k| (k % 3) as u8).collect();
-        let data = Dataset {
-            images,
-            labels,
-            rows: 4,
-            cols: 4,
-        };
-        let cfg = TrainConfig {
-            arch: Arch::dense(&[16, 8, 3]),
-            epochs: 2,
-            batch_size: 16,
-            init_mean: 2.0,
-            loss_origin: LossOrigin::Time(0.2),
-            ..TrainConfig::default()
-        };
-        let mut t = Trainer::new(&cfg, &data, None).unwrap();
-        let mut ckpt = None;
-        let stop = Schedule {
-            max_batches: Some(8),
-            ..Schedule::default()
-        };
-        t.run(
-            &stop,
-            |c| {
-                ckpt = Some(c.clone());
-                Ok(())
-            },
-            |_| {},
-        )
-        .unwrap();
-        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
-        let want = t.finish().model;
-        let ckpt = ckpt.unwrap();
+        let data = fixture::data();
+        let (ckpt, want) = fixture::stopped_run(&fixture::config(), &data, 8);
         assert!(!ckpt.gain.is_empty() && !ckpt.log[0].gain.is_empty());
         for version in [7u32, 6, 5] {
             let mut old = as_v7(&ckpt);
@@ -434,7 +457,6 @@ mod tests {
 #[cfg(test)]
 mod v8_tests {
     use super::*;
-    use crate::data::Dataset;
     use crate::fileformat;
     use crate::train::checkpoint::{CHECKPOINT_MAGIC, MAX_CHECKPOINT_BYTES};
     use crate::train::{Schedule, Trainer};
@@ -526,42 +548,15 @@ mod v8_tests {
     /// reader could not take today's file.
     #[test]
     fn version_9_checkpoints_are_read() {
-        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
-        let labels = (0..96).map(|k| (k % 3) as u8).collect();
-        let data = Dataset {
-            images,
-            labels,
-            rows: 4,
-            cols: 4,
-        };
         let cfg = TrainConfig {
-            arch: Arch::dense(&[16, 8, 3]),
-            epochs: 1,
-            batch_size: 16,
-            init_mean: 2.0,
             gain_band: Some(GainBand {
                 low: 0.1,
                 high: 10.0,
                 weight: 0.1,
             }),
-            ..TrainConfig::default()
+            ..fixture::config()
         };
-        let mut t = Trainer::new(&cfg, &data, None).unwrap();
-        let mut ckpt = None;
-        let stop = Schedule {
-            max_batches: Some(3),
-            ..Schedule::default()
-        };
-        t.run(
-            &stop,
-            |c| {
-                ckpt = Some(c.clone());
-                Ok(())
-            },
-            |_| {},
-        )
-        .unwrap();
-        let ckpt = ckpt.unwrap();
+        let (ckpt, _) = fixture::stopped_run(&cfg, &fixture::data(), 3);
         let bytes =
             fileformat::write(CHECKPOINT_MAGIC, 9, MAX_CHECKPOINT_BYTES, &as_v9(&ckpt)).unwrap();
         let read = Checkpoint::from_bytes(&bytes, "old.ckpt".as_ref()).unwrap();
@@ -584,40 +579,8 @@ mod v8_tests {
     /// are version 10.
     #[test]
     fn version_8_checkpoints_are_read_and_resume_bit_for_bit() {
-        let images: Vec<u8> = (0..96u32 * 16).map(|k| (k * 37 % 251) as u8).collect();
-        let labels = (0..96).map(|k| (k % 3) as u8).collect();
-        let data = Dataset {
-            images,
-            labels,
-            rows: 4,
-            cols: 4,
-        };
-        let cfg = TrainConfig {
-            arch: Arch::dense(&[16, 8, 3]),
-            epochs: 2,
-            batch_size: 16,
-            init_mean: 2.0,
-            loss_origin: LossOrigin::Time(0.2),
-            ..TrainConfig::default()
-        };
-        let mut t = Trainer::new(&cfg, &data, None).unwrap();
-        let mut ckpt = None;
-        let stop = Schedule {
-            max_batches: Some(8),
-            ..Schedule::default()
-        };
-        t.run(
-            &stop,
-            |c| {
-                ckpt = Some(c.clone());
-                Ok(())
-            },
-            |_| {},
-        )
-        .unwrap();
-        t.run(&Schedule::default(), |_| Ok(()), |_| {}).unwrap();
-        let want = t.finish().model;
-        let ckpt = ckpt.unwrap();
+        let data = fixture::data();
+        let (ckpt, want) = fixture::stopped_run(&fixture::config(), &data, 8);
         assert_eq!(ckpt.format_version(), 10);
         let bytes =
             fileformat::write(CHECKPOINT_MAGIC, 8, MAX_CHECKPOINT_BYTES, &as_v8(&ckpt)).unwrap();
