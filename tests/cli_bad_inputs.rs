@@ -174,7 +174,8 @@ fn bad_inputs_table() {
         std::fs::write(d.join(file), common::npy(descr, &shape, &raw)).unwrap();
     }
     let path = |p: &Path| p.to_str().unwrap().to_string();
-    let teach = |file: &str, extra: &[&str]| -> Vec<String> {
+    // `train` on the tiny data set with these flags (then `--out`).
+    let train_with = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = [
             "train",
             "--data",
@@ -187,11 +188,17 @@ fn bad_inputs_table() {
         .iter()
         .map(|x| x.to_string())
         .collect();
-        v.extend(["--teacher".to_string(), path(&d.join(file))]);
         v.extend(extra.iter().map(|x| x.to_string()));
         v.extend(["--out".to_string(), path(&d.join("m"))]);
         v
     };
+    let with_file = |flag: &str, file: &str, extra: &[&str]| -> Vec<String> {
+        let f = path(&d.join(file));
+        let mut flags = vec![flag, f.as_str()];
+        flags.extend_from_slice(extra);
+        train_with(&flags)
+    };
+    let teach = |file: &str, extra: &[&str]| with_file("--teacher", file, extra);
     // ReLU twins of the 16-4-10 net (PyTorch layouts): sound, and wrong in one way each.
     let twin = |name: &str, members: &[(&str, Vec<u8>)]| {
         std::fs::write(d.join(name), common::npz(members)).unwrap();
@@ -243,41 +250,8 @@ fn bad_inputs_table() {
         ],
     );
     std::fs::write(d.join("twin-text.npz"), b"not a zip archive").unwrap();
-    let relu = |file: &str, extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "train",
-            "--data",
-            &path(&data),
-            "--arch",
-            "16-4-10",
-            "--epochs",
-            "1",
-        ]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
-        v.extend(["--init-from-relu".to_string(), path(&d.join(file))]);
-        v.extend(extra.iter().map(|x| x.to_string()));
-        v.extend(["--out".to_string(), path(&d.join("m"))]);
-        v
-    };
-    let gain = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "train",
-            "--data",
-            &path(&data),
-            "--arch",
-            "16-4-10",
-            "--epochs",
-            "1",
-        ]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
-        v.extend(extra.iter().map(|x| x.to_string()));
-        v.extend(["--out".to_string(), path(&d.join("m"))]);
-        v
-    };
+    let relu = |file: &str, extra: &[&str]| with_file("--init-from-relu", file, extra);
+    let gain = train_with;
     let mut flipped = cbytes.clone();
     let mid = flipped.len() / 3;
     flipped[mid..mid + 8].copy_from_slice(&u64::MAX.to_le_bytes());
