@@ -457,6 +457,35 @@ mod tests {
     /// Tolerance of the finite differences, relative to max(1, |derivative|): the central
     /// difference errs by ~FD_STEP^2 (curvature) plus ~1e-16 / FD_STEP = 1e-9 (rounding).
     const FD_TOL: f64 = 1e-6;
+    /// Every kind of loss origin, as the gradient tests sweep them.
+    const ORIGINS: [LossOrigin; 4] = [
+        LossOrigin::Input,
+        LossOrigin::FirstOutput,
+        LossOrigin::At(0.8),
+        LossOrigin::Time(0.3),
+    ];
+    /// Output times of the gradient tests: three outputs that fire, the last silent.
+    fn times(tau: f64) -> [f64; 4] {
+        [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY]
+    }
+
+    /// Asserts that `g` is dL/dt of `loss` at `t` against central differences, for every
+    /// output that fired, and that the silent last output has no gradient.
+    fn assert_fd(t: [f64; 4], tau: f64, g: &[f64; 4], loss: impl Fn(&[f64; 4]) -> f64, case: &str) {
+        let h = FD_STEP * tau;
+        for k in 0..3 {
+            let (mut pl, mut mi) = (t, t);
+            pl[k] += h;
+            mi[k] -= h;
+            let fd = (loss(&pl) - loss(&mi)) / (2.0 * h);
+            assert!(
+                (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
+                "{case} output {k}: {fd} vs {}",
+                g[k]
+            );
+        }
+        assert_eq!(g[3], 0.0, "{case}");
+    }
 
     /// dL/dt of every kind of loss origin against central differences, at every tau:
     /// z = exp(t/tau) gives dL/dt = dL/dz z / tau, so a tau missing or misplaced shows unless
@@ -465,33 +494,13 @@ mod tests {
     fn loss_gradient_matches_finite_differences() {
         for p in UNIT_CASES {
             let tau = p.tau_syn;
-            for origin in [
-                LossOrigin::Input,
-                LossOrigin::FirstOutput,
-                LossOrigin::At(0.8),
-                LossOrigin::Time(0.3),
-            ] {
-                let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
+            for origin in ORIGINS {
+                let t = times(tau);
                 let mut g = [0.0; 4];
                 let l = output_loss(&t, 2, tau, origin, &mut g).unwrap();
                 assert!(l > 0.0);
-                let h = FD_STEP * tau;
-                for k in 0..3 {
-                    let mut pl = t;
-                    pl[k] += h;
-                    let mut mi = t;
-                    mi[k] -= h;
-                    let mut s = [0.0; 4];
-                    let fd = (output_loss(&pl, 2, tau, origin, &mut s).unwrap()
-                        - output_loss(&mi, 2, tau, origin, &mut s).unwrap())
-                        / (2.0 * h);
-                    assert!(
-                        (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
-                        "{p:?} {origin:?} {k}: {fd} vs {}",
-                        g[k]
-                    );
-                }
-                assert_eq!(g[3], 0.0);
+                let loss = |t: &[f64; 4]| output_loss(t, 2, tau, origin, &mut [0.0; 4]).unwrap();
+                assert_fd(t, tau, &g, loss, &format!("{p:?} {origin:?}"));
             }
         }
     }
@@ -507,14 +516,9 @@ mod tests {
         };
         for p in UNIT_CASES {
             let tau = p.tau_syn;
-            for origin in [
-                LossOrigin::Input,
-                LossOrigin::FirstOutput,
-                LossOrigin::At(0.8),
-                LossOrigin::Time(0.3),
-            ] {
+            for origin in ORIGINS {
                 for w in [0.0, 0.05, 1.0] {
-                    let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
+                    let t = times(tau);
                     let mut g = [0.0; 4];
                     let l = total(&t, w, tau, origin, &mut g);
                     let mut g0 = [0.0; 4];
@@ -524,22 +528,8 @@ mod tests {
                         let want = g0[k] + if k == 2 { w / tau } else { 0.0 };
                         assert!((g[k] - want).abs() < 1e-12 * want.abs().max(1.0));
                     }
-                    let h = FD_STEP * tau;
-                    for k in 0..3 {
-                        let (mut pl, mut mi) = (t, t);
-                        pl[k] += h;
-                        mi[k] -= h;
-                        let mut s = [0.0; 4];
-                        let fd = (total(&pl, w, tau, origin, &mut s)
-                            - total(&mi, w, tau, origin, &mut s))
-                            / (2.0 * h);
-                        assert!(
-                            (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
-                            "{p:?} {origin:?} w {w} output {k}: {fd} vs {}",
-                            g[k]
-                        );
-                    }
-                    assert_eq!(g[3], 0.0);
+                    let loss = |t: &[f64; 4]| total(t, w, tau, origin, &mut [0.0; 4]);
+                    assert_fd(t, tau, &g, loss, &format!("{p:?} {origin:?} w {w}"));
                 }
             }
         }
@@ -557,39 +547,21 @@ mod tests {
         let teacher = [1.5, -0.3, 2.2, 0.4];
         for p in UNIT_CASES {
             let tau = p.tau_syn;
-            for origin in [
-                LossOrigin::Input,
-                LossOrigin::FirstOutput,
-                LossOrigin::At(0.8),
-                LossOrigin::Time(0.3),
-            ] {
+            for origin in ORIGINS {
                 for (weight, temperature) in [(0.5, 4.0), (0.9, 2.0), (1.0, 0.7), (0.0, 3.0)] {
                     let kd = DistillTerm {
                         teacher: &teacher,
                         weight,
                         temperature,
                     };
-                    let t = [0.7 * tau, 1.3 * tau, 0.9 * tau, f64::INFINITY];
+                    let t = times(tau);
                     let mut g = [0.0; 4];
                     let l = distill_loss(&t, 2, tau, origin, kd, &mut g).unwrap();
                     assert!(l.is_finite() && l >= 0.0);
-                    let h = FD_STEP * tau;
-                    for k in 0..3 {
-                        let mut pl = t;
-                        pl[k] += h;
-                        let mut mi = t;
-                        mi[k] -= h;
-                        let mut s = [0.0; 4];
-                        let fd = (distill_loss(&pl, 2, tau, origin, kd, &mut s).unwrap()
-                            - distill_loss(&mi, 2, tau, origin, kd, &mut s).unwrap())
-                            / (2.0 * h);
-                        assert!(
-                            (fd - g[k]).abs() < FD_TOL * fd.abs().max(1.0),
-                            "{p:?} {origin:?} a={weight} T={temperature} {k}: {fd} vs {}",
-                            g[k]
-                        );
-                    }
-                    assert_eq!(g[3], 0.0);
+                    let loss =
+                        |t: &[f64; 4]| distill_loss(t, 2, tau, origin, kd, &mut [0.0; 4]).unwrap();
+                    let case = format!("{p:?} {origin:?} a={weight} T={temperature}");
+                    assert_fd(t, tau, &g, loss, &case);
                     if weight == 0.0 {
                         let mut g0 = [0.0; 4];
                         let l0 = output_loss(&t, 2, tau, origin, &mut g0).unwrap();
