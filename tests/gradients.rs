@@ -62,21 +62,31 @@ fn conv_network_gradients_match_finite_differences() {
     }
 }
 
+/// A net of `arch` with weights drawn in [-0.3, 0.9) theta, and input times in [0, 2) tau.
+fn random_case(
+    arch: &Arch,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    tau: f64,
+    theta: f64,
+) -> (Net<f64>, Vec<f64>) {
+    let layers = arch.build(|_, _, n| {
+        (0..n)
+            .map(|_| theta * rng.gen_range(-0.3..0.9))
+            .collect::<Vec<f64>>()
+    });
+    let t_in = (0..arch.n_inputs())
+        .map(|_| tau * rng.gen_range(0.0..2.0))
+        .collect();
+    (Net { layers, theta, tau }, t_in)
+}
+
 #[allow(clippy::needless_range_loop)] // index loops mirror the layer/weight indices
 fn check_network_gradients(arch: &str, tau: f64, theta: f64, origin: LossOrigin, want: usize) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
     let mut checked = 0;
     let arch = Arch::parse(arch).unwrap();
     for trial in 0..40 {
-        let layers = arch.build(|_, _, n| {
-            (0..n)
-                .map(|_| theta * rng.gen_range(-0.3..0.9))
-                .collect::<Vec<f64>>()
-        });
-        let mut net = Net { layers, theta, tau };
-        let t_in: Vec<f64> = (0..arch.n_inputs())
-            .map(|_| tau * rng.gen_range(0.0..2.0))
-            .collect();
+        let (mut net, t_in) = random_case(&arch, &mut rng, tau, theta);
         let label = trial % 3;
         let (l0, pass) = loss(&net, &t_in, label, origin);
         if !l0.is_finite() {
@@ -168,15 +178,7 @@ fn check_gain_gradients(arch: &str, tau: f64, theta: f64, with_loss: bool) {
     // Neurons seen below the knee, between knee and band, in the band, above it.
     let mut pieces = [0usize; 4];
     for trial in 0..40 {
-        let layers = arch.build(|_, _, n| {
-            (0..n)
-                .map(|_| theta * rng.gen_range(-0.3..0.9))
-                .collect::<Vec<f64>>()
-        });
-        let mut net = Net { layers, theta, tau };
-        let t_in: Vec<f64> = (0..arch.n_inputs())
-            .map(|_| tau * rng.gen_range(0.0..2.0))
-            .collect();
+        let (mut net, t_in) = random_case(&arch, &mut rng, tau, theta);
         let label = trial % 3;
         let total = |net: &Net<f64>| {
             let (l, pass) = loss(net, &t_in, label, origin);
