@@ -303,6 +303,35 @@ mod fixture {
     use crate::model::Model;
     use crate::train::{Schedule, Trainer};
 
+    /// Today's settings as versions 5 to 7 wrote them (the fields they had).
+    pub(super) fn config_v7(k: TrainConfig) -> TrainConfigV7 {
+        TrainConfigV7 {
+            arch: k.arch,
+            epochs: k.epochs,
+            batch_size: k.batch_size,
+            lr: k.lr,
+            lr_decay: k.lr_decay,
+            weight_sum_k: k.weight_sum_k,
+            l2: k.l2,
+            jitter_sd: k.jitter_sd,
+            shift: k.shift,
+            flip: k.flip,
+            init_mean: k.init_mean,
+            init_sd: k.init_sd,
+            denom_floor: k.denom_floor,
+            clip_norm: k.clip_norm,
+            loss_origin: k.loss_origin,
+            engine: k.engine,
+            seed: k.seed,
+            threads: k.threads,
+            params: k.params,
+            encoding: k.encoding,
+            validation: k.validation,
+            quantise_bits: k.quantise_bits,
+            average: k.average,
+        }
+    }
+
     /// 96 images of 4 x 4 pixels, three classes.
     pub(super) fn data() -> Dataset {
         Dataset {
@@ -362,31 +391,7 @@ mod tests {
         let c = c.clone();
         let k = c.config;
         CheckpointV7 {
-            config: TrainConfigV7 {
-                arch: k.arch,
-                epochs: k.epochs,
-                batch_size: k.batch_size,
-                lr: k.lr,
-                lr_decay: k.lr_decay,
-                weight_sum_k: k.weight_sum_k,
-                l2: k.l2,
-                jitter_sd: k.jitter_sd,
-                shift: k.shift,
-                flip: k.flip,
-                init_mean: k.init_mean,
-                init_sd: k.init_sd,
-                denom_floor: k.denom_floor,
-                clip_norm: k.clip_norm,
-                loss_origin: k.loss_origin,
-                engine: k.engine,
-                seed: k.seed,
-                threads: k.threads,
-                params: k.params,
-                encoding: k.encoding,
-                validation: k.validation,
-                quantise_bits: k.quantise_bits,
-                average: k.average,
-            },
+            config: fixture::config_v7(k),
             log: c
                 .log
                 .into_iter()
@@ -466,34 +471,11 @@ mod v8_tests {
     fn as_v8(c: &Checkpoint) -> CheckpointV8 {
         let c = c.clone();
         let k = c.config;
+        let distill = k.distill.clone();
         CheckpointV8 {
             config: TrainConfigV8 {
-                v7: TrainConfigV7 {
-                    arch: k.arch,
-                    epochs: k.epochs,
-                    batch_size: k.batch_size,
-                    lr: k.lr,
-                    lr_decay: k.lr_decay,
-                    weight_sum_k: k.weight_sum_k,
-                    l2: k.l2,
-                    jitter_sd: k.jitter_sd,
-                    shift: k.shift,
-                    flip: k.flip,
-                    init_mean: k.init_mean,
-                    init_sd: k.init_sd,
-                    denom_floor: k.denom_floor,
-                    clip_norm: k.clip_norm,
-                    loss_origin: k.loss_origin,
-                    engine: k.engine,
-                    seed: k.seed,
-                    threads: k.threads,
-                    params: k.params,
-                    encoding: k.encoding,
-                    validation: k.validation,
-                    quantise_bits: k.quantise_bits,
-                    average: k.average,
-                },
-                distill: k.distill,
+                v7: fixture::config_v7(k),
+                distill,
             },
             dataset: c.dataset,
             data_dir: c.data_dir,
